@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cxm needs to build and test, when missing.
+# Idempotent; works as root or through sudo. Prints nothing when all is there.
+set -euo pipefail
+
+pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
+      libsqlite3-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
+      sqlite3 curl)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+        missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+else
+    echo "deps: need root or sudo to install: ${missing[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test suite of `make test` and ends with one line
+# "N passed, N failed" summing them. Exit status 0 only when all pass.
+set -u
+cd "$(dirname "$0")/.."
+
+total_pass=0
+total_fail=0
+status=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+# run NAME CMD...: runs one Criterion binary, adds its synthesis line.
+run() {
+    local name=$1; shift
+    echo "== $name"
+    "$@" 2>&1 | tee "$log/$name.out"
+    local rc=${PIPESTATUS[0]}
+    local line
+    line=$(grep -a 'Synthesis:' "$log/$name.out" | tail -n 1)
+    local tested passing failing crashing
+    tested=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$line")
+    passing=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$line")
+    failing=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$line")
+    crashing=$(sed -n 's/.*Crashing: \([0-9]*\).*/\1/p' <<<"$line")
+    if [ -z "$tested" ]; then
+        echo "!! $name: no test summary (exit $rc)"
+        total_fail=$((total_fail + 1))
+        status=1
+        return
+    fi
+    total_pass=$((total_pass + passing))
+    total_fail=$((total_fail + failing + crashing))
+    if [ "$rc" -ne 0 ] || [ "$failing" -ne 0 ] || [ "$crashing" -ne 0 ]; then
+        status=1
+    fi
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run unit build/test/unit --jobs "$jobs"
+run unit-asan build/testsan/unit --jobs "$jobs"
+CXM_BIN=./cxm run integration build/test/integration --jobs "$jobs"
+CXM_BIN=build/asan/cxm CXM_SANITIZED=1 run integration-asan build/test/integration --jobs "$jobs"
+
+echo
+echo "$total_pass passed, $total_fail failed"
+exit $status

@@ -1,0 +1,25 @@
+/* cli.h - the cxm commands (one cmd_<name>.c each) and what they share:
+ * exit codes, the --db default and error printing. Commands parse their
+ * arguments and call the engine; no business logic lives here. */
+#ifndef CXM_CLI_H
+#define CXM_CLI_H
+
+#include "common.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* The database named by --db, else $CXM_DB, else "cxm.db". */
+const char *cli_db(const char *flag);
+/* Prints "cxm CMD: message" to stderr; returns EXIT_FAIL. */
+int cli_fail(const char *cmd, const struct cxm_err *err);
+/* Prints a usage error and the hint to run --help; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_serve(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_unmerge(int argc, char **argv);
+
+#endif

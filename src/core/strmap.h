@@ -1,0 +1,24 @@
+/* strmap.h - open-addressing hash map from a byte string to a uint32_t.
+ * Keys are borrowed: the caller keeps them alive and unchanged while they
+ * are in the map. No I/O, no locking: the owner serialises access. */
+#ifndef CXM_STRMAP_H
+#define CXM_STRMAP_H
+
+#include "common.h"
+
+struct strmap;
+
+struct strmap *strmap_new(void);          /* NULL on OOM */
+void strmap_free(struct strmap *m);        /* accepts NULL; keys untouched */
+size_t strmap_count(const struct strmap *m);
+/* true and *val when key (len bytes) is present. */
+bool strmap_get(const struct strmap *m, const char *key, size_t len, uint32_t *val);
+/* Inserts or replaces. key must outlive its entry. CXM_OK or CXM_ENOMEM. */
+int strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val);
+/* Removes key; false when it was absent. */
+bool strmap_del(struct strmap *m, const char *key, size_t len);
+/* Bytes held by the table itself (not the keys). */
+size_t strmap_bytes(const struct strmap *m);
+uint64_t strmap_hash(const char *key, size_t len);
+
+#endif

@@ -1,0 +1,665 @@
+/* engine.c - lifecycle and the writer. One writer thread drains the queue:
+ * all work waiting is planned in one store transaction (identities
+ * resolved, customers created and merged under the write lock), committed
+ * with one fsync without the lock, and only then are the new records
+ * applied to memory and the submitters told. A failed commit rolls back
+ * and reloads the model from the store, so memory never holds what the
+ * store lost. */
+#include "engine/engine_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "limits.h"
+#include "log.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A record waiting for its commit before it is applied to memory. */
+struct pending {
+    enum event_type type;
+    union {
+        struct store_interaction i;
+        struct store_feedback f;
+        struct store_order o;
+    } u;
+};
+
+struct group {
+    struct arena a;
+    struct pending *p;
+    size_t np, cap;
+    int64_t seq;                 /* last seq handed out */
+};
+
+static int64_t next_seq(struct group *g)
+{
+    return ++g->seq;
+}
+
+static int push_pending(struct group *g, const struct pending *p)
+{
+    int rc = cxm_grow((void **)&g->p, &g->cap, g->np + 1, sizeof *g->p);
+    if (!rc)
+        g->p[g->np++] = *p;
+    return rc;
+}
+
+/* Interns s in dictionary d, writing a new code to the store. */
+static int intern(struct engine *e, struct group *g, int d, const char *s,
+                  uint32_t *code, struct cxm_err *err)
+{
+    (void)g;
+    *code = 0;
+    if (!s)
+        return CXM_OK;
+    bool added;
+    int rc = dict_intern(e->m->dict[d], s, code, &added);
+    if (rc)
+        return cxm_err_set(err, rc, "dictionary %d is full (%d values)", d,
+                           CXM_MAX_DICT);
+    if (added)
+        return e->store->ops->put_dict(e->store, d, *code, s, err);
+    return CXM_OK;
+}
+
+static int put_customer_row(struct engine *e, uint32_t id, struct cxm_err *err)
+{
+    const struct cust *c = &e->m->cust[id];
+    struct store_customer sc = {
+        .id = id, .seq = c->seq, .created_ts = c->created_ts,
+        .updated_seq = c->a.updated_seq ? c->a.updated_seq : c->seq,
+        .name = c->a.name, .gender = c->a.gender, .country = c->a.country,
+        .city = c->a.city, .language = c->a.language,
+        .attributes = c->a.attributes, .birth_year = c->a.birth_year,
+        .consent_marketing = c->a.consent_m, .consent_surveys = c->a.consent_s,
+        .consent_personalisation = c->a.consent_p};
+    return e->store->ops->put_customer(e->store, &sc, err);
+}
+
+static int new_customer(struct engine *e, struct group *g, int64_t ts,
+                        uint32_t *id, struct cxm_err *err)
+{
+    if (e->m->ncust >= UINT32_MAX - 1)
+        return cxm_err_set(err, CXM_ETOOBIG, "too many customers");
+    uint32_t nid = (uint32_t)e->m->ncust + 1;
+    int rc = model_add_customer(e->m, nid, ts, next_seq(g));
+    if (rc)
+        return cxm_err_set(err, rc, "out of memory");
+    *id = nid;
+    return put_customer_row(e, nid, err);
+}
+
+/* Finds the customer of an event by customer_id and identities, creating
+ * one when none is known, merging profiles the event shows to be one
+ * person (the older survives) and linking its new identities. */
+static int resolve(struct engine *e, struct group *g, const struct event *ev,
+                   long index, uint32_t *origin, struct cxm_err *err)
+{
+    struct model *m = e->m;
+    uint32_t found[CXM_MAX_IDENTITIES];
+    uint32_t roots[CXM_MAX_IDENTITIES + 1];
+    size_t nroots = 0;
+    uint32_t o = (uint32_t)ev->customer_id;
+    for (size_t i = 0; i < ev->nids; i++) {
+        found[i] = model_find_ident(m, ev->ids[i].kind, ev->ids[i].value);
+        if (found[i] && !o)
+            o = found[i];
+    }
+    int rc;
+    if (!o && (rc = new_customer(e, g, ev->ts, &o, err)))
+        return rc;
+    roots[nroots++] = model_root(m, o);
+    for (size_t i = 0; i < ev->nids; i++) {
+        if (!found[i])
+            continue;
+        uint32_t r = model_root(m, found[i]);
+        size_t k = 0;
+        while (k < nroots && roots[k] != r)
+            k++;
+        if (k == nroots)
+            roots[nroots++] = r;
+    }
+    if (nroots > 1) {
+        size_t s = 0;   /* survivor: the older customer, the lowest id */
+        for (size_t k = 1; k < nroots; k++)
+            if (roots[k] < roots[s])
+                s = k;
+        for (size_t k = 0; k < nroots; k++) {
+            if (k == s)
+                continue;
+            char cause[256];
+            snprintf(cause, sizeof cause,
+                     "%s record %ld%s%.100s%s names identities of customers %u and %u",
+                     event_type_name(ev->type), index,
+                     ev->event_id ? " (event_id " : "",
+                     ev->event_id ? ev->event_id : "", ev->event_id ? ")" : "",
+                     roots[s], roots[k]);
+            struct store_merge mg = {.seq = next_seq(g), .ts = ev->ts,
+                                     .parent = roots[s], .child = roots[k],
+                                     .cause = cause};
+            if ((rc = model_add_merge(m, &mg)))
+                return cxm_err_set(err, rc, "merge failed: %s", cxm_rc_str(rc));
+            if ((rc = e->store->ops->put_merge(e->store, &mg, err)))
+                return rc;
+        }
+    }
+    for (size_t i = 0; i < ev->nids; i++) {
+        if (found[i])
+            continue;
+        struct store_identity si = {.seq = next_seq(g), .customer = o,
+                                    .kind = ev->ids[i].kind,
+                                    .value = ev->ids[i].value};
+        if ((rc = model_add_ident(m, si.kind, si.value, o, si.seq)))
+            return cxm_err_set(err, rc, "out of memory");
+        if ((rc = e->store->ops->put_identity(e->store, &si, err)))
+            return rc;
+    }
+    *origin = o;
+    return CXM_OK;
+}
+
+static int replace_str(char **dst, const char *src)
+{
+    char *n = NULL;
+    if (src && *src && !(n = cxm_strdup(src)))
+        return CXM_ENOMEM;
+    free(*dst);
+    *dst = n;
+    return CXM_OK;
+}
+
+static int apply_customer(struct engine *e, struct group *g,
+                          const struct event *ev, uint32_t id, struct cxm_err *err)
+{
+    struct attrs *a = &e->m->cust[id].a;
+    unsigned s = ev->set;
+    bool oom = ((s & CF_NAME) && replace_str(&a->name, ev->name)) ||
+               ((s & CF_GENDER) && replace_str(&a->gender, ev->gender)) ||
+               ((s & CF_COUNTRY) && replace_str(&a->country, ev->country)) ||
+               ((s & CF_CITY) && replace_str(&a->city, ev->city)) ||
+               ((s & CF_LANGUAGE) && replace_str(&a->language, ev->language)) ||
+               ((s & CF_ATTRS) && replace_str(&a->attributes, ev->attributes));
+    if (oom)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    if (s & CF_BIRTH_YEAR)
+        a->birth_year = ev->birth_year;
+    if (s & CF_CONSENT_M)
+        a->consent_m = ev->consent_m;
+    if (s & CF_CONSENT_S)
+        a->consent_s = ev->consent_s;
+    if (s & CF_CONSENT_P)
+        a->consent_p = ev->consent_p;
+    a->updated_seq = next_seq(g);
+    return put_customer_row(e, id, err);
+}
+
+static int plan_record(struct engine *e, struct group *g, const struct event *ev,
+                       uint32_t cust, struct cxm_err *err)
+{
+    struct store *s = e->store;
+    struct pending p = {.type = ev->type};
+    int rc = CXM_OK;
+    switch (ev->type) {
+    case EV_INTERACTION: {
+        struct store_interaction *r = &p.u.i;
+        *r = (struct store_interaction){.seq = next_seq(g), .ts = ev->ts,
+                                        .customer = cust, .duration = ev->duration,
+                                        .value = ev->value, .text = ev->text,
+                                        .event_id = ev->event_id};
+        if ((rc = intern(e, g, DICT_CHANNEL, ev->channel, &r->channel, err)) ||
+            (rc = intern(e, g, DICT_TOUCHPOINT, ev->touchpoint, &r->touchpoint, err)) ||
+            (rc = intern(e, g, DICT_STAGE, ev->stage, &r->stage, err)) ||
+            (rc = intern(e, g, DICT_ITYPE, ev->kind, &r->kind, err)) ||
+            (rc = intern(e, g, DICT_AGENT, ev->agent, &r->agent, err)) ||
+            (rc = intern(e, g, DICT_OUTCOME, ev->outcome, &r->outcome, err)) ||
+            (rc = s->ops->put_interaction(s, r, err)))
+            return rc;
+        break;
+    }
+    case EV_FEEDBACK: {
+        struct store_feedback *r = &p.u.f;
+        *r = (struct store_feedback){.seq = next_seq(g), .ts = ev->ts,
+                                     .customer = cust, .kind = ev->fkind,
+                                     .score = ev->score, .comment = ev->text,
+                                     .event_id = ev->event_id};
+        if ((rc = intern(e, g, DICT_SURVEY, ev->survey, &r->survey, err)) ||
+            (rc = intern(e, g, DICT_CHANNEL, ev->channel, &r->channel, err)) ||
+            (rc = intern(e, g, DICT_TOUCHPOINT, ev->touchpoint, &r->touchpoint, err)) ||
+            (rc = intern(e, g, DICT_STAGE, ev->stage, &r->stage, err)) ||
+            (rc = intern(e, g, DICT_AGENT, ev->agent, &r->agent, err)) ||
+            (rc = s->ops->put_feedback(s, r, err)))
+            return rc;
+        break;
+    }
+    case EV_ORDER: {
+        struct store_order *r = &p.u.o;
+        struct store_item *items = NULL;
+        if (ev->nitems &&
+            !(items = arena_alloc(&g->a, ev->nitems * sizeof *items)))
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        *r = (struct store_order){.seq = next_seq(g), .ts = ev->ts,
+                                  .customer = cust, .amount = ev->amount,
+                                  .order_id = ev->order_id, .nitems = ev->nitems,
+                                  .items = items};
+        for (size_t k = 0; k < ev->nitems; k++) {
+            items[k].qty = ev->items[k].qty;
+            items[k].price = ev->items[k].price;
+            if ((rc = intern(e, g, DICT_SKU, ev->items[k].sku, &items[k].sku, err)) ||
+                (rc = intern(e, g, DICT_CATEGORY, ev->items[k].category,
+                             &items[k].category, err)))
+                return rc;
+        }
+        if ((rc = intern(e, g, DICT_CURRENCY, ev->currency, &r->currency, err)) ||
+            (rc = intern(e, g, DICT_CHANNEL, ev->channel, &r->channel, err)) ||
+            (rc = s->ops->put_order(s, r, err)))
+            return rc;
+        break;
+    }
+    default:
+        return CXM_OK;
+    }
+    return push_pending(g, &p) ? cxm_err_set(err, CXM_ENOMEM, "out of memory")
+                               : CXM_OK;
+}
+
+/* Checks what only the model can tell before anything changes, so a bad
+ * record rejects its whole batch without side effects. */
+static int precheck(struct engine *e, struct engine_work *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct event *ev = &w->ev[i];
+        if (ev->customer_id && (size_t)ev->customer_id > e->m->ncust)
+            return cxm_err_field(&w->err, CXM_EINVAL, (long)i,
+                                 "customer_id", "unknown customer_id %lld",
+                                 (long long)ev->customer_id);
+    }
+    return CXM_OK;
+}
+
+static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,
+                       struct cxm_err *err)
+{
+    struct store *s = e->store;
+    for (size_t i = 0; i < w->n; i++) {
+        const struct event *ev = &w->ev[i];
+        int rc;
+        const char *idem = ev->type == EV_ORDER ? ev->order_id : ev->event_id;
+        if (idem) {
+            static const int idk[] = {
+                [EV_CUSTOMER] = IDK_CUSTOMER, [EV_IDENTIFY] = IDK_IDENTIFY,
+                [EV_INTERACTION] = IDK_INTERACTION, [EV_FEEDBACK] = IDK_FEEDBACK,
+                [EV_ORDER] = IDK_ORDER, [EV_EMPLOYEE] = IDK_EMPLOYEE};
+            bool dup;
+            if ((rc = s->ops->claim(s, idk[ev->type], idem, g->seq + 1, &dup, err)))
+                return rc;
+            if (dup) {
+                w->duplicates++;
+                continue;
+            }
+        }
+        if (ev->type == EV_EMPLOYEE) {
+            struct store_employee se = {.seq = next_seq(g), .id = ev->employee_id,
+                                        .name = ev->name, .team = ev->team,
+                                        .role = ev->role};
+            if ((rc = s->ops->put_employee(s, &se, err)))
+                return rc;
+            if ((rc = model_put_employee(e->m, &se)))
+                return cxm_err_set(err, rc, "out of memory");
+        } else {
+            uint32_t cust = 0;
+            if ((rc = resolve(e, g, ev, (long)i, &cust, err)))
+                return rc;
+            if (ev->type == EV_CUSTOMER)
+                rc = apply_customer(e, g, ev, cust, err);
+            else if (ev->type == EV_IDENTIFY)
+                next_seq(g);
+            else
+                rc = plan_record(e, g, ev, cust, err);
+            if (rc)
+                return rc;
+        }
+        w->accepted++;
+        w->seq = g->seq;
+    }
+    return CXM_OK;
+}
+
+static int plan_unmerge(struct engine *e, struct group *g, struct engine_work *w,
+                        struct cxm_err *err)
+{
+    uint32_t c = w->customer;
+    if (c < 1 || c > e->m->ncust) {
+        w->rc = cxm_err_set(&w->err, CXM_ENOTFOUND, "no customer %u", c);
+        return CXM_OK;
+    }
+    if (!e->m->cust[c].parent) {
+        w->rc = cxm_err_set(&w->err, CXM_ECONFLICT,
+                            "customer %u is not merged into another profile", c);
+        return CXM_OK;
+    }
+    w->parent = model_root(e->m, c);
+    const struct merge *mg = &e->m->merges[e->m->cust[c].merge - 1];
+    int64_t seq = next_seq(g);
+    int rc = e->store->ops->undo_merge(e->store, mg->seq, seq, err);
+    if (rc)
+        return rc;
+    model_undo_merge(e->m, c, seq);
+    w->seq = seq;
+    w->accepted = 1;
+    return CXM_OK;
+}
+
+static void apply_pending(struct model *m, const struct group *g)
+{
+    for (size_t i = 0; i < g->np; i++) {
+        const struct pending *p = &g->p[i];
+        int rc = CXM_OK;
+        switch (p->type) {
+        case EV_INTERACTION: rc = model_add_interaction(m, &p->u.i); break;
+        case EV_FEEDBACK: rc = model_add_feedback(m, &p->u.f); break;
+        case EV_ORDER: rc = model_add_order(m, &p->u.o); break;
+        default: break;
+        }
+        if (rc)   /* committed but not in memory: a restart replays it */
+            log_msg(LOG_ERROR, "applying seq %lld to memory failed: %s",
+                    (long long)p->u.i.seq, cxm_rc_str(rc));
+    }
+    if (g->seq > m->last_seq)
+        m->last_seq = g->seq;
+}
+
+static int reload(struct engine *e)
+{
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    struct model *nm;
+    int rc = model_load(e->store, &nm, &err);
+    if (rc) {
+        log_msg(LOG_ERROR, "reload after a failed commit failed: %s", err.msg);
+        return rc;
+    }
+    struct model *old = e->m;
+    e->m = nm;
+    model_free(old);
+    return CXM_OK;
+}
+
+static void process(struct engine *e, struct engine_work *batch)
+{
+    struct group g = {.seq = 0};
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    struct store *s = e->store;
+    pthread_rwlock_wrlock(&e->lock);
+    g.seq = e->m->last_seq;
+    int rc = e->failed ? cxm_err_set(&err, CXM_EUNAVAIL, "the store failed;"
+                                     " restart cxm") : s->ops->begin(s, &err);
+    for (struct engine_work *w = batch; !rc && w; w = w->next) {
+        if (w->rc)
+            continue;
+        w->seq = g.seq;
+        if (w->op == ENGINE_UNMERGE) {
+            rc = plan_unmerge(e, &g, w, &err);
+        } else if (!(w->rc = precheck(e, w))) {
+            rc = plan_ingest(e, &g, w, &err);
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
+
+    double t0 = now_s();
+    if (!rc)
+        rc = s->ops->commit(s, g.seq, &err);
+    double dt = now_s() - t0;
+
+    pthread_rwlock_wrlock(&e->lock);
+    if (!rc) {
+        apply_pending(e->m, &g);
+    } else if (!e->failed) {
+        s->ops->rollback(s);
+        log_msg(LOG_ERROR, "commit failed, reloading from the store: %s", err.msg);
+        if (reload(e))
+            e->failed = true;
+    }
+    pthread_rwlock_unlock(&e->lock);
+
+    pthread_mutex_lock(&e->qlock);
+    e->st.commits += !rc;
+    e->st.commit_failures += rc != 0;
+    e->st.commit_seconds += dt;
+    for (struct engine_work *w = batch; w; w = w->next) {
+        if (rc && !w->rc) {
+            w->rc = rc;
+            w->err = err;
+            w->accepted = w->duplicates = 0;
+        } else if (!w->rc && w->op == ENGINE_INGEST) {
+            e->st.events_accepted += w->accepted;
+            e->st.events_duplicate += w->duplicates;
+        }
+    }
+    pthread_mutex_unlock(&e->qlock);
+
+    while (batch) {
+        struct engine_work *next = batch->next;
+        batch->next = NULL;
+        batch->done(batch);
+        batch = next;
+    }
+    free(g.p);
+    arena_free(&g.a);
+}
+
+/* Upper bound of events in one group: keeps one transaction's memory and
+ * the time readers wait for the planning phase bounded. */
+#define GROUP_MAX_EVENTS 200000
+
+static void *writer_main(void *arg)
+{
+    struct engine *e = arg;
+    for (;;) {
+        pthread_mutex_lock(&e->qlock);
+        while (!e->qhead && !e->closing)
+            pthread_cond_wait(&e->qcond, &e->qlock);
+        if (!e->qhead) {
+            pthread_mutex_unlock(&e->qlock);
+            return NULL;
+        }
+        struct engine_work *batch = e->qhead, *last = batch;
+        size_t events = batch->n;
+        while (last->next && events + last->next->n <= GROUP_MAX_EVENTS) {
+            last = last->next;
+            events += last->n;
+        }
+        e->qhead = last->next;
+        if (!e->qhead)
+            e->qtail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&e->qlock);
+        process(e, batch);
+    }
+}
+
+int engine_submit(struct engine *e, struct engine_work *w)
+{
+    w->rc = CXM_OK;
+    cxm_err_clear(&w->err);
+    w->accepted = w->duplicates = 0;
+    w->seq = 0;
+    w->next = NULL;
+    pthread_mutex_lock(&e->qlock);
+    if (e->closing) {
+        pthread_mutex_unlock(&e->qlock);
+        return CXM_EUNAVAIL;
+    }
+    if (e->qtail)
+        e->qtail->next = w;
+    else
+        e->qhead = w;
+    e->qtail = w;
+    pthread_cond_signal(&e->qcond);
+    pthread_mutex_unlock(&e->qlock);
+    return CXM_OK;
+}
+
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+};
+
+static void wake(struct engine_work *w)
+{
+    struct waiter *wt = w->ctx;
+    pthread_mutex_lock(&wt->mu);
+    wt->done = true;
+    pthread_cond_signal(&wt->cv);
+    pthread_mutex_unlock(&wt->mu);
+}
+
+int engine_run(struct engine *e, struct engine_work *w)
+{
+    struct waiter wt = {.done = false};
+    pthread_mutex_init(&wt.mu, NULL);
+    pthread_cond_init(&wt.cv, NULL);
+    w->done = wake;
+    w->ctx = &wt;
+    int rc = engine_submit(e, w);
+    if (!rc) {
+        pthread_mutex_lock(&wt.mu);
+        while (!wt.done)
+            pthread_cond_wait(&wt.cv, &wt.mu);
+        pthread_mutex_unlock(&wt.mu);
+        rc = w->rc;
+    } else {
+        cxm_err_set(&w->err, rc, "the engine is shutting down");
+    }
+    pthread_mutex_destroy(&wt.mu);
+    pthread_cond_destroy(&wt.cv);
+    return rc;
+}
+
+/* One writer per database: a second process writing the same SQLite file
+ * would diverge from the first one's memory. */
+static int take_lock(const char *db, int *fd, struct cxm_err *err)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s.lock", db) >= (int)sizeof path)
+        return cxm_err_set(err, CXM_EINVAL, "database path too long");
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return cxm_err_set(err, CXM_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        close(*fd);
+        *fd = -1;
+        return cxm_err_set(err, CXM_ECONFLICT, "%s is in use by another cxm"
+                           " process (a running server?): write through its"
+                           " HTTP API or stop it first", db);
+    }
+    return CXM_OK;
+}
+
+int engine_open(const char *db, const struct engine_opts *o, struct engine **out,
+                struct cxm_err *err)
+{
+    struct engine_opts defaults = {.sync = STORE_SYNC_FULL, .lock = true};
+    if (!o)
+        o = &defaults;
+    struct engine *e = cxm_calloc(1, sizeof *e);
+    if (!e)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    e->lockfd = -1;
+    pthread_rwlock_init(&e->lock, NULL);
+    pthread_mutex_init(&e->qlock, NULL);
+    pthread_cond_init(&e->qcond, NULL);
+    pthread_mutex_init(&e->kmu, NULL);
+    int rc = o->lock ? take_lock(db, &e->lockfd, err) : CXM_OK;
+    struct store_opts so = {.sync = o->sync};
+    if (!rc && (!(e->keys = strmap_new()) || !(e->db = cxm_strdup(db))))
+        rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    if (!rc && !(e->store = store_open(db, &so, err)))
+        rc = err ? err->code : CXM_EIO;
+    double t0 = now_s();
+    if (!rc)
+        rc = model_load(e->store, &e->m, err);
+    if (!rc) {
+        e->st.replay_seconds = now_s() - t0;
+        e->st.replay_rows = e->m->ncust + e->m->nident + e->m->nmerges +
+                            e->m->ic.n + e->m->fc.n + e->m->oc.n;
+        log_msg(LOG_INFO, "replayed %zu rows (%zu customers, %zu interactions,"
+                " %zu feedback, %zu orders) in %.3f s, seq %lld",
+                e->st.replay_rows, e->m->ncust, e->m->ic.n, e->m->fc.n,
+                e->m->oc.n, e->st.replay_seconds, (long long)e->m->last_seq);
+        if (pthread_create(&e->writer, NULL, writer_main, e) != 0)
+            rc = cxm_err_set(err, CXM_ENOMEM, "cannot start the writer thread");
+    }
+    if (rc) {
+        model_free(e->m);
+        store_close(e->store);
+        strmap_free(e->keys);
+        free(e->db);
+        if (e->lockfd >= 0)
+            close(e->lockfd);
+        free(e);
+        return rc;
+    }
+    *out = e;
+    return CXM_OK;
+}
+
+void engine_close(struct engine *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->qlock);
+    e->closing = true;
+    pthread_cond_signal(&e->qcond);
+    pthread_mutex_unlock(&e->qlock);
+    pthread_join(e->writer, NULL);
+    model_free(e->m);
+    store_close(e->store);
+    for (size_t i = 0; i < e->nkeys; i++)
+        free(e->key_hashes[i]);
+    free(e->key_hashes);
+    strmap_free(e->keys);
+    free(e->db);
+    if (e->lockfd >= 0)
+        close(e->lockfd);
+    pthread_rwlock_destroy(&e->lock);
+    pthread_mutex_destroy(&e->qlock);
+    pthread_cond_destroy(&e->qcond);
+    pthread_mutex_destroy(&e->kmu);
+    free(e);
+}
+
+void engine_stats(struct engine *e, struct engine_stats *st)
+{
+    pthread_mutex_lock(&e->qlock);
+    *st = e->st;
+    pthread_mutex_unlock(&e->qlock);
+    pthread_rwlock_rdlock(&e->lock);
+    const struct model *m = e->m;
+    st->seq = m->last_seq;
+    st->customers = m->ncust;
+    st->profiles = m->ncust - m->nmerged;
+    st->identities = m->nident;
+    st->merges = m->nmerged;
+    st->interactions = m->ic.n;
+    st->feedback = m->fc.n;
+    st->orders = m->oc.n;
+    st->employees = m->nemp;
+    st->column_bytes = model_column_bytes(m);
+    pthread_rwlock_unlock(&e->lock);
+}

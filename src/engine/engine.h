@@ -1,0 +1,91 @@
+/* engine.h - the engine: owns the in-memory model and the single writer
+ * that commits changes to the store (group commit) before applying them.
+ * Reads are answered from memory under a read lock. Never speaks SQL or
+ * HTTP. Thread-safe: every function may be called from any thread. */
+#ifndef CXM_ENGINE_H
+#define CXM_ENGINE_H
+
+#include <jansson.h>
+
+#include "common.h"
+#include "engine/event.h"
+#include "store/store.h"
+
+struct engine;
+
+struct engine_opts {
+    enum store_sync sync;        /* default STORE_SYNC_FULL */
+    bool lock;                   /* take the database's writer lock (serve,
+                                    import, demo); see docs/operations.md */
+};
+
+/* Opens the store at db and replays it into memory. */
+int engine_open(const char *db, const struct engine_opts *o, struct engine **out,
+                struct cxm_err *err);
+/* Stops the writer after the work already submitted; accepts NULL. */
+void engine_close(struct engine *e);
+
+enum engine_op { ENGINE_INGEST = 1, ENGINE_UNMERGE };
+
+/* One unit of write work. The submitter owns it and what it points to
+ * until done is called (from the writer thread). */
+struct engine_work {
+    enum engine_op op;
+    struct event *ev;            /* INGEST: events[0..n) */
+    size_t n;
+    uint32_t customer;           /* UNMERGE: the merged-away customer */
+    /* results, valid in done */
+    int rc;
+    struct cxm_err err;
+    size_t accepted, duplicates;
+    int64_t seq;                 /* last seq of this work, or the current one */
+    uint32_t parent;             /* UNMERGE: the profile it was cut from */
+    void (*done)(struct engine_work *w);
+    void *ctx;
+    struct engine_work *next;    /* private: queue link */
+};
+
+/* Queues work for the writer. CXM_EUNAVAIL when the engine is closing. */
+int engine_submit(struct engine *e, struct engine_work *w);
+/* Submits and waits. */
+int engine_run(struct engine *e, struct engine_work *w);
+
+/* Reads. Each fills *out with a new JSON value owned by the caller. */
+int engine_customer(struct engine *e, uint32_t id, json_t **out, struct cxm_err *err);
+int engine_search(struct engine *e, const char *q, size_t limit, json_t **out,
+                  struct cxm_err *err);
+/* cursor: NULL or the next_cursor of a previous page. */
+int engine_timeline(struct engine *e, uint32_t id, const char *cursor,
+                    size_t limit, json_t **out, struct cxm_err *err);
+/* Profile plus the full history: the data-subject export. */
+int engine_export(struct engine *e, uint32_t id, json_t **out, struct cxm_err *err);
+
+struct engine_stats {
+    int64_t seq;
+    size_t customers, profiles, identities, merges, interactions, feedback,
+        orders, employees;
+    size_t column_bytes;
+    double replay_seconds;
+    size_t replay_rows;
+    uint64_t events_accepted, events_duplicate, commits, commit_failures;
+    double commit_seconds;       /* total time in commits */
+};
+void engine_stats(struct engine *e, struct engine_stats *st);
+
+/* API keys. Roles: admin, writer, analyst, agent. */
+enum role { ROLE_NONE = 0, ROLE_ADMIN, ROLE_WRITER, ROLE_ANALYST, ROLE_AGENT };
+#define KEY_LEN 48               /* "cxm_" + 43 base64url chars + NUL */
+enum role role_parse(const char *s);
+const char *role_name(enum role r);
+/* Checks a presented key; ROLE_NONE when unknown. */
+enum role engine_auth(struct engine *e, const char *key);
+/* Creates a key with role in the store at db (works while a server runs)
+ * and writes it to key (KEY_LEN bytes). Only the hash is stored. */
+int keys_create(const char *db, enum role r, const char *name, char key[KEY_LEN],
+                struct cxm_err *err);
+/* Same through an open engine (first-start admin key). */
+int engine_key_create(struct engine *e, enum role r, const char *name,
+                      char key[KEY_LEN], struct cxm_err *err);
+int engine_key_count(struct engine *e, int64_t *n, struct cxm_err *err);
+
+#endif

@@ -1,0 +1,494 @@
+/* model.c - see model.h. Columns grow by doubling through realloc; the
+ * untouched tail of a large block is not resident, so memory per row stays
+ * close to the column widths. */
+#include "engine/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+
+struct model *model_new(void)
+{
+    struct model *m = cxm_calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    bool ok = (m->ident_map = strmap_new()) && (m->emp_map = strmap_new());
+    for (int d = 1; ok && d < DICT_COUNT; d++)
+        ok = (m->dict[d] = dict_new(CXM_MAX_DICT)) != NULL;
+    if (!ok) {
+        model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void attrs_free(struct attrs *a)
+{
+    free(a->name);
+    free(a->gender);
+    free(a->country);
+    free(a->city);
+    free(a->language);
+    free(a->attributes);
+}
+
+#define FREE_COLS(c, ...) do { void *ptrs_[] = {__VA_ARGS__}; \
+    for (size_t k_ = 0; k_ < sizeof ptrs_ / sizeof ptrs_[0]; k_++) free(ptrs_[k_]); \
+    (void)(c); } while (0)
+
+void model_free(struct model *m)
+{
+    if (!m)
+        return;
+    for (int d = 1; d < DICT_COUNT; d++)
+        dict_free(m->dict[d]);
+    for (size_t i = 1; i <= m->ncust; i++)
+        attrs_free(&m->cust[i].a);
+    free(m->cust);
+    for (size_t i = 1; i <= m->nident; i++)
+        free(m->ident[i].key);
+    free(m->ident);
+    strmap_free(m->ident_map);
+    for (size_t i = 0; i < m->nmerges; i++)
+        free(m->merges[i].cause);
+    free(m->merges);
+    struct icols *ic = &m->ic;
+    FREE_COLS(ic, ic->seq, ic->ts, ic->cust, ic->next, ic->duration, ic->channel,
+              ic->touchpoint, ic->stage, ic->kind, ic->agent, ic->outcome,
+              ic->value, ic->has_text);
+    struct fcols *fc = &m->fc;
+    FREE_COLS(fc, fc->seq, fc->ts, fc->cust, fc->next, fc->score, fc->survey,
+              fc->channel, fc->touchpoint, fc->stage, fc->agent, fc->kind,
+              fc->has_text);
+    struct ocols *oc = &m->oc;
+    for (size_t i = 1; i <= oc->n; i++)
+        free(oc->order_id[i]);
+    FREE_COLS(oc, oc->seq, oc->ts, oc->cust, oc->next, oc->item_off, oc->nitems,
+              oc->amount, oc->currency, oc->channel, oc->order_id, oc->sku,
+              oc->category, oc->qty, oc->price);
+    for (size_t i = 1; i <= m->nemp; i++) {
+        free(m->emp[i].id);
+        free(m->emp[i].name);
+        free(m->emp[i].team);
+        free(m->emp[i].role);
+    }
+    free(m->emp);
+    strmap_free(m->emp_map);
+    free(m);
+}
+
+/* Grows every column of a table together: a table's capacity is shared,
+ * so one failed realloc leaves the others merely larger, never shorter. */
+struct colspec {
+    void **p;
+    size_t elem;
+};
+
+static int grow_cols(struct colspec *cols, size_t ncols, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return CXM_OK;
+    size_t ncap = *cap ? *cap * 2 : 1024;
+    while (ncap < need)
+        ncap *= 2;
+    for (size_t i = 0; i < ncols; i++) {
+        size_t bytes;
+        if (!cxm_mul_size(ncap, cols[i].elem, &bytes))
+            return CXM_ETOOBIG;
+        void *np = realloc(*cols[i].p, bytes);
+        if (!np)
+            return CXM_ENOMEM;
+        *cols[i].p = np;
+    }
+    *cap = ncap;
+    return CXM_OK;
+}
+
+#define COL(x) {(void **)&(x), sizeof *(x)}
+
+uint32_t model_root(const struct model *m, uint32_t c)
+{
+    while (c && m->cust[c].parent)
+        c = m->cust[c].parent;
+    return c;
+}
+
+static char *ident_key(const char *kind, const char *value, size_t *len)
+{
+    size_t kl = strlen(kind), vl = strlen(value);
+    *len = kl + 1 + vl;
+    char *k = cxm_malloc(*len + 1);
+    if (!k)
+        return NULL;
+    memcpy(k, kind, kl + 1);
+    memcpy(k + kl + 1, value, vl + 1);
+    return k;
+}
+
+uint32_t model_find_ident(const struct model *m, const char *kind, const char *value)
+{
+    char buf[CXM_MAX_IDENTITY + 64];
+    size_t kl = strlen(kind), vl = strlen(value);
+    if (kl + vl + 2 > sizeof buf)
+        return NONE;
+    memcpy(buf, kind, kl + 1);
+    memcpy(buf + kl + 1, value, vl + 1);
+    uint32_t i;
+    if (!strmap_get(m->ident_map, buf, kl + 1 + vl, &i))
+        return NONE;
+    return m->ident[i].cust;
+}
+
+int model_add_customer(struct model *m, uint32_t id, int64_t created_ts,
+                       int64_t seq)
+{
+    if (id != m->ncust + 1)
+        return CXM_EINVAL;
+    int rc = cxm_grow((void **)&m->cust, &m->custcap, (size_t)id + 1, sizeof *m->cust);
+    if (rc)
+        return rc;
+    if (m->ncust == 0)
+        memset(&m->cust[0], 0, sizeof m->cust[0]);
+    struct cust *c = &m->cust[id];
+    memset(c, 0, sizeof *c);
+    c->created_ts = created_ts;
+    c->seq = seq;
+    c->a.consent_m = c->a.consent_s = c->a.consent_p = -1;
+    m->ncust = id;
+    return CXM_OK;
+}
+
+static int set_str(char **dst, const char *src)
+{
+    char *n = NULL;
+    if (src && *src && !(n = cxm_strdup(src)))
+        return CXM_ENOMEM;
+    free(*dst);
+    *dst = n;
+    return CXM_OK;
+}
+
+int model_set_attrs(struct model *m, const struct store_customer *sc)
+{
+    if (sc->id < 1 || (size_t)sc->id > m->ncust)
+        return CXM_EINVAL;
+    struct attrs *a = &m->cust[sc->id].a;
+    if (set_str(&a->name, sc->name) || set_str(&a->gender, sc->gender) ||
+        set_str(&a->country, sc->country) || set_str(&a->city, sc->city) ||
+        set_str(&a->language, sc->language) ||
+        set_str(&a->attributes, sc->attributes))
+        return CXM_ENOMEM;
+    a->birth_year = sc->birth_year;
+    a->consent_m = sc->consent_marketing;
+    a->consent_s = sc->consent_surveys;
+    a->consent_p = sc->consent_personalisation;
+    a->updated_seq = sc->updated_seq;
+    return CXM_OK;
+}
+
+int model_add_ident(struct model *m, const char *kind, const char *value,
+                    uint32_t cust, int64_t seq)
+{
+    if (cust < 1 || cust > m->ncust)
+        return CXM_EINVAL;
+    int rc = cxm_grow((void **)&m->ident, &m->identcap, m->nident + 2, sizeof *m->ident);
+    if (rc)
+        return rc;
+    size_t len;
+    char *key = ident_key(kind, value, &len);
+    if (!key)
+        return CXM_ENOMEM;
+    uint32_t idx = (uint32_t)m->nident + 1;
+    if (strmap_put(m->ident_map, key, len, idx)) {
+        free(key);
+        return CXM_ENOMEM;
+    }
+    m->ident[idx] = (struct ident){.key = key, .cust = cust, .seq = seq,
+                                   .next = m->cust[cust].ident_head};
+    m->cust[cust].ident_head = idx;
+    m->nident = idx;
+    return CXM_OK;
+}
+
+static void link_child(struct model *m, uint32_t parent, uint32_t child)
+{
+    m->cust[child].parent = parent;
+    m->cust[child].next_sibling = m->cust[parent].first_child;
+    m->cust[parent].first_child = child;
+}
+
+int model_add_merge(struct model *m, const struct store_merge *mg)
+{
+    uint32_t p = (uint32_t)mg->parent, c = (uint32_t)mg->child;
+    if (p < 1 || c < 1 || p > m->ncust || c > m->ncust || p == c)
+        return CXM_EINVAL;
+    int rc = cxm_grow((void **)&m->merges, &m->mergecap, m->nmerges + 1,
+                      sizeof *m->merges);
+    if (rc)
+        return rc;
+    char *cause = cxm_strdup(mg->cause ? mg->cause : "");
+    if (!cause)
+        return CXM_ENOMEM;
+    m->merges[m->nmerges++] = (struct merge){
+        .seq = mg->seq, .ts = mg->ts, .undone_seq = mg->undone_seq,
+        .parent = p, .child = c, .cause = cause};
+    if (!mg->undone_seq) {
+        if (m->cust[c].parent)   /* a node has one active merge */
+            return CXM_EINVAL;
+        link_child(m, p, c);
+        m->cust[c].merge = (uint32_t)m->nmerges;
+        m->nmerged++;
+    }
+    return CXM_OK;
+}
+
+int model_undo_merge(struct model *m, uint32_t child, int64_t undone_seq)
+{
+    if (child < 1 || child > m->ncust || !m->cust[child].parent)
+        return CXM_ECONFLICT;
+    uint32_t p = m->cust[child].parent;
+    uint32_t *link = &m->cust[p].first_child;
+    while (*link != child)
+        link = &m->cust[*link].next_sibling;
+    *link = m->cust[child].next_sibling;
+    m->cust[child].parent = NONE;
+    m->cust[child].next_sibling = NONE;
+    m->merges[m->cust[child].merge - 1].undone_seq = undone_seq;
+    m->cust[child].merge = NONE;
+    m->nmerged--;
+    return CXM_OK;
+}
+
+static uint16_t code16(uint32_t c)
+{
+    return c > UINT16_MAX ? 0 : (uint16_t)c;
+}
+
+int model_add_interaction(struct model *m, const struct store_interaction *r)
+{
+    struct icols *c = &m->ic;
+    if (r->customer < 1 || (size_t)r->customer > m->ncust)
+        return CXM_EINVAL;
+    struct colspec cols[] = {COL(c->seq), COL(c->ts), COL(c->cust), COL(c->next),
+                             COL(c->duration), COL(c->channel), COL(c->touchpoint),
+                             COL(c->stage), COL(c->kind), COL(c->agent),
+                             COL(c->outcome), COL(c->value), COL(c->has_text)};
+    int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
+    if (rc)
+        return rc;
+    size_t i = ++c->n;
+    uint32_t cu = (uint32_t)r->customer;
+    c->seq[i] = r->seq;
+    c->ts[i] = r->ts;
+    c->cust[i] = cu;
+    c->next[i] = m->cust[cu].ihead;
+    m->cust[cu].ihead = (uint32_t)i;
+    c->duration[i] = r->duration < 0 || r->duration >= UINT32_MAX
+                         ? UINT32_MAX : (uint32_t)r->duration;
+    c->channel[i] = code16(r->channel);
+    c->touchpoint[i] = code16(r->touchpoint);
+    c->stage[i] = code16(r->stage);
+    c->kind[i] = code16(r->kind);
+    c->agent[i] = code16(r->agent);
+    c->outcome[i] = code16(r->outcome);
+    c->value[i] = (float)r->value;
+    c->has_text[i] = r->text != NULL;
+    return CXM_OK;
+}
+
+int model_add_feedback(struct model *m, const struct store_feedback *r)
+{
+    struct fcols *c = &m->fc;
+    if (r->customer < 1 || (size_t)r->customer > m->ncust)
+        return CXM_EINVAL;
+    struct colspec cols[] = {COL(c->seq), COL(c->ts), COL(c->cust), COL(c->next),
+                             COL(c->score), COL(c->survey), COL(c->channel),
+                             COL(c->touchpoint), COL(c->stage), COL(c->agent),
+                             COL(c->kind), COL(c->has_text)};
+    int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
+    if (rc)
+        return rc;
+    size_t i = ++c->n;
+    uint32_t cu = (uint32_t)r->customer;
+    c->seq[i] = r->seq;
+    c->ts[i] = r->ts;
+    c->cust[i] = cu;
+    c->next[i] = m->cust[cu].fhead;
+    m->cust[cu].fhead = (uint32_t)i;
+    c->score[i] = (float)r->score;
+    c->survey[i] = code16(r->survey);
+    c->channel[i] = code16(r->channel);
+    c->touchpoint[i] = code16(r->touchpoint);
+    c->stage[i] = code16(r->stage);
+    c->agent[i] = code16(r->agent);
+    c->kind[i] = (uint8_t)r->kind;
+    c->has_text[i] = r->comment != NULL;
+    return CXM_OK;
+}
+
+int model_add_order(struct model *m, const struct store_order *r)
+{
+    struct ocols *c = &m->oc;
+    if (r->customer < 1 || (size_t)r->customer > m->ncust)
+        return CXM_EINVAL;
+    struct colspec cols[] = {COL(c->seq), COL(c->ts), COL(c->cust), COL(c->next),
+                             COL(c->item_off), COL(c->nitems), COL(c->amount),
+                             COL(c->currency), COL(c->channel), COL(c->order_id)};
+    int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
+    if (rc)
+        return rc;
+    struct colspec icols[] = {COL(c->sku), COL(c->category), COL(c->qty),
+                              COL(c->price)};
+    if ((rc = grow_cols(icols, 4, &c->icap, c->ni + r->nitems + 1)))
+        return rc;
+    char *oid = cxm_strdup(r->order_id ? r->order_id : "");
+    if (!oid)
+        return CXM_ENOMEM;
+    size_t i = ++c->n;
+    uint32_t cu = (uint32_t)r->customer;
+    c->seq[i] = r->seq;
+    c->ts[i] = r->ts;
+    c->cust[i] = cu;
+    c->next[i] = m->cust[cu].ohead;
+    m->cust[cu].ohead = (uint32_t)i;
+    c->amount[i] = r->amount;
+    c->currency[i] = code16(r->currency);
+    c->channel[i] = code16(r->channel);
+    c->order_id[i] = oid;
+    c->item_off[i] = (uint32_t)c->ni;
+    c->nitems[i] = (uint32_t)r->nitems;
+    for (size_t k = 0; k < r->nitems; k++) {
+        c->sku[c->ni] = r->items[k].sku;
+        c->category[c->ni] = code16(r->items[k].category);
+        c->qty[c->ni] = (float)r->items[k].qty;
+        c->price[c->ni] = r->items[k].price;
+        c->ni++;
+    }
+    return CXM_OK;
+}
+
+int model_put_employee(struct model *m, const struct store_employee *e)
+{
+    uint32_t idx;
+    size_t len = strlen(e->id);
+    if (!strmap_get(m->emp_map, e->id, len, &idx)) {
+        int rc = cxm_grow((void **)&m->emp, &m->empcap, m->nemp + 2, sizeof *m->emp);
+        if (rc)
+            return rc;
+        idx = (uint32_t)m->nemp + 1;
+        memset(&m->emp[idx], 0, sizeof m->emp[idx]);
+        if (!(m->emp[idx].id = cxm_strdup(e->id)))
+            return CXM_ENOMEM;
+        if (strmap_put(m->emp_map, m->emp[idx].id, len, idx)) {
+            free(m->emp[idx].id);
+            m->emp[idx].id = NULL;
+            return CXM_ENOMEM;
+        }
+        m->nemp = idx;
+    }
+    struct employee *em = &m->emp[idx];
+    em->seq = e->seq;
+    if (set_str(&em->name, e->name) || set_str(&em->team, e->team) ||
+        set_str(&em->role, e->role))
+        return CXM_ENOMEM;
+    return CXM_OK;
+}
+
+/* ---- replay ---------------------------------------------------------- */
+
+static int seen(struct model *m, int64_t seq)
+{
+    if (seq > m->last_seq)
+        m->last_seq = seq;
+    return CXM_OK;
+}
+
+static int r_dict(void *ctx, int dict, uint32_t code, const char *value)
+{
+    struct model *m = ctx;
+    if (dict < 1 || dict >= DICT_COUNT)
+        return CXM_EINVAL;
+    return dict_load(m->dict[dict], code, value);
+}
+
+static int r_customer(void *ctx, const struct store_customer *c)
+{
+    struct model *m = ctx;
+    int rc = model_add_customer(m, (uint32_t)c->id, c->created_ts, c->seq);
+    if (!rc)
+        rc = model_set_attrs(m, c);
+    seen(m, c->updated_seq);
+    return rc ? rc : seen(m, c->seq);
+}
+
+static int r_identity(void *ctx, const struct store_identity *i)
+{
+    struct model *m = ctx;
+    seen(m, i->seq);
+    return model_add_ident(m, i->kind, i->value, (uint32_t)i->customer, i->seq);
+}
+
+static int r_merge(void *ctx, const struct store_merge *mg)
+{
+    struct model *m = ctx;
+    seen(m, mg->seq);
+    seen(m, mg->undone_seq);
+    return model_add_merge(m, mg);
+}
+
+static int r_employee(void *ctx, const struct store_employee *e)
+{
+    struct model *m = ctx;
+    seen(m, e->seq);
+    return model_put_employee(m, e);
+}
+
+static int r_interaction(void *ctx, const struct store_interaction *r)
+{
+    struct model *m = ctx;
+    seen(m, r->seq);
+    return model_add_interaction(m, r);
+}
+
+static int r_feedback(void *ctx, const struct store_feedback *r)
+{
+    struct model *m = ctx;
+    seen(m, r->seq);
+    return model_add_feedback(m, r);
+}
+
+static int r_order(void *ctx, const struct store_order *r)
+{
+    struct model *m = ctx;
+    seen(m, r->seq);
+    return model_add_order(m, r);
+}
+
+int model_load(struct store *s, struct model **out, struct cxm_err *err)
+{
+    struct model *m = model_new();
+    if (!m)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    struct store_scan cb = {
+        .ctx = m, .dict = r_dict, .customer = r_customer, .identity = r_identity,
+        .merge = r_merge, .employee = r_employee, .interaction = r_interaction,
+        .feedback = r_feedback, .order = r_order};
+    int rc = s->ops->scan(s, &cb, err);
+    if (rc) {
+        model_free(m);
+        return rc;
+    }
+    if (s->last_seq > m->last_seq)
+        m->last_seq = s->last_seq;
+    *out = m;
+    return CXM_OK;
+}
+
+size_t model_column_bytes(const struct model *m)
+{
+    size_t irow = 2 * 8 + 4 * 3 + 2 * 6 + 4 + 1;
+    size_t frow = 2 * 8 + 4 * 2 + 4 + 2 * 5 + 1 + 1;
+    return m->ic.cap * irow + m->fc.cap * frow;
+}

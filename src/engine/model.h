@@ -1,0 +1,133 @@
+/* model.h - the in-memory model the engine owns: customers and their
+ * identity graph, dictionaries, columnar interactions, feedback and orders.
+ * Internal to engine/: no locking here (engine.c holds the lock), no SQL. */
+#ifndef CXM_MODEL_H
+#define CXM_MODEL_H
+
+#include "common.h"
+#include "core/dict.h"
+#include "core/strmap.h"
+#include "store/store.h"
+
+#define NONE 0u    /* index 0 is never used: 0 means "none" in links */
+
+/* Customer attributes: one per customer node, set by customer records. */
+struct attrs {
+    int64_t updated_seq;
+    char *name, *gender, *country, *city, *language, *attributes;
+    int birth_year;
+    int consent_m, consent_s, consent_p;
+};
+
+/* One customer node. A profile is a tree of nodes: the root is the
+ * surviving customer, children were merged into it. Records and identities
+ * stay on the node they arrived through, so an unmerge (cutting a child's
+ * edge) restores both profiles exactly. */
+struct cust {
+    uint32_t parent, first_child, next_sibling;
+    uint32_t merge;            /* index+1 into merges of the active merge */
+    uint32_t ident_head;       /* identities, newest first */
+    uint32_t ihead, fhead, ohead;   /* records, newest first */
+    int64_t created_ts, seq;
+    struct attrs a;
+};
+
+struct ident {
+    char *key;                 /* "kind\0value\0" */
+    uint32_t cust, next;
+    int64_t seq;
+};
+
+struct merge {
+    int64_t seq, ts, undone_seq;
+    uint32_t parent, child;
+    char *cause;
+};
+
+/* Columns: struct of arrays, index 1..n (slot 0 unused). */
+struct icols {
+    size_t n, cap;
+    int64_t *seq, *ts;
+    uint32_t *cust, *next, *duration;   /* duration UINT32_MAX: none */
+    uint16_t *channel, *touchpoint, *stage, *kind, *agent, *outcome;
+    float *value;                       /* NAN: none */
+    uint8_t *has_text;
+};
+
+struct fcols {
+    size_t n, cap;
+    int64_t *seq, *ts;
+    uint32_t *cust, *next;
+    float *score;                       /* NAN: none */
+    uint16_t *survey, *channel, *touchpoint, *stage, *agent;
+    uint8_t *kind, *has_text;
+};
+
+struct ocols {
+    size_t n, cap;
+    int64_t *seq, *ts;
+    uint32_t *cust, *next, *item_off, *nitems;
+    double *amount;
+    uint16_t *currency, *channel;
+    char **order_id;
+    /* items */
+    size_t ni, icap;
+    uint32_t *sku;
+    uint16_t *category;
+    float *qty;
+    double *price;
+};
+
+struct employee {
+    char *id, *name, *team, *role;
+    int64_t seq;
+};
+
+struct model {
+    struct dict *dict[DICT_COUNT];
+    struct cust *cust;          /* cust[1..ncust] */
+    size_t ncust, custcap;
+    struct ident *ident;        /* ident[1..nident] */
+    size_t nident, identcap;
+    struct strmap *ident_map;   /* key -> ident index */
+    struct merge *merges;
+    size_t nmerges, mergecap;
+    struct icols ic;
+    struct fcols fc;
+    struct ocols oc;
+    struct employee *emp;
+    size_t nemp, empcap;
+    struct strmap *emp_map;
+    int64_t last_seq;
+    size_t nmerged;             /* active merges */
+};
+
+struct model *model_new(void);
+void model_free(struct model *m);
+
+/* Root of the profile that node c belongs to. */
+uint32_t model_root(const struct model *m, uint32_t c);
+/* Node of an identity, 0 when unknown. */
+uint32_t model_find_ident(const struct model *m, const char *kind, const char *value);
+
+/* Mutations, used by replay and by the writer. Return CXM_OK/CXM_ENOMEM. */
+int model_add_customer(struct model *m, uint32_t id, int64_t created_ts,
+                       int64_t seq);
+int model_set_attrs(struct model *m, const struct store_customer *c);
+int model_add_ident(struct model *m, const char *kind, const char *value,
+                    uint32_t cust, int64_t seq);
+int model_add_merge(struct model *m, const struct store_merge *mg);
+/* Cuts the active merge of child; CXM_ECONFLICT when there is none. */
+int model_undo_merge(struct model *m, uint32_t child, int64_t undone_seq);
+int model_add_interaction(struct model *m, const struct store_interaction *r);
+int model_add_feedback(struct model *m, const struct store_feedback *r);
+int model_add_order(struct model *m, const struct store_order *r);
+int model_put_employee(struct model *m, const struct store_employee *e);
+
+/* Replays the whole store into a new model. */
+int model_load(struct store *s, struct model **out, struct cxm_err *err);
+
+/* Bytes held by the record columns and by everything, for /metrics. */
+size_t model_column_bytes(const struct model *m);
+
+#endif

@@ -1,0 +1,122 @@
+/* api_health.c - /healthz, /metrics (Prometheus text) and /openapi.json. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "http/route.h"
+
+void api_healthz(struct req *r)
+{
+    struct engine_stats st;
+    engine_stats(r->eng, &st);
+    reply_json(r, 200, json_pack("{s:s, s:I}", "status", "ok", "seq", (json_int_t)st.seq));
+}
+
+static long resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return rss * sysconf(_SC_PAGESIZE);
+}
+
+void api_metrics(struct req *r)
+{
+    struct engine_stats st;
+    engine_stats(r->eng, &st);
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    static const char *const gauges[][2] = {
+        {"cxm_seq", "Highest committed sequence number reflected in memory."},
+        {"cxm_customers", "Customer records, merged ones included."},
+        {"cxm_profiles", "Distinct people: customers not merged into another."},
+        {"cxm_identities", "Known identities."},
+        {"cxm_merges", "Active merges."},
+        {"cxm_interactions", "Interaction rows in memory."},
+        {"cxm_feedback", "Feedback rows in memory."},
+        {"cxm_orders", "Order rows in memory."},
+        {"cxm_employees", "Employees."},
+        {"cxm_column_bytes", "Bytes reserved by the interaction and feedback columns."},
+        {"cxm_replay_seconds", "Time the start-up replay took."},
+        {"cxm_replay_rows", "Rows replayed at start-up."},
+    };
+    double gv[] = {(double)st.seq, (double)st.customers, (double)st.profiles,
+                   (double)st.identities, (double)st.merges, (double)st.interactions,
+                   (double)st.feedback, (double)st.orders, (double)st.employees,
+                   (double)st.column_bytes, st.replay_seconds, (double)st.replay_rows};
+    for (size_t i = 0; i < sizeof gv / sizeof gv[0]; i++)
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", gauges[i][0],
+                   gauges[i][1], gauges[i][0], gauges[i][0], gv[i]);
+    static const char *const counters[][2] = {
+        {"cxm_events_accepted_total", "Records stored."},
+        {"cxm_events_duplicate_total", "Records acknowledged as already stored."},
+        {"cxm_commits_total", "Store transactions committed (group commits)."},
+        {"cxm_commit_failures_total", "Store transactions that failed."},
+        {"cxm_commit_seconds_total", "Time spent committing."},
+    };
+    double cv[] = {(double)st.events_accepted, (double)st.events_duplicate,
+                   (double)st.commits, (double)st.commit_failures, st.commit_seconds};
+    for (size_t i = 0; i < sizeof cv / sizeof cv[0]; i++)
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %.17g\n", counters[i][0],
+                   counters[i][1], counters[i][0], counters[i][0], cv[i]);
+    buf_printf(&b, "# HELP process_resident_memory_bytes Resident memory.\n"
+               "# TYPE process_resident_memory_bytes gauge\n"
+               "process_resident_memory_bytes %ld\n", resident_bytes());
+    server_metrics(r->srv, &b);
+    size_t len;
+    char *body = buf_take(&b, &len);
+    reply_text(r, 200, "text/plain; version=0.0.4", body, len);
+}
+
+/* A compact OpenAPI 3.1 description; docs/api.md has the prose. */
+static const char openapi[] =
+    "{\"openapi\":\"3.1.0\",\"info\":{\"title\":\"cxm\",\"version\":\"1\","
+    "\"description\":\"Customer Experience Management engine. See docs/api.md.\"},"
+    "\"components\":{\"securitySchemes\":{\"key\":{\"type\":\"http\",\"scheme\":\"bearer\"}},"
+    "\"schemas\":{\"Error\":{\"type\":\"object\",\"properties\":{\"error\":{\"type\":\"object\","
+    "\"properties\":{\"code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"},"
+    "\"index\":{\"type\":\"integer\"},\"field\":{\"type\":\"string\"}}}}}}},"
+    "\"security\":[{\"key\":[]}],"
+    "\"paths\":{"
+    "\"/healthz\":{\"get\":{\"security\":[],\"summary\":\"Liveness and the seq served\","
+    "\"responses\":{\"200\":{\"description\":\"ok\"}}}},"
+    "\"/metrics\":{\"get\":{\"security\":[],\"summary\":\"Prometheus metrics\","
+    "\"responses\":{\"200\":{\"description\":\"text exposition format\"}}}},"
+    "\"/v1/events\":{\"post\":{\"summary\":\"Ingest a batch of records (admin, writer)\","
+    "\"requestBody\":{\"content\":{\"application/json\":{},\"application/x-ndjson\":{}}},"
+    "\"responses\":{\"200\":{\"description\":\"{accepted, duplicates, seq}\"},"
+    "\"400\":{\"description\":\"invalid record: nothing stored\"},\"401\":{\"description\":\"no key\"},"
+    "\"403\":{\"description\":\"role\"},\"413\":{\"description\":\"too big\"},"
+    "\"415\":{\"description\":\"content type\"}}}},"
+    "\"/v1/customers\":{\"get\":{\"summary\":\"Search by identity, name or email prefix (admin, agent)\","
+    "\"parameters\":[{\"name\":\"q\",\"in\":\"query\",\"required\":true},{\"name\":\"limit\",\"in\":\"query\"}],"
+    "\"responses\":{\"200\":{\"description\":\"{q, customers:[...]}\"}}}},"
+    "\"/v1/customers/{id}\":{\"get\":{\"summary\":\"Unified profile (admin, agent)\","
+    "\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true}],"
+    "\"responses\":{\"200\":{\"description\":\"profile\"},\"404\":{\"description\":\"unknown\"}}}},"
+    "\"/v1/customers/{id}/timeline\":{\"get\":{\"summary\":\"Cross-channel history, newest first (admin, agent)\","
+    "\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true},{\"name\":\"cursor\",\"in\":\"query\"},"
+    "{\"name\":\"limit\",\"in\":\"query\"}],\"responses\":{\"200\":{\"description\":\"{items, next_cursor}\"}}}},"
+    "\"/v1/customers/{id}/unmerge\":{\"post\":{\"summary\":\"Split a merged customer off its profile (admin)\","
+    "\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true}],"
+    "\"responses\":{\"200\":{\"description\":\"{customer_id, unmerged_from, seq}\"},"
+    "\"409\":{\"description\":\"not merged\"}}}},"
+    "\"/v1/customers/{id}/export\":{\"get\":{\"summary\":\"Profile and full history (admin)\","
+    "\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true}],"
+    "\"responses\":{\"200\":{\"description\":\"export\"}}}}}}";
+
+void api_openapi(struct req *r)
+{
+    char *body = cxm_strdup(openapi);
+    if (!body) {
+        reply_error(r, 500, "out_of_memory", "out of memory", -1, NULL);
+        return;
+    }
+    reply_text(r, 200, "application/json", body, sizeof openapi - 1);
+}

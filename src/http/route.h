@@ -1,0 +1,69 @@
+/* route.h - what server.c shares with the api_*.c handlers: the request,
+ * reply helpers and the handler table. Handlers parse and validate, call
+ * the engine and format; nothing else. */
+#ifndef CXM_ROUTE_H
+#define CXM_ROUTE_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "core/arena.h"
+#include "engine/engine.h"
+
+struct server;
+
+enum req_state { RS_NEW, RS_WAITING, RS_DONE };
+
+struct req {
+    struct server *srv;
+    struct engine *eng;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *path;               /* decoded path, no query */
+    enum role role;
+    int route;
+    char *body;
+    size_t len, cap, max;
+    bool too_big;
+    enum req_state state;
+    struct engine_work work;
+    struct arena arena;
+    json_t *batch;            /* keeps decoded events' strings alive */
+    unsigned status;
+    char *resp;               /* malloc'd body */
+    size_t resp_len;
+    const char *ctype;
+    double t0;
+};
+
+/* Replies with a JSON document (stolen). */
+void reply_json(struct req *r, unsigned status, json_t *doc);
+/* Replies {"error":{...}} with the status that fits err->code. */
+void reply_err(struct req *r, const struct cxm_err *err);
+void reply_error(struct req *r, unsigned status, const char *code,
+                 const char *msg, long index, const char *field);
+void reply_text(struct req *r, unsigned status, const char *ctype, char *body,
+                size_t len);   /* body is malloc'd and stolen */
+unsigned status_of(int rc);
+const char *req_arg(struct req *r, const char *name);
+const char *req_header(struct req *r, const char *name);
+/* Starts async engine work: the request is answered when it is done. */
+void req_submit(struct req *r);
+double server_now(void);
+
+/* Handlers (api_*.c). */
+void api_events_post(struct req *r);
+void api_work_done(struct req *r);   /* formats the result of engine work */
+void api_customer_get(struct req *r, uint32_t id);
+void api_customer_search(struct req *r);
+void api_customer_timeline(struct req *r, uint32_t id);
+void api_customer_unmerge(struct req *r, uint32_t id);
+void api_customer_export(struct req *r, uint32_t id);
+void api_healthz(struct req *r);
+void api_metrics(struct req *r);
+void api_openapi(struct req *r);
+/* Appends the HTTP part of the metrics text (server.c). */
+struct buf;
+void server_metrics(struct server *s, struct buf *b);
+
+#endif

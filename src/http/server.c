@@ -1,0 +1,501 @@
+/* server.c - libmicrohttpd with an internal thread pool. Writes are
+ * asynchronous: a POST is suspended while the engine's writer commits it
+ * and resumed from the writer's completion, so pool threads never wait on
+ * fsync and many requests share one commit. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "http/route.h"
+#include "log.h"
+
+enum route_id {
+    RT_NOT_FOUND, RT_HEALTHZ, RT_METRICS, RT_OPENAPI, RT_EVENTS, RT_CUSTOMERS,
+    RT_CUSTOMER, RT_TIMELINE, RT_UNMERGE, RT_EXPORT, RT_COUNT
+};
+
+static const char *const route_names[RT_COUNT] = {
+    "not_found", "healthz", "metrics", "openapi", "events", "customers",
+    "customer", "timeline", "unmerge", "export"};
+
+/* Latency histogram bounds in seconds. */
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+struct server {
+    struct engine *eng;
+    const struct server_opts *o;
+    struct MHD_Daemon *d;
+    atomic_bool stopping;
+    atomic_int inflight;        /* suspended requests */
+    atomic_ullong count[RT_COUNT][6];            /* by status class 1xx..5xx */
+    atomic_ullong hist[RT_COUNT][NBUCKETS + 1];
+    atomic_ullong usec_sum[RT_COUNT];
+};
+
+double server_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+unsigned status_of(int rc)
+{
+    switch (rc) {
+    case CXM_OK: return 200;
+    case CXM_EINVAL: return 400;
+    case CXM_ETOOBIG: return 413;
+    case CXM_ENOTFOUND: return 404;
+    case CXM_EAUTH: return 401;
+    case CXM_EPERM: return 403;
+    case CXM_ECONFLICT: return 409;
+    case CXM_EUNAVAIL: return 503;
+    default: return 500;
+    }
+}
+
+void reply_text(struct req *r, unsigned status, const char *ctype, char *body,
+                size_t len)
+{
+    free(r->resp);
+    r->status = status;
+    r->resp = body;
+    r->resp_len = len;
+    r->ctype = ctype;
+    r->state = RS_DONE;
+}
+
+void reply_json(struct req *r, unsigned status, json_t *doc)
+{
+    char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(doc);
+    if (!s) {
+        reply_text(r, 500, "application/json",
+                   cxm_strdup("{\"error\":{\"code\":\"out_of_memory\"}}"), 0);
+        if (r->resp)
+            r->resp_len = strlen(r->resp);
+        return;
+    }
+    reply_text(r, status, "application/json", s, strlen(s));
+}
+
+void reply_error(struct req *r, unsigned status, const char *code,
+                 const char *msg, long index, const char *field)
+{
+    json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+    if (e && index >= 0)
+        json_object_set_new(e, "index", json_integer(index));
+    if (e && field && *field)
+        json_object_set_new(e, "field", json_string(field));
+    reply_json(r, status, json_pack("{s:o}", "error", e));
+}
+
+void reply_err(struct req *r, const struct cxm_err *err)
+{
+    reply_error(r, status_of(err->code), cxm_rc_str(err->code), err->msg,
+                err->index, err->field);
+}
+
+const char *req_arg(struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static void work_done(struct engine_work *w)
+{
+    struct req *r = w->ctx;
+    api_work_done(r);
+    struct server *s = r->srv;
+    MHD_resume_connection(r->conn);
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+void req_submit(struct req *r)
+{
+    struct server *s = r->srv;
+    if (atomic_load(&s->stopping)) {
+        reply_error(r, 503, "unavailable", "the server is shutting down", -1, NULL);
+        return;
+    }
+    r->work.done = work_done;
+    r->work.ctx = r;
+    r->state = RS_WAITING;
+    atomic_fetch_add(&s->inflight, 1);
+    MHD_suspend_connection(r->conn);
+    if (engine_submit(r->eng, &r->work) != CXM_OK) {
+        reply_error(r, 503, "unavailable", "the server is shutting down", -1, NULL);
+        MHD_resume_connection(r->conn);
+        atomic_fetch_sub(&s->inflight, 1);
+    }
+}
+
+/* Parses "/v1/customers/123[/timeline]": true and *id when it matches. */
+static bool customer_path(const char *path, const char *suffix, uint32_t *id)
+{
+    const char *p = path + strlen("/v1/customers/");
+    if (strncmp(path, "/v1/customers/", 14) != 0 || *p < '1' || *p > '9')
+        return false;
+    uint64_t v = 0;
+    while (*p >= '0' && *p <= '9') {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return false;
+        p++;
+    }
+    if (strcmp(p, suffix) != 0)
+        return false;
+    *id = (uint32_t)v;
+    return true;
+}
+
+struct route_rule {
+    enum route_id id;
+    const char *method;
+    unsigned roles;             /* bit per enum role; 0: no auth */
+};
+
+#define R(x) (1u << (x))
+
+static int route_of(const char *method, const char *path, uint32_t *id,
+                    struct route_rule *rule)
+{
+    static const struct route_rule rules[RT_COUNT] = {
+        [RT_HEALTHZ] = {RT_HEALTHZ, "GET", 0},
+        [RT_METRICS] = {RT_METRICS, "GET", 0},
+        [RT_OPENAPI] = {RT_OPENAPI, "GET", 0},
+        [RT_EVENTS] = {RT_EVENTS, "POST", R(ROLE_ADMIN) | R(ROLE_WRITER)},
+        [RT_CUSTOMERS] = {RT_CUSTOMERS, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_CUSTOMER] = {RT_CUSTOMER, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_TIMELINE] = {RT_TIMELINE, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_UNMERGE] = {RT_UNMERGE, "POST", R(ROLE_ADMIN)},
+        [RT_EXPORT] = {RT_EXPORT, "GET", R(ROLE_ADMIN)},
+    };
+    enum route_id rt = RT_NOT_FOUND;
+    if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
+        rt = RT_HEALTHZ;
+    else if (!strcmp(path, "/metrics"))
+        rt = RT_METRICS;
+    else if (!strcmp(path, "/openapi.json") || !strcmp(path, "/v1/openapi.json"))
+        rt = RT_OPENAPI;
+    else if (!strcmp(path, "/v1/events"))
+        rt = RT_EVENTS;
+    else if (!strcmp(path, "/v1/customers"))
+        rt = RT_CUSTOMERS;
+    else if (customer_path(path, "", id))
+        rt = RT_CUSTOMER;
+    else if (customer_path(path, "/timeline", id))
+        rt = RT_TIMELINE;
+    else if (customer_path(path, "/unmerge", id))
+        rt = RT_UNMERGE;
+    else if (customer_path(path, "/export", id))
+        rt = RT_EXPORT;
+    *rule = rules[rt];
+    (void)method;
+    return rt;
+}
+
+static void dispatch(struct req *r)
+{
+    uint32_t id = 0;
+    struct route_rule rule;
+    r->route = route_of(r->method, r->path, &id, &rule);
+    if (r->route == RT_NOT_FOUND) {
+        reply_error(r, 404, "not_found", "no such route", -1, NULL);
+        return;
+    }
+    if (strcmp(r->method, rule.method) != 0 &&
+        !(strcmp(r->method, "HEAD") == 0 && strcmp(rule.method, "GET") == 0)) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "use %s on this route", rule.method);
+        reply_error(r, 405, "method_not_allowed", msg, -1, NULL);
+        return;
+    }
+    if (rule.roles) {
+        const char *auth = req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
+            reply_error(r, 401, "unauthorized",
+                        "send Authorization: Bearer <API key>", -1, NULL);
+            return;
+        }
+        r->role = engine_auth(r->eng, auth + 7);
+        if (r->role == ROLE_NONE) {
+            reply_error(r, 401, "unauthorized", "unknown API key", -1, NULL);
+            return;
+        }
+        if (!(rule.roles & R(r->role))) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the %s role may not use this route",
+                     role_name(r->role));
+            reply_error(r, 403, "forbidden", msg, -1, NULL);
+            return;
+        }
+    }
+    if (r->too_big) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "request body is over the %zu byte limit", r->max);
+        reply_error(r, 413, "too_big", msg, -1, NULL);
+        return;
+    }
+    switch ((enum route_id)r->route) {
+    case RT_HEALTHZ: api_healthz(r); break;
+    case RT_METRICS: api_metrics(r); break;
+    case RT_OPENAPI: api_openapi(r); break;
+    case RT_EVENTS: api_events_post(r); break;
+    case RT_CUSTOMERS: api_customer_search(r); break;
+    case RT_CUSTOMER: api_customer_get(r, id); break;
+    case RT_TIMELINE: api_customer_timeline(r, id); break;
+    case RT_UNMERGE: api_customer_unmerge(r, id); break;
+    case RT_EXPORT: api_customer_export(r, id); break;
+    default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
+    }
+}
+
+static enum MHD_Result send_reply(struct req *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    r->resp = NULL;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->ctype ? r->ctype : "application/json");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct server *s = cls;
+    struct req *r = *con_cls;
+    (void)version;
+    if (!r) {
+        if (!(r = cxm_calloc(1, sizeof *r)))
+            return MHD_NO;
+        r->srv = s;
+        r->eng = s->eng;
+        r->conn = conn;
+        r->method = method;
+        r->max = s->o->max_body;
+        r->t0 = server_now();
+        if (!(r->path = cxm_strdup(url))) {
+            free(r);
+            return MHD_NO;
+        }
+        *con_cls = r;
+        /* Refuse an announced oversized body before reading it. */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t n;
+        if (cl && cxm_parse_i64(cl, &n) && n > 0 && (uint64_t)n > r->max) {
+            r->too_big = true;
+            dispatch(r);
+            if (r->state == RS_DONE)
+                return send_reply(r);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!r->too_big) {
+            size_t need;
+            if (!cxm_add_size(r->len, *upload_size, &need) || need > r->max) {
+                r->too_big = true;
+                free(r->body);
+                r->body = NULL;
+                r->len = r->cap = 0;
+            } else if (cxm_grow((void **)&r->body, &r->cap, need + 1, 1)) {
+                return MHD_NO;
+            } else {
+                memcpy(r->body + r->len, upload, *upload_size);
+                r->len = need;
+                r->body[r->len] = '\0';
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->state == RS_NEW)
+        dispatch(r);
+    if (r->state == RS_WAITING)
+        return MHD_YES;
+    return send_reply(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct server *s = cls;
+    struct req *r = *con_cls;
+    (void)conn;
+    (void)toe;
+    if (!r)
+        return;
+    double dt = server_now() - r->t0;
+    unsigned cls_i = r->status / 100 <= 5 ? r->status / 100 : 5;
+    atomic_fetch_add(&s->count[r->route][cls_i], 1);
+    size_t b = 0;
+    while (b < NBUCKETS && dt > buckets[b])
+        b++;
+    atomic_fetch_add(&s->hist[r->route][b], 1);
+    atomic_fetch_add(&s->usec_sum[r->route], (unsigned long long)(dt * 1e6));
+    free(r->path);
+    free(r->body);
+    free(r->resp);
+    free(r->work.ev);
+    arena_free(&r->arena);
+    json_decref(r->batch);
+    free(r);
+    *con_cls = NULL;
+}
+
+void server_metrics(struct server *s, struct buf *b)
+{
+    buf_printf(b, "# HELP cxm_http_requests_total HTTP requests by route and"
+               " status class.\n# TYPE cxm_http_requests_total counter\n");
+    for (int rt = 0; rt < RT_COUNT; rt++)
+        for (int c = 1; c <= 5; c++) {
+            unsigned long long n = atomic_load(&s->count[rt][c]);
+            if (n)
+                buf_printf(b, "cxm_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
+                           route_names[rt], c, n);
+        }
+    buf_printf(b, "# HELP cxm_http_request_duration_seconds Time from the first"
+               " byte of a request to its response.\n"
+               "# TYPE cxm_http_request_duration_seconds histogram\n");
+    for (int rt = 0; rt < RT_COUNT; rt++) {
+        unsigned long long cum = 0;
+        for (size_t k = 0; k <= NBUCKETS; k++)
+            cum += atomic_load(&s->hist[rt][k]);
+        if (!cum)
+            continue;
+        cum = 0;
+        for (size_t k = 0; k < NBUCKETS; k++) {
+            cum += atomic_load(&s->hist[rt][k]);
+            buf_printf(b, "cxm_http_request_duration_seconds_bucket{route=\"%s\","
+                       "le=\"%g\"} %llu\n", route_names[rt], buckets[k], cum);
+        }
+        cum += atomic_load(&s->hist[rt][NBUCKETS]);
+        buf_printf(b, "cxm_http_request_duration_seconds_bucket{route=\"%s\","
+                   "le=\"+Inf\"} %llu\n", route_names[rt], cum);
+        buf_printf(b, "cxm_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+                   route_names[rt], (double)atomic_load(&s->usec_sum[rt]) / 1e6);
+        buf_printf(b, "cxm_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                   route_names[rt], cum);
+    }
+}
+
+static int parse_listen(const char *spec, struct sockaddr_storage *ss,
+                        socklen_t *len, struct cxm_err *err)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host)
+        return cxm_err_set(err, CXM_EINVAL, "--listen wants host:port, got '%s'", spec);
+    const char *h = spec;
+    size_t hl = (size_t)(colon - spec);
+    if (*h == '[' && hl >= 2 && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    int64_t port;
+    if (!cxm_parse_i64(colon + 1, &port) || port < 0 || port > 65535)
+        return cxm_err_set(err, CXM_EINVAL, "bad port in --listen '%s'", spec);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    int g = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (g != 0 || !ai)
+        return cxm_err_set(err, CXM_EINVAL, "cannot resolve '%s': %s", host,
+                           gai_strerror(g));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return CXM_OK;
+}
+
+int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *err)
+{
+    struct server *s = cxm_calloc(1, sizeof *s);
+    if (!s)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    s->eng = e;
+    s->o = o;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int rc = parse_listen(o->listen, &ss, &sl, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    /* Signals go to the thread that waits for them, not to workers. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+                            MHD_OPTION_END);
+    if (!s->d) {
+        free(s);
+        return cxm_err_set(err, CXM_EIO, "cannot listen on %s (in use? not"
+                           " permitted?)", o->listen);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : 0;
+    char host[256];
+    const char *colon = strrchr(o->listen, ':');
+    snprintf(host, sizeof host, "%.*s", (int)(colon - o->listen), o->listen);
+    printf("cxm: listening on http://%s:%u\n", host, port);
+    fflush(stdout);
+    log_msg(LOG_INFO, "listening on %s:%u with %u threads", host, port,
+            o->threads ? o->threads : 4);
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_msg(LOG_INFO, "signal %d: finishing acknowledged work", sig);
+    atomic_store(&s->stopping, true);
+    MHD_quiesce_daemon(s->d);
+    /* Suspended requests finish when their commit does. */
+    for (int i = 0; i < 3000 && atomic_load(&s->inflight) > 0; i++)
+        usleep(10000);
+    MHD_stop_daemon(s->d);
+    free(s);
+    log_msg(LOG_INFO, "stopped");
+    return CXM_OK;
+}

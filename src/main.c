@@ -1,0 +1,82 @@
+/* main.c - `cxm <command>`: picks the command. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define CXM_VERSION "0.1.0"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"serve", cmd_serve, "run the HTTP API server"},
+    {"import", cmd_import, "load customers, interactions, feedback or orders from CSV/NDJSON"},
+    {"demo", cmd_demo, "generate a realistic demo data set"},
+    {"keys", cmd_keys, "create API keys"},
+    {"export", cmd_export, "print a customer's profile and full history as JSON"},
+    {"unmerge", cmd_unmerge, "split a merged customer off its profile"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cxm <command> [options]\n\n"
+               "cxm is a customer experience engine: unified profiles, feedback,\n"
+               "journeys and value, in one binary over an embedded database.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nEvery command takes --db FILE (default $CXM_DB or cxm.db) and --help.\n"
+               "Exit status: 0 ok, 1 failure, 2 bad usage.\n");
+}
+
+const char *cli_db(const char *flag)
+{
+    if (flag && *flag)
+        return flag;
+    const char *env = getenv("CXM_DB");
+    return env && *env ? env : "cxm.db";
+}
+
+int cli_fail(const char *cmd, const struct cxm_err *err)
+{
+    fprintf(stderr, "cxm %s: %s\n", cmd, err->msg[0] ? err->msg : cxm_rc_str(err->code));
+    return EXIT_FAIL;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "cxm %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nrun 'cxm %s --help' for usage\n", cmd);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("cxm %s\n", CXM_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "cxm: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

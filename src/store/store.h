@@ -1,0 +1,164 @@
+/* store.h - the one storage contract: durable tables, the global seq,
+ * schema migrations. The only layer that speaks SQL; each backend fills a
+ * struct store_ops. Never holds in-memory indexes or business rules. */
+#ifndef CXM_STORE_H
+#define CXM_STORE_H
+
+#include "common.h"
+
+/* Dictionaries: short strings interned to small codes by the engine; the
+ * store keeps code -> string so rows hold integers. */
+enum store_dict {
+    DICT_CHANNEL = 1,
+    DICT_TOUCHPOINT,
+    DICT_STAGE,
+    DICT_ITYPE,     /* interaction kind: visit, call, complaint, ... */
+    DICT_AGENT,
+    DICT_OUTCOME,
+    DICT_SURVEY,
+    DICT_CURRENCY,
+    DICT_SKU,
+    DICT_CATEGORY,
+    DICT_COUNT
+};
+
+/* Kinds of record with an idempotency id. */
+enum store_idkind { IDK_CUSTOMER = 1, IDK_IDENTIFY, IDK_INTERACTION,
+                    IDK_FEEDBACK, IDK_ORDER, IDK_EMPLOYEE };
+
+enum store_sync { STORE_SYNC_OFF = 0, STORE_SYNC_NORMAL = 1, STORE_SYNC_FULL = 2 };
+
+struct store_opts {
+    enum store_sync sync;   /* default FULL: acknowledged = on disk */
+    bool readonly;
+};
+
+/* Strings below are borrowed: valid for the duration of the call or the
+ * scan callback only. Tri-state consent: -1 unknown, 0 no, 1 yes. */
+struct store_customer {
+    int64_t id, seq, created_ts, updated_seq;
+    const char *name, *gender, *country, *city, *language, *attributes;
+    int birth_year;         /* 0 unknown */
+    int consent_marketing, consent_surveys, consent_personalisation;
+};
+
+struct store_identity {
+    int64_t seq, customer;
+    const char *kind, *value;
+};
+
+struct store_merge {
+    int64_t seq, ts, parent, child, undone_seq;   /* undone_seq 0: active */
+    const char *cause;
+};
+
+struct store_interaction {
+    int64_t seq, ts, customer, duration;          /* duration -1: unknown */
+    uint32_t channel, touchpoint, stage, kind, agent, outcome;  /* 0: none */
+    double value;                                  /* NAN: none */
+    const char *text, *event_id;                   /* NULL: none */
+};
+
+struct store_feedback {
+    int64_t seq, ts, customer;
+    int kind;                                      /* enum fb_kind in engine */
+    double score;                                  /* NAN: none (text) */
+    uint32_t survey, channel, touchpoint, stage, agent;
+    const char *comment, *event_id;
+};
+
+struct store_item {
+    uint32_t sku, category;
+    double qty, price;
+};
+
+struct store_order {
+    int64_t seq, ts, customer;
+    double amount;
+    uint32_t currency, channel;
+    const char *order_id;
+    size_t nitems;
+    const struct store_item *items;
+};
+
+struct store_employee {
+    int64_t seq;
+    const char *id, *name, *team, *role;
+};
+
+struct store_key {
+    const char *hash, *role, *name;   /* hash: hex of the key's hash */
+    int64_t created;
+};
+
+struct store;
+
+/* Scan callbacks return 0 to go on, anything else stops the scan and is
+ * returned by the scan. */
+struct store_scan {
+    void *ctx;
+    int (*dict)(void *ctx, int dict, uint32_t code, const char *value);
+    int (*customer)(void *ctx, const struct store_customer *c);
+    int (*identity)(void *ctx, const struct store_identity *i);
+    int (*merge)(void *ctx, const struct store_merge *m);
+    int (*employee)(void *ctx, const struct store_employee *e);
+    int (*interaction)(void *ctx, const struct store_interaction *r);
+    int (*feedback)(void *ctx, const struct store_feedback *r);
+    int (*order)(void *ctx, const struct store_order *r);
+};
+
+struct store_ops {
+    const char *name;
+    void (*close)(struct store *s);
+    int (*begin)(struct store *s, struct cxm_err *err);
+    int (*commit)(struct store *s, int64_t last_seq, struct cxm_err *err);
+    void (*rollback)(struct store *s);
+    /* Records an idempotency id; *dup set when it was already there. */
+    int (*claim)(struct store *s, int kind, const char *id, int64_t seq,
+                 bool *dup, struct cxm_err *err);
+    int (*put_dict)(struct store *s, int dict, uint32_t code, const char *value,
+                    struct cxm_err *err);
+    int (*put_customer)(struct store *s, const struct store_customer *c,
+                        struct cxm_err *err);
+    int (*put_identity)(struct store *s, const struct store_identity *i,
+                        struct cxm_err *err);
+    int (*put_merge)(struct store *s, const struct store_merge *m,
+                     struct cxm_err *err);
+    int (*undo_merge)(struct store *s, int64_t merge_seq, int64_t undone_seq,
+                      struct cxm_err *err);
+    int (*put_employee)(struct store *s, const struct store_employee *e,
+                        struct cxm_err *err);
+    int (*put_interaction)(struct store *s, const struct store_interaction *r,
+                           struct cxm_err *err);
+    int (*put_feedback)(struct store *s, const struct store_feedback *r,
+                        struct cxm_err *err);
+    int (*put_order)(struct store *s, const struct store_order *r,
+                     struct cxm_err *err);
+    int (*scan)(struct store *s, const struct store_scan *cb, struct cxm_err *err);
+    /* Text of an interaction or a feedback comment by its seq; *out is NULL
+     * when there is none, else malloc'd and owned by the caller. Safe to
+     * call from any thread, concurrently with writes. */
+    int (*get_text)(struct store *s, int64_t seq, char **out, struct cxm_err *err);
+    int (*put_key)(struct store *s, const struct store_key *k, struct cxm_err *err);
+    /* Role of the key with this hash into role (16 bytes); CXM_ENOTFOUND. */
+    int (*find_key)(struct store *s, const char *hash, char role[16],
+                    struct cxm_err *err);
+    int (*count_keys)(struct store *s, int64_t *n, struct cxm_err *err);
+};
+
+struct store {
+    const struct store_ops *ops;
+    int64_t last_seq;     /* highest committed seq at open / last commit */
+};
+
+/* Opens the store named by spec: a file path for the embedded SQLite
+ * backend. Creates and migrates the schema. NULL on failure, err set
+ * (CXM_ESCHEMA when the file is newer than this binary). */
+struct store *store_open(const char *spec, const struct store_opts *o,
+                         struct cxm_err *err);
+void store_close(struct store *s);   /* accepts NULL */
+
+/* Schema version this binary writes. */
+int store_schema_version(void);
+
+#endif

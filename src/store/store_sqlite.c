@@ -1,0 +1,884 @@
+/* store_sqlite.c - SQLite backend. One write connection used by the
+ * engine's single writer thread; one read connection (behind a mutex) for
+ * the few reads that come from request threads: texts and API keys. WAL
+ * lets both run at once. */
+#include "store/store_sqlite.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Migrations in order; migration i brings the schema to version i+1.
+ * Append only: a released migration never changes. */
+static const char *const migrations[] = {
+    /* 1: the tables of DESIGN section 4 */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE dict(dict INTEGER NOT NULL, code INTEGER NOT NULL,"
+    "  value TEXT NOT NULL, PRIMARY KEY(dict, code)) WITHOUT ROWID;"
+    "CREATE TABLE customer(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL,"
+    "  created_ts INTEGER NOT NULL, updated_seq INTEGER NOT NULL, name TEXT,"
+    "  birth_year INTEGER, gender TEXT, country TEXT, city TEXT, language TEXT,"
+    "  consent_marketing INTEGER, consent_surveys INTEGER,"
+    "  consent_personalisation INTEGER, attributes TEXT);"
+    "CREATE TABLE identity(kind TEXT NOT NULL, value TEXT NOT NULL,"
+    "  customer INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  PRIMARY KEY(kind, value)) WITHOUT ROWID;"
+    "CREATE TABLE merge_log(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    "  parent INTEGER NOT NULL, child INTEGER NOT NULL, cause TEXT NOT NULL,"
+    "  undone_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE employee(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT,"
+    "  team TEXT, role TEXT) WITHOUT ROWID;"
+    "CREATE TABLE interaction(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    "  customer INTEGER NOT NULL, channel INTEGER, touchpoint INTEGER,"
+    "  stage INTEGER, kind INTEGER, agent INTEGER, outcome INTEGER,"
+    "  duration INTEGER, value REAL, event_id TEXT, has_text INTEGER NOT NULL);"
+    "CREATE TABLE feedback(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    "  customer INTEGER NOT NULL, kind INTEGER NOT NULL, score REAL,"
+    "  survey INTEGER, channel INTEGER, touchpoint INTEGER, stage INTEGER,"
+    "  agent INTEGER, event_id TEXT, has_text INTEGER NOT NULL);"
+    "CREATE TABLE text(seq INTEGER PRIMARY KEY, body TEXT NOT NULL);"
+    "CREATE TABLE orders(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    "  customer INTEGER NOT NULL, order_id TEXT NOT NULL, amount REAL NOT NULL,"
+    "  currency INTEGER, channel INTEGER);"
+    "CREATE TABLE order_item(order_seq INTEGER NOT NULL, line INTEGER NOT NULL,"
+    "  sku INTEGER, category INTEGER, qty REAL, price REAL,"
+    "  PRIMARY KEY(order_seq, line)) WITHOUT ROWID;"
+    "CREATE TABLE event_id(kind INTEGER NOT NULL, id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;"
+    "CREATE TABLE api_key(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"
+    "  name TEXT, created INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 2: look-ups by customer (exports, erasure) and by order id */
+    "CREATE INDEX identity_customer ON identity(customer);"
+    "CREATE INDEX orders_order_id ON orders(order_id);",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+enum stmt_id {
+    ST_CLAIM, ST_DICT, ST_CUSTOMER, ST_IDENTITY, ST_MERGE, ST_UNDO_MERGE,
+    ST_EMPLOYEE, ST_INTERACTION, ST_FEEDBACK, ST_TEXT, ST_ORDER, ST_ITEM,
+    ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_CLAIM] = "INSERT OR IGNORE INTO event_id(kind, id, seq) VALUES(?,?,?)",
+    [ST_DICT] = "INSERT OR REPLACE INTO dict(dict, code, value) VALUES(?,?,?)",
+    [ST_CUSTOMER] = "INSERT OR REPLACE INTO customer(id, seq, created_ts,"
+                    " updated_seq, name, birth_year, gender, country, city,"
+                    " language, consent_marketing, consent_surveys,"
+                    " consent_personalisation, attributes)"
+                    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_IDENTITY] = "INSERT OR REPLACE INTO identity(kind, value, customer, seq)"
+                    " VALUES(?,?,?,?)",
+    [ST_MERGE] = "INSERT INTO merge_log(seq, ts, parent, child, cause)"
+                 " VALUES(?,?,?,?,?)",
+    [ST_UNDO_MERGE] = "UPDATE merge_log SET undone_seq = ? WHERE seq = ?"
+                      " AND undone_seq = 0",
+    [ST_EMPLOYEE] = "INSERT OR REPLACE INTO employee(id, seq, name, team, role)"
+                    " VALUES(?,?,?,?,?)",
+    [ST_INTERACTION] = "INSERT INTO interaction(seq, ts, customer, channel,"
+                       " touchpoint, stage, kind, agent, outcome, duration,"
+                       " value, event_id, has_text) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_FEEDBACK] = "INSERT INTO feedback(seq, ts, customer, kind, score, survey,"
+                    " channel, touchpoint, stage, agent, event_id, has_text)"
+                    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_TEXT] = "INSERT INTO text(seq, body) VALUES(?,?)",
+    [ST_ORDER] = "INSERT INTO orders(seq, ts, customer, order_id, amount,"
+                 " currency, channel) VALUES(?,?,?,?,?,?,?)",
+    [ST_ITEM] = "INSERT INTO order_item(order_seq, line, sku, category, qty,"
+                " price) VALUES(?,?,?,?,?,?)",
+    [ST_META_SEQ] = "INSERT OR REPLACE INTO meta(key, value) VALUES('last_seq', ?)",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+};
+
+struct sq {
+    struct store base;
+    sqlite3 *db;            /* writer connection */
+    sqlite3 *rdb;           /* reader connection, guarded by rlock */
+    pthread_mutex_t rlock;
+    sqlite3_stmt *st[ST_COUNT];
+    sqlite3_stmt *get_text, *find_key;
+};
+
+static int sq_fail(sqlite3 *db, struct cxm_err *err, const char *what)
+{
+    return cxm_err_set(err, CXM_EIO, "sqlite: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int exec(sqlite3 *db, const char *sql, struct cxm_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        cxm_err_set(err, CXM_EIO, "sqlite: %s", msg ? msg : "exec failed");
+        sqlite3_free(msg);
+        return CXM_EIO;
+    }
+    return CXM_OK;
+}
+
+/* Runs a prepared statement that returns no rows, then resets it. */
+static int step_done(struct sq *q, sqlite3_stmt *st, struct cxm_err *err,
+                     const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(q->db, err, what);
+    return CXM_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_code(sqlite3_stmt *st, int i, uint32_t code)
+{
+    if (code)
+        sqlite3_bind_int64(st, i, code);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_tri(sqlite3_stmt *st, int i, int v)
+{
+    if (v >= 0)
+        sqlite3_bind_int(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isnan(v))
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_double(st, i, v);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static uint32_t col_code(sqlite3_stmt *st, int i)
+{
+    return (uint32_t)sqlite3_column_int64(st, i);
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NAN;
+    return sqlite3_column_double(st, i);
+}
+
+static int col_tri(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return -1;
+    return sqlite3_column_int(st, i);
+}
+
+/* ---- schema ------------------------------------------------------------ */
+
+static int read_version(sqlite3 *db, int *version, struct cxm_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    *version = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE"
+                           " name = 'schema_version'", -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(db, err, "reading schema");
+    int have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (!have)
+        return CXM_OK;
+    if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sq_fail(db, err, "reading schema_version");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return CXM_OK;
+}
+
+/* Brings the schema from its current version up to target, one migration
+ * per transaction so a crash leaves a consistent version. */
+static int migrate(sqlite3 *db, int target, const char *path, struct cxm_err *err)
+{
+    int v;
+    int rc = read_version(db, &v, err);
+    if (rc)
+        return rc;
+    if (v > NMIGRATIONS)
+        return cxm_err_set(err, CXM_ESCHEMA,
+                           "%s has schema version %d, newer than this cxm"
+                           " understands (%d): upgrade cxm to open it",
+                           path, v, NMIGRATIONS);
+    while (v < target) {
+        if ((rc = exec(db, "BEGIN IMMEDIATE", err)))
+            return rc;
+        if (v == 0)
+            rc = exec(db, "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+                          "INSERT INTO schema_version VALUES(0);", err);
+        if (!rc)
+            rc = exec(db, migrations[v], err);
+        char sql[64];
+        snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d", v + 1);
+        if (!rc)
+            rc = exec(db, sql, err);
+        if (!rc)
+            rc = exec(db, "COMMIT", err);
+        if (rc) {
+            exec(db, "ROLLBACK", NULL);
+            return rc;
+        }
+        v++;
+    }
+    return CXM_OK;
+}
+
+int store_sqlite_schema_version(void)
+{
+    return NMIGRATIONS;
+}
+
+static int configure(sqlite3 *db, enum store_sync sync, struct cxm_err *err)
+{
+    static const char *const sync_sql[] = {
+        "PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
+        "PRAGMA synchronous=FULL"};
+    sqlite3_busy_timeout(db, 10000);
+    int rc = exec(db, "PRAGMA journal_mode=WAL", err);
+    if (!rc)
+        rc = exec(db, sync_sql[sync <= STORE_SYNC_FULL ? sync : STORE_SYNC_FULL], err);
+    if (!rc)
+        rc = exec(db, "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
+                      " PRAGMA temp_store=MEMORY", err);
+    return rc;
+}
+
+static int open_db(const char *path, int flags, sqlite3 **out, struct cxm_err *err)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        cxm_err_set(err, CXM_EIO, "cannot open %s: %s", path,
+                    db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return CXM_EIO;
+    }
+    *out = db;
+    return CXM_OK;
+}
+
+#ifdef CXM_TEST
+int store_sqlite_create_at(const char *path, int target, struct cxm_err *err)
+{
+    sqlite3 *db;
+    int rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
+    if (rc)
+        return rc;
+    rc = migrate(db, target, path, err);
+    sqlite3_close(db);
+    return rc;
+}
+#endif
+
+/* ---- writes ------------------------------------------------------------ */
+
+#define Q(s) ((struct sq *)(s))
+
+static int sq_begin(struct store *s, struct cxm_err *err)
+{
+    return step_done(Q(s), Q(s)->st[ST_BEGIN], err, "begin");
+}
+
+static int sq_commit(struct store *s, int64_t last_seq, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_bind_int64(q->st[ST_META_SEQ], 1, last_seq);
+    int rc = step_done(q, q->st[ST_META_SEQ], err, "meta");
+    if (!rc)
+        rc = step_done(q, q->st[ST_COMMIT], err, "commit");
+    if (rc)
+        return rc;
+    s->last_seq = last_seq;
+    return CXM_OK;
+}
+
+static void sq_rollback(struct store *s)
+{
+    struct sq *q = Q(s);
+    if (!sqlite3_get_autocommit(q->db))
+        step_done(q, q->st[ST_ROLLBACK], NULL, "rollback");
+}
+
+static int sq_claim(struct store *s, int kind, const char *id, int64_t seq,
+                    bool *dup, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_CLAIM];
+    sqlite3_bind_int(st, 1, kind);
+    bind_text(st, 2, id);
+    sqlite3_bind_int64(st, 3, seq);
+    int rc = step_done(q, st, err, "event id");
+    if (rc)
+        return rc;
+    *dup = sqlite3_changes(q->db) == 0;
+    return CXM_OK;
+}
+
+static int sq_put_dict(struct store *s, int dict, uint32_t code,
+                       const char *value, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_DICT];
+    sqlite3_bind_int(st, 1, dict);
+    sqlite3_bind_int64(st, 2, code);
+    bind_text(st, 3, value);
+    return step_done(q, st, err, "dict");
+}
+
+static int sq_put_customer(struct store *s, const struct store_customer *c,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_CUSTOMER];
+    sqlite3_bind_int64(st, 1, c->id);
+    sqlite3_bind_int64(st, 2, c->seq);
+    sqlite3_bind_int64(st, 3, c->created_ts);
+    sqlite3_bind_int64(st, 4, c->updated_seq);
+    bind_text(st, 5, c->name);
+    if (c->birth_year)
+        sqlite3_bind_int(st, 6, c->birth_year);
+    bind_text(st, 7, c->gender);
+    bind_text(st, 8, c->country);
+    bind_text(st, 9, c->city);
+    bind_text(st, 10, c->language);
+    bind_tri(st, 11, c->consent_marketing);
+    bind_tri(st, 12, c->consent_surveys);
+    bind_tri(st, 13, c->consent_personalisation);
+    bind_text(st, 14, c->attributes);
+    return step_done(q, st, err, "customer");
+}
+
+static int sq_put_identity(struct store *s, const struct store_identity *i,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_IDENTITY];
+    bind_text(st, 1, i->kind);
+    bind_text(st, 2, i->value);
+    sqlite3_bind_int64(st, 3, i->customer);
+    sqlite3_bind_int64(st, 4, i->seq);
+    return step_done(q, st, err, "identity");
+}
+
+static int sq_put_merge(struct store *s, const struct store_merge *m,
+                        struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_MERGE];
+    sqlite3_bind_int64(st, 1, m->seq);
+    sqlite3_bind_int64(st, 2, m->ts);
+    sqlite3_bind_int64(st, 3, m->parent);
+    sqlite3_bind_int64(st, 4, m->child);
+    bind_text(st, 5, m->cause);
+    return step_done(q, st, err, "merge");
+}
+
+static int sq_undo_merge(struct store *s, int64_t merge_seq, int64_t undone_seq,
+                         struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_UNDO_MERGE];
+    sqlite3_bind_int64(st, 1, undone_seq);
+    sqlite3_bind_int64(st, 2, merge_seq);
+    int rc = step_done(q, st, err, "unmerge");
+    if (!rc && sqlite3_changes(q->db) != 1)
+        return cxm_err_set(err, CXM_ECONFLICT, "merge %lld is not active",
+                           (long long)merge_seq);
+    return rc;
+}
+
+static int sq_put_employee(struct store *s, const struct store_employee *e,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_EMPLOYEE];
+    bind_text(st, 1, e->id);
+    sqlite3_bind_int64(st, 2, e->seq);
+    bind_text(st, 3, e->name);
+    bind_text(st, 4, e->team);
+    bind_text(st, 5, e->role);
+    return step_done(q, st, err, "employee");
+}
+
+static int put_text(struct sq *q, int64_t seq, const char *text,
+                    struct cxm_err *err)
+{
+    if (!text)
+        return CXM_OK;
+    sqlite3_stmt *st = q->st[ST_TEXT];
+    sqlite3_bind_int64(st, 1, seq);
+    bind_text(st, 2, text);
+    return step_done(q, st, err, "text");
+}
+
+static int sq_put_interaction(struct store *s, const struct store_interaction *r,
+                              struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_INTERACTION];
+    sqlite3_bind_int64(st, 1, r->seq);
+    sqlite3_bind_int64(st, 2, r->ts);
+    sqlite3_bind_int64(st, 3, r->customer);
+    bind_code(st, 4, r->channel);
+    bind_code(st, 5, r->touchpoint);
+    bind_code(st, 6, r->stage);
+    bind_code(st, 7, r->kind);
+    bind_code(st, 8, r->agent);
+    bind_code(st, 9, r->outcome);
+    if (r->duration >= 0)
+        sqlite3_bind_int64(st, 10, r->duration);
+    bind_real(st, 11, r->value);
+    bind_text(st, 12, r->event_id);
+    sqlite3_bind_int(st, 13, r->text != NULL);
+    int rc = step_done(q, st, err, "interaction");
+    return rc ? rc : put_text(q, r->seq, r->text, err);
+}
+
+static int sq_put_feedback(struct store *s, const struct store_feedback *r,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_FEEDBACK];
+    sqlite3_bind_int64(st, 1, r->seq);
+    sqlite3_bind_int64(st, 2, r->ts);
+    sqlite3_bind_int64(st, 3, r->customer);
+    sqlite3_bind_int(st, 4, r->kind);
+    bind_real(st, 5, r->score);
+    bind_code(st, 6, r->survey);
+    bind_code(st, 7, r->channel);
+    bind_code(st, 8, r->touchpoint);
+    bind_code(st, 9, r->stage);
+    bind_code(st, 10, r->agent);
+    bind_text(st, 11, r->event_id);
+    sqlite3_bind_int(st, 12, r->comment != NULL);
+    int rc = step_done(q, st, err, "feedback");
+    return rc ? rc : put_text(q, r->seq, r->comment, err);
+}
+
+static int sq_put_order(struct store *s, const struct store_order *r,
+                        struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_ORDER];
+    sqlite3_bind_int64(st, 1, r->seq);
+    sqlite3_bind_int64(st, 2, r->ts);
+    sqlite3_bind_int64(st, 3, r->customer);
+    bind_text(st, 4, r->order_id);
+    sqlite3_bind_double(st, 5, r->amount);
+    bind_code(st, 6, r->currency);
+    bind_code(st, 7, r->channel);
+    int rc = step_done(q, st, err, "order");
+    for (size_t i = 0; !rc && i < r->nitems; i++) {
+        const struct store_item *it = &r->items[i];
+        st = q->st[ST_ITEM];
+        sqlite3_bind_int64(st, 1, r->seq);
+        sqlite3_bind_int64(st, 2, (int64_t)i);
+        bind_code(st, 3, it->sku);
+        bind_code(st, 4, it->category);
+        sqlite3_bind_double(st, 5, it->qty);
+        sqlite3_bind_double(st, 6, it->price);
+        rc = step_done(q, st, err, "order item");
+    }
+    return rc;
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+static int scan_query(struct sq *q, const char *sql, sqlite3_stmt **st,
+                      struct cxm_err *err)
+{
+    if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK)
+        return sq_fail(q->db, err, "scan");
+    return CXM_OK;
+}
+
+/* Steps st to the end, calling row for each row; finalizes st. */
+static int scan_rows(struct sq *q, sqlite3_stmt *st,
+                     int (*row)(sqlite3_stmt *, const struct store_scan *),
+                     const struct store_scan *cb, struct cxm_err *err)
+{
+    int rc, src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = row(st, cb))) {
+            sqlite3_finalize(st);
+            return cxm_err_set(err, rc, "replay stopped: %s", cxm_rc_str(rc));
+        }
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return sq_fail(q->db, err, "scan");
+    return CXM_OK;
+}
+
+static int row_dict(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    return cb->dict(cb->ctx, sqlite3_column_int(st, 0), col_code(st, 1),
+                    col_text(st, 2));
+}
+
+static int row_customer(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_customer c = {
+        .id = sqlite3_column_int64(st, 0), .seq = sqlite3_column_int64(st, 1),
+        .created_ts = sqlite3_column_int64(st, 2),
+        .updated_seq = sqlite3_column_int64(st, 3), .name = col_text(st, 4),
+        .birth_year = sqlite3_column_int(st, 5), .gender = col_text(st, 6),
+        .country = col_text(st, 7), .city = col_text(st, 8),
+        .language = col_text(st, 9), .consent_marketing = col_tri(st, 10),
+        .consent_surveys = col_tri(st, 11),
+        .consent_personalisation = col_tri(st, 12),
+        .attributes = col_text(st, 13)};
+    return cb->customer(cb->ctx, &c);
+}
+
+static int row_identity(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_identity i = {.kind = col_text(st, 0), .value = col_text(st, 1),
+                               .customer = sqlite3_column_int64(st, 2),
+                               .seq = sqlite3_column_int64(st, 3)};
+    return cb->identity(cb->ctx, &i);
+}
+
+static int row_merge(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_merge m = {.seq = sqlite3_column_int64(st, 0),
+                            .ts = sqlite3_column_int64(st, 1),
+                            .parent = sqlite3_column_int64(st, 2),
+                            .child = sqlite3_column_int64(st, 3),
+                            .cause = col_text(st, 4),
+                            .undone_seq = sqlite3_column_int64(st, 5)};
+    return cb->merge(cb->ctx, &m);
+}
+
+static int row_employee(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_employee e = {.id = col_text(st, 0),
+                               .seq = sqlite3_column_int64(st, 1),
+                               .name = col_text(st, 2), .team = col_text(st, 3),
+                               .role = col_text(st, 4)};
+    return cb->employee(cb->ctx, &e);
+}
+
+static int row_interaction(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_interaction r = {
+        .seq = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
+        .customer = sqlite3_column_int64(st, 2), .channel = col_code(st, 3),
+        .touchpoint = col_code(st, 4), .stage = col_code(st, 5),
+        .kind = col_code(st, 6), .agent = col_code(st, 7),
+        .outcome = col_code(st, 8),
+        .duration = sqlite3_column_type(st, 9) == SQLITE_NULL
+                        ? -1 : sqlite3_column_int64(st, 9),
+        .value = col_real(st, 10), .event_id = col_text(st, 11),
+        .text = sqlite3_column_int(st, 12) ? "" : NULL};
+    return cb->interaction(cb->ctx, &r);
+}
+
+static int row_feedback(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_feedback r = {
+        .seq = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
+        .customer = sqlite3_column_int64(st, 2),
+        .kind = sqlite3_column_int(st, 3), .score = col_real(st, 4),
+        .survey = col_code(st, 5), .channel = col_code(st, 6),
+        .touchpoint = col_code(st, 7), .stage = col_code(st, 8),
+        .agent = col_code(st, 9), .event_id = col_text(st, 10),
+        .comment = sqlite3_column_int(st, 11) ? "" : NULL};
+    return cb->feedback(cb->ctx, &r);
+}
+
+/* Orders come with their items: the items query runs alongside, both in
+ * seq order, so each order takes its items from the items cursor. */
+static int scan_orders(struct sq *q, const struct store_scan *cb,
+                       struct cxm_err *err)
+{
+    sqlite3_stmt *os = NULL, *is = NULL;
+    struct store_item *items = NULL;
+    size_t cap = 0;
+    int rc = scan_query(q, "SELECT seq, ts, customer, order_id, amount, currency,"
+                           " channel FROM orders ORDER BY seq", &os, err);
+    if (!rc)
+        rc = scan_query(q, "SELECT order_seq, sku, category, qty, price FROM"
+                           " order_item ORDER BY order_seq, line", &is, err);
+    int irc = is ? sqlite3_step(is) : SQLITE_DONE;
+    int orc;
+    while (!rc && (orc = sqlite3_step(os)) == SQLITE_ROW) {
+        struct store_order o = {
+            .seq = sqlite3_column_int64(os, 0), .ts = sqlite3_column_int64(os, 1),
+            .customer = sqlite3_column_int64(os, 2), .order_id = col_text(os, 3),
+            .amount = sqlite3_column_double(os, 4), .currency = col_code(os, 5),
+            .channel = col_code(os, 6)};
+        size_t n = 0;
+        while (irc == SQLITE_ROW && sqlite3_column_int64(is, 0) <= o.seq) {
+            if (sqlite3_column_int64(is, 0) == o.seq) {
+                if ((rc = cxm_grow((void **)&items, &cap, n + 1, sizeof *items)))
+                    break;
+                items[n++] = (struct store_item){
+                    .sku = col_code(is, 1), .category = col_code(is, 2),
+                    .qty = sqlite3_column_double(is, 3),
+                    .price = sqlite3_column_double(is, 4)};
+            }
+            irc = sqlite3_step(is);
+        }
+        if (rc) {
+            cxm_err_set(err, rc, "replay: order items: %s", cxm_rc_str(rc));
+            break;
+        }
+        o.items = items;
+        o.nitems = n;
+        if ((rc = cb->order(cb->ctx, &o)))
+            cxm_err_set(err, rc, "replay stopped: %s", cxm_rc_str(rc));
+    }
+    if (!rc && orc != SQLITE_DONE)
+        rc = sq_fail(q->db, err, "scan orders");
+    sqlite3_finalize(os);
+    sqlite3_finalize(is);
+    free(items);
+    return rc;
+}
+
+static int sq_scan(struct store *s, const struct store_scan *cb,
+                   struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    static const struct {
+        const char *sql;
+        int (*row)(sqlite3_stmt *, const struct store_scan *);
+        size_t off;
+    } parts[] = {
+        {"SELECT dict, code, value FROM dict ORDER BY dict, code", row_dict,
+         offsetof(struct store_scan, dict)},
+        {"SELECT id, seq, created_ts, updated_seq, name, birth_year, gender,"
+         " country, city, language, consent_marketing, consent_surveys,"
+         " consent_personalisation, attributes FROM customer ORDER BY id",
+         row_customer, offsetof(struct store_scan, customer)},
+        {"SELECT kind, value, customer, seq FROM identity", row_identity,
+         offsetof(struct store_scan, identity)},
+        {"SELECT seq, ts, parent, child, cause, undone_seq FROM merge_log"
+         " ORDER BY seq", row_merge, offsetof(struct store_scan, merge)},
+        {"SELECT id, seq, name, team, role FROM employee", row_employee,
+         offsetof(struct store_scan, employee)},
+        {"SELECT seq, ts, customer, channel, touchpoint, stage, kind, agent,"
+         " outcome, duration, value, event_id, has_text"
+         " FROM interaction ORDER BY seq", row_interaction,
+         offsetof(struct store_scan, interaction)},
+        {"SELECT seq, ts, customer, kind, score, survey, channel, touchpoint,"
+         " stage, agent, event_id, has_text FROM feedback ORDER BY seq", row_feedback,
+         offsetof(struct store_scan, feedback)},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        void *fn;
+        memcpy(&fn, (const char *)cb + parts[i].off, sizeof fn);
+        if (!fn)
+            continue;
+        sqlite3_stmt *st;
+        int rc = scan_query(q, parts[i].sql, &st, err);
+        if (!rc)
+            rc = scan_rows(q, st, parts[i].row, cb, err);
+        if (rc)
+            return rc;
+    }
+    return cb->order ? scan_orders(q, cb, err) : CXM_OK;
+}
+
+/* ---- reads from request threads --------------------------------------- */
+
+static int sq_get_text(struct store *s, int64_t seq, char **out,
+                       struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    int rc = CXM_OK;
+    *out = NULL;
+    pthread_mutex_lock(&q->rlock);
+    sqlite3_bind_int64(q->get_text, 1, seq);
+    int src = sqlite3_step(q->get_text);
+    if (src == SQLITE_ROW) {
+        const char *t = col_text(q->get_text, 0);
+        if (t && !(*out = cxm_strdup(t)))
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    } else if (src != SQLITE_DONE) {
+        rc = sq_fail(q->rdb, err, "text");
+    }
+    sqlite3_reset(q->get_text);
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
+static int sq_put_key(struct store *s, const struct store_key *k,
+                      struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(q->db, "INSERT INTO api_key(hash, role, name, created)"
+                           " VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(q->db, err, "api key");
+    bind_text(st, 1, k->hash);
+    bind_text(st, 2, k->role);
+    bind_text(st, 3, k->name);
+    sqlite3_bind_int64(st, 4, k->created);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? CXM_OK : sq_fail(q->db, err, "api key");
+}
+
+static int sq_find_key(struct store *s, const char *hash, char role[16],
+                       struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    int rc = CXM_ENOTFOUND;
+    pthread_mutex_lock(&q->rlock);
+    sqlite3_bind_text(q->find_key, 1, hash, -1, SQLITE_STATIC);
+    int src = sqlite3_step(q->find_key);
+    if (src == SQLITE_ROW) {
+        cxm_strlcpy(role, col_text(q->find_key, 0), 16);
+        rc = CXM_OK;
+    } else if (src != SQLITE_DONE) {
+        rc = sq_fail(q->rdb, err, "api key");
+    }
+    sqlite3_reset(q->find_key);
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
+static int sq_count_keys(struct store *s, int64_t *n, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    int rc = CXM_OK;
+    pthread_mutex_lock(&q->rlock);
+    if (sqlite3_prepare_v2(q->rdb, "SELECT count(*) FROM api_key", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = sq_fail(q->rdb, err, "api key");
+    } else {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *n = sqlite3_column_int64(st, 0);
+        else
+            rc = sq_fail(q->rdb, err, "api key");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static void sq_close(struct store *s)
+{
+    struct sq *q = Q(s);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(q->st[i]);
+    sqlite3_finalize(q->get_text);
+    sqlite3_finalize(q->find_key);
+    sqlite3_close(q->rdb);
+    sqlite3_close(q->db);
+    pthread_mutex_destroy(&q->rlock);
+    free(q);
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .claim = sq_claim,
+    .put_dict = sq_put_dict,
+    .put_customer = sq_put_customer,
+    .put_identity = sq_put_identity,
+    .put_merge = sq_put_merge,
+    .undo_merge = sq_undo_merge,
+    .put_employee = sq_put_employee,
+    .put_interaction = sq_put_interaction,
+    .put_feedback = sq_put_feedback,
+    .put_order = sq_put_order,
+    .scan = sq_scan,
+    .get_text = sq_get_text,
+    .put_key = sq_put_key,
+    .find_key = sq_find_key,
+    .count_keys = sq_count_keys,
+};
+
+static int read_last_seq(sqlite3 *db, int64_t *out, struct cxm_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'last_seq'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(db, err, "meta");
+    *out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return CXM_OK;
+}
+
+struct store *store_sqlite_open(const char *path, const struct store_opts *o,
+                                struct cxm_err *err)
+{
+    struct store_opts defaults = {.sync = STORE_SYNC_FULL};
+    if (!o)
+        o = &defaults;
+    struct sq *q = cxm_calloc(1, sizeof *q);
+    if (!q) {
+        cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    q->base.ops = &sqlite_ops;
+    pthread_mutex_init(&q->rlock, NULL);
+    int flags = o->readonly ? SQLITE_OPEN_READONLY
+                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = open_db(path, flags, &q->db, err);
+    if (!rc && !o->readonly)
+        rc = configure(q->db, o->sync, err);
+    if (!rc) {
+        int v;
+        rc = read_version(q->db, &v, err);
+        if (!rc && v > NMIGRATIONS)
+            rc = migrate(q->db, NMIGRATIONS, path, err);
+        else if (!rc && o->readonly && v < NMIGRATIONS)
+            rc = cxm_err_set(err, CXM_ESCHEMA, "%s needs an upgrade: open it"
+                             " read-write once", path);
+        else if (!rc && !o->readonly)
+            rc = migrate(q->db, NMIGRATIONS, path, err);
+    }
+    if (!rc)
+        rc = read_last_seq(q->db, &q->base.last_seq, err);
+    if (!rc)
+        rc = open_db(path, SQLITE_OPEN_READONLY, &q->rdb, err);
+    if (!rc)
+        sqlite3_busy_timeout(q->rdb, 10000);
+    for (int i = 0; !rc && !o->readonly && i < ST_COUNT; i++)
+        if (sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &q->st[i], NULL) != SQLITE_OK)
+            rc = sq_fail(q->db, err, stmt_sql[i]);
+    if (!rc && (sqlite3_prepare_v2(q->rdb, "SELECT body FROM text WHERE seq = ?",
+                                   -1, &q->get_text, NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(q->rdb, "SELECT role FROM api_key WHERE hash = ?",
+                                   -1, &q->find_key, NULL) != SQLITE_OK))
+        rc = sq_fail(q->rdb, err, "prepare");
+    if (rc) {
+        sq_close(&q->base);
+        return NULL;
+    }
+    return &q->base;
+}
