@@ -1,0 +1,244 @@
+/* Store (SQLite backend): schema migrations, round trips, seq, keys. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "store/store_sqlite.h"
+
+static char dir[64], db[128];
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/cxm-store-XXXXXX");
+    cr_assert(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/s.db", dir);
+}
+
+static void teardown(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert(system(cmd) == 0);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static int sql_int(const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+    int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+static void sql_exec(const char *sql)
+{
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+Test(store, new_file_gets_the_latest_schema)
+{
+    struct cxm_err err;
+    struct store *s = store_open(db, NULL, &err);
+    cr_assert(s, "%s", err.msg);
+    store_close(s);
+    cr_assert_eq(sql_int("SELECT version FROM schema_version"), store_schema_version());
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+Test(store, older_file_is_upgraded_and_keeps_its_data)
+{
+    struct cxm_err err;
+    cr_assert_eq(store_sqlite_create_at(db, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(sql_int("SELECT version FROM schema_version"), 1);
+    cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'identity_customer'"), 0);
+    sql_exec("INSERT INTO customer(id, seq, created_ts, updated_seq) VALUES(1, 1, 0, 1);"
+             "INSERT INTO identity VALUES('email', 'a@x.io', 1, 2);"
+             "INSERT INTO meta VALUES('last_seq', 2);");
+    struct store *s = store_open(db, NULL, &err);
+    cr_assert(s, "%s", err.msg);
+    cr_assert_eq(s->last_seq, 2);
+    store_close(s);
+    cr_assert_eq(sql_int("SELECT version FROM schema_version"), store_schema_version());
+    cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'identity_customer'"), 1);
+    cr_assert_eq(sql_int("SELECT customer FROM identity WHERE value = 'a@x.io'"), 1);
+}
+
+Test(store, newer_file_is_refused_with_a_clear_message)
+{
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    struct store *s = store_open(db, NULL, &err);
+    cr_assert(s);
+    store_close(s);
+    sql_exec("UPDATE schema_version SET version = 99");
+    s = store_open(db, NULL, &err);
+    cr_assert_null(s);
+    cr_assert_eq(err.code, CXM_ESCHEMA);
+    cr_assert(strstr(err.msg, "schema version 99"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "upgrade cxm"), "%s", err.msg);
+    /* refusing changed nothing */
+    cr_assert_eq(sql_int("SELECT version FROM schema_version"), 99);
+}
+
+struct seen {
+    int customers, identities, interactions, feedback, orders, items, dicts;
+    double amount;
+    char text_flag;
+};
+
+static int c_dict(void *ctx, int d, uint32_t code, const char *v)
+{
+    struct seen *s = ctx;
+    cr_assert_eq(d, DICT_CHANNEL);
+    cr_assert_eq(code, 1);
+    cr_assert_str_eq(v, "web");
+    s->dicts++;
+    return 0;
+}
+static int c_customer(void *ctx, const struct store_customer *c)
+{
+    struct seen *s = ctx;
+    cr_assert_str_eq(c->name, "Zoë");
+    cr_assert_eq(c->consent_marketing, 1);
+    cr_assert_eq(c->consent_surveys, -1);
+    s->customers++;
+    return 0;
+}
+static int c_identity(void *ctx, const struct store_identity *i)
+{
+    ((struct seen *)ctx)->identities++;
+    cr_assert_str_eq(i->kind, "email");
+    return 0;
+}
+static int c_interaction(void *ctx, const struct store_interaction *r)
+{
+    struct seen *s = ctx;
+    cr_assert_eq(r->channel, 1);
+    cr_assert_eq(r->duration, -1);
+    cr_assert(isnan(r->value));
+    s->text_flag = r->text != NULL;
+    s->interactions++;
+    return 0;
+}
+static int c_feedback(void *ctx, const struct store_feedback *r)
+{
+    ((struct seen *)ctx)->feedback++;
+    cr_assert_eq(r->score, 7);
+    return 0;
+}
+static int c_order(void *ctx, const struct store_order *r)
+{
+    struct seen *s = ctx;
+    s->orders++;
+    s->items += (int)r->nitems;
+    s->amount += r->amount;
+    return 0;
+}
+
+Test(store, rows_round_trip_through_a_scan)
+{
+    struct cxm_err err;
+    struct store *s = store_open(db, NULL, &err);
+    cr_assert(s);
+    const struct store_ops *o = s->ops;
+    cr_assert_eq(o->begin(s, &err), 0);
+    cr_assert_eq(o->put_dict(s, DICT_CHANNEL, 1, "web", &err), 0);
+    struct store_customer c = {.id = 1, .seq = 1, .updated_seq = 1, .name = "Zoë",
+                               .consent_marketing = 1, .consent_surveys = -1,
+                               .consent_personalisation = -1};
+    cr_assert_eq(o->put_customer(s, &c, &err), 0);
+    struct store_identity id = {.seq = 2, .customer = 1, .kind = "email", .value = "z@x.io"};
+    cr_assert_eq(o->put_identity(s, &id, &err), 0);
+    struct store_interaction in = {.seq = 3, .ts = 5, .customer = 1, .duration = -1,
+                                   .channel = 1, .value = NAN, .text = "héllo\nworld"};
+    cr_assert_eq(o->put_interaction(s, &in, &err), 0);
+    struct store_feedback fb = {.seq = 4, .customer = 1, .kind = 1, .score = 7};
+    cr_assert_eq(o->put_feedback(s, &fb, &err), 0);
+    struct store_item items[2] = {{.qty = 1, .price = 2}, {.qty = 3, .price = 4}};
+    struct store_order od = {.seq = 5, .customer = 1, .amount = 14, .order_id = "o",
+                             .nitems = 2, .items = items};
+    cr_assert_eq(o->put_order(s, &od, &err), 0);
+    struct store_order od2 = {.seq = 6, .customer = 1, .amount = 1, .order_id = "p"};
+    cr_assert_eq(o->put_order(s, &od2, &err), 0);
+    bool dup;
+    cr_assert_eq(o->claim(s, IDK_ORDER, "o", 5, &dup, &err), 0);
+    cr_assert_not(dup);
+    cr_assert_eq(o->claim(s, IDK_ORDER, "o", 5, &dup, &err), 0);
+    cr_assert(dup);
+    cr_assert_eq(o->commit(s, 6, &err), 0);
+    store_close(s);
+
+    s = store_open(db, NULL, &err);
+    cr_assert_eq(s->last_seq, 6);
+    struct seen seen = {0};
+    struct store_scan cb = {.ctx = &seen, .dict = c_dict, .customer = c_customer,
+                            .identity = c_identity, .interaction = c_interaction,
+                            .feedback = c_feedback, .order = c_order};
+    cr_assert_eq(s->ops->scan(s, &cb, &err), 0, "%s", err.msg);
+    cr_assert_eq(seen.dicts, 1);
+    cr_assert_eq(seen.customers, 1);
+    cr_assert_eq(seen.identities, 1);
+    cr_assert_eq(seen.interactions, 1);
+    cr_assert(seen.text_flag);
+    cr_assert_eq(seen.feedback, 1);
+    cr_assert_eq(seen.orders, 2);
+    cr_assert_eq(seen.items, 2);
+    cr_assert_float_eq(seen.amount, 15, 1e-9);
+    char *t = NULL;
+    cr_assert_eq(s->ops->get_text(s, 3, &t, &err), 0);
+    cr_assert_str_eq(t, "héllo\nworld");
+    free(t);
+    cr_assert_eq(s->ops->get_text(s, 4, &t, &err), 0);
+    cr_assert_null(t);
+    store_close(s);
+}
+
+Test(store, rollback_leaves_nothing)
+{
+    struct cxm_err err;
+    struct store *s = store_open(db, NULL, &err);
+    cr_assert_eq(s->ops->begin(s, &err), 0);
+    struct store_customer c = {.id = 1, .seq = 1, .updated_seq = 1,
+                               .consent_marketing = -1, .consent_surveys = -1,
+                               .consent_personalisation = -1};
+    cr_assert_eq(s->ops->put_customer(s, &c, &err), 0);
+    s->ops->rollback(s);
+    store_close(s);
+    cr_assert_eq(sql_int("SELECT count(*) FROM customer"), 0);
+}
+
+Test(store, keys_are_found_by_hash_only)
+{
+    struct cxm_err err;
+    struct store *s = store_open(db, NULL, &err);
+    struct store_key k = {.hash = "abc", .role = "writer", .name = "n", .created = 1};
+    cr_assert_eq(s->ops->put_key(s, &k, &err), 0);
+    char role[16];
+    cr_assert_eq(s->ops->find_key(s, "abc", role, &err), 0);
+    cr_assert_str_eq(role, "writer");
+    cr_assert_eq(s->ops->find_key(s, "abd", role, &err), CXM_ENOTFOUND);
+    int64_t n;
+    cr_assert_eq(s->ops->count_keys(s, &n, &err), 0);
+    cr_assert_eq(n, 1);
+    store_close(s);
+}

@@ -1,0 +1,86 @@
+/* strmap and dict: checked against a plain array as the reference. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dict.h"
+#include "core/strmap.h"
+
+#define N 20000
+
+Test(strmap, random_puts_and_deletes_match_a_reference)
+{
+    static char keys[N][16];
+    static int present[N];
+    static uint32_t vals[N];
+    struct strmap *m = strmap_new();
+    cr_assert(m);
+    uint64_t x = 88172645463325252ull;
+    size_t count = 0;
+    for (int i = 0; i < N; i++)
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+    for (int step = 0; step < 200000; step++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        int k = (int)(x % N);
+        size_t len = strlen(keys[k]);
+        if ((x >> 32) % 3) {
+            cr_assert_eq(strmap_put(m, keys[k], len, (uint32_t)step), 0);
+            count += !present[k];
+            present[k] = 1;
+            vals[k] = (uint32_t)step;
+        } else {
+            cr_assert_eq(strmap_del(m, keys[k], len), (bool)present[k]);
+            count -= present[k];
+            present[k] = 0;
+        }
+    }
+    cr_assert_eq(strmap_count(m), count);
+    for (int k = 0; k < N; k++) {
+        uint32_t v;
+        bool got = strmap_get(m, keys[k], strlen(keys[k]), &v);
+        cr_assert_eq(got, (bool)present[k], "key %s", keys[k]);
+        if (got)
+            cr_assert_eq(v, vals[k]);
+    }
+    strmap_free(m);
+}
+
+Test(strmap, keys_are_bytes_not_c_strings)
+{
+    struct strmap *m = strmap_new();
+    const char a[] = "email\0a@x.io", b[] = "email\0b@x.io";
+    cr_assert_eq(strmap_put(m, a, sizeof a - 1, 1), 0);
+    cr_assert_eq(strmap_put(m, b, sizeof b - 1, 2), 0);
+    uint32_t v;
+    cr_assert(strmap_get(m, b, sizeof b - 1, &v));
+    cr_assert_eq(v, 2);
+    cr_assert_not(strmap_get(m, "email", 5, &v));
+    strmap_free(m);
+}
+
+Test(dict, codes_are_dense_and_stable)
+{
+    struct dict *d = dict_new(3);
+    uint32_t c;
+    bool added;
+    cr_assert_eq(dict_intern(d, "web", &c, &added), 0);
+    cr_assert_eq(c, 1);
+    cr_assert(added);
+    cr_assert_eq(dict_intern(d, "app", &c, &added), 0);
+    cr_assert_eq(c, 2);
+    cr_assert_eq(dict_intern(d, "web", &c, &added), 0);
+    cr_assert_eq(c, 1);
+    cr_assert_not(added);
+    cr_assert_str_eq(dict_str(d, 2), "app");
+    cr_assert_null(dict_str(d, 0));
+    cr_assert_null(dict_str(d, 9));
+    cr_assert_eq(dict_intern(d, "x", &c, &added), 0);
+    cr_assert_eq(dict_intern(d, "y", &c, &added), CXM_ETOOBIG, "the cap holds");
+    cr_assert_eq(dict_find(d, "y"), 0);
+    dict_free(d);
+    d = dict_new(10);
+    cr_assert_eq(dict_load(d, 1, "a"), 0);
+    cr_assert_eq(dict_load(d, 3, "c"), CXM_EINVAL, "replay must be dense");
+    dict_free(d);
+}
