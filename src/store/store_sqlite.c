@@ -701,7 +701,10 @@ static int sq_scan(struct store *s, const struct store_scan *cb,
         if (rc)
             return rc;
     }
-    return cb->order ? scan_orders(q, cb, err) : CXM_OK;
+    int rc = cb->order ? scan_orders(q, cb, err) : CXM_OK;
+    /* The replay read every page once; memory serves reads from now on. */
+    sqlite3_db_release_memory(q->db);
+    return rc;
 }
 
 /* ---- reads from request threads --------------------------------------- */

@@ -351,3 +351,37 @@ Test(engine, timeline_cursor_walks_every_item_once)
     cr_assert_eq(seen, 5);
     engine_close(e);
 }
+
+Test(engine, api_keys_are_stored_hashed_and_checked)
+{
+    struct engine *e = open_engine();
+    char key[KEY_LEN];
+    struct cxm_err err;
+    cr_assert_eq(keys_create(db, ROLE_WRITER, "ingest", key, &err), 0, "%s", err.msg);
+    cr_assert_eq(strncmp(key, "cxm_", 4), 0);
+    cr_assert_eq(strlen(key), KEY_LEN - 1);
+    cr_assert_eq(engine_auth(e, key), ROLE_WRITER, "a key made while the engine runs works");
+    cr_assert_eq(engine_auth(e, key), ROLE_WRITER, "and again from the cache");
+    char wrong[KEY_LEN];
+    memcpy(wrong, key, KEY_LEN);
+    wrong[10] = wrong[10] == 'A' ? 'B' : 'A';
+    cr_assert_eq(engine_auth(e, wrong), ROLE_NONE);
+    cr_assert_eq(engine_auth(e, ""), ROLE_NONE);
+    cr_assert_eq(engine_auth(e, NULL), ROLE_NONE);
+    char other[KEY_LEN];
+    cr_assert_eq(keys_create(db, ROLE_NONE, NULL, other, &err), CXM_EINVAL);
+    engine_close(e);
+    /* neither the database nor its log holds the key in the clear */
+    const char *suffix[] = {"", "-wal"};
+    for (int i = 0; i < 2; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s%s", db, suffix[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        static char data[4 << 20];
+        size_t n = fread(data, 1, sizeof data, f);
+        fclose(f);
+        cr_assert_null(memmem(data, n, key + 4, 20), "%s", path);
+    }
+}
