@@ -12,6 +12,7 @@
 struct opts {
     const char *url, *key, *prefix;
     int batch, conns;
+    int random_ids;           /* UUID-like ids instead of increasing ones */
     long requests, customers;
 };
 
@@ -50,12 +51,18 @@ static size_t record(char *buf, size_t cap, long q, int r)
     x *= 0xed5ad4bbull;
     x ^= x >> 11;
     long cust = (long)(x % (unsigned long long)o.customers);
+    char eid[64];
+    if (o.random_ids)
+        snprintf(eid, sizeof eid, "%016llx-%s-%ld-%d", x * 0x9E3779B97F4A7C15ull,
+                 o.prefix, q, r);
+    else
+        snprintf(eid, sizeof eid, "%s-%ld-%d", o.prefix, q, r);
     int n = snprintf(buf, cap,
-                     "{\"type\":\"interaction\",\"event_id\":\"%s-%ld-%d\",\"ts\":%lld,"
+                     "{\"type\":\"interaction\",\"event_id\":\"%s\",\"ts\":%lld,"
                      "\"email\":\"user%ld@example.com\",\"channel\":\"web\","
                      "\"touchpoint\":\"%s\",\"stage\":\"%s\",\"kind\":\"visit\","
                      "\"duration\":%d}",
-                     o.prefix, q, r, 1700000000LL + (long long)(x % 30000000ull), cust,
+                     eid, 1700000000LL + (long long)(x % 30000000ull), cust,
                      tps[x % 10], stages[(x >> 8) % 6], (int)((x >> 16) % 600));
     return n > 0 ? (size_t)n : 0;
 }
@@ -123,11 +130,12 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--conns")) o.conns = (int)strtol(v, NULL, 10);
         else if (!strcmp(k, "--requests")) o.requests = strtol(v, NULL, 10);
         else if (!strcmp(k, "--customers")) o.customers = strtol(v, NULL, 10);
+        else if (!strcmp(k, "--random-ids")) o.random_ids = (int)strtol(v, NULL, 10);
         else { fprintf(stderr, "loadgen: unknown option %s\n", k); return 2; }
     }
     if (!o.key || o.batch < 1 || o.conns < 1 || o.requests < 1 || o.customers < 1) {
         fprintf(stderr, "usage: loadgen --key KEY [--url U] [--batch N] [--conns C]"
-                        " [--requests R] [--customers K] [--prefix P]\n");
+                        " [--requests R] [--customers K] [--prefix P] [--random-ids 0|1]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);

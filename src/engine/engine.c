@@ -82,8 +82,9 @@ static int put_customer_row(struct engine *e, uint32_t id, struct cxm_err *err)
     struct store_customer sc = {
         .id = id, .seq = c->seq, .created_ts = c->created_ts,
         .updated_seq = c->a.updated_seq ? c->a.updated_seq : c->seq,
-        .name = c->a.name, .gender = c->a.gender, .country = c->a.country,
-        .city = c->a.city, .language = c->a.language,
+        .name = c->a.name, .gender = model_str(e->m, CD_GENDER, c->a.gender),
+        .country = model_str(e->m, CD_COUNTRY, c->a.country), .city = c->a.city,
+        .language = model_str(e->m, CD_LANGUAGE, c->a.language),
         .attributes = c->a.attributes, .birth_year = c->a.birth_year,
         .consent_marketing = c->a.consent_m, .consent_surveys = c->a.consent_s,
         .consent_personalisation = c->a.consent_p};
@@ -188,13 +189,18 @@ static int apply_customer(struct engine *e, struct group *g,
     struct attrs *a = &e->m->cust[id].a;
     unsigned s = ev->set;
     bool oom = ((s & CF_NAME) && replace_str(&a->name, ev->name)) ||
-               ((s & CF_GENDER) && replace_str(&a->gender, ev->gender)) ||
-               ((s & CF_COUNTRY) && replace_str(&a->country, ev->country)) ||
                ((s & CF_CITY) && replace_str(&a->city, ev->city)) ||
-               ((s & CF_LANGUAGE) && replace_str(&a->language, ev->language)) ||
                ((s & CF_ATTRS) && replace_str(&a->attributes, ev->attributes));
-    if (oom)
-        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    int rc = CXM_OK;
+    if (!oom && (s & CF_GENDER))
+        rc = model_code(e->m, CD_GENDER, ev->gender, &a->gender);
+    if (!oom && !rc && (s & CF_COUNTRY))
+        rc = model_code(e->m, CD_COUNTRY, ev->country, &a->country);
+    if (!oom && !rc && (s & CF_LANGUAGE))
+        rc = model_code(e->m, CD_LANGUAGE, ev->language, &a->language);
+    if (oom || rc)
+        return cxm_err_set(err, oom ? CXM_ENOMEM : rc, "customer attributes: %s",
+                           cxm_rc_str(oom ? CXM_ENOMEM : rc));
     if (s & CF_BIRTH_YEAR)
         a->birth_year = ev->birth_year;
     if (s & CF_CONSENT_M)

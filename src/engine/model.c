@@ -17,6 +17,8 @@ struct model *model_new(void)
     bool ok = (m->ident_map = strmap_new()) && (m->emp_map = strmap_new());
     for (int d = 1; ok && d < DICT_COUNT; d++)
         ok = (m->dict[d] = dict_new(CXM_MAX_DICT)) != NULL;
+    for (int d = 0; ok && d < CD_COUNT; d++)
+        ok = (m->cdict[d] = dict_new(CXM_MAX_DICT)) != NULL;
     if (!ok) {
         model_free(m);
         return NULL;
@@ -27,10 +29,7 @@ struct model *model_new(void)
 static void attrs_free(struct attrs *a)
 {
     free(a->name);
-    free(a->gender);
-    free(a->country);
     free(a->city);
-    free(a->language);
     free(a->attributes);
 }
 
@@ -44,6 +43,8 @@ void model_free(struct model *m)
         return;
     for (int d = 1; d < DICT_COUNT; d++)
         dict_free(m->dict[d]);
+    for (int d = 0; d < CD_COUNT; d++)
+        dict_free(m->cdict[d]);
     for (size_t i = 1; i <= m->ncust; i++)
         attrs_free(&m->cust[i].a);
     free(m->cust);
@@ -175,9 +176,12 @@ int model_set_attrs(struct model *m, const struct store_customer *sc)
     if (sc->id < 1 || (size_t)sc->id > m->ncust)
         return CXM_EINVAL;
     struct attrs *a = &m->cust[sc->id].a;
-    if (set_str(&a->name, sc->name) || set_str(&a->gender, sc->gender) ||
-        set_str(&a->country, sc->country) || set_str(&a->city, sc->city) ||
-        set_str(&a->language, sc->language) ||
+    int rc;
+    if ((rc = model_code(m, CD_GENDER, sc->gender, &a->gender)) ||
+        (rc = model_code(m, CD_COUNTRY, sc->country, &a->country)) ||
+        (rc = model_code(m, CD_LANGUAGE, sc->language, &a->language)))
+        return rc;
+    if (set_str(&a->name, sc->name) || set_str(&a->city, sc->city) ||
         set_str(&a->attributes, sc->attributes))
         return CXM_ENOMEM;
     a->birth_year = sc->birth_year;
@@ -186,6 +190,24 @@ int model_set_attrs(struct model *m, const struct store_customer *sc)
     a->consent_p = sc->consent_personalisation;
     a->updated_seq = sc->updated_seq;
     return CXM_OK;
+}
+
+int model_code(struct model *m, int cd, const char *s, uint16_t *code)
+{
+    *code = 0;
+    if (!s || !*s)
+        return CXM_OK;
+    uint32_t c;
+    bool added;
+    int rc = dict_intern(m->cdict[cd], s, &c, &added);
+    if (!rc)
+        *code = (uint16_t)c;
+    return rc;
+}
+
+const char *model_str(const struct model *m, int cd, uint16_t code)
+{
+    return dict_str(m->cdict[cd], code);
 }
 
 int model_add_ident(struct model *m, const char *kind, const char *value,

@@ -14,7 +14,8 @@
 /* Customer attributes: one per customer node, set by customer records. */
 struct attrs {
     int64_t updated_seq;
-    char *name, *gender, *country, *city, *language, *attributes;
+    char *name, *city, *attributes;
+    uint16_t gender, country, language;   /* codes in model.cdict, 0: none */
     int birth_year;
     int consent_m, consent_s, consent_p;
 };
@@ -83,8 +84,13 @@ struct employee {
     int64_t seq;
 };
 
+/* Customer attributes with few distinct values, interned in memory only
+ * (the store keeps them as text in the customer row). */
+enum { CD_GENDER, CD_COUNTRY, CD_LANGUAGE, CD_COUNT };
+
 struct model {
     struct dict *dict[DICT_COUNT];
+    struct dict *cdict[CD_COUNT];
     struct cust *cust;          /* cust[1..ncust] */
     size_t ncust, custcap;
     struct ident *ident;        /* ident[1..nident] */
@@ -114,6 +120,10 @@ uint32_t model_find_ident(const struct model *m, const char *kind, const char *v
 int model_add_customer(struct model *m, uint32_t id, int64_t created_ts,
                        int64_t seq);
 int model_set_attrs(struct model *m, const struct store_customer *c);
+/* Code of s in customer dictionary cd (0 for NULL or ""), adding it. */
+int model_code(struct model *m, int cd, const char *s, uint16_t *code);
+/* String of a customer dictionary code, NULL for 0. */
+const char *model_str(const struct model *m, int cd, uint16_t code);
 int model_add_ident(struct model *m, const char *kind, const char *value,
                     uint32_t cust, int64_t seq);
 int model_add_merge(struct model *m, const struct store_merge *mg);

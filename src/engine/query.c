@@ -101,6 +101,24 @@ static json_t *attr_str(const struct model *m, const struct nodes *ns, size_t of
     return json_string(s);
 }
 
+/* A coded attribute (gender, country, language): latest non-empty wins. */
+static json_t *attr_code(const struct model *m, const struct nodes *ns, size_t off,
+                         int cd)
+{
+    const struct attrs *best = NULL;
+    uint16_t code = 0;
+    for (size_t i = 0; i < ns->n; i++) {
+        const struct attrs *a = &m->cust[ns->v[i]].a;
+        uint16_t c;
+        memcpy(&c, (const char *)a + off, sizeof c);
+        if (c && (!best || a->updated_seq > best->updated_seq)) {
+            best = a;
+            code = c;
+        }
+    }
+    return jstr(model_str(m, cd, code));
+}
+
 static int attr_int(const struct model *m, const struct nodes *ns, size_t off,
                     int none)
 {
@@ -201,10 +219,10 @@ static json_t *profile_json(const struct model *m, uint32_t root)
     set_opt(p, "name", attr_str(m, &ns, offsetof(struct attrs, name)));
     int by = attr_int(m, &ns, offsetof(struct attrs, birth_year), 0);
     set_opt(p, "birth_year", by ? json_integer(by) : NULL);
-    set_opt(p, "gender", attr_str(m, &ns, offsetof(struct attrs, gender)));
-    set_opt(p, "country", attr_str(m, &ns, offsetof(struct attrs, country)));
+    set_opt(p, "gender", attr_code(m, &ns, offsetof(struct attrs, gender), CD_GENDER));
+    set_opt(p, "country", attr_code(m, &ns, offsetof(struct attrs, country), CD_COUNTRY));
     set_opt(p, "city", attr_str(m, &ns, offsetof(struct attrs, city)));
-    set_opt(p, "language", attr_str(m, &ns, offsetof(struct attrs, language)));
+    set_opt(p, "language", attr_code(m, &ns, offsetof(struct attrs, language), CD_LANGUAGE));
     json_object_set_new(p, "consent", json_pack("{s:o, s:o, s:o}",
         "marketing", jtri(attr_int(m, &ns, offsetof(struct attrs, consent_m), -1)),
         "surveys", jtri(attr_int(m, &ns, offsetof(struct attrs, consent_s), -1)),
@@ -326,7 +344,7 @@ static void add_hit(const struct model *m, json_t *arr, uint32_t node,
             if (strcmp(m->ident[x].key, "email") == 0)
                 email = m->ident[x].key + 6;
     set_opt(hit, "email", jstr(email));
-    set_opt(hit, "country", attr_str(m, &ns, offsetof(struct attrs, country)));
+    set_opt(hit, "country", attr_code(m, &ns, offsetof(struct attrs, country), CD_COUNTRY));
     json_object_set_new(hit, "matched", json_string(match));
     json_array_append_new(arr, hit);
     free(ns.v);
