@@ -40,6 +40,7 @@ struct pending {
 
 struct group {
     struct arena a;
+    struct strmap *ids;          /* "<kind><event id>" seen in this group */
     struct pending *p;
     size_t np, cap;
     int64_t seq;                 /* last seq handed out */
@@ -282,6 +283,51 @@ static int plan_record(struct engine *e, struct group *g, const struct event *ev
                                : CXM_OK;
 }
 
+/* Whether an interaction, feedback or order with this id was stored
+ * before: earlier in this group, or committed (the model's idset gives
+ * candidate rows, the stored id confirms). Remembers it for the group. */
+static int seen_before(struct engine *e, struct group *g, int kind, const char *id,
+                       bool *dup, struct cxm_err *err)
+{
+    const struct model *m = e->m;
+    size_t len = strlen(id);
+    char key[CXM_MAX_EVENT_ID + 2];
+    if (len > CXM_MAX_EVENT_ID)
+        return cxm_err_set(err, CXM_ETOOBIG, "event id too long");
+    key[0] = (char)('0' + kind);
+    memcpy(key + 1, id, len);
+    *dup = false;
+    if (!g->ids && !(g->ids = strmap_new()))
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    if (strmap_get(g->ids, key, len + 1, NULL)) {
+        *dup = true;
+        return CXM_OK;
+    }
+    const struct idset *set = kind == IDK_INTERACTION ? &m->ids_i
+                              : kind == IDK_FEEDBACK  ? &m->ids_f : &m->ids_o;
+    uint64_t h = idset_hash(id, len);
+    size_t pos = 0;
+    uint32_t row;
+    while (!*dup && (row = idset_next(set, h, &pos))) {
+        if (kind == IDK_ORDER) {
+            *dup = strcmp(m->oc.order_id[row], id) == 0;
+            continue;
+        }
+        char stored[CXM_MAX_EVENT_ID + 1];
+        int64_t seq = kind == IDK_INTERACTION ? m->ic.seq[row] : m->fc.seq[row];
+        int rc = e->store->ops->get_event_id(e->store, kind, seq, stored, err);
+        if (rc)
+            return rc;
+        *dup = strcmp(stored, id) == 0;
+    }
+    if (*dup)
+        return CXM_OK;
+    char *k = arena_strndup(&g->a, key, len + 1);
+    if (!k || strmap_put(g->ids, k, len + 1, 1))
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    return CXM_OK;
+}
+
 /* Checks what only the model can tell before anything changes, so a bad
  * record rejects its whole batch without side effects. */
 static int precheck(struct engine *e, struct engine_work *w)
@@ -310,7 +356,14 @@ static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,
                 [EV_INTERACTION] = IDK_INTERACTION, [EV_FEEDBACK] = IDK_FEEDBACK,
                 [EV_ORDER] = IDK_ORDER, [EV_EMPLOYEE] = IDK_EMPLOYEE};
             bool dup;
-            if ((rc = s->ops->claim(s, idk[ev->type], idem, g->seq + 1, &dup, err)))
+            int k = idk[ev->type];
+            /* High-volume kinds use the in-memory index; the rest the
+             * store's claim table. */
+            if (k == IDK_INTERACTION || k == IDK_FEEDBACK || k == IDK_ORDER)
+                rc = seen_before(e, g, k, idem, &dup, err);
+            else
+                rc = s->ops->claim(s, k, idem, g->seq + 1, &dup, err);
+            if (rc)
                 return rc;
             if (dup) {
                 w->duplicates++;
@@ -465,6 +518,7 @@ static void process(struct engine *e, struct engine_work *batch)
         batch = next;
     }
     free(g.p);
+    strmap_free(g.ids);
     arena_free(&g.a);
 }
 

@@ -77,6 +77,9 @@ void model_free(struct model *m)
     }
     free(m->emp);
     strmap_free(m->emp_map);
+    idset_free(&m->ids_i);
+    idset_free(&m->ids_f);
+    idset_free(&m->ids_o);
     free(m);
 }
 
@@ -317,6 +320,9 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     c->outcome[i] = code16(r->outcome);
     c->value[i] = (float)r->value;
     c->has_text[i] = r->text != NULL;
+    if (r->event_id && *r->event_id)
+        return idset_add(&m->ids_i, idset_hash(r->event_id, strlen(r->event_id)),
+                         (uint32_t)i);
     return CXM_OK;
 }
 
@@ -347,6 +353,9 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     c->agent[i] = code16(r->agent);
     c->kind[i] = (uint8_t)r->kind;
     c->has_text[i] = r->comment != NULL;
+    if (r->event_id && *r->event_id)
+        return idset_add(&m->ids_f, idset_hash(r->event_id, strlen(r->event_id)),
+                         (uint32_t)i);
     return CXM_OK;
 }
 
@@ -388,7 +397,7 @@ int model_add_order(struct model *m, const struct store_order *r)
         c->price[c->ni] = r->items[k].price;
         c->ni++;
     }
-    return CXM_OK;
+    return idset_add(&m->ids_o, idset_hash(oid, strlen(oid)), (uint32_t)i);
 }
 
 int model_put_employee(struct model *m, const struct store_employee *e)
@@ -512,5 +521,6 @@ size_t model_column_bytes(const struct model *m)
 {
     size_t irow = 2 * 8 + 4 * 3 + 2 * 6 + 4 + 1;
     size_t frow = 2 * 8 + 4 * 2 + 4 + 2 * 5 + 1 + 1;
-    return m->ic.cap * irow + m->fc.cap * frow;
+    return m->ic.cap * irow + m->fc.cap * frow + idset_bytes(&m->ids_i) +
+           idset_bytes(&m->ids_f);
 }

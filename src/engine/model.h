@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "core/dict.h"
+#include "core/idset.h"
 #include "core/strmap.h"
 #include "store/store.h"
 
@@ -106,6 +107,8 @@ struct model {
     struct strmap *emp_map;
     int64_t last_seq;
     size_t nmerged;             /* active merges */
+    /* idempotency: event ids of interactions and feedback, order ids */
+    struct idset ids_i, ids_f, ids_o;
 };
 
 struct model *model_new(void);

@@ -139,6 +139,11 @@ struct store_ops {
      * when there is none, else malloc'd and owned by the caller. Safe to
      * call from any thread, concurrently with writes. */
     int (*get_text)(struct store *s, int64_t seq, char **out, struct cxm_err *err);
+    /* The event id (order id for orders) of the committed record with this
+     * seq into id (CXM_MAX_EVENT_ID + 1 bytes); "" when it has none. Any
+     * thread. */
+    int (*get_event_id)(struct store *s, int kind, int64_t seq, char *id,
+                        struct cxm_err *err);
     int (*put_key)(struct store *s, const struct store_key *k, struct cxm_err *err);
     /* Role of the key with this hash into role (16 bytes); CXM_ENOTFOUND. */
     int (*find_key)(struct store *s, const char *hash, char role[16],

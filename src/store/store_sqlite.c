@@ -4,6 +4,8 @@
  * lets both run at once. */
 #include "store/store_sqlite.h"
 
+#include "limits.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -103,6 +105,7 @@ struct sq {
     pthread_mutex_t rlock;
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *get_text, *find_key;
+    sqlite3_stmt *get_eid[3];        /* interaction, feedback, orders */
 };
 
 static int sq_fail(sqlite3 *db, struct cxm_err *err, const char *what)
@@ -730,6 +733,31 @@ static int sq_get_text(struct store *s, int64_t seq, char **out,
     return rc;
 }
 
+static int sq_get_event_id(struct store *s, int kind, int64_t seq, char *id,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    int t = kind == IDK_INTERACTION ? 0 : kind == IDK_FEEDBACK ? 1 : kind == IDK_ORDER ? 2 : -1;
+    if (t < 0)
+        return cxm_err_set(err, CXM_EINVAL, "no event id index for kind %d", kind);
+    int rc = CXM_OK;
+    id[0] = '\0';
+    pthread_mutex_lock(&q->rlock);
+    sqlite3_stmt *st = q->get_eid[t];
+    sqlite3_bind_int64(st, 1, seq);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        const char *v = col_text(st, 0);
+        if (v)
+            cxm_strlcpy(id, v, CXM_MAX_EVENT_ID + 1);
+    } else if (src != SQLITE_DONE) {
+        rc = sq_fail(q->rdb, err, "event id");
+    }
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
 static int sq_put_key(struct store *s, const struct store_key *k,
                       struct cxm_err *err)
 {
@@ -795,6 +823,8 @@ static void sq_close(struct store *s)
         sqlite3_finalize(q->st[i]);
     sqlite3_finalize(q->get_text);
     sqlite3_finalize(q->find_key);
+    for (int i = 0; i < 3; i++)
+        sqlite3_finalize(q->get_eid[i]);
     sqlite3_close(q->rdb);
     sqlite3_close(q->db);
     pthread_mutex_destroy(&q->rlock);
@@ -819,6 +849,7 @@ static const struct store_ops sqlite_ops = {
     .put_order = sq_put_order,
     .scan = sq_scan,
     .get_text = sq_get_text,
+    .get_event_id = sq_get_event_id,
     .put_key = sq_put_key,
     .find_key = sq_find_key,
     .count_keys = sq_count_keys,
@@ -877,7 +908,13 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
     if (!rc && (sqlite3_prepare_v2(q->rdb, "SELECT body FROM text WHERE seq = ?",
                                    -1, &q->get_text, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(q->rdb, "SELECT role FROM api_key WHERE hash = ?",
-                                   -1, &q->find_key, NULL) != SQLITE_OK))
+                                   -1, &q->find_key, NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(q->rdb, "SELECT event_id FROM interaction WHERE seq = ?",
+                                   -1, &q->get_eid[0], NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(q->rdb, "SELECT event_id FROM feedback WHERE seq = ?",
+                                   -1, &q->get_eid[1], NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(q->rdb, "SELECT order_id FROM orders WHERE seq = ?",
+                                   -1, &q->get_eid[2], NULL) != SQLITE_OK))
         rc = sq_fail(q->rdb, err, "prepare");
     if (rc) {
         sq_close(&q->base);

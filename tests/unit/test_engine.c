@@ -385,3 +385,21 @@ Test(engine, api_keys_are_stored_hashed_and_checked)
         cr_assert_null(memmem(data, n, key + 4, 20), "%s", path);
     }
 }
+
+Test(engine, idempotency_survives_a_restart)
+{
+    struct engine *e = open_engine();
+    const char *batch = "[{\"type\":\"interaction\",\"email\":\"a@x.io\",\"channel\":\"web\",\"event_id\":\"e1\"},"
+                        "{\"type\":\"feedback\",\"email\":\"a@x.io\",\"kind\":\"csat\",\"score\":4,\"event_id\":\"e1\"},"
+                        "{\"type\":\"customer\",\"email\":\"a@x.io\",\"name\":\"A\",\"event_id\":\"e1\"},"
+                        "{\"type\":\"order\",\"email\":\"a@x.io\",\"order_id\":\"o1\",\"amount\":5}]";
+    struct engine_work w;
+    cr_assert_eq(ingest(e, batch, &w), 0);
+    cr_assert_eq(w.accepted, 4);
+    engine_close(e);
+    e = open_engine();
+    cr_assert_eq(ingest(e, batch, &w), 0);
+    cr_assert_eq(w.accepted, 0);
+    cr_assert_eq(w.duplicates, 4);
+    engine_close(e);
+}
