@@ -1,5 +1,8 @@
 /* main.c - `cxm <command>`: picks the command. */
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +37,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+#ifdef __GLIBC__
+    /* Keep large blocks (the model's columns) on mmap: glibc would otherwise
+     * raise this threshold after the first free and grow columns on the
+     * heap, copying them and keeping the old copies resident. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -14,7 +14,7 @@ mkdir -p build/bench
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o build/bench/loadgen \
    bench/ingest/loadgen.c $(pkg-config --cflags --libs libcurl) -lpthread
 cc -std=c11 -O2 -Wall -Wextra -Werror -o build/bench/rawsqlite \
-   bench/ingest/rawsqlite.c -lsqlite3
+   -D_GNU_SOURCE bench/ingest/rawsqlite.c -lsqlite3
 
 tmp=$(mktemp -d)
 pid=

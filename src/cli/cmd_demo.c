@@ -11,6 +11,7 @@
 #include "cli/demo_data.h"
 #include "core/timefmt.h"
 #include "engine/engine.h"
+#include "log.h"
 
 static const char usage_text[] =
     "usage: cxm demo [--db FILE] [--customers N] [--seed S] [--end YYYY-MM-DD]\n\n"
@@ -88,12 +89,14 @@ int cmd_demo(int argc, char **argv)
     int64_t end = ((int64_t)today / 86400) * 86400 + 86399;
     int c;
     optind = 1;
+    opterr = 0;   /* our own message below names the option */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'c':
-            if (!cxm_parse_i64(optarg, &customers) || customers < 1 || customers > 10000000)
-                return cli_usage("demo", "--customers wants 1 to 10000000");
+            if (!cxm_parse_i64(optarg, &customers) || customers < 1 ||
+                customers > DEMO_MAX_CUSTOMERS)
+                return cli_usage("demo", "--customers wants 1 to %d", DEMO_MAX_CUSTOMERS);
             break;
         case 's':
             if (!cxm_parse_i64(optarg, &seed) || seed < 0)
@@ -107,12 +110,13 @@ int cmd_demo(int argc, char **argv)
             break;
         }
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("demo", "unknown option");
+        default: return cli_usage("demo", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
         return cli_usage("demo", "unexpected argument '%s'", argv[optind]);
     db = cli_db(db);
+    log_set_level(LOG_WARN);   /* the summary line below says what happened */
     struct demo_sink s = {.tty = isatty(2), .t0 = now_s()};
     cxm_err_clear(&s.err);
     struct engine_opts eo = {.sync = STORE_SYNC_FULL, .lock = true};

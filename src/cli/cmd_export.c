@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "engine/engine.h"
+#include "log.h"
 
 static int parse_args(const char *cmd, const char *usage_text, int argc,
                       char **argv, const char **db, uint32_t *id)
@@ -15,12 +16,13 @@ static int parse_args(const char *cmd, const char *usage_text, int argc,
         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
+    opterr = 0;   /* our own message below names the option */
     *db = NULL;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd': *db = optarg; break;
         case 'h': fputs(usage_text, stdout); return -1;
-        default: return cli_usage(cmd, "unknown option");
+        default: return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind + 1 != argc)
@@ -30,6 +32,7 @@ static int parse_args(const char *cmd, const char *usage_text, int argc,
         return cli_usage(cmd, "CUSTOMER must be a customer id (a positive integer)");
     *id = (uint32_t)v;
     *db = cli_db(*db);
+    log_set_level(LOG_WARN);
     return EXIT_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,7 +334,7 @@ CXM_TESTABLE int import_format_of_name(const char *path)
 CXM_TESTABLE int import_format_sniff(const char *head, size_t n)
 {
     size_t i = n >= 3 && !memcmp(head, "\xEF\xBB\xBF", 3) ? 3 : 0;
-    while (i < n && strchr(" \t\r\n", head[i]) && head[i])
+    while (i < n && head[i] && strchr(" \t\r\n", head[i]))
         i++;
     return i < n && (head[i] == '{' || head[i] == '[') ? FMT_NDJSON : FMT_CSV;
 }
@@ -478,6 +479,7 @@ struct source {
     enum kind kind;
     bool keep_raw;           /* keep row text for the rejects file */
     bool list_columns;       /* the fatal error was an unknown column */
+    size_t err_line;         /* line of an error in the header */
     /* CSV */
     struct csv_reader *csv;
     struct col *cols;
@@ -535,14 +537,42 @@ static void src_close(struct source *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The CSV reader starts its messages with "line N, " or "line N: " and
+ * may say "field K: ": take the line out and name the column instead. */
+static void csv_err_fix(const struct source *s, struct cxm_err *e, size_t *line)
+{
+    char *m = e->msg;
+    size_t l, k;
+    int used = 0;
+    if (sscanf(m, "line %zu%n", &l, &used) == 1 && used > 0 &&
+        (m[used] == ',' || m[used] == ':')) {
+        *line = l;
+        used++;
+        while (m[used] == ' ')
+            used++;
+        memmove(m, m + used, strlen(m + used) + 1);
+    }
+    used = 0;
+    if (sscanf(m, "field %zu%n", &k, &used) == 1 && used > 0 && m[used] == ':' &&
+        k >= 1 && k <= s->ncols) {
+        cxm_strlcpy(e->field, s->cols[k - 1].name, sizeof e->field);
+        used++;
+        while (m[used] == ' ')
+            used++;
+        memmove(m, m + used, strlen(m + used) + 1);
+    }
+}
+
 /* Reads the header and maps its cells to columns. */
 static int csv_header(struct source *s, struct cxm_err *err)
 {
     char **f;
     size_t nf;
     int rc = csv_next(s->csv, &f, &nf, err);
-    if (rc < 0)
+    if (rc < 0) {
+        csv_err_fix(s, err, &s->err_line);
         return CXM_EINVAL;
+    }
     if (rc == 0) {
         s->at_eof = true;    /* empty file: no records */
         return CXM_OK;
@@ -550,6 +580,7 @@ static int csv_header(struct source *s, struct cxm_err *err)
     if (!(s->cols = cxm_calloc(nf, sizeof *s->cols)))
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     s->type_col = s->oid_col = -1;
+    s->err_line = csv_line(s->csv);
     for (size_t i = 0; i < nf; i++) {
         char t[256];
         struct col *c = &s->cols[i];
@@ -661,10 +692,13 @@ static int csv_row(struct source *s, struct row *r, struct cxm_err *err)
         return SRC_EOF;
     }
     if (rc < 0) {
+        csv_err_fix(s, &e, &r->line);
+        e.index = (long)r->line;
         /* A syntax error the reader cannot get past repeats itself: the
          * second time it ends the file. */
         if (e.code == CXM_ENOMEM || e.code == CXM_EIO ||
-            (s->last_csv_err.code == e.code && !strcmp(s->last_csv_err.msg, e.msg))) {
+            (s->last_csv_err.code == e.code && s->last_csv_err.index == e.index &&
+             !strcmp(s->last_csv_err.msg, e.msg))) {
             *err = e;
             return SRC_FATAL;
         }
@@ -675,14 +709,15 @@ static int csv_row(struct source *s, struct row *r, struct cxm_err *err)
     }
     s->last_csv_err.code = CXM_OK;
     if (s->keep_raw) {
-        for (size_t i = 0; i < nf && !rc; i++) {
+        int brc = CXM_OK;
+        for (size_t i = 0; i < nf && !brc; i++) {
             if (i)
-                rc = buf_add(&s->rowraw, ",", 1);
-            if (!rc)
-                rc = import_csv_quote(&s->rowraw, f[i], strlen(f[i]));
+                brc = buf_add(&s->rowraw, ",", 1);
+            if (!brc)
+                brc = import_csv_quote(&s->rowraw, f[i], strlen(f[i]));
         }
-        if (rc) {
-            *err = (struct cxm_err){.code = rc, .index = -1};
+        if (brc) {
+            *err = (struct cxm_err){.code = brc, .index = -1};
             cxm_strlcpy(err->msg, "out of memory keeping a rejected row", sizeof err->msg);
             return SRC_FATAL;
         }
@@ -884,6 +919,7 @@ static int csv_next_rec(struct source *s, struct out *o, struct cxm_err *err)
             s->have_held = false;
             s->held.rec = s->held.item = NULL;
         } else if ((rc = csv_row(s, &r, err)) != SRC_REC) {
+            o->line = r.line;
             if (rc == SRC_EOF && s->g.open)
                 return grp_finish(s, o, err);
             return rc;
@@ -926,7 +962,8 @@ static int nd_type(struct source *s, json_t *v, struct cxm_err *err)
 
 static int nd_emit(struct source *s, json_t *v, struct out *o, struct cxm_err *err)
 {
-    int rc = nd_type(s, v, err);
+    int rc = json_is_object(v) ? nd_type(s, v, err)
+                               : cxm_err_set(err, CXM_EINVAL, "a record must be a JSON object");
     if (rc) {
         json_decref(v);
         return rc == CXM_ENOMEM ? SRC_FATAL : SRC_BAD;
@@ -1058,10 +1095,10 @@ CXM_TESTABLE long import_csv_records(const char *kind, const char *csv, char **o
             k = (enum kind)i;
     struct input in = {.name = "test", .fd = fd, .format = FMT_CSV};
     struct source s;
+    memset(&s, 0, sizeof s);
     json_t *arr = json_array();
     if (k == K_COUNT || !arr || src_open(&s, &in, k, false, err)) {
-        if (k != K_COUNT)
-            src_close(&s);
+        src_close(&s);
         json_decref(arr);
         close(fd);
         return -1;
@@ -1169,6 +1206,20 @@ static void progress_draw(struct progress *p, const struct input *in, size_t rec
 
 /* ---- the import ------------------------------------------------------------------ */
 
+/* Records handed to the writer as one unit of work. Two of them let the
+ * next batch be read and decoded while the writer commits the last one. */
+struct batch {
+    struct imp *im;
+    json_t **recs;           /* the events borrow their strings */
+    struct event *evs;
+    size_t *lines;
+    size_t n;
+    struct arena a;
+    struct engine_work w;
+    bool busy;               /* submitted and not done; guarded by im->mu */
+    bool submitted;          /* w holds a result to count */
+};
+
 struct imp {
     enum kind kind;
     int format;
@@ -1181,11 +1232,10 @@ struct imp {
     struct progress prog;
     /* the current file */
     size_t stored, dups, rejected, records;
-    /* pass 2 batch */
-    json_t **recs;
-    struct event *evs;
-    size_t *lines, n;
-    struct arena a;
+    struct batch b[2];
+    struct batch *cur;       /* being filled */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
 };
 
 /* Prints "cxm import: FILE:LINE: field F: message". */
@@ -1194,16 +1244,6 @@ static void report(struct imp *im, const struct input *in, size_t line,
 {
     progress_clear(&im->prog);
     const char *msg = err->msg[0] ? err->msg : cxm_rc_str(err->code);
-    /* The CSV reader names the line itself: "line 7, column 3: ..." */
-    size_t l;
-    int used = 0;
-    if (sscanf(msg, "line %zu%n", &l, &used) == 1 && used > 0 &&
-        (msg[used] == ',' || msg[used] == ':')) {
-        line = l;
-        msg += used + 1;
-        while (*msg == ' ')
-            msg++;
-    }
     fprintf(stderr, "cxm %s: %s", CMD, in->name);
     if (line)
         fprintf(stderr, ":%zu", line);
@@ -1227,6 +1267,11 @@ static void map_error(const struct source *s, const struct out *o, struct cxm_er
             memmove(f, f + used + 1, strlen(f + used + 1) + 1);
         else if (s->in->format == FMT_CSV)   /* "items[2].qty must be more than 0" */
             cxm_strlcpy(f, strstr(err->msg, ".qty") ? "qty" : "sku", sizeof err->field);
+        /* A CSV row is one item: drop "items[2]." from the message. */
+        char *m = err->msg;
+        if (s->in->format == FMT_CSV && sscanf(m, "items[%zu]%n", &k, &used) == 1 &&
+            used > 0 && m[used] == '.')
+            memmove(m, m + used + 1, strlen(m + used + 1) + 1);
         return;
     }
     if (s->in->format != FMT_CSV)
@@ -1242,9 +1287,10 @@ static void map_error(const struct source *s, const struct out *o, struct cxm_er
 
 /* Decodes and checks one record; the event's strings borrow from rec and
  * the arena a. */
-static int check(struct imp *im, json_t *rec, long idx, struct event *ev, struct cxm_err *err)
+static int check(struct imp *im, json_t *rec, long idx, struct arena *a, struct event *ev,
+                 struct cxm_err *err)
 {
-    int rc = event_decode(rec, idx, im->now, &im->a, ev, err);
+    int rc = event_decode(rec, idx, im->now, a, ev, err);
     if (rc)
         return rc;
     if (ev->customer_id && (uint64_t)ev->customer_id > im->ncust)
@@ -1286,26 +1332,58 @@ static int write_rejects(struct imp *im, const struct input *in, const struct ou
     return rc;
 }
 
-/* Ingests the batch and empties it. */
-static int flush(struct imp *im, const struct input *in)
+/* Called by the writer thread. */
+static void batch_done(struct engine_work *w)
 {
+    struct batch *b = w->ctx;
+    pthread_mutex_lock(&b->im->mu);
+    b->busy = false;
+    pthread_cond_broadcast(&b->im->cv);
+    pthread_mutex_unlock(&b->im->mu);
+}
+
+/* Hands b to the writer (nothing when it is empty). */
+static int batch_submit(struct imp *im, struct batch *b, const struct input *in)
+{
+    if (!b->n)
+        return CXM_OK;
+    b->w = (struct engine_work){.op = ENGINE_INGEST, .ev = b->evs, .n = b->n,
+                                .done = batch_done, .ctx = b};
+    b->busy = b->submitted = true;
+    int rc = engine_submit(im->e, &b->w);
+    if (rc) {
+        b->busy = b->submitted = false;
+        struct cxm_err err;
+        cxm_err_set(&err, rc, "the engine is shutting down");
+        err.field[0] = '\0';
+        report(im, in, 0, &err);
+    }
+    return rc;
+}
+
+/* Waits for b's work, counts what it stored and empties b. Reports a
+ * failure naming the record's line. */
+static int batch_wait(struct imp *im, struct batch *b, const struct input *in)
+{
+    pthread_mutex_lock(&im->mu);
+    while (b->busy)
+        pthread_cond_wait(&im->cv, &im->mu);
+    pthread_mutex_unlock(&im->mu);
     int rc = CXM_OK;
-    if (im->n) {
-        struct engine_work w = {.op = ENGINE_INGEST, .ev = im->evs, .n = im->n};
-        rc = engine_run(im->e, &w);
-        if (rc) {
-            size_t line = w.err.index >= 0 && (size_t)w.err.index < im->n
-                              ? im->lines[w.err.index] : 0;
-            report(im, in, line, &w.err);
+    if (b->submitted) {
+        b->submitted = false;
+        if ((rc = b->w.rc)) {
+            long i = b->w.err.index;
+            report(im, in, i >= 0 && (size_t)i < b->n ? b->lines[i] : 0, &b->w.err);
         } else {
-            im->stored += w.accepted;
-            im->dups += w.duplicates;
+            im->stored += b->w.accepted;
+            im->dups += b->w.duplicates;
         }
     }
-    for (size_t i = 0; i < im->n; i++)
-        json_decref(im->recs[i]);
-    im->n = 0;
-    arena_free(&im->a);
+    for (size_t i = 0; i < b->n; i++)
+        json_decref(b->recs[i]);
+    b->n = 0;
+    arena_free(&b->a);
     return rc;
 }
 
@@ -1320,7 +1398,7 @@ static int run_pass(struct imp *im, struct input *in, bool store)
     progress_start(&im->prog, store ? "importing" : "checking");
     im->records = im->rejected = 0;
     if (src_open(&s, in, im->kind, store && im->rejects, &err)) {
-        report(im, in, s.csv ? csv_line(s.csv) : 0, &err);
+        report(im, in, s.err_line, &err);
         if (s.list_columns)
             print_allowed(stderr, im->kind);
         goto done;
@@ -1338,8 +1416,9 @@ static int run_pass(struct imp *im, struct input *in, bool store)
         size_t line = o.line;
         if (rc == SRC_REC) {
             struct event ev;
-            struct event *evp = store ? &im->evs[im->n] : &ev;
-            if (check(im, o.rec, (long)im->records, evp, &err)) {
+            struct batch *b = im->cur;
+            if (check(im, o.rec, (long)im->records, &b->a, store ? &b->evs[b->n] : &ev,
+                      &err)) {
                 if (err.code == CXM_ENOMEM) {
                     json_decref(o.rec);
                     report(im, in, line, &err);
@@ -1370,24 +1449,30 @@ static int run_pass(struct imp *im, struct input *in, bool store)
         if (!store) {
             json_decref(o.rec);
             if (++since >= im->batch) {   /* decoded strings are no longer needed */
-                arena_free(&im->a);
+                arena_free(&im->cur->a);
                 since = 0;
             }
             continue;
         }
-        im->recs[im->n] = o.rec;
-        im->lines[im->n] = line;
-        if (++im->n == im->batch && flush(im, in))
-            goto done;
+        struct batch *b = im->cur;
+        b->recs[b->n] = o.rec;
+        b->lines[b->n] = line;
+        if (++b->n == im->batch) {
+            if (batch_submit(im, b, in))
+                goto done;
+            im->cur = b == &im->b[0] ? &im->b[1] : &im->b[0];
+            if (batch_wait(im, im->cur, in))
+                goto done;
+        }
     }
-    if (store && flush(im, in))
+    if (store && batch_submit(im, im->cur, in))
         goto done;
     ret = CXM_OK;
 done:
-    for (size_t i = 0; i < im->n; i++)
-        json_decref(im->recs[i]);
-    im->n = 0;
-    arena_free(&im->a);
+    /* The writer may still hold a batch: wait before anything is freed. */
+    for (size_t i = 0; i < 2; i++)
+        if (batch_wait(im, &im->b[i], in))
+            ret = CXM_EINVAL;
     src_close(&s);
     progress_clear(&im->prog);
     return ret;
@@ -1606,12 +1691,19 @@ int cmd_import(int argc, char **argv)
     int ret = EXIT_FAIL;
     struct cxm_err err;
     cxm_err_clear(&err);
-    if (!(im.recs = cxm_calloc(im.batch, sizeof *im.recs)) ||
-        !(im.evs = cxm_calloc(im.batch, sizeof *im.evs)) ||
-        !(im.lines = cxm_calloc(im.batch, sizeof *im.lines))) {
-        cxm_err_set(&err, CXM_ENOMEM, "out of memory");
-        cli_fail(CMD, &err);
-        goto done;
+    pthread_mutex_init(&im.mu, NULL);
+    pthread_cond_init(&im.cv, NULL);
+    im.cur = &im.b[0];
+    for (size_t i = 0; i < 2; i++) {
+        struct batch *b = &im.b[i];
+        b->im = &im;
+        if (!(b->recs = cxm_calloc(im.batch, sizeof *b->recs)) ||
+            !(b->evs = cxm_calloc(im.batch, sizeof *b->evs)) ||
+            !(b->lines = cxm_calloc(im.batch, sizeof *b->lines))) {
+            cxm_err_set(&err, CXM_ENOMEM, "out of memory");
+            cli_fail(CMD, &err);
+            goto done;
+        }
     }
     /* The engine's replay log line is noise on an import's stderr. */
     log_set_level(LOG_WARN);
@@ -1643,8 +1735,12 @@ done:
             ret = EXIT_FAIL;
         }
     }
-    free(im.recs);
-    free(im.evs);
-    free(im.lines);
+    for (size_t i = 0; i < 2; i++) {
+        free(im.b[i].recs);
+        free(im.b[i].evs);
+        free(im.b[i].lines);
+    }
+    pthread_mutex_destroy(&im.mu);
+    pthread_cond_destroy(&im.cv);
     return ret;
 }

@@ -10,8 +10,9 @@ static const char usage_text[] =
     "usage: cxm keys create [--db FILE] --role admin|writer|analyst|agent [--name TEXT]\n\n"
     "Creates an API key and prints only the key on stdout. The database keeps\n"
     "its hash, never the key. Works while a server runs on the database.\n\n"
-    "roles: admin (everything), writer (ingest only), analyst (aggregates,\n"
-    "no personal data), agent (profiles and cases)\n";
+    "roles: admin (everything), writer (ingest only), agent (customer\n"
+    "profiles, search and timelines), analyst (aggregates without personal\n"
+    "data: the metrics routes, coming with the metrics engine)\n";
 
 int cmd_keys(int argc, char **argv)
 {
@@ -22,13 +23,14 @@ int cmd_keys(int argc, char **argv)
     const char *db = NULL, *role = NULL, *name = NULL;
     int c;
     optind = 1;
+    opterr = 0;   /* our own message below names the option */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'r': role = optarg; break;
         case 'n': name = optarg; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("keys", "unknown option");
+        default: return cli_usage("keys", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc || strcmp(argv[optind], "create") != 0)

@@ -22,7 +22,8 @@ static const char usage_text[] =
     "  --threads N        HTTP worker threads (default: 2 per core)\n"
     "  --max-body BYTES   request body limit (default 16 MiB)\n"
     "  --sync MODE        full (default): an acknowledged write survives power\n"
-    "                     loss; normal: survives a crash of cxm, not of the OS\n"
+    "                     loss; normal: survives a crash of cxm, not of the OS;\n"
+    "                     off: for throwaway data only (tests, benchmarks)\n"
     "  --quiet            log warnings and errors only\n\n"
     "On first start, with no API key in the database, an admin key is created\n"
     "and printed once. Stop with Ctrl-C or SIGTERM: work already acknowledged\n"
@@ -40,6 +41,7 @@ int cmd_serve(int argc, char **argv)
     enum store_sync sync = STORE_SYNC_FULL;
     int c;
     optind = 1;
+    opterr = 0;   /* our own message below names the option */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
@@ -61,7 +63,7 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'q': log_set_level(LOG_WARN); break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("serve", "unknown option");
+        default: return cli_usage("serve", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -74,6 +76,7 @@ int cmd_serve(int argc, char **argv)
     cxm_err_clear(&err);
     struct engine *e;
     struct engine_opts eo = {.sync = sync, .lock = true};
+    server_block_signals();   /* before the engine starts its writer thread */
     if (engine_open(db, &eo, &e, &err))
         return cli_fail("serve", &err);
     int64_t nkeys = 0;

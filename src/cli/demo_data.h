@@ -14,7 +14,7 @@
 #define DEMO_DEFAULT_CUSTOMERS 5000
 #define DEMO_DEFAULT_SEED 42
 /* Phone numbers and loyalty ids are built to stay unique up to this many
- * people, and per-person state (~200 bytes each) stays modest. */
+ * people, and per-person state (under 128 bytes each) stays modest. */
 #define DEMO_MAX_CUSTOMERS 1000000
 
 struct demo_opts {

@@ -8,6 +8,9 @@
 #include "engine/engine_impl.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -655,6 +658,9 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
     if (!rc)
         rc = model_load(e->store, &e->m, err);
     if (!rc) {
+#ifdef __GLIBC__
+        malloc_trim(0);   /* hand back what the replay's page cache used */
+#endif
         e->st.replay_seconds = now_s() - t0;
         e->st.replay_rows = e->m->ncust + e->m->nident + e->m->nmerges +
                             e->m->ic.n + e->m->fc.n + e->m->oc.n;

@@ -42,7 +42,7 @@ static const char *const feedback_fields[] = {
     "survey", "kind", "score", "comment", "channel", "touchpoint", "stage",
     "agent_id", NULL};
 static const char *const order_fields[] = {
-    "order_id", "amount", "currency", "channel", "items", "touchpoint", NULL};
+    "order_id", "amount", "currency", "channel", "items", NULL};
 static const char *const employee_fields[] = {"employee_id", "name", "team",
                                               "role", NULL};
 
@@ -77,6 +77,40 @@ static bool in_list(const char *const *list, const char *s)
     return false;
 }
 
+static int json_depth(const json_t *v)
+{
+    int max = 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) {
+            int dd = json_depth(x);
+            max = dd > max ? dd : max;
+            if (max > CXM_MAX_JSON_DEPTH)
+                break;
+        }
+        return max + 1;
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach((json_t *)v, i, x) {
+            int dd = json_depth(x);
+            max = dd > max ? dd : max;
+            if (max > CXM_MAX_JSON_DEPTH)
+                break;
+        }
+        return max + 1;
+    }
+    return 0;
+}
+
+static const char *article(enum event_type t)
+{
+    return t == EV_INTERACTION || t == EV_IDENTIFY || t == EV_ORDER ||
+           t == EV_EMPLOYEE ? "an" : "a";
+}
+
 struct dec {
     json_t *rec;
     long index;
@@ -100,7 +134,7 @@ static int get_str(struct dec *d, const char *field, size_t maxlen,
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (n > maxlen)
-        return cxm_err_field(d->err, CXM_ETOOBIG, d->index, field,
+        return cxm_err_field(d->err, CXM_EINVAL, d->index, field,
                              "%s is %zu bytes, the limit is %zu", field, n, maxlen);
     if (strlen(s) != n)
         return BAD(d, field, "%s contains a NUL character", field);
@@ -191,15 +225,16 @@ static int add_ident(struct dec *d, struct event *ev, const char *kind,
                      const char *field, const char *value, const char *country)
 {
     if (ev->nids >= CXM_MAX_IDENTITIES)
-        return cxm_err_field(d->err, CXM_ETOOBIG, d->index, field,
+        return cxm_err_field(d->err, CXM_EINVAL, d->index, field,
                              "more than %d identities in one record",
                              CXM_MAX_IDENTITIES);
     char buf[CXM_MAX_IDENTITY + 1];
     struct cxm_err e;
     cxm_err_clear(&e);
     int rc = identity_normalize(kind, value, country, buf, sizeof buf, &e);
-    if (rc)
-        return cxm_err_field(d->err, rc, d->index, field, "%s: %s", field, e.msg);
+    if (rc)   /* a field's own fault, whatever its kind: 400 */
+        return cxm_err_field(d->err, CXM_EINVAL, d->index, field, "%s: %s", field,
+                             e.msg);
     /* The same identity named twice adds nothing. */
     for (size_t i = 0; i < ev->nids; i++)
         if (strcmp(ev->ids[i].kind, kind) == 0 && strcmp(ev->ids[i].value, buf) == 0)
@@ -241,7 +276,7 @@ static int decode_identities(struct dec *d, struct event *ev, const char *countr
         if (!json_is_string(v))
             return BAD(d, field, "%s must be a string", field);
         if (json_string_length(v) > CXM_MAX_IDENTITY)
-            return cxm_err_field(d->err, CXM_ETOOBIG, d->index, field,
+            return cxm_err_field(d->err, CXM_EINVAL, d->index, field,
                                  "%s is longer than %d bytes", field, CXM_MAX_IDENTITY);
         if ((rc = add_ident(d, ev, kind, field, json_string_value(v), country)))
             return rc;
@@ -316,13 +351,17 @@ static int decode_customer(struct dec *d, struct event *ev)
     if (attrs && !json_is_null(attrs)) {
         if (!json_is_object(attrs))
             return BAD(d, "attributes", "attributes must be an object");
+        /* record > attributes > values: the record itself is level 1 */
+        if (json_depth(attrs) > CXM_MAX_JSON_DEPTH - 1)
+            return BAD(d, "attributes", "attributes nest deeper than %d levels",
+                       CXM_MAX_JSON_DEPTH - 1);
         char *txt = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
         if (!txt)
             return cxm_err_set(d->err, CXM_ENOMEM, "out of memory");
         size_t n = strlen(txt);
         if (n > CXM_MAX_ATTRS) {
             free(txt);
-            return cxm_err_field(d->err, CXM_ETOOBIG, d->index, "attributes",
+            return cxm_err_field(d->err, CXM_EINVAL, d->index, "attributes",
                                  "attributes are %zu bytes, the limit is %u", n,
                                  CXM_MAX_ATTRS);
         }
@@ -429,7 +468,7 @@ static int decode_order(struct dec *d, struct event *ev)
             return BAD(d, "items", "items must be an array");
         size_t n = json_array_size(items);
         if (n > CXM_MAX_ITEMS)
-            return cxm_err_field(d->err, CXM_ETOOBIG, d->index, "items",
+            return cxm_err_field(d->err, CXM_EINVAL, d->index, "items",
                                  "%zu items, the limit is %d", n, CXM_MAX_ITEMS);
         ev->items = arena_alloc(d->a, n * sizeof *ev->items);
         if (!ev->items)
@@ -523,7 +562,8 @@ int event_decode(json_t *rec, long index, int64_t now, struct arena *a,
     json_t *v;
     json_object_foreach(rec, key, v) {
         if (!in_list(common_fields, key) && !in_list(type_fields[ev->type], key))
-            return BAD(&d, key, "unknown field '%.40s' for a %s record", key, type);
+            return BAD(&d, key, "unknown field '%.40s' for %s %s record", key,
+                       article(ev->type), type);
     }
     if ((rc = get_str(&d, "event_id", CXM_MAX_EVENT_ID, false, &ev->event_id)))
         return rc;
@@ -547,8 +587,17 @@ int event_decode(json_t *rec, long index, int64_t now, struct arena *a,
             return BAD(&d, "country", "country must be an ISO 3166 alpha-2 code like GB");
         ev->country = c;
     }
-    if (ev->type != EV_EMPLOYEE && (rc = decode_identities(&d, ev, ev->country)))
+    if (ev->type == EV_EMPLOYEE) {
+        /* An employee is not a customer: identities would be ignored. */
+        static const char *const no[] = {"customer_id", "email", "phone", "device",
+                                         "cookie", "crm", "loyalty", "identities",
+                                         "country"};
+        for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+            if (json_object_get(rec, no[i]))
+                return BAD(&d, no[i], "an employee record takes no %s", no[i]);
+    } else if ((rc = decode_identities(&d, ev, ev->country))) {
         return rc;
+    }
     switch (ev->type) {
     case EV_CUSTOMER: rc = decode_customer(&d, ev); break;
     case EV_IDENTIFY: rc = CXM_OK; break;
@@ -563,8 +612,8 @@ int event_decode(json_t *rec, long index, int64_t now, struct arena *a,
         return BAD(&d, "identities", "identify needs at least two identities"
                    " (or a customer_id and one identity) to link");
     if (ev->type != EV_EMPLOYEE && !ev->nids && !ev->customer_id)
-        return BAD(&d, "customer_id", "a %s record needs customer_id or an"
+        return BAD(&d, "customer_id", "%s %s record needs customer_id or an"
                    " identity (email, phone, device, cookie, crm, loyalty,"
-                   " identities)", type);
+                   " identities)", article(ev->type), type);
     return CXM_OK;
 }

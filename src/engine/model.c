@@ -306,7 +306,7 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     size_t i = ++c->n;
     uint32_t cu = (uint32_t)r->customer;
     c->seq[i] = r->seq;
-    c->ts[i] = r->ts;
+    c->ts[i] = (uint32_t)r->ts;
     c->cust[i] = cu;
     c->next[i] = m->cust[cu].ihead;
     m->cust[cu].ihead = (uint32_t)i;
@@ -318,7 +318,7 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     c->kind[i] = code16(r->kind);
     c->agent[i] = code16(r->agent);
     c->outcome[i] = code16(r->outcome);
-    c->value[i] = (float)r->value;
+    c->value[i] = r->value;
     c->has_text[i] = r->text != NULL;
     if (r->event_id && *r->event_id)
         return idset_add(&m->ids_i, idset_hash(r->event_id, strlen(r->event_id)),
@@ -341,7 +341,7 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     size_t i = ++c->n;
     uint32_t cu = (uint32_t)r->customer;
     c->seq[i] = r->seq;
-    c->ts[i] = r->ts;
+    c->ts[i] = (uint32_t)r->ts;
     c->cust[i] = cu;
     c->next[i] = m->cust[cu].fhead;
     m->cust[cu].fhead = (uint32_t)i;
@@ -380,7 +380,7 @@ int model_add_order(struct model *m, const struct store_order *r)
     size_t i = ++c->n;
     uint32_t cu = (uint32_t)r->customer;
     c->seq[i] = r->seq;
-    c->ts[i] = r->ts;
+    c->ts[i] = (uint32_t)r->ts;
     c->cust[i] = cu;
     c->next[i] = m->cust[cu].ohead;
     m->cust[cu].ohead = (uint32_t)i;
@@ -519,8 +519,8 @@ int model_load(struct store *s, struct model **out, struct cxm_err *err)
 
 size_t model_column_bytes(const struct model *m)
 {
-    size_t irow = 2 * 8 + 4 * 3 + 2 * 6 + 4 + 1;
-    size_t frow = 2 * 8 + 4 * 2 + 4 + 2 * 5 + 1 + 1;
+    size_t irow = 8 + 4 + 4 * 3 + 2 * 6 + 8 + 1;
+    size_t frow = 8 + 4 + 4 * 2 + 4 + 2 * 5 + 1 + 1;
     return m->ic.cap * irow + m->fc.cap * frow + idset_bytes(&m->ids_i) +
            idset_bytes(&m->ids_f);
 }

@@ -47,18 +47,21 @@ struct merge {
 };
 
 /* Columns: struct of arrays, index 1..n (slot 0 unused). */
+/* ts columns are unsigned 32-bit unix seconds: ingest accepts 1970..2100. */
 struct icols {
     size_t n, cap;
-    int64_t *seq, *ts;
+    int64_t *seq;
+    uint32_t *ts;
     uint32_t *cust, *next, *duration;   /* duration UINT32_MAX: none */
     uint16_t *channel, *touchpoint, *stage, *kind, *agent, *outcome;
-    float *value;                       /* NAN: none */
+    double *value;                      /* NAN: none; exact as sent */
     uint8_t *has_text;
 };
 
 struct fcols {
     size_t n, cap;
-    int64_t *seq, *ts;
+    int64_t *seq;
+    uint32_t *ts;
     uint32_t *cust, *next;
     float *score;                       /* NAN: none */
     uint16_t *survey, *channel, *touchpoint, *stage, *agent;
@@ -67,7 +70,8 @@ struct fcols {
 
 struct ocols {
     size_t n, cap;
-    int64_t *seq, *ts;
+    int64_t *seq;
+    uint32_t *ts;
     uint32_t *cust, *next, *item_off, *nitems;
     double *amount;
     uint16_t *currency, *channel;

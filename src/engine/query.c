@@ -52,6 +52,15 @@ static json_t *jtri(int v)
     return v < 0 ? json_null() : json_boolean(v);
 }
 
+/* A float column holds about 7 significant digits: print what was sent
+ * (7.3), not the binary float's expansion (7.300000191). */
+static json_t *jfloat(float f)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.7g", (double)f);
+    return json_real(strtod(buf, NULL));
+}
+
 static json_t *jdict(const struct model *m, int d, uint32_t code)
 {
     return jstr(dict_str(m->dict[d], code));
@@ -130,18 +139,33 @@ static int attr_int(const struct model *m, const struct nodes *ns, size_t off,
     return v;
 }
 
+static int ident_cmp(const void *a, const void *b, void *ctx)
+{
+    const struct model *m = ctx;
+    int64_t x = m->ident[*(const uint32_t *)a].seq, y = m->ident[*(const uint32_t *)b].seq;
+    return x < y ? -1 : x > y;
+}
+
+/* In the order they became known (seq): the same after a restart. */
 static json_t *identities_json(const struct model *m, const struct nodes *ns)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < ns->n; i++) {
-        for (uint32_t x = m->cust[ns->v[i]].ident_head; x; x = m->ident[x].next) {
-            const char *kind = m->ident[x].key;
-            const char *value = kind + strlen(kind) + 1;
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "kind", kind,
-                                                 "value", value, "customer_id",
-                                                 (json_int_t)ns->v[i]));
-        }
+    uint32_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < ns->n; i++)
+        for (uint32_t x = m->cust[ns->v[i]].ident_head; x; x = m->ident[x].next)
+            if (!cxm_grow((void **)&ids, &cap, n + 1, sizeof *ids))
+                ids[n++] = x;
+    if (n)
+        qsort_r(ids, n, sizeof *ids, ident_cmp, (void *)m);
+    for (size_t k = 0; k < n; k++) {
+        const struct ident *id = &m->ident[ids[k]];
+        const char *value = id->key + strlen(id->key) + 1;
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "kind", id->key,
+                                             "value", value, "customer_id",
+                                             (json_int_t)id->cust));
     }
+    free(ids);
     return arr;
 }
 
@@ -445,7 +469,7 @@ static json_t *record_json(struct engine *e, const struct model *m,
         json_object_set_new(o, "kind", json_string(event_fkind_name(m->fc.kind[i])));
         if (!isnan(m->fc.score[i]))
             json_object_set_new(o, "score", m->fc.kind[i] == FB_RATING
-                                ? json_real(m->fc.score[i])
+                                ? jfloat(m->fc.score[i])
                                 : json_integer((json_int_t)m->fc.score[i]));
         set_opt(o, "survey", jdict(m, DICT_SURVEY, m->fc.survey[i]));
         set_opt(o, "channel", jdict(m, DICT_CHANNEL, m->fc.channel[i]));
@@ -470,7 +494,7 @@ static json_t *record_json(struct engine *e, const struct model *m,
             json_t *it = json_object();
             set_opt(it, "sku", jdict(m, DICT_SKU, m->oc.sku[k]));
             set_opt(it, "category", jdict(m, DICT_CATEGORY, m->oc.category[k]));
-            json_object_set_new(it, "qty", json_real(m->oc.qty[k]));
+            json_object_set_new(it, "qty", jfloat(m->oc.qty[k]));
             json_object_set_new(it, "price", json_real(m->oc.price[k]));
             json_array_append_new(items, it);
         }

@@ -62,7 +62,8 @@ static json_t *parse_ndjson(struct req *r)
 static json_t *parse_json(struct req *r)
 {
     json_error_t je;
-    json_t *v = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
+    json_t *v = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                           &je);
     if (!v) {
         char msg[300];
         snprintf(msg, sizeof msg, "line %d, column %d: %s", je.line, je.column,

@@ -437,6 +437,17 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss,
     return CXM_OK;
 }
 
+void server_block_signals(void)
+{
+    /* Signals go to the thread that waits for them, not to workers. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *err)
 {
     struct server *s = cxm_calloc(1, sizeof *s);
@@ -451,13 +462,11 @@ int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *er
         free(s);
         return rc;
     }
-    /* Signals go to the thread that waits for them, not to workers. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    server_block_signals();
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -491,9 +500,14 @@ int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *er
     log_msg(LOG_INFO, "signal %d: finishing acknowledged work", sig);
     atomic_store(&s->stopping, true);
     MHD_quiesce_daemon(s->d);
-    /* Suspended requests finish when their commit does. */
-    for (int i = 0; i < 3000 && atomic_load(&s->inflight) > 0; i++)
+    /* Suspended requests finish when their commit does; the daemon must
+     * outlive them (the writer resumes their connections). */
+    for (int i = 1; atomic_load(&s->inflight) > 0; i++) {
         usleep(10000);
+        if (i % 500 == 0)
+            log_msg(LOG_WARN, "shutdown: %d writes still committing",
+                    atomic_load(&s->inflight));
+    }
     MHD_stop_daemon(s->d);
     free(s);
     log_msg(LOG_INFO, "stopped");

@@ -12,6 +12,11 @@ struct server_opts {
     size_t max_body;          /* request body limit in bytes */
 };
 
+/* Blocks SIGINT and SIGTERM in the calling thread and the threads it
+ * starts later, so that server_run's sigwait receives them. Call before
+ * any thread is created (the engine's writer included). */
+void server_block_signals(void);
+
 /* Serves until SIGINT or SIGTERM, then finishes acknowledged work and
  * returns. Prints "listening on http://host:port" to stdout once ready. */
 int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *err);

@@ -678,7 +678,7 @@ static int sq_scan(struct store *s, const struct store_scan *cb,
          " country, city, language, consent_marketing, consent_surveys,"
          " consent_personalisation, attributes FROM customer ORDER BY id",
          row_customer, offsetof(struct store_scan, customer)},
-        {"SELECT kind, value, customer, seq FROM identity", row_identity,
+        {"SELECT kind, value, customer, seq FROM identity ORDER BY seq", row_identity,
          offsetof(struct store_scan, identity)},
         {"SELECT seq, ts, parent, child, cause, undone_seq FROM merge_log"
          " ORDER BY seq", row_merge, offsetof(struct store_scan, merge)},

@@ -12,10 +12,12 @@
 
 #define SRV_MAX_ARGS 8
 
-/* One server process. Zero it (or let srv_start do it), start, use, stop,
- * then srv_cleanup. harness_fini (the suites' .fini) cleans up whatever a
- * failed test left behind; the server also gets SIGKILL if the test process
- * dies (PR_SET_PDEATHSIG), so start servers from the test's main thread. */
+/* One server process: srv_start, use, srv_stop, srv_cleanup. When a test
+ * fails halfway, harness_fini (the suites' .fini) kills and cleans up from
+ * a copy the harness keeps (the struct itself may be on a stack that is
+ * gone); the server also gets SIGKILL if the test process dies
+ * (PR_SET_PDEATHSIG on the forking thread), so start servers from the
+ * test's main thread. */
 struct srv {
     pid_t pid;                      /* 0: not running */
     int out_fd;                     /* read end of the server's stdout */
@@ -28,7 +30,8 @@ struct srv {
     const char *args[SRV_MAX_ARGS + 1];   /* extra serve args, NULL-ended */
     void *curl;                     /* CURL *: one keep-alive connection */
     char ctype[128];                /* Content-Type of the last response */
-    bool registered;
+    int slot;                       /* private: 1 + index of its copy kept
+                                       for harness_fini; 0 none */
 };
 
 /* Starts a server on a new temp dir database (fails the test on error). */
@@ -39,12 +42,17 @@ void srv_start_args(struct srv *s, const char *const *args);
 /* (Re)starts on db, typically s->db after srv_stop/srv_kill9: keeps the
  * admin key (printed on first start only), temp dir and extra args. */
 void srv_start_on(struct srv *s, const char *db);
-/* SIGTERM, waits (30 s), asserts exit status 0. Prints the log tail on
- * failure. */
+/* SIGTERM once the server waits for it (see wait_sigwait in harness.c),
+ * waits (30 s), asserts exit status 0. Prints the log tail on failure. */
 void srv_stop(struct srv *s);
-/* SIGKILL and reap. Never asserts: safe from a helper thread while the
- * main thread talks to the server. */
-void srv_kill9(struct srv *s);
+/* SIGKILL and reap. Returns 0 when SIGKILL ended it, 1 when it had
+ * already exited on its own (a crash: *status, if not NULL, gets the wait
+ * status), -1 when no server was running. Never asserts: safe from a
+ * helper thread while the main thread talks to the server. */
+int srv_kill9(struct srv *s, int *status);
+/* SIGTERM at once, without srv_stop's wait, and reap: the wait status
+ * (-1 when no server ran). Never asserts. */
+int srv_term_now(struct srv *s);
 /* Kills a running server, frees the curl handle, removes the temp dir. */
 void srv_cleanup(struct srv *s);
 /* Prints the last lines of the server log to stderr. */
@@ -63,6 +71,13 @@ char *http(struct srv *s, const char *method, const char *path,
 char *http_ex(struct srv *s, const char *method, const char *path,
               const char *key, const char *ctype, const char *body,
               size_t len, const char *const *headers, long *status);
+/* As http over a handle of the caller's, for client threads (a struct srv
+ * is not shared between threads): *curl is created on first use and freed
+ * by http_client_free. base: the server's s->base, copied before the
+ * thread starts. Never asserts. */
+char *http_on(void **curl, const char *base, const char *method, const char *path,
+              const char *key, const char *ctype, const char *body, long *status);
+void http_client_free(void **curl);
 /* http + asserts the status is want + parses: a new reference. */
 json_t *http_json(struct srv *s, const char *method, const char *path,
                   const char *key, const char *ctype, const char *body,
@@ -77,7 +92,8 @@ json_t *post_events(struct srv *s, const char *key, const json_t *doc, long want
 json_t *jload(const char *text);
 /* Compact dump with sorted keys, malloc'd: for comparisons. */
 char *jdump(const json_t *v);
-/* Borrowed value at path "a.b[2].c" ("" is v itself); NULL when absent. */
+/* Borrowed value at path "a.b[2].c" ("" is v itself; keys hold no "." or
+ * "["); NULL when absent. */
 json_t *jget(const json_t *v, const char *path);
 /* Integer / number / string at path; the test fails when absent or of
  * another type. */
@@ -95,7 +111,7 @@ double srv_metric(struct srv *s, const char *series);
  * (printing their log tails) and frees global state. */
 void harness_fini(void);
 
-/* Whole seconds of the monotonic clock, as a double. */
+/* Seconds of the monotonic clock. */
 double now_mono(void);
 /* True when env CXM_SANITIZED=1: tests scale their work down. */
 bool sanitized(void);
