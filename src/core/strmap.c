@@ -54,6 +54,16 @@ void strmap_free(struct strmap *m)
     free(m);
 }
 
+void strmap_free_keys(struct strmap *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].hash)
+            free((void *)m->slots[i].key);
+    strmap_free(m);
+}
+
 size_t strmap_count(const struct strmap *m)
 {
     return m->count;

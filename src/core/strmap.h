@@ -10,6 +10,8 @@ struct strmap;
 
 struct strmap *strmap_new(void);          /* NULL on OOM */
 void strmap_free(struct strmap *m);        /* accepts NULL; keys untouched */
+/* Frees the map and every key with free(): for maps that own their keys. */
+void strmap_free_keys(struct strmap *m);
 size_t strmap_count(const struct strmap *m);
 /* true and *val when key (len bytes) is present. */
 bool strmap_get(const struct strmap *m, const char *key, size_t len, uint32_t *val);

@@ -333,6 +333,108 @@ static int seen_before(struct engine *e, struct group *g, int kind, const char *
 
 /* Checks what only the model can tell before anything changes, so a bad
  * record rejects its whole batch without side effects. */
+/* The dictionary-coded fields of an event, with their dictionary. */
+struct coded {
+    struct dict *d;
+    const char *field, *value;
+};
+
+static size_t coded_fields(const struct model *m, const struct event *ev,
+                           struct coded out[12])
+{
+    size_t n = 0;
+#define CODED(dict, f, v) do { if (v) out[n++] = (struct coded){(dict), (f), (v)}; } while (0)
+    switch (ev->type) {
+    case EV_INTERACTION:
+        CODED(m->dict[DICT_ITYPE], "kind", ev->kind);
+        CODED(m->dict[DICT_OUTCOME], "outcome", ev->outcome);
+        /* fall through */
+    case EV_FEEDBACK:
+        CODED(m->dict[DICT_CHANNEL], "channel", ev->channel);
+        CODED(m->dict[DICT_TOUCHPOINT], "touchpoint", ev->touchpoint);
+        CODED(m->dict[DICT_STAGE], "stage", ev->stage);
+        CODED(m->dict[DICT_AGENT], "agent_id", ev->agent);
+        CODED(m->dict[DICT_SURVEY], "survey", ev->survey);
+        break;
+    case EV_ORDER:
+        CODED(m->dict[DICT_CHANNEL], "channel", ev->channel);
+        CODED(m->dict[DICT_CURRENCY], "currency", ev->currency);
+        break;
+    case EV_CUSTOMER:
+        CODED(m->cdict[CD_GENDER], "gender", ev->gender);
+        CODED(m->cdict[CD_COUNTRY], "country", ev->country);
+        CODED(m->cdict[CD_LANGUAGE], "language", ev->language);
+        break;
+    default:
+        break;
+    }
+#undef CODED
+    return n;
+}
+
+/* Would this work add more distinct values than a dictionary holds? Told
+ * now, as the work's own 400, so that it cannot fail the commit group it
+ * shares with others. Cheap unless a dictionary is nearly full. */
+static int precheck_dicts(struct engine *e, struct engine_work *w)
+{
+    const struct model *m = e->m;
+    size_t headroom = CXM_MAX_DICT;
+    for (int d = 1; d < DICT_COUNT; d++)
+        if (CXM_MAX_DICT - dict_count(m->dict[d]) < headroom)
+            headroom = CXM_MAX_DICT - dict_count(m->dict[d]);
+    for (int d = 0; d < CD_COUNT; d++)
+        if (CXM_MAX_DICT - dict_count(m->cdict[d]) < headroom)
+            headroom = CXM_MAX_DICT - dict_count(m->cdict[d]);
+    size_t most = 0;   /* new values this work could add to one dictionary */
+    for (size_t i = 0; i < w->n; i++)
+        most += 1 + w->ev[i].nitems;
+    if (most <= headroom)
+        return CXM_OK;
+    /* Close to a limit: count the truly new values per dictionary. */
+    struct strmap *seen = strmap_new();
+    size_t added[DICT_COUNT + CD_COUNT] = {0};
+    int rc = seen ? CXM_OK : cxm_err_set(&w->err, CXM_ENOMEM, "out of memory");
+    char key[CXM_MAX_NAME + 8];
+    for (size_t i = 0; !rc && i < w->n; i++) {
+        const struct event *ev = &w->ev[i];
+        struct coded c[12 + 2 * CXM_MAX_ITEMS];
+        size_t nc = coded_fields(m, ev, c);
+        for (size_t k = 0; k < ev->nitems && nc + 2 <= sizeof c / sizeof c[0]; k++) {
+            c[nc++] = (struct coded){m->dict[DICT_SKU], "items.sku", ev->items[k].sku};
+            if (ev->items[k].category)
+                c[nc++] = (struct coded){m->dict[DICT_CATEGORY], "items.category",
+                                         ev->items[k].category};
+        }
+        for (size_t k = 0; !rc && k < nc; k++) {
+            if (dict_find(c[k].d, c[k].value))
+                continue;
+            size_t slot = 0;
+            for (int d = 1; d < DICT_COUNT; d++)
+                if (m->dict[d] == c[k].d)
+                    slot = (size_t)d;
+            for (int d = 0; d < CD_COUNT; d++)
+                if (m->cdict[d] == c[k].d)
+                    slot = DICT_COUNT + (size_t)d;
+            int kl = snprintf(key, sizeof key, "%zu:%s", slot, c[k].value);
+            if (kl < 0 || (size_t)kl >= sizeof key || strmap_get(seen, key, (size_t)kl, NULL))
+                continue;
+            char *copy = cxm_strndup(key, (size_t)kl);
+            if (!copy || strmap_put(seen, copy, (size_t)kl, 1)) {
+                free(copy);
+                rc = cxm_err_set(&w->err, CXM_ENOMEM, "out of memory");
+                break;
+            }
+            if (++added[slot] > CXM_MAX_DICT - dict_count(c[k].d))
+                rc = cxm_err_field(&w->err, CXM_EINVAL, (long)i, c[k].field,
+                                   "%s: more than %d distinct values would be"
+                                   " stored; reuse existing names", c[k].field,
+                                   CXM_MAX_DICT);
+        }
+    }
+    strmap_free_keys(seen);
+    return rc;
+}
+
 static int precheck(struct engine *e, struct engine_work *w)
 {
     for (size_t i = 0; i < w->n; i++) {
@@ -342,7 +444,7 @@ static int precheck(struct engine *e, struct engine_work *w)
                                  "customer_id", "unknown customer_id %lld",
                                  (long long)ev->customer_id);
     }
-    return CXM_OK;
+    return precheck_dicts(e, w);
 }
 
 static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,

@@ -381,7 +381,7 @@ int engine_search(struct engine *e, const char *q, size_t limit, json_t **out,
     if (qn == 0)
         return cxm_err_field(err, CXM_EINVAL, -1, "q", "q is empty");
     if (qn > CXM_MAX_IDENTITY)
-        return cxm_err_field(err, CXM_ETOOBIG, -1, "q", "q is longer than %d bytes",
+        return cxm_err_field(err, CXM_EINVAL, -1, "q", "q is longer than %d bytes",
                              CXM_MAX_IDENTITY);
     if (limit < 1 || limit > CXM_MAX_SEARCH)
         limit = CXM_MAX_SEARCH;

@@ -304,9 +304,9 @@ static void close_out(struct srv *s)
 }
 
 /* Waits (up to 5 s) until the server's main thread sits in sigwait, so
- * srv_stop tests a clean stop and not the start-up window: in HEAD
- * 67e1ea6 a SIGTERM in that window went to the engine's writer thread
- * (started before server_run blocked the signal) and killed the process.
+ * srv_stop tests a clean stop and not the start-up window: up to 67e1ea6
+ * a SIGTERM in that window went to the engine's writer thread (started
+ * before server_run blocked the signal) and killed the process.
  * http_restart::sigterm_right_after_start_exits_cleanly covers that
  * window on purpose. Linux /proc; when it tells nothing, returns at once. */
 static void wait_sigwait(pid_t pid)

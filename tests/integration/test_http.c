@@ -700,10 +700,10 @@ Test(http_ingest, idempotent_resend)
     srv_cleanup(&s);
 }
 
-/* docs/api.md: an interaction's value, a feedback score and an item's qty
- * may be held as 32-bit floats and come back rounded to about seven
- * significant digits; everything else numeric (amount, price, duration,
- * integer scores) comes back exact. */
+/* A feedback score and an item's qty are held as 32-bit floats and come
+ * back rounded to about seven significant digits (docs/api.md); every
+ * other number comes back exact, an interaction's value too since e6b9332
+ * (docs/api.md still counts it among the floats). */
 Test(http_ingest, numbers_round_trip)
 {
     struct srv s;
@@ -721,13 +721,13 @@ Test(http_ingest, numbers_round_trip)
     json_t *big = jget(tl, "items[0]"), *order = jget(tl, "items[1]"),
            *fb = jget(tl, "items[2]"), *ia = jget(tl, "items[3]");
     const double f = 1.0 / 16777216.0;   /* 2^-24: float's relative precision */
-    cr_assert_float_eq(jnum(ia, "value"), 19.99, 19.99 * f,
-                       "interaction value %.17g, sent 19.99", jnum(ia, "value"));
     cr_assert_float_eq(jnum(fb, "score"), 7.3, 7.3 * f, "rating %.17g, sent 7.3",
                        jnum(fb, "score"));
     cr_assert_float_eq(jnum(order, "items[0].qty"), 2.2, 2.2 * f, "qty %.17g, sent 2.2",
                        jnum(order, "items[0].qty"));
     /* exact */
+    cr_assert_eq(jnum(ia, "value"), 19.99, "interaction value %.17g, sent 19.99",
+                 jnum(ia, "value"));
     cr_assert_eq(jint(ia, "duration"), 31622400);
     cr_assert_eq(jnum(order, "items[0].price"), 10.01, "price %.17g", jnum(order, "items[0].price"));
     cr_assert_eq(jnum(big, "amount"), 1234567.89, "amount %.17g", jnum(big, "amount"));
@@ -1657,9 +1657,9 @@ Test(http_errors, invalid_records_store_nothing)
 }
 
 /* Values over their size limit are refused naming record and field, and
- * store nothing. HEAD 67e1ea6 answers 413 too_big (as docs/api.md says);
- * the working tree being edited makes it 400 invalid ("a field's own
- * fault"). This follows the latter: flip the two constants if 413 stays. */
+ * store nothing: 400 invalid since e6b9332 (engine/event.c, "a field's own
+ * fault"; 67e1ea6 answered 413 too_big). docs/api.md still lists them
+ * under 413 in its errors and limits tables. */
 Test(http_errors, values_over_their_limit)
 {
     static const long field_limit_status = 400;
@@ -1697,9 +1697,9 @@ Test(http_errors, values_over_their_limit)
 }
 
 /* docs/api.md: a body "that is neither an array, an object nor NDJSON" is
- * 400 invalid. In HEAD 67e1ea6 api_events.c parse_json loads without
- * JSON_DECODE_ANY, so jansson refuses a scalar first and the answer is
- * invalid_json; the branch meant for it is dead code. */
+ * 400 invalid. Up to 67e1ea6 api_events.c parse_json loaded without
+ * JSON_DECODE_ANY, so jansson refused a scalar first (invalid_json) and
+ * the branch meant for it was dead code. */
 Test(http_errors, scalar_body_is_invalid)
 {
     struct srv s;
@@ -2044,7 +2044,8 @@ static json_t *snapshot(struct srv *s, uint32_t ncust)
     return snap;
 }
 
-/* Number of entries that differ; prints the first few. */
+/* Number of entries that differ; prints the first few (all with env
+ * CXM_DIFF_ALL set). */
 static size_t snapshot_diff(const json_t *a, const json_t *b)
 {
     size_t bad = 0;
@@ -2067,13 +2068,13 @@ static size_t snapshot_diff(const json_t *a, const json_t *b)
     return bad;
 }
 
-/* "Stop with SIGTERM": right after the listening line too. In HEAD
- * 67e1ea6 server_run (server.c) blocks SIGTERM only after engine_open has
- * started the writer thread, which so keeps it unblocked; until the main
- * thread is in sigwait, the kernel hands a SIGTERM to that thread and the
- * default action kills the process (about 1 start in 10 here). Blocking
- * the signal before engine_open fixes it. srv_stop waits for sigwait; this
- * test sends the signal at once. */
+/* "Stop with SIGTERM": right after the listening line too. Up to 67e1ea6
+ * server_run (server.c) blocked SIGTERM only after engine_open had
+ * started the writer thread, which so kept it unblocked; until the main
+ * thread was in sigwait, the kernel handed a SIGTERM to that thread and the
+ * default action killed the process (about 1 start in 10). e6b9332 blocks
+ * it before engine_open. srv_stop waits for sigwait; this test sends the
+ * signal at once. */
 Test(http_restart, sigterm_right_after_start_exits_cleanly)
 {
     int tries = sanitized() ? 20 : 40, died = 0, other = 0;
@@ -2092,16 +2093,14 @@ Test(http_restart, sigterm_right_after_start_exits_cleanly)
                  other);
 }
 
-/* A restart must not change any answer. In HEAD 67e1ea6 it does: the
+/* A restart must not change any answer. Up to 67e1ea6 it did: the
  * replay reads identities with "SELECT ... FROM identity" without ORDER BY
  * (store_sqlite.c sq_scan), i.e. in primary-key (kind, value) order, while
  * the live server added them in seq order. So a customer whose phone was
  * known before its email lists its identities in the other order after a
- * restart (profiles and exports; sorting them by seq in query.c, as the
- * working tree now does, hides this one), and the email-prefix search,
- * which walks identities by index, returns its hits in another order (with
- * a small limit, other customers). Reading identities ORDER BY seq in the
- * replay fixes both. */
+ * restart (profiles and exports), and the email-prefix search, which walks
+ * identities by index, returned its hits in another order (with a small
+ * limit, other customers). e6b9332 replays identities ORDER BY seq. */
 Test(http_restart, answers_identical_after_restart)
 {
     struct srv s;

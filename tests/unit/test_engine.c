@@ -403,3 +403,35 @@ Test(engine, idempotency_survives_a_restart)
     cr_assert_eq(w.duplicates, 4);
     engine_close(e);
 }
+
+Test(engine, a_full_dictionary_rejects_only_the_request_that_overflows_it)
+{
+    struct engine *e = open_engine();
+    /* fill the channel dictionary to one below its limit */
+    size_t n = 65534, cap = n * 80 + 16, len = 0;
+    char *buf = malloc(cap);
+    buf[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s{\"type\":\"interaction\","
+                                "\"crm\":\"c\",\"channel\":\"ch%zu\"}", i ? "," : "", i);
+    buf[len++] = ']';
+    buf[len] = '\0';
+    struct engine_work w;
+    cr_assert_eq(ingest(e, buf, &w), 0, "%s", w.err.msg);
+    free(buf);
+    struct engine_stats a, b;
+    engine_stats(e, &a);
+    /* two new names, one slot: the whole batch is refused, nothing stored */
+    cr_assert_eq(ingest(e, "[{\"type\":\"interaction\",\"crm\":\"c\",\"channel\":\"new1\"},"
+                           "{\"type\":\"interaction\",\"crm\":\"c\",\"channel\":\"ch7\"},"
+                           "{\"type\":\"interaction\",\"crm\":\"c\",\"channel\":\"new2\"}]", &w),
+                 CXM_EINVAL);
+    cr_assert_eq(w.err.index, 2);
+    cr_assert_str_eq(w.err.field, "channel");
+    engine_stats(e, &b);
+    cr_assert_eq(a.seq, b.seq);
+    cr_assert_eq(a.commit_failures, b.commit_failures, "no commit failed");
+    /* one new name still fits */
+    cr_assert_eq(ingest(e, "[{\"type\":\"interaction\",\"crm\":\"c\",\"channel\":\"new1\"}]", &w), 0);
+    engine_close(e);
+}
