@@ -54,6 +54,50 @@ int idset_add(struct idset *s, uint64_t h, uint32_t row)
     return CXM_OK;
 }
 
+uint64_t idset_entry(uint64_t h, uint32_t row)
+{
+    return (uint64_t)fp_of(h) << 32 | row;
+}
+
+int idset_build(struct idset *s, uint64_t *entries, size_t n)
+{
+    size_t cap = 1024;
+    while (cap * 3 < (n + 1) * 4)
+        cap *= 2;
+    uint64_t *slots = calloc(cap, sizeof *slots);
+    uint64_t *tmp = n ? malloc(n * sizeof *tmp) : NULL;
+    if (!slots || (n && !tmp)) {
+        free(slots);
+        free(tmp);
+        return CXM_ENOMEM;
+    }
+    /* LSD radix sort by home bucket, 11 bits a pass */
+    unsigned bits = 0;
+    while (((size_t)1 << bits) < cap)
+        bits++;
+    uint64_t *src = entries, *dst = tmp;
+    for (unsigned shift = 0; shift < bits; shift += 11) {
+        size_t count[2049] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((home((uint32_t)(src[i] >> 32), cap) >> shift) & 2047) + 1]++;
+        for (size_t b = 1; b <= 2048; b++)
+            count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++)
+            dst[count[(home((uint32_t)(src[i] >> 32), cap) >> shift) & 2047]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        put(slots, cap, src[i]);
+    free(tmp);
+    free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+    s->count = n;
+    return CXM_OK;
+}
+
 uint32_t idset_next(const struct idset *s, uint64_t h, size_t *pos)
 {
     if (!s->cap)

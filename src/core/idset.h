@@ -18,6 +18,12 @@ int idset_add(struct idset *s, uint64_t h, uint32_t row);
 /* Iterates the rows whose entry matches h: start with *pos = 0; returns a
  * row, or 0 when there are no more. */
 uint32_t idset_next(const struct idset *s, uint64_t h, size_t *pos);
+/* Entry for idset_build: what idset_add would store. */
+uint64_t idset_entry(uint64_t h, uint32_t row);
+/* Builds an empty set from n entries at once (a replay): entries are
+ * placed in bucket order, so the table is written front to back instead
+ * of at random. Reorders entries. CXM_OK or CXM_ENOMEM. */
+int idset_build(struct idset *s, uint64_t *entries, size_t n);
 void idset_free(struct idset *s);
 size_t idset_bytes(const struct idset *s);
 

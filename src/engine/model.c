@@ -80,6 +80,8 @@ void model_free(struct model *m)
     idset_free(&m->ids_i);
     idset_free(&m->ids_f);
     idset_free(&m->ids_o);
+    for (int k = 0; k < 3; k++)
+        free(m->load_ids[k]);
     free(m);
 }
 
@@ -286,6 +288,22 @@ int model_undo_merge(struct model *m, uint32_t child, int64_t undone_seq)
     return CXM_OK;
 }
 
+/* Indexes the id of row in set k (0 interactions, 1 feedback, 2 orders):
+ * at once, or gathered for one idset_build at the end of a replay. */
+static int index_id(struct model *m, int k, const char *id, uint32_t row)
+{
+    uint64_t h = idset_hash(id, strlen(id));
+    if (!m->loading) {
+        struct idset *set[] = {&m->ids_i, &m->ids_f, &m->ids_o};
+        return idset_add(set[k], h, row);
+    }
+    int rc = cxm_grow((void **)&m->load_ids[k], &m->load_cap[k], m->load_n[k] + 1,
+                      sizeof *m->load_ids[k]);
+    if (!rc)
+        m->load_ids[k][m->load_n[k]++] = idset_entry(h, row);
+    return rc;
+}
+
 static uint16_t code16(uint32_t c)
 {
     return c > UINT16_MAX ? 0 : (uint16_t)c;
@@ -321,8 +339,7 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     c->value[i] = r->value;
     c->has_text[i] = r->text != NULL;
     if (r->event_id && *r->event_id)
-        return idset_add(&m->ids_i, idset_hash(r->event_id, strlen(r->event_id)),
-                         (uint32_t)i);
+        return index_id(m, 0, r->event_id, (uint32_t)i);
     return CXM_OK;
 }
 
@@ -354,8 +371,7 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     c->kind[i] = (uint8_t)r->kind;
     c->has_text[i] = r->comment != NULL;
     if (r->event_id && *r->event_id)
-        return idset_add(&m->ids_f, idset_hash(r->event_id, strlen(r->event_id)),
-                         (uint32_t)i);
+        return index_id(m, 1, r->event_id, (uint32_t)i);
     return CXM_OK;
 }
 
@@ -397,7 +413,7 @@ int model_add_order(struct model *m, const struct store_order *r)
         c->price[c->ni] = r->items[k].price;
         c->ni++;
     }
-    return idset_add(&m->ids_o, idset_hash(oid, strlen(oid)), (uint32_t)i);
+    return index_id(m, 2, oid, (uint32_t)i);
 }
 
 int model_put_employee(struct model *m, const struct store_employee *e)
@@ -506,7 +522,16 @@ int model_load(struct store *s, struct model **out, struct cxm_err *err)
         .ctx = m, .dict = r_dict, .customer = r_customer, .identity = r_identity,
         .merge = r_merge, .employee = r_employee, .interaction = r_interaction,
         .feedback = r_feedback, .order = r_order};
+    m->loading = true;
     int rc = s->ops->scan(s, &cb, err);
+    struct idset *set[] = {&m->ids_i, &m->ids_f, &m->ids_o};
+    for (int k = 0; !rc && k < 3; k++) {
+        if ((rc = idset_build(set[k], m->load_ids[k], m->load_n[k])))
+            cxm_err_set(err, rc, "out of memory");
+        free(m->load_ids[k]);
+        m->load_ids[k] = NULL;
+    }
+    m->loading = false;
     if (rc) {
         model_free(m);
         return rc;

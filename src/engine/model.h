@@ -113,6 +113,10 @@ struct model {
     size_t nmerged;             /* active merges */
     /* idempotency: event ids of interactions and feedback, order ids */
     struct idset ids_i, ids_f, ids_o;
+    /* during model_load: entries gathered for idset_build */
+    bool loading;
+    uint64_t *load_ids[3];
+    size_t load_n[3], load_cap[3];
 };
 
 struct model *model_new(void);
