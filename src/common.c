@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const rc_names[CXM_RC_COUNT] = {
     [CXM_OK] = "ok",
@@ -161,4 +162,11 @@ bool cxm_parse_f64(const char *s, double *out)
         return false;
     *out = v;
     return true;
+}
+
+double cxm_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }

@@ -79,4 +79,7 @@ bool cxm_strlcpy(char *dst, const char *src, size_t dstsz);
 bool cxm_parse_i64(const char *s, int64_t *out);
 bool cxm_parse_f64(const char *s, double *out);
 
+/* Seconds on the monotonic clock, for durations (never for timestamps). */
+double cxm_seconds(void);
+
 #endif

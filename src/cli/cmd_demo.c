@@ -39,13 +39,6 @@ struct demo_sink {
     struct cxm_err err;
 };
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static int flush(struct demo_sink *s)
 {
     if (!s->n)
@@ -60,7 +53,7 @@ static int flush(struct demo_sink *s)
     arena_free(&s->arena);
     if (s->tty)
         fprintf(stderr, "\rcxm demo: %zu records stored (%.0f/s)   ", s->stored,
-                (double)s->stored / (now_s() - s->t0 + 1e-9));
+                (double)s->stored / (cxm_seconds() - s->t0 + 1e-9));
     return rc;
 }
 
@@ -117,7 +110,7 @@ int cmd_demo(int argc, char **argv)
         return cli_usage("demo", "unexpected argument '%s'", argv[optind]);
     db = cli_db(db);
     log_set_level(LOG_WARN);   /* the summary line below says what happened */
-    struct demo_sink s = {.tty = isatty(2), .t0 = now_s()};
+    struct demo_sink s = {.tty = isatty(2), .t0 = cxm_seconds()};
     cxm_err_clear(&s.err);
     struct engine_opts eo = {.sync = STORE_SYNC_FULL, .lock = true};
     if (engine_open(db, &eo, &s.e, &s.err))
@@ -140,6 +133,6 @@ int cmd_demo(int argc, char **argv)
     if (rc)
         return cli_fail("demo", &s.err);
     fprintf(stderr, "cxm demo: %zu records for %lld customers stored in %s in %.1f s\n",
-            s.stored, (long long)customers, db, now_s() - s.t0);
+            s.stored, (long long)customers, db, cxm_seconds() - s.t0);
     return EXIT_OK;
 }

@@ -1128,13 +1128,6 @@ CXM_TESTABLE long import_csv_records(const char *kind, const char *csv, char **o
 
 /* ---- progress ------------------------------------------------------------------ */
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 struct progress {
     bool on;                 /* stderr is a terminal */
     const char *phase;
@@ -1166,12 +1159,12 @@ static void progress_clear(struct progress *p)
 static void progress_start(struct progress *p, const char *phase)
 {
     p->phase = phase;
-    p->t0 = p->last = now_s();
+    p->t0 = p->last = cxm_seconds();
 }
 
 static void progress_draw(struct progress *p, const struct input *in, size_t records)
 {
-    double t = now_s();
+    double t = cxm_seconds();
     if (!p->on || t - p->last < 0.1)
         return;
     p->last = t;
@@ -1566,7 +1559,7 @@ static int import_file(struct imp *im, const char *path)
         fprintf(stderr, "cxm %s: %s\n", CMD, err.msg);
         return EXIT_FAIL;
     }
-    double t0 = now_s();
+    double t0 = cxm_seconds();
     struct engine_stats st;
     engine_stats(im->e, &st);
     im->ncust = st.customers;
@@ -1584,7 +1577,7 @@ static int import_file(struct imp *im, const char *path)
                     in.name, im->stored);
         goto done;
     }
-    double dt = now_s() - t0;
+    double dt = cxm_seconds() - t0;
     fprintf(stderr, "cxm %s: %s: %zu records stored, %zu duplicates, %zu rejected in %.2f s"
             " (%.0f records/s)\n", CMD, in.name, im->stored, im->dups, im->rejected, dt,
             (double)im->records / (dt > 1e-6 ? dt : 1e-6));

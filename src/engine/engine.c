@@ -24,13 +24,6 @@
 #include "limits.h"
 #include "log.h"
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* A record waiting for its commit before it is applied to memory. */
 struct pending {
     enum event_type type;
@@ -584,10 +577,10 @@ static void process(struct engine *e, struct engine_work *batch)
     }
     pthread_rwlock_unlock(&e->lock);
 
-    double t0 = now_s();
+    double t0 = cxm_seconds();
     if (!rc)
         rc = s->ops->commit(s, g.seq, &err);
-    double dt = now_s() - t0;
+    double dt = cxm_seconds() - t0;
 
     pthread_rwlock_wrlock(&e->lock);
     if (!rc) {
@@ -756,14 +749,14 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
         rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
     if (!rc && !(e->store = store_open(db, &so, err)))
         rc = err ? err->code : CXM_EIO;
-    double t0 = now_s();
+    double t0 = cxm_seconds();
     if (!rc)
         rc = model_load(e->store, &e->m, err);
     if (!rc) {
 #ifdef __GLIBC__
         malloc_trim(0);   /* hand back what the replay's page cache used */
 #endif
-        e->st.replay_seconds = now_s() - t0;
+        e->st.replay_seconds = cxm_seconds() - t0;
         e->st.replay_rows = e->m->ncust + e->m->nident + e->m->nmerges +
                             e->m->ic.n + e->m->fc.n + e->m->oc.n;
         log_msg(LOG_INFO, "replayed %zu rows (%zu customers, %zu interactions,"

@@ -49,7 +49,6 @@ const char *req_arg(struct req *r, const char *name);
 const char *req_header(struct req *r, const char *name);
 /* Starts async engine work: the request is answered when it is done. */
 void req_submit(struct req *r);
-double server_now(void);
 
 /* Handlers (api_*.c). */
 void api_events_post(struct req *r);

@@ -44,13 +44,6 @@ struct server {
     atomic_ullong usec_sum[RT_COUNT];
 };
 
-double server_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 unsigned status_of(int rc)
 {
     switch (rc) {
@@ -299,7 +292,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r->conn = conn;
         r->method = method;
         r->max = s->o->max_body;
-        r->t0 = server_now();
+        r->t0 = cxm_seconds();
         if (!(r->path = cxm_strdup(url))) {
             free(r);
             return MHD_NO;
@@ -352,7 +345,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (!r)
         return;
-    double dt = server_now() - r->t0;
+    double dt = cxm_seconds() - r->t0;
     unsigned cls_i = r->status / 100 <= 5 ? r->status / 100 : 5;
     atomic_fetch_add(&s->count[r->route][cls_i], 1);
     size_t b = 0;

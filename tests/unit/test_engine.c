@@ -15,7 +15,7 @@ static char db[128];
 static void setup(void)
 {
     log_set_level(LOG_WARN);
-    strcpy(dir, "/tmp/cxm-engine-XXXXXX");
+    snprintf(dir, sizeof dir, "/tmp/cxm-engine-XXXXXX");
     cr_assert(mkdtemp(dir));
     snprintf(db, sizeof db, "%s/t.db", dir);
 }

@@ -14,7 +14,7 @@ static char dir[64], db[128];
 
 static void setup(void)
 {
-    strcpy(dir, "/tmp/cxm-store-XXXXXX");
+    snprintf(dir, sizeof dir, "/tmp/cxm-store-XXXXXX");
     cr_assert(mkdtemp(dir));
     snprintf(db, sizeof db, "%s/s.db", dir);
 }
