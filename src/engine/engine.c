@@ -80,7 +80,8 @@ static int put_customer_row(struct engine *e, uint32_t id, struct cxm_err *err)
         .id = id, .seq = c->seq, .created_ts = c->created_ts,
         .updated_seq = c->a.updated_seq ? c->a.updated_seq : c->seq,
         .name = c->a.name, .gender = model_str(e->m, CD_GENDER, c->a.gender),
-        .country = model_str(e->m, CD_COUNTRY, c->a.country), .city = c->a.city,
+        .country = model_str(e->m, CD_COUNTRY, c->a.country),
+        .city = model_str(e->m, CD_CITY, c->a.city),
         .language = model_str(e->m, CD_LANGUAGE, c->a.language),
         .attributes = c->a.attributes, .birth_year = c->a.birth_year,
         .consent_marketing = c->a.consent_m, .consent_surveys = c->a.consent_s,
@@ -186,7 +187,6 @@ static int apply_customer(struct engine *e, struct group *g,
     struct attrs *a = &e->m->cust[id].a;
     unsigned s = ev->set;
     bool oom = ((s & CF_NAME) && replace_str(&a->name, ev->name)) ||
-               ((s & CF_CITY) && replace_str(&a->city, ev->city)) ||
                ((s & CF_ATTRS) && replace_str(&a->attributes, ev->attributes));
     int rc = CXM_OK;
     if (!oom && (s & CF_GENDER))
@@ -195,6 +195,8 @@ static int apply_customer(struct engine *e, struct group *g,
         rc = model_code(e->m, CD_COUNTRY, ev->country, &a->country);
     if (!oom && !rc && (s & CF_LANGUAGE))
         rc = model_code(e->m, CD_LANGUAGE, ev->language, &a->language);
+    if (!oom && !rc && (s & CF_CITY))
+        rc = model_code(e->m, CD_CITY, ev->city, &a->city);
     if (oom || rc)
         return cxm_err_set(err, oom ? CXM_ENOMEM : rc, "customer attributes: %s",
                            cxm_rc_str(oom ? CXM_ENOMEM : rc));
@@ -357,6 +359,7 @@ static size_t coded_fields(const struct model *m, const struct event *ev,
         CODED(m->cdict[CD_GENDER], "gender", ev->gender);
         CODED(m->cdict[CD_COUNTRY], "country", ev->country);
         CODED(m->cdict[CD_LANGUAGE], "language", ev->language);
+        CODED(m->cdict[CD_CITY], "city", ev->city);
         break;
     default:
         break;

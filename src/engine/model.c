@@ -29,7 +29,6 @@ struct model *model_new(void)
 static void attrs_free(struct attrs *a)
 {
     free(a->name);
-    free(a->city);
     free(a->attributes);
 }
 
@@ -184,10 +183,10 @@ int model_set_attrs(struct model *m, const struct store_customer *sc)
     int rc;
     if ((rc = model_code(m, CD_GENDER, sc->gender, &a->gender)) ||
         (rc = model_code(m, CD_COUNTRY, sc->country, &a->country)) ||
-        (rc = model_code(m, CD_LANGUAGE, sc->language, &a->language)))
+        (rc = model_code(m, CD_LANGUAGE, sc->language, &a->language)) ||
+        (rc = model_code(m, CD_CITY, sc->city, &a->city)))
         return rc;
-    if (set_str(&a->name, sc->name) || set_str(&a->city, sc->city) ||
-        set_str(&a->attributes, sc->attributes))
+    if (set_str(&a->name, sc->name) || set_str(&a->attributes, sc->attributes))
         return CXM_ENOMEM;
     a->birth_year = sc->birth_year;
     a->consent_m = sc->consent_marketing;

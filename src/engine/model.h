@@ -15,8 +15,8 @@
 /* Customer attributes: one per customer node, set by customer records. */
 struct attrs {
     int64_t updated_seq;
-    char *name, *city, *attributes;
-    uint16_t gender, country, language;   /* codes in model.cdict, 0: none */
+    char *name, *attributes;
+    uint16_t gender, country, language, city;   /* codes in model.cdict, 0: none */
     int birth_year;
     int consent_m, consent_s, consent_p;
 };
@@ -91,7 +91,7 @@ struct employee {
 
 /* Customer attributes with few distinct values, interned in memory only
  * (the store keeps them as text in the customer row). */
-enum { CD_GENDER, CD_COUNTRY, CD_LANGUAGE, CD_COUNT };
+enum { CD_GENDER, CD_COUNTRY, CD_LANGUAGE, CD_CITY, CD_COUNT };
 
 struct model {
     struct dict *dict[DICT_COUNT];

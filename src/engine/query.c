@@ -245,7 +245,7 @@ static json_t *profile_json(const struct model *m, uint32_t root)
     set_opt(p, "birth_year", by ? json_integer(by) : NULL);
     set_opt(p, "gender", attr_code(m, &ns, offsetof(struct attrs, gender), CD_GENDER));
     set_opt(p, "country", attr_code(m, &ns, offsetof(struct attrs, country), CD_COUNTRY));
-    set_opt(p, "city", attr_str(m, &ns, offsetof(struct attrs, city)));
+    set_opt(p, "city", attr_code(m, &ns, offsetof(struct attrs, city), CD_CITY));
     set_opt(p, "language", attr_code(m, &ns, offsetof(struct attrs, language), CD_LANGUAGE));
     json_object_set_new(p, "consent", json_pack("{s:o, s:o, s:o}",
         "marketing", jtri(attr_int(m, &ns, offsetof(struct attrs, consent_m), -1)),
