@@ -19,7 +19,7 @@ enum cxm_rc {
     CXM_OK = 0,
     CXM_ENOMEM,      /* allocation failed */
     CXM_EINVAL,      /* invalid input: a record, a field, an argument */
-    CXM_ETOOBIG,     /* input over a limit from limits.h */
+    CXM_ETOOBIG,     /* input over a limit from cxm_limits.h */
     CXM_ENOTFOUND,   /* no such customer, key, record */
     CXM_EIO,         /* the store or the file system failed */
     CXM_ESCHEMA,     /* store schema is newer than this binary */

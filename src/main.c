@@ -18,6 +18,7 @@ static const struct {
     {"serve", cmd_serve, "run the HTTP API server"},
     {"import", cmd_import, "load customers, interactions, feedback or orders from CSV/NDJSON"},
     {"demo", cmd_demo, "generate a realistic demo data set"},
+    {"report", cmd_report, "NPS, CSAT, CES, eNPS and response counts by any dimension"},
     {"keys", cmd_keys, "create API keys"},
     {"export", cmd_export, "print a customer's profile and full history as JSON"},
     {"unmerge", cmd_unmerge, "split a merged customer off its profile"},

@@ -21,5 +21,6 @@ int cmd_import(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_unmerge(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

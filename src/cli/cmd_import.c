@@ -24,7 +24,7 @@
 #include "core/strmap.h"
 #include "engine/engine.h"
 #include "engine/event.h"
-#include "limits.h"
+#include "cxm_limits.h"
 #include "log.h"
 
 #define CMD "import"

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "engine/engine.h"
 #include "http/server.h"
-#include "limits.h"
+#include "cxm_limits.h"
 #include "log.h"
 
 static const char usage_text[] =

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cli/demo_text.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 #define DAY 86400
 #define WINDOW_DAYS 730

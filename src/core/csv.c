@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 /* Large reads amortise the callback; 64 KiB fits in L2 caches. */
 #define CSV_BUF (64u * 1024u)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "cxm_limits.h"
 
 /* RFC 5321 caps a forward path, hence an address, at 254 bytes. */
 #define EMAIL_MAX 254

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
-#include "limits.h"
+#include "cxm_limits.h"
 #include "log.h"
 
 /* A record waiting for its commit before it is applied to memory. */

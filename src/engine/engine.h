@@ -60,6 +60,22 @@ int engine_timeline(struct engine *e, uint32_t id, const char *cursor,
 /* Profile plus the full history: the data-subject export. */
 int engine_export(struct engine *e, uint32_t id, json_t **out, struct cxm_err *err);
 
+/* A metrics report (docs/metrics.md): one metric over the feedback in
+ * [from, to), filtered by where, grouped by the dimensions in by. */
+struct report_query {
+    const char *metric;          /* nps, enps, csat, ces, responses */
+    const char *by;              /* comma-separated dimensions; NULL: none */
+    const char *where;           /* filter expression; NULL: everything */
+    int64_t from, to;            /* unix seconds, [from, to) */
+};
+/* {"metric","by":[...],"where","from","to","seq","rows":[...]}. CXM_EINVAL
+ * with err->field naming metric, by, where, from or to. */
+int engine_report(struct engine *e, const struct report_query *q, json_t **out,
+                  struct cxm_err *err);
+/* Parses a report period bound: a date (YYYY-MM-DD, the whole day) or an
+ * ISO 8601 date-time. is_to: a date then means the end of that day. */
+int report_parse_bound(const char *s, bool is_to, int64_t *out, struct cxm_err *err);
+
 struct engine_stats {
     int64_t seq;
     size_t customers, profiles, identities, merges, interactions, feedback,

@@ -9,7 +9,7 @@
 #include "core/identity.h"
 #include "core/timefmt.h"
 #include "core/utf8.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 /* Unix seconds accepted for ts: 1970 .. 2100. */
 #define TS_MAX 4102444800LL

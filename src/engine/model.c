@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "cxm_limits.h"
 
 struct model *model_new(void)
 {

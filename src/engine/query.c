@@ -10,7 +10,7 @@
 #include "core/identity.h"
 #include "core/timefmt.h"
 #include "engine/engine_impl.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 /* Nodes of the profile rooted at root, root first (depth-first). */
 struct nodes {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "http/route.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 static void reply_doc(struct req *r, int rc, json_t *doc, const struct cxm_err *err)
 {

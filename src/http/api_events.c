@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "http/route.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 static bool ctype_is(const char *ct, const char *want)
 {

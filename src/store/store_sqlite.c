@@ -4,7 +4,7 @@
  * lets both run at once. */
 #include "store/store_sqlite.h"
 
-#include "limits.h"
+#include "cxm_limits.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/csv.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 /* Serves data in reads of at most chunk bytes; fails with (size_t)-1 once
  * fail_at bytes have been served when fail is set. */

@@ -11,7 +11,7 @@
 #include "cli/demo_text.h"
 #include "core/identity.h"
 #include "engine/event.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 /* 2026-07-31T23:59:59Z */
 #define END_TS 1785542399LL

@@ -4,7 +4,7 @@
 
 #include "common.h"
 #include "core/identity.h"
-#include "limits.h"
+#include "cxm_limits.h"
 
 /* Normalises and asserts success and the exact result. */
 static void expect_ok(const char *kind, const char *value, const char *country,

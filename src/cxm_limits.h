@@ -1,7 +1,7 @@
 /* limits.h - every input limit in one place, each with its reason.
  * Checked at the edge (http, cli); asserted in core. */
-#ifndef CXM_LIMITS_H
-#define CXM_LIMITS_H
+#ifndef CXM_CXM_LIMITS_H
+#define CXM_CXM_LIMITS_H
 
 /* Largest request body; a batch of 50k typical events fits. Configurable
  * with serve --max-body. */

@@ -1,0 +1,668 @@
+/* report.c - metrics reports. One pass over the feedback columns under the
+ * read lock: each row is filtered, keyed by its dimension values (codes)
+ * and added to its group's accumulator; the groups are then sorted and
+ * turned into rows with values, margins and, for time series, the change
+ * from the previous period. Customer dimensions come from the profile the
+ * row belongs to (its root), with the latest value any of its sources
+ * gave, as profiles show them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/filter.h"
+#include "core/metrics.h"
+#include "core/timefmt.h"
+#include "engine/engine_impl.h"
+#include "cxm_limits.h"
+
+enum metric { M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_COUNT };
+static const char *const metric_names[M_COUNT] = {"nps", "enps", "csat", "ces",
+                                                   "responses"};
+
+/* Dimensions, which are also the text fields of the filter language. */
+enum dim {
+    D_CHANNEL, D_TOUCHPOINT, D_STAGE, D_SURVEY, D_AGENT, D_TEAM, D_COUNTRY,
+    D_CITY, D_GENDER, D_AGE_BAND, D_NPS_CATEGORY, D_KIND,
+    D_DAY, D_WEEK, D_MONTH, D_QUARTER, D_YEAR,
+    D_COUNT
+};
+/* Number fields of the filter language, numbered after the dimensions. */
+enum { F_SCORE = D_COUNT, F_AGE, F_BIRTH_YEAR };
+
+/* The filter's fields: the text dimensions (ids 0..D_KIND are the same
+ * in both numberings), then the numbers; filter_ids maps a filter field
+ * id to the id field_of takes. */
+#define NFILTER (D_KIND + 1 + 3)
+static const int filter_ids[NFILTER] = {
+    D_CHANNEL, D_TOUCHPOINT, D_STAGE, D_SURVEY, D_AGENT, D_TEAM, D_COUNTRY,
+    D_CITY, D_GENDER, D_AGE_BAND, D_NPS_CATEGORY, D_KIND,
+    F_SCORE, F_AGE, F_BIRTH_YEAR};
+
+static const char *const dim_names[D_COUNT] = {
+    "channel", "touchpoint", "stage", "survey", "agent", "team", "country",
+    "city", "gender", "age_band", "nps_category", "kind",
+    "day", "week", "month", "quarter", "year"};
+
+static const struct filter_field filter_fields[NFILTER] = {
+    {"channel", FT_TEXT}, {"touchpoint", FT_TEXT}, {"stage", FT_TEXT},
+    {"survey", FT_TEXT}, {"agent", FT_TEXT}, {"team", FT_TEXT},
+    {"country", FT_TEXT}, {"city", FT_TEXT}, {"gender", FT_TEXT},
+    {"age_band", FT_TEXT}, {"nps_category", FT_TEXT}, {"kind", FT_TEXT},
+    {"score", FT_NUMBER}, {"age", FT_NUMBER}, {"birth_year", FT_NUMBER}};
+
+static const char *const bands[] = {NULL, "18-24", "25-34", "35-44", "45-54",
+                                    "55-64", "65+"};
+static const char *const categories[] = {NULL, "promoter", "passive", "detractor"};
+
+#define MAX_DIMS 4
+#define MAX_ROWS 100000      /* rows in one answer, gaps filled included */
+
+/* What the report needs of each profile, indexed by customer node: the
+ * values of its root's profile. */
+struct prof {
+    uint16_t country, city, gender;
+    uint8_t nps_cat;          /* latest NPS answer's category, 0: none */
+    int16_t birth_year;
+};
+
+struct group {
+    int64_t key[MAX_DIMS];
+    union {
+        struct nps_acc nps;
+        struct csat_acc csat;
+        struct ces_acc ces;
+        uint64_t count;
+    } acc;
+};
+
+struct run {
+    const struct model *m;
+    enum metric metric;
+    int ndims;
+    enum dim dims[MAX_DIMS];
+    int time_dim;             /* index in dims, -1 when none */
+    enum bucket bucket;
+    struct prof *prof;        /* [1..ncust] */
+    uint16_t *agent_team;     /* agent code -> team code */
+    char **teams;             /* team code - 1 -> name */
+    size_t nteams, teamcap;
+    /* the row being filtered */
+    size_t row;
+    /* groups */
+    struct strmap *map;
+    struct arena keys;
+    struct group *g;
+    size_t ng, gcap;
+};
+
+static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
+{
+    for (int i = 0; s && i < M_COUNT; i++)
+        if (strcmp(s, metric_names[i]) == 0) {
+            *out = (enum metric)i;
+            return CXM_OK;
+        }
+    return cxm_err_field(err, CXM_EINVAL, -1, "metric", "unknown metric '%.40s':"
+                         " use nps, enps, csat, ces or responses",
+                         s ? s : "");
+}
+
+static int parse_dims(struct run *r, const char *by, struct cxm_err *err)
+{
+    r->ndims = 0;
+    r->time_dim = -1;
+    if (!by)
+        return CXM_OK;
+    const char *p = by;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ')
+            end++;
+        size_t n = (size_t)(end - p);
+        int d = -1;
+        for (int i = 0; i < D_COUNT; i++)
+            if (strlen(dim_names[i]) == n && strncmp(p, dim_names[i], n) == 0)
+                d = i;
+        if (d < 0)
+            return cxm_err_field(err, CXM_EINVAL, -1, "by", "unknown dimension"
+                                 " '%.*s': use channel, touchpoint, stage, survey,"
+                                 " agent, team, country, city, gender, age_band,"
+                                 " nps_category, kind, day, week, month, quarter"
+                                 " or year", (int)(n > 40 ? 40 : n), p);
+        for (int i = 0; i < r->ndims; i++)
+            if (r->dims[i] == (enum dim)d)
+                return cxm_err_field(err, CXM_EINVAL, -1, "by", "dimension '%s'"
+                                     " named twice", dim_names[d]);
+        if (d >= D_DAY) {
+            if (r->time_dim >= 0)
+                return cxm_err_field(err, CXM_EINVAL, -1, "by", "one time"
+                                     " dimension at most (day, week, month,"
+                                     " quarter or year)");
+            r->time_dim = r->ndims;
+            r->bucket = (enum bucket)(d - D_DAY);
+        }
+        if (r->ndims == MAX_DIMS)
+            return cxm_err_field(err, CXM_EINVAL, -1, "by", "at most %d"
+                                 " dimensions", MAX_DIMS);
+        r->dims[r->ndims++] = (enum dim)d;
+        p = end;
+    }
+    return CXM_OK;
+}
+
+/* ---- what each profile looks like ------------------------------------ */
+
+static int build_profiles(struct run *r)
+{
+    const struct model *m = r->m;
+    size_t n = m->ncust + 1;
+    r->prof = cxm_calloc(n, sizeof *r->prof);
+    int64_t *seqs = cxm_calloc(n * 4, sizeof *seqs);   /* per root and field */
+    if (!r->prof || !seqs) {
+        free(seqs);
+        return CXM_ENOMEM;
+    }
+    uint32_t *root = cxm_malloc(n * sizeof *root);
+    if (!root) {
+        free(seqs);
+        return CXM_ENOMEM;
+    }
+    for (size_t c = 1; c < n; c++)
+        root[c] = model_root(m, (uint32_t)c);
+    /* latest value per field over the nodes of each profile */
+    for (size_t c = 1; c < n; c++) {
+        const struct attrs *a = &m->cust[c].a;
+        struct prof *p = &r->prof[root[c]];
+        int64_t *s = &seqs[root[c] * 4];
+        if (a->country && a->updated_seq > s[0]) { p->country = a->country; s[0] = a->updated_seq; }
+        if (a->city && a->updated_seq > s[1]) { p->city = a->city; s[1] = a->updated_seq; }
+        if (a->gender && a->updated_seq > s[2]) { p->gender = a->gender; s[2] = a->updated_seq; }
+        if (a->birth_year && a->updated_seq > s[3]) {
+            p->birth_year = (int16_t)a->birth_year;
+            s[3] = a->updated_seq;
+        }
+    }
+    /* latest NPS answer per profile; seqs reused as (ts, seq) holders */
+    memset(seqs, 0, n * 4 * sizeof *seqs);
+    const struct fcols *f = &m->fc;
+    for (size_t i = 1; i <= f->n; i++) {
+        if (f->kind[i] != FB_NPS)
+            continue;
+        uint32_t rt = root[f->cust[i]];
+        int64_t *s = &seqs[rt * 4];
+        if ((int64_t)f->ts[i] > s[0] || ((int64_t)f->ts[i] == s[0] && f->seq[i] > s[1])) {
+            s[0] = f->ts[i];
+            s[1] = f->seq[i];
+            double sc = f->score[i];
+            r->prof[rt].nps_cat = sc >= 9 ? 1 : sc >= 7 ? 2 : 3;
+        }
+    }
+    /* every node answers with its root's profile */
+    for (size_t c = 1; c < n; c++)
+        if (root[c] != c)
+            r->prof[c] = r->prof[root[c]];
+    free(root);
+    free(seqs);
+    return CXM_OK;
+}
+
+static int build_teams(struct run *r)
+{
+    const struct model *m = r->m;
+    uint32_t na = dict_count(m->dict[DICT_AGENT]);
+    r->agent_team = cxm_calloc((size_t)na + 1, sizeof *r->agent_team);
+    if (!r->agent_team)
+        return CXM_ENOMEM;
+    for (uint32_t a = 1; a <= na; a++) {
+        const char *id = dict_str(m->dict[DICT_AGENT], a);
+        uint32_t e;
+        if (!strmap_get(m->emp_map, id, strlen(id), &e) || !m->emp[e].team)
+            continue;
+        const char *team = m->emp[e].team;
+        size_t t = 0;
+        while (t < r->nteams && strcmp(r->teams[t], team) != 0)
+            t++;
+        if (t == r->nteams) {
+            if (cxm_grow((void **)&r->teams, &r->teamcap, r->nteams + 1,
+                         sizeof *r->teams))
+                return CXM_ENOMEM;
+            r->teams[r->nteams++] = (char *)team;   /* borrowed from the model */
+        }
+        r->agent_team[a] = (uint16_t)(t + 1);
+    }
+    return CXM_OK;
+}
+
+/* ---- row fields ------------------------------------------------------- */
+
+static int band_of(int birth_year, int64_t ts)
+{
+    const char *b = metrics_age_band(birth_year, ts);
+    for (int i = 1; b && i <= 6; i++)
+        if (strcmp(b, bands[i]) == 0)
+            return i;
+    return 0;
+}
+
+/* Value of dimension or filter field d for feedback row i: a code (0:
+ * none), a bucket start for time dimensions, or a number. */
+static double field_of(const struct run *r, int d, size_t i)
+{
+    const struct model *m = r->m;
+    const struct fcols *f = &m->fc;
+    const struct prof *p = &r->prof[f->cust[i]];
+    uint32_t v = 0;
+    switch (d) {
+    case D_CHANNEL: v = f->channel[i]; break;
+    case D_TOUCHPOINT: v = f->touchpoint[i]; break;
+    case D_STAGE: v = f->stage[i]; break;
+    case D_SURVEY: v = f->survey[i]; break;
+    case D_AGENT: v = f->agent[i]; break;
+    case D_TEAM: v = f->agent[i] ? r->agent_team[f->agent[i]] : 0; break;
+    case D_COUNTRY: v = p->country; break;
+    case D_CITY: v = p->city; break;
+    case D_GENDER: v = p->gender; break;
+    case D_AGE_BAND: v = (uint32_t)band_of(p->birth_year, f->ts[i]); break;
+    case D_NPS_CATEGORY: v = p->nps_cat; break;
+    case D_KIND: v = f->kind[i]; break;
+    case F_SCORE: return f->score[i];
+    case F_AGE: {
+        if (!p->birth_year)
+            return NAN;
+        int y;
+        unsigned mo, dd;
+        timefmt_civil_from_days((int64_t)f->ts[i] / 86400, &y, &mo, &dd);
+        return (double)(y - p->birth_year);
+    }
+    case F_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
+    default:
+        if (d >= D_DAY && d <= D_YEAR)
+            return (double)bucket_start((int64_t)f->ts[i], (enum bucket)(d - D_DAY));
+        return NAN;
+    }
+    return v ? (double)v : NAN;
+}
+
+static double get_field(void *ctx, int field)
+{
+    const struct run *r = ctx;
+    return field_of(r, filter_ids[field], r->row);
+}
+
+static double bind_text(void *ctx, int field, const char *text)
+{
+    const struct run *r = ctx;
+    const struct model *m = r->m;
+    uint32_t c = 0;
+    switch (field) {
+    case D_CHANNEL: c = dict_find(m->dict[DICT_CHANNEL], text); break;
+    case D_TOUCHPOINT: c = dict_find(m->dict[DICT_TOUCHPOINT], text); break;
+    case D_STAGE: c = dict_find(m->dict[DICT_STAGE], text); break;
+    case D_SURVEY: c = dict_find(m->dict[DICT_SURVEY], text); break;
+    case D_AGENT: c = dict_find(m->dict[DICT_AGENT], text); break;
+    case D_TEAM:
+        for (size_t t = 0; t < r->nteams; t++)
+            if (strcmp(r->teams[t], text) == 0)
+                c = (uint32_t)t + 1;
+        break;
+    case D_COUNTRY: c = dict_find(m->cdict[CD_COUNTRY], text); break;
+    case D_CITY: c = dict_find(m->cdict[CD_CITY], text); break;
+    case D_GENDER: c = dict_find(m->cdict[CD_GENDER], text); break;
+    case D_AGE_BAND:
+        for (uint32_t b = 1; b <= 6; b++)
+            if (strcmp(bands[b], text) == 0)
+                c = b;
+        break;
+    case D_NPS_CATEGORY:
+        for (uint32_t b = 1; b <= 3; b++)
+            if (strcmp(categories[b], text) == 0)
+                c = b;
+        break;
+    case D_KIND: c = (uint32_t)event_fkind_parse(text); break;
+    default: break;
+    }
+    return c ? (double)c : NAN;
+}
+
+/* Text of a value v of text dimension d; NULL for none. */
+static const char *dim_text(const struct run *r, enum dim d, int64_t v)
+{
+    const struct model *m = r->m;
+    const char *s = NULL;
+    uint32_t c = (uint32_t)v;
+    switch (d) {
+    case D_CHANNEL: s = dict_str(m->dict[DICT_CHANNEL], c); break;
+    case D_TOUCHPOINT: s = dict_str(m->dict[DICT_TOUCHPOINT], c); break;
+    case D_STAGE: s = dict_str(m->dict[DICT_STAGE], c); break;
+    case D_SURVEY: s = dict_str(m->dict[DICT_SURVEY], c); break;
+    case D_AGENT: s = dict_str(m->dict[DICT_AGENT], c); break;
+    case D_TEAM: s = c && c <= r->nteams ? r->teams[c - 1] : NULL; break;
+    case D_COUNTRY: s = model_str(m, CD_COUNTRY, (uint16_t)c); break;
+    case D_CITY: s = model_str(m, CD_CITY, (uint16_t)c); break;
+    case D_GENDER: s = model_str(m, CD_GENDER, (uint16_t)c); break;
+    case D_AGE_BAND: s = c <= 6 ? bands[c] : NULL; break;
+    case D_NPS_CATEGORY: s = c <= 3 ? categories[c] : NULL; break;
+    case D_KIND: s = c ? event_fkind_name((int)c) : NULL; break;
+    default: break;
+    }
+    return s;
+}
+
+static json_t *dim_json(const struct run *r, enum dim d, int64_t v)
+{
+    if (d >= D_DAY) {
+        char buf[16];
+        bucket_label(v, (enum bucket)(d - D_DAY), buf);
+        return json_string(buf);
+    }
+    const char *s = dim_text(r, d, v);
+    return s ? json_string(s) : json_null();
+}
+
+/* ---- groups ----------------------------------------------------------- */
+
+static struct group *group_of(struct run *r, const int64_t key[MAX_DIMS], bool add)
+{
+    uint32_t idx;
+    if (strmap_get(r->map, (const char *)key, sizeof(int64_t) * MAX_DIMS, &idx))
+        return &r->g[idx];
+    if (!add)
+        return NULL;
+    if (r->ng >= MAX_ROWS || cxm_grow((void **)&r->g, &r->gcap, r->ng + 1, sizeof *r->g))
+        return NULL;
+    int64_t *k = arena_alloc(&r->keys, sizeof(int64_t) * MAX_DIMS);
+    if (!k)
+        return NULL;
+    memcpy(k, key, sizeof(int64_t) * MAX_DIMS);
+    if (strmap_put(r->map, (const char *)k, sizeof(int64_t) * MAX_DIMS, (uint32_t)r->ng))
+        return NULL;
+    struct group *g = &r->g[r->ng++];
+    memset(g, 0, sizeof *g);
+    memcpy(g->key, key, sizeof g->key);
+    return g;
+}
+
+static bool metric_takes(enum metric mt, int kind)
+{
+    switch (mt) {
+    case M_NPS: return kind == FB_NPS;
+    case M_ENPS: return kind == FB_ENPS;
+    case M_CSAT: return kind == FB_CSAT;
+    case M_CES: return kind == FB_CES;
+    default: return true;
+    }
+}
+
+static void accumulate(struct run *r, struct group *g, size_t i)
+{
+    double s = r->m->fc.score[i];
+    switch (r->metric) {
+    case M_NPS:
+    case M_ENPS: nps_add(&g->acc.nps, (int)s); break;
+    case M_CSAT: csat_add(&g->acc.csat, (int)s); break;
+    case M_CES: ces_add(&g->acc.ces, (int)s); break;
+    default: g->acc.count++; break;
+    }
+}
+
+
+
+static int cmp_dim(const struct run *r, int k, int64_t a, int64_t b)
+{
+    enum dim d = r->dims[k];
+    if (d >= D_DAY || d == D_AGE_BAND || d == D_NPS_CATEGORY)
+        return a < b ? -1 : a > b;   /* time and ordered bands */
+    const char *x = a ? dim_text(r, d, a) : NULL, *y = b ? dim_text(r, d, b) : NULL;
+    if (!x || !y)                    /* "none" last */
+        return x == y ? 0 : x ? -1 : 1;
+    return strcmp(x, y);
+}
+
+static int cmp_group(const void *pa, const void *pb, void *ctx)
+{
+    const struct run *r = ctx;
+    const struct group *a = pa, *b = pb;
+    for (int k = 0; k < r->ndims; k++) {
+        int c = cmp_dim(r, k, a->key[k], b->key[k]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+/* ---- answer ----------------------------------------------------------- */
+
+static void set_value(json_t *row, const char *name, struct metric_value v,
+                      bool margin)
+{
+    json_object_set_new(row, name, v.has_value ? json_real(v.value) : json_null());
+    if (margin)
+        json_object_set_new(row, "margin", v.has_value && v.has_margin
+                                               ? json_real(v.margin) : json_null());
+}
+
+static void change_json(json_t *row, struct metric_change c)
+{
+    json_object_set_new(row, "change", c.has_value ? json_real(c.change) : json_null());
+    json_object_set_new(row, "significant", json_boolean(c.has_value && c.significant));
+}
+
+static json_t *row_json(const struct run *r, const struct group *g,
+                        const struct group *prev)
+{
+    json_t *row = json_object();
+    for (int k = 0; k < r->ndims; k++)
+        json_object_set_new(row, dim_names[r->dims[k]], dim_json(r, r->dims[k], g->key[k]));
+    struct group empty;
+    memset(&empty, 0, sizeof empty);
+    if (!prev)
+        prev = &empty;
+    switch (r->metric) {
+    case M_NPS:
+    case M_ENPS: {
+        const struct nps_acc *a = &g->acc.nps;
+        set_value(row, "value", nps_value(a), true);
+        json_object_set_new(row, "n", json_integer((json_int_t)a->n));
+        json_object_set_new(row, "promoters", json_integer((json_int_t)a->promoters));
+        json_object_set_new(row, "passives", json_integer((json_int_t)a->passives));
+        json_object_set_new(row, "detractors", json_integer((json_int_t)a->detractors));
+        if (r->time_dim >= 0)
+            change_json(row, nps_change(&prev->acc.nps, a));
+        break;
+    }
+    case M_CSAT: {
+        const struct csat_acc *a = &g->acc.csat;
+        set_value(row, "value", csat_pct(a), true);
+        json_object_set_new(row, "n", json_integer((json_int_t)a->n));
+        json_object_set_new(row, "satisfied", json_integer((json_int_t)a->top2));
+        struct metric_value mean = csat_mean(a);
+        json_object_set_new(row, "mean", mean.has_value ? json_real(mean.value) : json_null());
+        json_object_set_new(row, "mean_margin", mean.has_margin ? json_real(mean.margin) : json_null());
+        if (r->time_dim >= 0)
+            change_json(row, csat_pct_change(&prev->acc.csat, a));
+        break;
+    }
+    case M_CES: {
+        const struct ces_acc *a = &g->acc.ces;
+        set_value(row, "value", ces_mean(a), true);
+        json_object_set_new(row, "n", json_integer((json_int_t)a->n));
+        json_object_set_new(row, "low_effort", json_integer((json_int_t)a->low));
+        struct metric_value low = ces_low_pct(a);
+        json_object_set_new(row, "low_effort_pct", low.has_value ? json_real(low.value) : json_null());
+        if (r->time_dim >= 0)
+            change_json(row, mean_change(prev->acc.ces.sum, prev->acc.ces.sumsq,
+                                         prev->acc.ces.n, a->sum, a->sumsq, a->n));
+        break;
+    }
+    default:
+        json_object_set_new(row, "value", json_integer((json_int_t)g->acc.count));
+        json_object_set_new(row, "n", json_integer((json_int_t)g->acc.count));
+        if (r->time_dim >= 0) {
+            bool has = prev->acc.count > 0 || prev != &empty;
+            json_object_set_new(row, "change", has ? json_integer((json_int_t)g->acc.count -
+                                                                  (json_int_t)prev->acc.count)
+                                                   : json_null());
+        }
+        break;
+    }
+    return row;
+}
+
+/* Time series get a row for every period between the first and the last
+ * one seen, for every combination of the other dimensions: a period
+ * without answers shows n = 0 and value null instead of vanishing. */
+static int fill_gaps(struct run *r)
+{
+    if (r->time_dim < 0 || !r->ng)
+        return CXM_OK;
+    int t = r->time_dim;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < r->ng; i++) {
+        lo = r->g[i].key[t] < lo ? r->g[i].key[t] : lo;
+        hi = r->g[i].key[t] > hi ? r->g[i].key[t] : hi;
+    }
+    size_t n = r->ng;
+    for (size_t i = 0; i < n; i++) {
+        int64_t key[MAX_DIMS];
+        memcpy(key, r->g[i].key, sizeof key);
+        for (int64_t b = lo; b <= hi; b = bucket_next(b, r->bucket)) {
+            key[t] = b;
+            if (!group_of(r, key, true))
+                return CXM_ETOOBIG;
+        }
+    }
+    return CXM_OK;
+}
+
+static int run_report(struct run *r, const struct report_query *q, struct filter *f,
+                      json_t **out, struct cxm_err *err)
+{
+    int rc = build_profiles(r);
+    if (!rc)
+        rc = build_teams(r);
+    if (rc)
+        return cxm_err_set(err, rc, "out of memory");
+    if (f && (rc = filter_bind(f, bind_text, r)))
+        return cxm_err_set(err, rc, "out of memory");
+    if (!(r->map = strmap_new()))
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    const struct fcols *fc = &r->m->fc;
+    for (size_t i = 1; i <= fc->n; i++) {
+        int64_t ts = fc->ts[i];
+        if (ts < q->from || ts >= q->to || !metric_takes(r->metric, fc->kind[i]))
+            continue;
+        r->row = i;
+        if (f && !filter_eval(f, get_field, r))
+            continue;
+        int64_t key[MAX_DIMS] = {0};
+        for (int k = 0; k < r->ndims; k++) {
+            double v = field_of(r, r->dims[k], i);
+            key[k] = isnan(v) ? 0 : (int64_t)v;
+        }
+        struct group *g = group_of(r, key, true);
+        if (!g)
+            return cxm_err_set(err, CXM_ETOOBIG, "more than %d groups: use"
+                               " fewer or coarser dimensions", MAX_ROWS);
+        accumulate(r, g, i);
+    }
+    if (fill_gaps(r))
+        return cxm_err_set(err, CXM_ETOOBIG, "more than %d rows with every"
+                           " period filled in: use a coarser time dimension or"
+                           " a shorter period", MAX_ROWS);
+    /* the map's indexes die with the sort; previous periods are looked up
+     * after it through a rebuilt map */
+    if (r->ng)
+        qsort_r(r->g, r->ng, sizeof *r->g, cmp_group, r);
+    strmap_free(r->map);
+    if (!(r->map = strmap_new()))
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < r->ng; i++)
+        if (strmap_put(r->map, (const char *)r->g[i].key, sizeof r->g[i].key, (uint32_t)i))
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    json_t *rows = json_array();
+    for (size_t i = 0; i < r->ng; i++) {
+        const struct group *prev = NULL;
+        if (r->time_dim >= 0) {
+            int64_t key[MAX_DIMS];
+            memcpy(key, r->g[i].key, sizeof key);
+            key[r->time_dim] = bucket_start(key[r->time_dim] - 1, r->bucket);
+            prev = group_of(r, key, false);
+        }
+        json_array_append_new(rows, row_json(r, &r->g[i], prev));
+    }
+    json_t *by = json_array();
+    for (int k = 0; k < r->ndims; k++)
+        json_array_append_new(by, json_string(dim_names[r->dims[k]]));
+    json_t *doc = json_pack("{s:s, s:o, s:o, s:I, s:o}", "metric", metric_names[r->metric],
+                            "by", by, "where", q->where && *q->where
+                                                   ? json_string(q->where) : json_null(),
+                            "seq", (json_int_t)r->m->last_seq, "rows", rows);
+    if (q->from > 0) {
+        char buf[TIMEFMT_LEN];
+        timefmt_format(q->from, buf);
+        json_object_set_new(doc, "from", json_string(buf));
+    }
+    if (q->to < INT64_MAX) {
+        char buf[TIMEFMT_LEN];
+        timefmt_format(q->to, buf);
+        json_object_set_new(doc, "to", json_string(buf));
+    }
+    *out = doc;
+    return CXM_OK;
+}
+
+int engine_report(struct engine *e, const struct report_query *q, json_t **out,
+                  struct cxm_err *err)
+{
+    struct run r = {0};
+    int rc = parse_metric(q->metric, &r.metric, err);
+    if (!rc)
+        rc = parse_dims(&r, q->by, err);
+    if (rc)
+        return rc;
+    if (q->from >= q->to)
+        return cxm_err_field(err, CXM_EINVAL, -1, "to", "the period is empty:"
+                             " 'to' must be after 'from'");
+    struct filter *f = NULL;
+    if (q->where && *q->where) {
+        struct cxm_err fe;
+        cxm_err_clear(&fe);
+        if (!(f = filter_parse(q->where, filter_fields, NFILTER, &fe))) {
+            if (err) {
+                cxm_err_field(err, fe.code, -1, "where", "where: %s", fe.msg);
+            }
+            return fe.code ? fe.code : CXM_EINVAL;
+        }
+    }
+    pthread_rwlock_rdlock(&e->lock);
+    r.m = e->m;
+    rc = run_report(&r, q, f, out, err);
+    pthread_rwlock_unlock(&e->lock);
+    filter_free(f);
+    strmap_free(r.map);
+    arena_free(&r.keys);
+    free(r.g);
+    free(r.prof);
+    free(r.agent_team);
+    free(r.teams);
+    return rc;
+}
+
+int report_parse_bound(const char *s, bool is_to, int64_t *out, struct cxm_err *err)
+{
+    struct cxm_err e;
+    cxm_err_clear(&e);
+    if (timefmt_parse(s, out, &e))
+        return cxm_err_field(err, CXM_EINVAL, -1, is_to ? "to" : "from", "%s: %s",
+                             is_to ? "to" : "from", e.msg);
+    if (is_to && strlen(s) == 10)   /* a date: up to the end of that day */
+        *out += 86400;
+    return CXM_OK;
+}

@@ -1,0 +1,26 @@
+/* api_metrics.c - GET /v1/metrics: the report of `cxm report` as JSON. */
+#include <stdint.h>
+
+#include "http/route.h"
+
+void api_metrics_report(struct req *r)
+{
+    struct report_query q = {.metric = req_arg(r, "metric"), .by = req_arg(r, "by"),
+                             .where = req_arg(r, "where"), .from = 0, .to = INT64_MAX};
+    const char *from = req_arg(r, "from"), *to = req_arg(r, "to");
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    if (!q.metric) {
+        reply_error(r, 400, "invalid", "give metric: nps, enps, csat, ces or"
+                    " responses", -1, "metric");
+        return;
+    }
+    json_t *doc = NULL;
+    if ((from && *from && report_parse_bound(from, false, &q.from, &err)) ||
+        (to && *to && report_parse_bound(to, true, &q.to, &err)) ||
+        engine_report(r->eng, &q, &doc, &err)) {
+        reply_err(r, &err);
+        return;
+    }
+    reply_json(r, 200, doc);
+}

@@ -1,0 +1,259 @@
+/* Reports: engine_report against a plain recomputation in the test over
+ * the same generated responses. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "log.h"
+
+static char dir[64], db[128];
+
+static void setup(void)
+{
+    log_set_level(LOG_WARN);
+    snprintf(dir, sizeof dir, "/tmp/cxm-report-XXXXXX");
+    cr_assert(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/r.db", dir);
+}
+
+static void teardown(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert(system(cmd) == 0);
+}
+
+TestSuite(report, .init = setup, .fini = teardown);
+
+static struct engine *open_engine(void)
+{
+    struct engine *e = NULL;
+    struct cxm_err err;
+    struct engine_opts o = {.sync = STORE_SYNC_OFF, .lock = true};
+    cr_assert_eq(engine_open(db, &o, &e, &err), 0, "%s", err.msg);
+    return e;
+}
+
+static void ingest_json(struct engine *e, json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    struct event *ev = calloc(n, sizeof *ev);
+    struct arena a = {0};
+    for (size_t i = 0; i < n; i++) {
+        struct cxm_err err;
+        cr_assert_eq(event_decode(json_array_get(arr, i), (long)i, 0, &a, &ev[i], &err),
+                     0, "%s", err.msg);
+    }
+    struct engine_work w = {.op = ENGINE_INGEST, .ev = ev, .n = n};
+    cr_assert_eq(engine_run(e, &w), 0, "%s", w.err.msg);
+    free(ev);
+    arena_free(&a);
+}
+
+static const char *const channels[] = {"web", "phone", "chat"};
+static const char *const countries[] = {"US", "GB", "DE"};
+
+/* Generated data: 300 customers, each with a country, birth year and a
+ * few NPS and CSAT answers on random channels and months of 2025. */
+struct answer { int cust, kind, score, channel; int64_t ts; };
+static struct answer ans[3000];
+static int nans;
+static int cust_country[300], cust_by[300];
+
+static void generate(struct engine *e)
+{
+    uint64_t x = 12345;
+#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+    json_t *arr = json_array();
+    for (int c = 0; c < 300; c++) {
+        cust_country[c] = (int)(RND() % 3);
+        cust_by[c] = 1950 + (int)(RND() % 55);
+        char email[32];
+        snprintf(email, sizeof email, "c%d@x.io", c);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i}", "type", "customer",
+                                             "email", email, "country",
+                                             countries[cust_country[c]], "birth_year",
+                                             cust_by[c]));
+    }
+    nans = 0;
+    for (int c = 0; c < 300; c++) {
+        int k = 1 + (int)(RND() % 8);
+        for (int j = 0; j < k && nans < 3000; j++) {
+            struct answer *a = &ans[nans++];
+            a->cust = c;
+            a->kind = RND() % 3 ? 1 : 2;   /* nps or csat */
+            a->score = a->kind == 1 ? (int)(RND() % 11) : 1 + (int)(RND() % 5);
+            a->channel = (int)(RND() % 3);
+            a->ts = 1735689600 + (int64_t)(RND() % (365 * 86400));   /* 2025 */
+            char email[32];
+            snprintf(email, sizeof email, "c%d@x.io", c);
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, s:s, s:I}",
+                "type", "feedback", "email", email, "kind", a->kind == 1 ? "nps" : "csat",
+                "score", a->score, "channel", channels[a->channel], "ts", (json_int_t)a->ts));
+        }
+    }
+    ingest_json(e, arr);
+    json_decref(arr);
+#undef RND
+}
+
+static json_t *report(struct engine *e, const char *metric, const char *by,
+                      const char *where, int64_t from, int64_t to)
+{
+    struct report_query q = {.metric = metric, .by = by, .where = where,
+                             .from = from, .to = to};
+    json_t *doc = NULL;
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    cr_assert_eq(engine_report(e, &q, &doc, &err), 0, "%s", err.msg);
+    return doc;
+}
+
+static json_t *find_row(json_t *doc, const char *dim, const char *val)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(doc, "rows"), i, row)
+        if (!strcmp(json_string_value(json_object_get(row, dim)), val))
+            return row;
+    return NULL;
+}
+
+Test(report, nps_by_channel_matches_a_recount)
+{
+    struct engine *e = open_engine();
+    generate(e);
+    json_t *doc = report(e, "nps", "channel", NULL, 0, INT64_MAX);
+    for (int ch = 0; ch < 3; ch++) {
+        double n = 0, sum = 0, sumsq = 0;
+        int p = 0, d = 0;
+        for (int i = 0; i < nans; i++) {
+            if (ans[i].kind != 1 || ans[i].channel != ch)
+                continue;
+            double v = ans[i].score >= 9 ? 100 : ans[i].score <= 6 ? -100 : 0;
+            p += ans[i].score >= 9;
+            d += ans[i].score <= 6;
+            n++;
+            sum += v;
+            sumsq += v * v;
+        }
+        double mean = sum / n, var = sumsq / n - mean * mean;
+        json_t *row = find_row(doc, "channel", channels[ch]);
+        cr_assert(row, "no row for %s", channels[ch]);
+        cr_assert_eq(json_integer_value(json_object_get(row, "n")), (json_int_t)n);
+        cr_assert_eq(json_integer_value(json_object_get(row, "promoters")), p);
+        cr_assert_eq(json_integer_value(json_object_get(row, "detractors")), d);
+        cr_assert_float_eq(json_real_value(json_object_get(row, "value")), mean, 1e-9);
+        cr_assert_float_eq(json_real_value(json_object_get(row, "margin")),
+                           1.96 * sqrt(var / n), 1e-9);
+    }
+    json_decref(doc);
+    engine_close(e);
+}
+
+Test(report, csat_with_a_filter_on_customer_attributes)
+{
+    struct engine *e = open_engine();
+    generate(e);
+    /* 2025: ages 20..75; 25-34 means born 1991..2000 */
+    json_t *doc = report(e, "csat", "country", "country = 'US' and age_band = '25-34'",
+                         0, INT64_MAX);
+    int n = 0, top2 = 0;
+    double sum = 0;
+    for (int i = 0; i < nans; i++) {
+        int c = ans[i].cust;
+        int age = 2025 - cust_by[c];
+        if (ans[i].kind != 2 || cust_country[c] != 0 || age < 25 || age > 34)
+            continue;
+        n++;
+        top2 += ans[i].score >= 4;
+        sum += ans[i].score;
+    }
+    json_t *rows = json_object_get(doc, "rows");
+    cr_assert_eq(json_array_size(rows), n ? 1 : 0);
+    if (n) {
+        json_t *row = json_array_get(rows, 0);
+        cr_assert_str_eq(json_string_value(json_object_get(row, "country")), "US");
+        cr_assert_eq(json_integer_value(json_object_get(row, "n")), n);
+        cr_assert_eq(json_integer_value(json_object_get(row, "satisfied")), top2);
+        cr_assert_float_eq(json_real_value(json_object_get(row, "value")), 100.0 * top2 / n, 1e-9);
+        cr_assert_float_eq(json_real_value(json_object_get(row, "mean")), sum / n, 1e-9);
+    }
+    json_decref(doc);
+    engine_close(e);
+}
+
+Test(report, monthly_series_carry_changes)
+{
+    struct engine *e = open_engine();
+    generate(e);
+    json_t *doc = report(e, "nps", "month", "channel = 'web'", 1740787200 /* 03-01 */,
+                         1748736000 /* 06-01 */);
+    json_t *rows = json_object_get(doc, "rows");
+    cr_assert_eq(json_array_size(rows), 3, "%s", json_dumps(doc, 0));
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "month")), "2025-03");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 2), "month")), "2025-05");
+    json_t *mar = json_array_get(rows, 0), *apr = json_array_get(rows, 1);
+    cr_assert(json_is_null(json_object_get(mar, "change")), "the first period has none");
+    double expected = json_real_value(json_object_get(apr, "value")) -
+                      json_real_value(json_object_get(mar, "value"));
+    cr_assert_float_eq(json_real_value(json_object_get(apr, "change")), expected, 1e-9);
+    json_decref(doc);
+    /* a filter matching nothing gives no rows, not an error */
+    doc = report(e, "nps", "channel", "channel = 'fax'", 0, INT64_MAX);
+    cr_assert_eq(json_array_size(json_object_get(doc, "rows")), 0);
+    json_decref(doc);
+    engine_close(e);
+}
+
+Test(report, a_period_without_answers_is_a_row_with_n_0)
+{
+    struct engine *e = open_engine();
+    json_t *arr = json_array();
+    /* 2025-03-10 and 2025-05-10, nothing in April */
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s,s:I}", "type", "feedback",
+        "email", "a@x.io", "kind", "nps", "score", 10, "channel", "web", "ts", (json_int_t)1741564800));
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s,s:I}", "type", "feedback",
+        "email", "a@x.io", "kind", "nps", "score", 0, "channel", "web", "ts", (json_int_t)1746835200));
+    ingest_json(e, arr);
+    json_decref(arr);
+    json_t *doc = report(e, "nps", "month", NULL, 0, INT64_MAX);
+    json_t *rows = json_object_get(doc, "rows");
+    cr_assert_eq(json_array_size(rows), 3);
+    json_t *apr = json_array_get(rows, 1), *may = json_array_get(rows, 2);
+    cr_assert_str_eq(json_string_value(json_object_get(apr, "month")), "2025-04");
+    cr_assert_eq(json_integer_value(json_object_get(apr, "n")), 0);
+    cr_assert(json_is_null(json_object_get(apr, "value")));
+    cr_assert(json_is_null(json_object_get(apr, "margin")));
+    cr_assert(json_is_null(json_object_get(may, "change")), "no change from an empty period");
+    cr_assert_eq(json_real_value(json_object_get(may, "value")), -100);
+    json_decref(doc);
+    engine_close(e);
+}
+
+Test(report, errors_name_their_field)
+{
+    struct engine *e = open_engine();
+    struct cxm_err err;
+    json_t *doc = NULL;
+    struct report_query q = {.metric = "happiness", .from = 0, .to = INT64_MAX};
+    cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_EINVAL);
+    cr_assert_str_eq(err.field, "metric");
+    q = (struct report_query){.metric = "nps", .by = "channel,colour", .from = 0, .to = INT64_MAX};
+    cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_EINVAL);
+    cr_assert_str_eq(err.field, "by");
+    cr_assert(strstr(err.msg, "colour"), "%s", err.msg);
+    q = (struct report_query){.metric = "nps", .by = "month,week", .from = 0, .to = INT64_MAX};
+    cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_EINVAL);
+    q = (struct report_query){.metric = "nps", .where = "contry = 'US'", .from = 0, .to = INT64_MAX};
+    cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_EINVAL);
+    cr_assert_str_eq(err.field, "where");
+    cr_assert(strstr(err.msg, "contry"), "%s", err.msg);
+    q = (struct report_query){.metric = "nps", .from = 10, .to = 10};
+    cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_EINVAL);
+    engine_close(e);
+}
