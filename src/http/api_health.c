@@ -107,6 +107,10 @@ static const char openapi[] =
     "\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true}],"
     "\"responses\":{\"200\":{\"description\":\"{customer_id, unmerged_from, seq}\"},"
     "\"409\":{\"description\":\"not merged\"}}}},"
+    "\"/v1/metrics\":{\"get\":{\"summary\":\"A metric by dimensions, filtered (admin, analyst)\","
+    "\"parameters\":[{\"name\":\"metric\",\"in\":\"query\",\"required\":true},{\"name\":\"by\",\"in\":\"query\"},"
+    "{\"name\":\"where\",\"in\":\"query\"},{\"name\":\"from\",\"in\":\"query\"},{\"name\":\"to\",\"in\":\"query\"}],"
+    "\"responses\":{\"200\":{\"description\":\"{metric, by, rows}\"},\"400\":{\"description\":\"bad parameter\"}}}},"
     "\"/v1/customers/{id}/export\":{\"get\":{\"summary\":\"Profile and full history (admin)\","
     "\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true}],"
     "\"responses\":{\"200\":{\"description\":\"export\"}}}}}}";
