@@ -29,6 +29,14 @@ run() {
         status=1
         return
     fi
+    # A leak or sanitizer report in a forked test worker does not fail the
+    # test in Criterion's eyes: count each report as a failure here.
+    local reports
+    reports=$(grep -a -c -E 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$log/$name.out")
+    if [ "$reports" -gt 0 ]; then
+        echo "!! $name: $reports sanitizer report(s) above"
+        failing=$((failing + reports))
+    fi
     total_pass=$((total_pass + passing))
     total_fail=$((total_fail + failing + crashing))
     if [ "$rc" -ne 0 ] || [ "$failing" -ne 0 ] || [ "$crashing" -ne 0 ]; then

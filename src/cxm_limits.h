@@ -37,4 +37,11 @@
 /* Customer search results. */
 #define CXM_MAX_SEARCH 100
 
+/* Longest filter expression in bytes: a filter is typed by a person or
+ * stored in a segment definition; 4 KiB also bounds the work of parsing. */
+#define FILTER_MAX_EXPR 4096
+/* Deepest nesting of '(' and 'not' in a filter: bounds the recursion of
+ * the parser and compiler, so no input can overflow the stack. */
+#define FILTER_MAX_DEPTH 64
+
 #endif

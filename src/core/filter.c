@@ -15,13 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Longest expression in bytes: a filter is typed by a person or stored in
- * a segment definition; 4 KiB also bounds the work of parsing. */
-#define FILTER_MAX_EXPR 4096
-/* Deepest nesting of '(' and 'not': bounds the recursion of the parser
- * and of the compiler, so no input can overflow the stack (evaluation
- * does not recurse). */
-#define FILTER_MAX_DEPTH 64
+#include "cxm_limits.h"
+
 /* In-lists longer than this are sorted and binary-searched; shorter ones
  * are scanned, which is faster for a handful of values. */
 #define FILTER_LINEAR_IN 16
