@@ -63,10 +63,11 @@ int engine_export(struct engine *e, uint32_t id, json_t **out, struct cxm_err *e
 /* A metrics report (docs/metrics.md): one metric over the feedback in
  * [from, to), filtered by where, grouped by the dimensions in by. */
 struct report_query {
-    const char *metric;          /* nps, enps, csat, ces, responses */
+    const char *metric;          /* nps, enps, csat, ces, responses, customers */
     const char *by;              /* comma-separated dimensions; NULL: none */
     const char *where;           /* filter expression; NULL: everything */
     int64_t from, to;            /* unix seconds, [from, to) */
+    uint32_t customer;           /* only this customer's profile; 0: all */
 };
 /* {"metric","by":[...],"where","from","to","seq","rows":[...]}. CXM_EINVAL
  * with err->field naming metric, by, where, from or to. */

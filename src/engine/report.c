@@ -18,15 +18,16 @@
 #include "engine/engine_impl.h"
 #include "cxm_limits.h"
 
-enum metric { M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_COUNT };
+enum metric { M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_CUSTOMERS, M_COUNT };
 static const char *const metric_names[M_COUNT] = {"nps", "enps", "csat", "ces",
-                                                   "responses"};
+                                                   "responses", "customers"};
 
 /* Dimensions, which are also the text fields of the filter language. */
 enum dim {
     D_CHANNEL, D_TOUCHPOINT, D_STAGE, D_SURVEY, D_AGENT, D_TEAM, D_COUNTRY,
     D_CITY, D_GENDER, D_AGE_BAND, D_NPS_CATEGORY, D_KIND,
     D_DAY, D_WEEK, D_MONTH, D_QUARTER, D_YEAR,
+    D_CSAT_MEAN,   /* a profile's mean CSAT over the matching answers, rounded */
     D_COUNT
 };
 /* Number fields of the filter language, numbered after the dimensions. */
@@ -44,7 +45,7 @@ static const int filter_ids[NFILTER] = {
 static const char *const dim_names[D_COUNT] = {
     "channel", "touchpoint", "stage", "survey", "agent", "team", "country",
     "city", "gender", "age_band", "nps_category", "kind",
-    "day", "week", "month", "quarter", "year"};
+    "day", "week", "month", "quarter", "year", "csat_mean"};
 
 static const struct filter_field filter_fields[NFILTER] = {
     {"channel", FT_TEXT}, {"touchpoint", FT_TEXT}, {"stage", FT_TEXT},
@@ -56,6 +57,7 @@ static const struct filter_field filter_fields[NFILTER] = {
 static const char *const bands[] = {NULL, "18-24", "25-34", "35-44", "45-54",
                                     "55-64", "65+"};
 static const char *const categories[] = {NULL, "promoter", "passive", "detractor"};
+static const char *const means[] = {NULL, "1", "2", "3", "4", "5"};
 
 #define MAX_DIMS 4
 #define MAX_ROWS 100000      /* rows in one answer, gaps filled included */
@@ -63,8 +65,10 @@ static const char *const categories[] = {NULL, "promoter", "passive", "detractor
 /* What the report needs of each profile, indexed by customer node: the
  * values of its root's profile. */
 struct prof {
+    uint32_t root;            /* the profile's id */
     uint16_t country, city, gender;
     uint8_t nps_cat;          /* latest NPS answer's category, 0: none */
+    uint8_t csat_mean;        /* D_CSAT_MEAN, 0: none (computed on demand) */
     int16_t birth_year;
 };
 
@@ -96,6 +100,12 @@ struct run {
     struct arena keys;
     struct group *g;
     size_t ng, gcap;
+    /* the rows to visit: all (rows == NULL) or one profile's */
+    uint32_t *rows;
+    size_t nrows;
+    /* M_CUSTOMERS: (group, profile) pairs already counted */
+    uint64_t *seen;
+    size_t seencap, nseen;
 };
 
 static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
@@ -106,7 +116,7 @@ static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
             return CXM_OK;
         }
     return cxm_err_field(err, CXM_EINVAL, -1, "metric", "unknown metric '%.40s':"
-                         " use nps, enps, csat, ces or responses",
+                         " use nps, enps, csat, ces, responses or customers",
                          s ? s : "");
 }
 
@@ -134,13 +144,13 @@ static int parse_dims(struct run *r, const char *by, struct cxm_err *err)
             return cxm_err_field(err, CXM_EINVAL, -1, "by", "unknown dimension"
                                  " '%.*s': use channel, touchpoint, stage, survey,"
                                  " agent, team, country, city, gender, age_band,"
-                                 " nps_category, kind, day, week, month, quarter"
-                                 " or year", (int)(n > 40 ? 40 : n), p);
+                                 " nps_category, kind, csat_mean, day, week,"
+                                 " month, quarter or year", (int)(n > 40 ? 40 : n), p);
         for (int i = 0; i < r->ndims; i++)
             if (r->dims[i] == (enum dim)d)
                 return cxm_err_field(err, CXM_EINVAL, -1, "by", "dimension '%s'"
                                      " named twice", dim_names[d]);
-        if (d >= D_DAY) {
+        if (d >= D_DAY && d <= D_YEAR) {
             if (r->time_dim >= 0)
                 return cxm_err_field(err, CXM_EINVAL, -1, "by", "one time"
                                      " dimension at most (day, week, month,"
@@ -159,56 +169,82 @@ static int parse_dims(struct run *r, const char *by, struct cxm_err *err)
 
 /* ---- what each profile looks like ------------------------------------ */
 
-static int build_profiles(struct run *r)
+/* The nodes of the profile rooted at root (depth-first). */
+static int profile_nodes(const struct model *m, uint32_t root, uint32_t **out,
+                         size_t *n)
+{
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    if (cxm_grow((void **)out, &cap, 1, sizeof **out))
+        return CXM_ENOMEM;
+    (*out)[(*n)++] = root;
+    for (size_t i = 0; i < *n; i++)
+        for (uint32_t c = m->cust[(*out)[i]].first_child; c; c = m->cust[c].next_sibling) {
+            if (cxm_grow((void **)out, &cap, *n + 1, sizeof **out))
+                return CXM_ENOMEM;
+            (*out)[(*n)++] = c;
+        }
+    return CXM_OK;
+}
+
+/* Fills prof[] for the given nodes (all customers when nodes is NULL): the
+ * latest value of each attribute over the nodes of a profile, and the
+ * category of its latest NPS answer. */
+static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes)
 {
     const struct model *m = r->m;
     size_t n = m->ncust + 1;
+    size_t count = nodes ? nnodes : m->ncust;
     r->prof = cxm_calloc(n, sizeof *r->prof);
     int64_t *seqs = cxm_calloc(n * 4, sizeof *seqs);   /* per root and field */
     if (!r->prof || !seqs) {
         free(seqs);
         return CXM_ENOMEM;
     }
-    uint32_t *root = cxm_malloc(n * sizeof *root);
-    if (!root) {
-        free(seqs);
-        return CXM_ENOMEM;
+    for (size_t k = 0; k < count; k++) {
+        uint32_t c = nodes ? nodes[k] : (uint32_t)(k + 1);
+        r->prof[c].root = model_root(m, c);
     }
-    for (size_t c = 1; c < n; c++)
-        root[c] = model_root(m, (uint32_t)c);
-    /* latest value per field over the nodes of each profile */
-    for (size_t c = 1; c < n; c++) {
+    for (size_t k = 0; k < count; k++) {
+        uint32_t c = nodes ? nodes[k] : (uint32_t)(k + 1);
         const struct attrs *a = &m->cust[c].a;
-        struct prof *p = &r->prof[root[c]];
-        int64_t *s = &seqs[root[c] * 4];
-        if (a->country && a->updated_seq > s[0]) { p->country = a->country; s[0] = a->updated_seq; }
-        if (a->city && a->updated_seq > s[1]) { p->city = a->city; s[1] = a->updated_seq; }
-        if (a->gender && a->updated_seq > s[2]) { p->gender = a->gender; s[2] = a->updated_seq; }
-        if (a->birth_year && a->updated_seq > s[3]) {
+        uint32_t rt = r->prof[c].root;
+        struct prof *p = &r->prof[rt];
+        int64_t *sq = &seqs[(size_t)rt * 4];
+        if (a->country && a->updated_seq > sq[0]) { p->country = a->country; sq[0] = a->updated_seq; }
+        if (a->city && a->updated_seq > sq[1]) { p->city = a->city; sq[1] = a->updated_seq; }
+        if (a->gender && a->updated_seq > sq[2]) { p->gender = a->gender; sq[2] = a->updated_seq; }
+        if (a->birth_year && a->updated_seq > sq[3]) {
             p->birth_year = (int16_t)a->birth_year;
-            s[3] = a->updated_seq;
+            sq[3] = a->updated_seq;
         }
     }
     /* latest NPS answer per profile; seqs reused as (ts, seq) holders */
     memset(seqs, 0, n * 4 * sizeof *seqs);
     const struct fcols *f = &m->fc;
-    for (size_t i = 1; i <= f->n; i++) {
+    for (size_t x = 1; x <= (nodes ? r->nrows : f->n); x++) {
+        size_t i = nodes ? r->rows[x - 1] : x;
         if (f->kind[i] != FB_NPS)
             continue;
-        uint32_t rt = root[f->cust[i]];
-        int64_t *s = &seqs[rt * 4];
-        if ((int64_t)f->ts[i] > s[0] || ((int64_t)f->ts[i] == s[0] && f->seq[i] > s[1])) {
-            s[0] = f->ts[i];
-            s[1] = f->seq[i];
+        uint32_t rt = r->prof[f->cust[i]].root;
+        int64_t *sq = &seqs[(size_t)rt * 4];
+        if ((int64_t)f->ts[i] > sq[0] || ((int64_t)f->ts[i] == sq[0] && f->seq[i] > sq[1])) {
+            sq[0] = f->ts[i];
+            sq[1] = f->seq[i];
             double sc = f->score[i];
             r->prof[rt].nps_cat = sc >= 9 ? 1 : sc >= 7 ? 2 : 3;
         }
     }
     /* every node answers with its root's profile */
-    for (size_t c = 1; c < n; c++)
-        if (root[c] != c)
-            r->prof[c] = r->prof[root[c]];
-    free(root);
+    for (size_t k = 0; k < count; k++) {
+        uint32_t c = nodes ? nodes[k] : (uint32_t)(k + 1);
+        if (r->prof[c].root != c) {
+            uint32_t rt = r->prof[c].root;
+            r->prof[c] = r->prof[rt];
+            r->prof[c].root = rt;
+        }
+    }
     free(seqs);
     return CXM_OK;
 }
@@ -272,6 +308,7 @@ static double field_of(const struct run *r, int d, size_t i)
     case D_AGE_BAND: v = (uint32_t)band_of(p->birth_year, f->ts[i]); break;
     case D_NPS_CATEGORY: v = p->nps_cat; break;
     case D_KIND: v = f->kind[i]; break;
+    case D_CSAT_MEAN: v = p->csat_mean; break;
     case F_SCORE: return f->score[i];
     case F_AGE: {
         if (!p->birth_year)
@@ -350,6 +387,7 @@ static const char *dim_text(const struct run *r, enum dim d, int64_t v)
     case D_AGE_BAND: s = c <= 6 ? bands[c] : NULL; break;
     case D_NPS_CATEGORY: s = c <= 3 ? categories[c] : NULL; break;
     case D_KIND: s = c ? event_fkind_name((int)c) : NULL; break;
+    case D_CSAT_MEAN: s = c <= 5 ? means[c] : NULL; break;
     default: break;
     }
     return s;
@@ -357,7 +395,7 @@ static const char *dim_text(const struct run *r, enum dim d, int64_t v)
 
 static json_t *dim_json(const struct run *r, enum dim d, int64_t v)
 {
-    if (d >= D_DAY) {
+    if (d >= D_DAY && d <= D_YEAR) {
         char buf[16];
         bucket_label(v, (enum bucket)(d - D_DAY), buf);
         return json_string(buf);
@@ -400,9 +438,49 @@ static bool metric_takes(enum metric mt, int kind)
     }
 }
 
-static void accumulate(struct run *r, struct group *g, size_t i)
+/* Adds key to the set of counted (group, profile) pairs; false when it was
+ * there already. Linear probing over 64-bit keys, load under one half. */
+static int seen_add(struct run *r, uint64_t key, bool *added)
+{
+    if ((r->nseen + 1) * 2 > r->seencap) {
+        size_t ncap = r->seencap ? r->seencap * 2 : 4096;
+        uint64_t *ns = cxm_calloc(ncap, sizeof *ns);
+        if (!ns)
+            return CXM_ENOMEM;
+        for (size_t i = 0; i < r->seencap; i++) {
+            uint64_t k = r->seen[i];
+            if (!k)
+                continue;
+            size_t j = (size_t)(k * 0x9E3779B97F4A7C15ull >> 20) & (ncap - 1);
+            while (ns[j])
+                j = (j + 1) & (ncap - 1);
+            ns[j] = k;
+        }
+        free(r->seen);
+        r->seen = ns;
+        r->seencap = ncap;
+    }
+    size_t j = (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & (r->seencap - 1);
+    while (r->seen[j] && r->seen[j] != key)
+        j = (j + 1) & (r->seencap - 1);
+    *added = !r->seen[j];
+    if (*added) {
+        r->seen[j] = key;
+        r->nseen++;
+    }
+    return CXM_OK;
+}
+
+static int accumulate(struct run *r, struct group *g, size_t i)
 {
     double s = r->m->fc.score[i];
+    if (r->metric == M_CUSTOMERS) {
+        bool added = false;
+        uint64_t key = (uint64_t)(g - r->g + 1) << 32 | r->prof[r->m->fc.cust[i]].root;
+        int rc = seen_add(r, key, &added);
+        g->acc.count += added;
+        return rc;
+    }
     switch (r->metric) {
     case M_NPS:
     case M_ENPS: nps_add(&g->acc.nps, (int)s); break;
@@ -410,6 +488,7 @@ static void accumulate(struct run *r, struct group *g, size_t i)
     case M_CES: ces_add(&g->acc.ces, (int)s); break;
     default: g->acc.count++; break;
     }
+    return CXM_OK;
 }
 
 
@@ -418,7 +497,7 @@ static int cmp_dim(const struct run *r, int k, int64_t a, int64_t b)
 {
     enum dim d = r->dims[k];
     if (d >= D_DAY || d == D_AGE_BAND || d == D_NPS_CATEGORY)
-        return a < b ? -1 : a > b;   /* time and ordered bands */
+        return a < b ? -1 : a > b;   /* time, ordered bands, csat_mean */
     const char *x = a ? dim_text(r, d, a) : NULL, *y = b ? dim_text(r, d, b) : NULL;
     if (!x || !y)                    /* "none" last */
         return x == y ? 0 : x ? -1 : 1;
@@ -541,25 +620,98 @@ static int fill_gaps(struct run *r)
     return CXM_OK;
 }
 
+/* Does feedback row i count: in the period, of the metric's kind, through
+ * the filter? */
+static bool row_counts(struct run *r, const struct report_query *q,
+                       const struct filter *f, size_t i, bool any_kind)
+{
+    const struct fcols *fc = &r->m->fc;
+    int64_t ts = fc->ts[i];
+    if (ts < q->from || ts >= q->to || (!any_kind && !metric_takes(r->metric, fc->kind[i])))
+        return false;
+    r->row = i;
+    return !f || filter_eval(f, get_field, r);
+}
+
+/* D_CSAT_MEAN: each profile's mean CSAT over the answers that count. */
+static int csat_means(struct run *r, const struct report_query *q, const struct filter *f)
+{
+    const struct model *m = r->m;
+    const struct fcols *fc = &m->fc;
+    size_t n = m->ncust + 1;
+    double *sum = cxm_calloc(n, sizeof *sum);
+    uint32_t *cnt = cxm_calloc(n, sizeof *cnt);
+    if (!sum || !cnt) {
+        free(sum);
+        free(cnt);
+        return CXM_ENOMEM;
+    }
+    size_t nr = r->rows ? r->nrows : fc->n;
+    for (size_t x = 0; x < nr; x++) {
+        size_t i = r->rows ? r->rows[x] : x + 1;
+        if (fc->kind[i] != FB_CSAT || !row_counts(r, q, f, i, true))
+            continue;
+        uint32_t rt = r->prof[fc->cust[i]].root;
+        sum[rt] += fc->score[i];
+        cnt[rt]++;
+    }
+    for (size_t c = 1; c < n; c++) {
+        uint32_t rt = r->prof[c].root;
+        if (rt && cnt[rt])
+            r->prof[c].csat_mean = (uint8_t)round(sum[rt] / cnt[rt]);
+    }
+    free(sum);
+    free(cnt);
+    return CXM_OK;
+}
+
+/* The rows of one profile: every node's feedback chain. */
+static int customer_rows(struct run *r, uint32_t id, uint32_t **nodes, size_t *nn)
+{
+    const struct model *m = r->m;
+    if (profile_nodes(m, model_root(m, id), nodes, nn))
+        return CXM_ENOMEM;
+    size_t cap = 0;
+    for (size_t k = 0; k < *nn; k++)
+        for (uint32_t i = m->cust[(*nodes)[k]].fhead; i; i = m->fc.next[i]) {
+            if (cxm_grow((void **)&r->rows, &cap, r->nrows + 1, sizeof *r->rows))
+                return CXM_ENOMEM;
+            r->rows[r->nrows++] = i;
+        }
+    return CXM_OK;
+}
+
 static int run_report(struct run *r, const struct report_query *q, struct filter *f,
                       json_t **out, struct cxm_err *err)
 {
-    int rc = build_profiles(r);
+    uint32_t *nodes = NULL;
+    size_t nn = 0;
+    int rc = CXM_OK;
+    if (q->customer) {
+        if (q->customer > r->m->ncust)
+            return cxm_err_field(err, CXM_ENOTFOUND, -1, "customer_id", "no customer %u",
+                                 q->customer);
+        rc = customer_rows(r, q->customer, &nodes, &nn);
+    }
+    if (!rc)
+        rc = build_profiles(r, nodes, nn);
+    free(nodes);
     if (!rc)
         rc = build_teams(r);
     if (rc)
         return cxm_err_set(err, rc, "out of memory");
     if (f && (rc = filter_bind(f, bind_text, r)))
         return cxm_err_set(err, rc, "out of memory");
+    for (int k = 0; k < r->ndims; k++)
+        if (r->dims[k] == D_CSAT_MEAN && (rc = csat_means(r, q, f)))
+            return cxm_err_set(err, rc, "out of memory");
     if (!(r->map = strmap_new()))
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     const struct fcols *fc = &r->m->fc;
-    for (size_t i = 1; i <= fc->n; i++) {
-        int64_t ts = fc->ts[i];
-        if (ts < q->from || ts >= q->to || !metric_takes(r->metric, fc->kind[i]))
-            continue;
-        r->row = i;
-        if (f && !filter_eval(f, get_field, r))
+    size_t nr = r->rows ? r->nrows : fc->n;
+    for (size_t x = 0; x < nr; x++) {
+        size_t i = r->rows ? r->rows[x] : x + 1;
+        if (!row_counts(r, q, f, i, false))
             continue;
         int64_t key[MAX_DIMS] = {0};
         for (int k = 0; k < r->ndims; k++) {
@@ -570,7 +722,8 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
         if (!g)
             return cxm_err_set(err, CXM_ETOOBIG, "more than %d groups: use"
                                " fewer or coarser dimensions", MAX_ROWS);
-        accumulate(r, g, i);
+        if (accumulate(r, g, i))
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     }
     if (fill_gaps(r))
         return cxm_err_set(err, CXM_ETOOBIG, "more than %d rows with every"
@@ -652,6 +805,8 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     free(r.prof);
     free(r.agent_team);
     free(r.teams);
+    free(r.rows);
+    free(r.seen);
     return rc;
 }
 

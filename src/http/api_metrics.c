@@ -8,6 +8,7 @@ void api_metrics_report(struct req *r)
     struct report_query q = {.metric = req_arg(r, "metric"), .by = req_arg(r, "by"),
                              .where = req_arg(r, "where"), .from = 0, .to = INT64_MAX};
     const char *from = req_arg(r, "from"), *to = req_arg(r, "to");
+    const char *cust = req_arg(r, "customer_id");
     struct cxm_err err;
     cxm_err_clear(&err);
     if (!q.metric) {
@@ -15,6 +16,14 @@ void api_metrics_report(struct req *r)
                     " responses", -1, "metric");
         return;
     }
+    int64_t id;
+    if (cust && (!cxm_parse_i64(cust, &id) || id < 1 || id > UINT32_MAX - 1)) {
+        reply_error(r, 400, "invalid", "customer_id must be a customer id", -1,
+                    "customer_id");
+        return;
+    }
+    if (cust)
+        q.customer = (uint32_t)id;
     json_t *doc = NULL;
     if ((from && *from && report_parse_bound(from, false, &q.from, &err)) ||
         (to && *to && report_parse_bound(to, true, &q.to, &err)) ||

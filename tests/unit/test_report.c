@@ -257,3 +257,73 @@ Test(report, errors_name_their_field)
     cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_EINVAL);
     engine_close(e);
 }
+
+Test(report, customers_by_their_rounded_csat_mean)
+{
+    struct engine *e = open_engine();
+    generate(e);
+    int64_t from = 1735689600 + 200 * 86400;   /* the last ~165 days of 2025 */
+    json_t *doc = report(e, "customers", "csat_mean", "kind = 'csat'", from, INT64_MAX);
+    /* recount: per customer, mean of CSAT answers in the period */
+    int expect[6] = {0};
+    for (int c = 0; c < 300; c++) {
+        double sum = 0;
+        int n = 0;
+        for (int i = 0; i < nans; i++)
+            if (ans[i].cust == c && ans[i].kind == 2 && ans[i].ts >= from) {
+                sum += ans[i].score;
+                n++;
+            }
+        if (n)
+            expect[(int)round(sum / n)]++;
+    }
+    int total = 0;
+    for (int m = 1; m <= 5; m++) {
+        char label[2] = {(char)('0' + m), 0};
+        json_t *row = find_row(doc, "csat_mean", label);
+        json_int_t got = row ? json_integer_value(json_object_get(row, "value")) : 0;
+        cr_assert_eq(got, expect[m], "mean %d: %lld vs %d", m, (long long)got, expect[m]);
+        total += expect[m];
+    }
+    cr_assert_gt(total, 0);
+    json_decref(doc);
+    /* customers without a dimension: each counted once however often they answered */
+    doc = report(e, "customers", NULL, NULL, 0, INT64_MAX);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "rows"), 0),
+                                                    "value")), 300);
+    json_decref(doc);
+    engine_close(e);
+}
+
+Test(report, one_customers_nps)
+{
+    struct engine *e = open_engine();
+    generate(e);
+    for (uint32_t c = 1; c <= 300; c += 37) {
+        struct report_query q = {.metric = "nps", .from = 0, .to = INT64_MAX, .customer = c};
+        json_t *doc = NULL;
+        struct cxm_err err;
+        cr_assert_eq(engine_report(e, &q, &doc, &err), 0, "%s", err.msg);
+        int n = 0, p = 0, d = 0;
+        for (int i = 0; i < nans; i++)
+            if (ans[i].cust == (int)c - 1 && ans[i].kind == 1) {
+                n++;
+                p += ans[i].score >= 9;
+                d += ans[i].score <= 6;
+            }
+        json_t *row = json_array_get(json_object_get(doc, "rows"), 0);
+        if (!n) {
+            cr_assert_null(row);
+        } else {
+            cr_assert_eq(json_integer_value(json_object_get(row, "n")), n);
+            cr_assert_float_eq(json_real_value(json_object_get(row, "value")),
+                               100.0 * (p - d) / n, 1e-9);
+        }
+        json_decref(doc);
+    }
+    struct report_query q = {.metric = "nps", .from = 0, .to = INT64_MAX, .customer = 9999};
+    json_t *doc = NULL;
+    struct cxm_err err;
+    cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_ENOTFOUND);
+    engine_close(e);
+}
