@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
       libsqlite3-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
-      sqlite3 curl)
+      libxlsxwriter-dev sqlite3 curl unzip)
 
 missing=()
 for p in "${pkgs[@]}"; do

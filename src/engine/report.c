@@ -18,9 +18,15 @@
 #include "engine/engine_impl.h"
 #include "cxm_limits.h"
 
-enum metric { M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_CUSTOMERS, M_COUNT };
-static const char *const metric_names[M_COUNT] = {"nps", "enps", "csat", "ces",
-                                                   "responses", "customers"};
+/* Feedback metrics count answers; from M_RETENTION on, metrics count
+ * customers by their orders and interactions. */
+enum metric {
+    M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_CUSTOMERS,
+    M_RETENTION, M_CHURN, M_REPEAT, M_CLV, M_LOYALTY, M_COHORT, M_COUNT
+};
+static const char *const metric_names[M_COUNT] = {
+    "nps", "enps", "csat", "ces", "responses", "customers", "retention", "churn",
+    "repeat_purchase_rate", "clv_historic", "revenue_by_loyalty", "cohort"};
 
 /* Dimensions, which are also the text fields of the filter language. */
 enum dim {
@@ -72,6 +78,15 @@ struct prof {
     int16_t birth_year;
 };
 
+/* What customer metrics add up per group. */
+struct cust_acc {
+    uint64_t customers;       /* retention: active in the period; else in the group */
+    uint64_t kept;            /* retention: active in the next period too */
+    uint64_t buyers, repeat, orders;
+    double revenue, revsq;    /* per-customer revenue sums, for the mean's margin */
+    uint64_t early, late;     /* revenue_by_loyalty: active before / in the last 90 days */
+};
+
 struct group {
     int64_t key[MAX_DIMS];
     union {
@@ -79,6 +94,7 @@ struct group {
         struct csat_acc csat;
         struct ces_acc ces;
         uint64_t count;
+        struct cust_acc c;
     } acc;
 };
 
@@ -106,6 +122,10 @@ struct run {
     /* M_CUSTOMERS: (group, profile) pairs already counted */
     uint64_t *seen;
     size_t seencap, nseen;
+    /* customer metrics: the profile being filtered, and "now" for ages and
+     * the last period */
+    uint32_t cur;
+    int64_t ref_ts;
 };
 
 static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
@@ -116,7 +136,9 @@ static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
             return CXM_OK;
         }
     return cxm_err_field(err, CXM_EINVAL, -1, "metric", "unknown metric '%.40s':"
-                         " use nps, enps, csat, ces, responses or customers",
+                         " use nps, enps, csat, ces, responses, customers,"
+                         " retention, churn, repeat_purchase_rate, clv_historic,"
+                         " revenue_by_loyalty or cohort",
                          s ? s : "");
 }
 
@@ -496,8 +518,12 @@ static int accumulate(struct run *r, struct group *g, size_t i)
 static int cmp_dim(const struct run *r, int k, int64_t a, int64_t b)
 {
     enum dim d = r->dims[k];
-    if (d >= D_DAY || d == D_AGE_BAND || d == D_NPS_CATEGORY)
+    if (d >= D_DAY || d == D_AGE_BAND || d == D_NPS_CATEGORY) {
+        if ((a == 0) != (b == 0) && d != D_DAY && d != D_WEEK && d != D_MONTH &&
+            d != D_QUARTER && d != D_YEAR)
+            return a == 0 ? 1 : -1;  /* "none" last */
         return a < b ? -1 : a > b;   /* time, ordered bands, csat_mean */
+    }
     const char *x = a ? dim_text(r, d, a) : NULL, *y = b ? dim_text(r, d, b) : NULL;
     if (!x || !y)                    /* "none" last */
         return x == y ? 0 : x ? -1 : 1;
@@ -578,6 +604,80 @@ static json_t *row_json(const struct run *r, const struct group *g,
         if (r->time_dim >= 0)
             change_json(row, mean_change(prev->acc.ces.sum, prev->acc.ces.sumsq,
                                          prev->acc.ces.n, a->sum, a->sumsq, a->n));
+        break;
+    }
+    case M_RETENTION:
+    case M_CHURN: {
+        const struct cust_acc *c = &g->acc.c;
+        /* the last period's next one is not over yet: unknown */
+        bool open = r->time_dim >= 0 && g->key[r->time_dim] >= bucket_start(r->ref_ts, r->bucket);
+        uint64_t k = r->metric == M_RETENTION ? c->kept : c->customers - c->kept;
+        struct metric_value v = {0};
+        if (c->customers && !open) {
+            double q = (double)k / (double)c->customers;
+            v = (struct metric_value){.value = 100 * q, .n = c->customers, .has_value = true,
+                                      .has_margin = true,
+                                      .margin = 196 * sqrt(q * (1 - q) / (double)c->customers)};
+        }
+        set_value(row, "value", v, true);
+        json_object_set_new(row, "n", json_integer((json_int_t)c->customers));
+        json_object_set_new(row, "active", json_integer((json_int_t)c->customers));
+        json_object_set_new(row, "retained", open ? json_null() : json_integer((json_int_t)c->kept));
+        json_object_set_new(row, "churned", open ? json_null()
+                                                 : json_integer((json_int_t)(c->customers - c->kept)));
+        if (r->time_dim >= 0) {
+            const struct cust_acc *pc = &prev->acc.c;
+            bool prev_open = false;
+            struct metric_change ch = {0};
+            if (!open && !prev_open && pc->customers)
+                ch = pct_change(r->metric == M_RETENTION ? pc->kept : pc->customers - pc->kept,
+                                pc->customers, k, c->customers);
+            change_json(row, ch);
+        }
+        break;
+    }
+    case M_REPEAT: {
+        const struct cust_acc *c = &g->acc.c;
+        struct metric_value v = {0};
+        if (c->buyers) {
+            double q = (double)c->repeat / (double)c->buyers;
+            v = (struct metric_value){.value = 100 * q, .n = c->buyers, .has_value = true,
+                                      .has_margin = true,
+                                      .margin = 196 * sqrt(q * (1 - q) / (double)c->buyers)};
+        }
+        set_value(row, "value", v, true);
+        json_object_set_new(row, "n", json_integer((json_int_t)c->buyers));
+        json_object_set_new(row, "buyers", json_integer((json_int_t)c->buyers));
+        json_object_set_new(row, "repeat_buyers", json_integer((json_int_t)c->repeat));
+        if (r->time_dim >= 0)
+            change_json(row, pct_change(prev->acc.c.repeat, prev->acc.c.buyers, c->repeat, c->buyers));
+        break;
+    }
+    case M_CLV: {
+        const struct cust_acc *c = &g->acc.c;
+        struct csat_acc m = {.n = c->buyers, .sum = c->revenue, .sumsq = c->revsq};
+        set_value(row, "value", csat_mean(&m), true);
+        json_object_set_new(row, "n", json_integer((json_int_t)c->buyers));
+        json_object_set_new(row, "revenue", json_real(c->revenue));
+        json_object_set_new(row, "orders", json_integer((json_int_t)c->orders));
+        if (r->time_dim >= 0)
+            change_json(row, mean_change(prev->acc.c.revenue, prev->acc.c.revsq, prev->acc.c.buyers,
+                                         c->revenue, c->revsq, c->buyers));
+        break;
+    }
+    case M_LOYALTY: {
+        const struct cust_acc *c = &g->acc.c;
+        double n = (double)c->customers;
+        json_object_set_new(row, "value", c->customers ? json_real(c->revenue / n) : json_null());
+        json_object_set_new(row, "n", json_integer((json_int_t)c->customers));
+        json_object_set_new(row, "customers", json_integer((json_int_t)c->customers));
+        json_object_set_new(row, "revenue", json_real(c->revenue));
+        json_object_set_new(row, "revenue_per_customer", c->customers ? json_real(c->revenue / n) : json_null());
+        json_object_set_new(row, "orders_per_customer", c->customers ? json_real((double)c->orders / n) : json_null());
+        json_object_set_new(row, "retention", c->early ? json_real(100.0 * (double)c->late / (double)c->early)
+                                                       : json_null());
+        bool detractors = r->dims[0] == D_NPS_CATEGORY && g->key[0] == 3;
+        json_object_set_new(row, "revenue_at_risk", detractors ? json_real(c->revenue) : json_null());
         break;
     }
     default:
@@ -681,6 +781,333 @@ static int customer_rows(struct run *r, uint32_t id, uint32_t **nodes, size_t *n
     return CXM_OK;
 }
 
+/* ---- customer metrics ------------------------------------------------- */
+
+static bool is_customer_metric(enum metric m)
+{
+    return m >= M_RETENTION;
+}
+
+static bool customer_dim(int d)
+{
+    return d == D_COUNTRY || d == D_CITY || d == D_GENDER || d == D_AGE_BAND ||
+           d == D_NPS_CATEGORY || (d >= D_DAY && d <= D_YEAR);
+}
+
+/* Customer metrics take customer dimensions and filter fields only;
+ * retention and churn are per period (month unless one is given) and
+ * revenue_by_loyalty is by nps_category. */
+static int check_customer_query(struct run *r, const struct filter *f, struct cxm_err *err)
+{
+    const char *mn = metric_names[r->metric];
+    for (int k = 0; k < r->ndims; k++)
+        if (!customer_dim(r->dims[k]) || (r->metric == M_COHORT))
+            return cxm_err_field(err, CXM_EINVAL, -1, "by", r->metric == M_COHORT
+                                 ? "%s takes no dimensions: its rows are cohorts by"
+                                   " months since the first order%s"
+                                 : "%s counts customers: '%s' describes answers; use"
+                                   " country, city, gender, age_band, nps_category"
+                                   " or a period", mn,
+                                 r->metric == M_COHORT ? "" : dim_names[r->dims[k]]);
+    if ((r->metric == M_RETENTION || r->metric == M_CHURN) && r->time_dim < 0) {
+        if (r->ndims == MAX_DIMS)
+            return cxm_err_field(err, CXM_EINVAL, -1, "by", "at most %d dimensions"
+                                 " with the period", MAX_DIMS - 1);
+        r->time_dim = r->ndims;
+        r->bucket = BUCKET_MONTH;
+        r->dims[r->ndims++] = D_MONTH;
+    }
+    if (r->metric == M_LOYALTY && (r->ndims == 0 || r->dims[0] != D_NPS_CATEGORY)) {
+        for (int k = 0; k < r->ndims; k++)
+            if (r->dims[k] == D_NPS_CATEGORY)
+                return cxm_err_field(err, CXM_EINVAL, -1, "by", "nps_category comes"
+                                     " first for revenue_by_loyalty");
+        if (r->ndims == MAX_DIMS)
+            return cxm_err_field(err, CXM_EINVAL, -1, "by", "at most %d dimensions"
+                                 " besides nps_category", MAX_DIMS - 1);
+        memmove(&r->dims[1], &r->dims[0], (size_t)r->ndims * sizeof r->dims[0]);
+        r->dims[0] = D_NPS_CATEGORY;
+        r->ndims++;
+        if (r->time_dim >= 0)
+            r->time_dim++;
+    }
+    uint64_t used = f ? filter_fields_used(f) : 0;
+    for (int i = 0; i < NFILTER; i++)
+        if ((used >> i & 1) && !customer_dim(filter_ids[i]) &&
+            filter_ids[i] != F_AGE && filter_ids[i] != F_BIRTH_YEAR)
+            return cxm_err_field(err, CXM_EINVAL, -1, "where", "where: %s counts"
+                                 " customers: '%s' describes answers; filter on"
+                                 " country, city, gender, age_band, nps_category,"
+                                 " age or birth_year", mn, filter_fields[i].name);
+    return CXM_OK;
+}
+
+/* Value of a customer field or dimension for profile root (time
+ * dimensions are not asked here). */
+static double prof_field(const struct run *r, int d, uint32_t root)
+{
+    const struct prof *p = &r->prof[root];
+    uint32_t v = 0;
+    switch (d) {
+    case D_COUNTRY: v = p->country; break;
+    case D_CITY: v = p->city; break;
+    case D_GENDER: v = p->gender; break;
+    case D_AGE_BAND: v = (uint32_t)band_of(p->birth_year, r->ref_ts); break;
+    case D_NPS_CATEGORY: v = p->nps_cat; break;
+    case F_AGE: {
+        if (!p->birth_year)
+            return NAN;
+        int y;
+        unsigned mo, dd;
+        timefmt_civil_from_days(r->ref_ts / 86400, &y, &mo, &dd);
+        return (double)(y - p->birth_year);
+    }
+    case F_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
+    default: return NAN;
+    }
+    return v ? (double)v : NAN;
+}
+
+static double get_cust_field(void *ctx, int field)
+{
+    const struct run *r = ctx;
+    return prof_field(r, filter_ids[field], r->cur);
+}
+
+/* An order or interaction of a profile. */
+struct act {
+    uint32_t root;
+    bool order;
+    int64_t t;
+    double amount;
+};
+
+static int act_cmp(const void *a, const void *b)
+{
+    const struct act *x = a, *y = b;
+    if (x->root != y->root)
+        return x->root < y->root ? -1 : 1;
+    return x->t < y->t ? -1 : x->t > y->t;
+}
+
+/* Orders (and, with interactions, interactions) of every profile in
+ * [from, to), sorted by profile and time. */
+static int gather(struct run *r, int64_t from, int64_t to, bool interactions,
+                  struct act **out, size_t *n)
+{
+    const struct model *m = r->m;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    for (size_t i = 1; i <= m->oc.n; i++) {
+        int64_t t = m->oc.ts[i];
+        uint32_t root = r->prof[m->oc.cust[i]].root;   /* 0: not in the report */
+        if (t < from || t >= to || !root)
+            continue;
+        if (cxm_grow((void **)out, &cap, *n + 1, sizeof **out))
+            return CXM_ENOMEM;
+        (*out)[(*n)++] = (struct act){root, true, t, m->oc.amount[i]};
+    }
+    for (size_t i = 1; interactions && i <= m->ic.n; i++) {
+        int64_t t = m->ic.ts[i];
+        uint32_t root = r->prof[m->ic.cust[i]].root;
+        if (t < from || t >= to || !root)
+            continue;
+        if (cxm_grow((void **)out, &cap, *n + 1, sizeof **out))
+            return CXM_ENOMEM;
+        (*out)[(*n)++] = (struct act){root, false, t, 0};
+    }
+    if (*n)
+        qsort(*out, *n, sizeof **out, act_cmp);
+    return CXM_OK;
+}
+
+/* The group of profile root (customer dimensions) in period t. */
+static struct group *cust_group(struct run *r, uint32_t root, int64_t t)
+{
+    int64_t key[MAX_DIMS] = {0};
+    for (int k = 0; k < r->ndims; k++) {
+        if (k == r->time_dim) {
+            key[k] = t;
+            continue;
+        }
+        double v = prof_field(r, r->dims[k], root);
+        key[k] = isnan(v) ? 0 : (int64_t)v;
+    }
+    return group_of(r, key, true);
+}
+
+static bool cust_passes(struct run *r, const struct filter *f, uint32_t root)
+{
+    r->cur = root;
+    return !f || filter_eval(f, get_cust_field, r);
+}
+
+#define DAY 86400
+
+static int customer_groups(struct run *r, const struct report_query *q,
+                           const struct filter *f, struct cxm_err *err)
+{
+    bool with_ic = r->metric != M_REPEAT && r->metric != M_CLV;
+    struct act *a;
+    size_t n;
+    if (gather(r, q->from, q->to, with_ic, &a, &n))
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    int rc = CXM_OK;
+    bool timed = r->time_dim >= 0;
+    if (r->metric == M_LOYALTY) {
+        /* every profile with an NPS answer or activity, by its category */
+        int64_t late = r->ref_ts - 90 * DAY, early = r->ref_ts - 180 * DAY;
+        size_t i = 0;
+        for (uint32_t c = 1; !rc && c <= r->m->ncust; c++) {
+            if (r->prof[c].root != c)
+                continue;
+            uint64_t orders = 0;
+            double revenue = 0;
+            bool in_early = false, in_late = false, any = false;
+            while (i < n && a[i].root < c)
+                i++;
+            for (; i < n && a[i].root == c; i++) {
+                any = true;
+                orders += a[i].order;
+                revenue += a[i].order ? a[i].amount : 0;
+                in_early |= a[i].t >= early && a[i].t < late;
+                in_late |= a[i].t >= late;
+            }
+            if ((!any && !r->prof[c].nps_cat) || !cust_passes(r, f, c))
+                continue;
+            struct group *g = cust_group(r, c, 0);
+            if (!g) {
+                rc = CXM_ETOOBIG;
+                break;
+            }
+            g->acc.c.customers++;
+            g->acc.c.orders += orders;
+            g->acc.c.revenue += revenue;
+            g->acc.c.early += in_early;
+            g->acc.c.late += in_early && in_late;
+        }
+    } else {
+        for (size_t i = 0; !rc && i < n;) {
+            uint32_t root = a[i].root;
+            size_t end = i;
+            while (end < n && a[end].root == root)
+                end++;
+            if (!cust_passes(r, f, root)) {
+                i = end;
+                continue;
+            }
+            /* walk the profile's periods (one period when not timed) */
+            while (!rc && i < end) {
+                int64_t b = timed ? bucket_start(a[i].t, r->bucket) : 0;
+                int64_t nb = timed ? bucket_next(b, r->bucket) : INT64_MAX;
+                uint64_t orders = 0;
+                double revenue = 0;
+                while (i < end && a[i].t < nb) {
+                    orders += a[i].order;
+                    revenue += a[i].order ? a[i].amount : 0;
+                    i++;
+                }
+                struct group *g = cust_group(r, root, b);
+                if (!g) {
+                    rc = CXM_ETOOBIG;
+                    break;
+                }
+                struct cust_acc *c = &g->acc.c;
+                if (r->metric == M_RETENTION || r->metric == M_CHURN) {
+                    c->customers++;
+                    c->kept += i < end && a[i].t < bucket_next(nb, r->bucket);
+                } else if (orders) {
+                    c->buyers++;
+                    c->repeat += orders >= 2;
+                    c->orders += orders;
+                    c->revenue += revenue;
+                    c->revsq += revenue * revenue;
+                }
+            }
+        }
+    }
+    free(a);
+    if (rc)
+        return cxm_err_set(err, rc, "more than %d groups: use fewer dimensions", MAX_ROWS);
+    return CXM_OK;
+}
+
+static int cell_cmp(const void *pa, const void *pb)
+{
+    const struct group *a = pa, *b = pb;
+    if (a->key[0] != b->key[0])
+        return a->key[0] < b->key[0] ? -1 : 1;
+    return a->key[1] < b->key[1] ? -1 : a->key[1] > b->key[1];
+}
+
+/* cohort: customers by the month of their first order (in [from, to)) and
+ * the months since it; value = % of the cohort with an order that month. */
+static int cohort_rows(struct run *r, const struct report_query *q, const struct filter *f,
+                       json_t *rows, struct cxm_err *err)
+{
+    struct act *a;
+    size_t n;
+    if (gather(r, 0, q->to, false, &a, &n))
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    /* key: cohort month start, months since */
+    r->ndims = 2;
+    r->time_dim = -1;
+    for (size_t i = 0; i < n;) {
+        uint32_t root = a[i].root;
+        size_t end = i;
+        while (end < n && a[end].root == root)
+            end++;
+        int64_t cohort = bucket_start(a[i].t, BUCKET_MONTH);
+        if (a[i].t < q->from || !cust_passes(r, f, root)) {
+            i = end;
+            continue;
+        }
+        int64_t last = -1;
+        for (; i < end; i++) {
+            int64_t mb = bucket_start(a[i].t, BUCKET_MONTH);
+            if (mb == last)
+                continue;
+            last = mb;
+            int y1, y2;
+            unsigned m1, m2, d;
+            timefmt_civil_from_days(cohort / DAY, &y1, &m1, &d);
+            timefmt_civil_from_days(mb / DAY, &y2, &m2, &d);
+            int64_t key[MAX_DIMS] = {cohort, (y2 - y1) * 12 + (int)m2 - (int)m1};
+            struct group *g = group_of(r, key, true);
+            if (!g) {
+                free(a);
+                return cxm_err_set(err, CXM_ETOOBIG, "more than %d cohort cells", MAX_ROWS);
+            }
+            g->acc.c.customers++;
+        }
+    }
+    free(a);
+    /* rows in cohort, then month order; the size is month 0's count */
+    struct group *g = r->g;
+    if (r->ng)
+        qsort(g, r->ng, sizeof *g, cell_cmp);
+    uint64_t size = 0;
+    for (size_t i = 0; i < r->ng; i++) {
+        if (g[i].key[1] == 0)
+            size = g[i].acc.c.customers;
+        char label[16];
+        bucket_label(g[i].key[0], BUCKET_MONTH, label);
+        double q2 = size ? (double)g[i].acc.c.customers / (double)size : 0;
+        json_array_append_new(rows, json_pack("{s:s, s:I, s:f, s:I, s:I}", "cohort", label,
+                                              "months_since", (json_int_t)g[i].key[1],
+                                              "value", 100 * q2, "n", (json_int_t)size,
+                                              "active", (json_int_t)g[i].acc.c.customers));
+    }
+    r->ndims = 0;
+    return CXM_OK;
+}
+
+static int64_t latest_ts(const struct model *m);
+static int finish_doc(struct run *r, const struct report_query *q, json_t *rows, json_t **out);
+static int finish_groups(struct run *r, const struct report_query *q, json_t *rows,
+                         json_t **out, struct cxm_err *err);
+
 static int run_report(struct run *r, const struct report_query *q, struct filter *f,
                       json_t **out, struct cxm_err *err)
 {
@@ -707,6 +1134,24 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
             return cxm_err_set(err, rc, "out of memory");
     if (!(r->map = strmap_new()))
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    r->ref_ts = latest_ts(r->m);
+    if (q->to - 1 < r->ref_ts)
+        r->ref_ts = q->to - 1;
+    json_t *rows = json_array();
+    if (r->metric == M_COHORT) {
+        if ((rc = cohort_rows(r, q, f, rows, err))) {
+            json_decref(rows);
+            return rc;
+        }
+        return finish_doc(r, q, rows, out);
+    }
+    if (is_customer_metric(r->metric)) {
+        if ((rc = customer_groups(r, q, f, err))) {
+            json_decref(rows);
+            return rc;
+        }
+        return finish_groups(r, q, rows, out, err);
+    }
     const struct fcols *fc = &r->m->fc;
     size_t nr = r->rows ? r->nrows : fc->n;
     for (size_t x = 0; x < nr; x++) {
@@ -719,37 +1164,35 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
             key[k] = isnan(v) ? 0 : (int64_t)v;
         }
         struct group *g = group_of(r, key, true);
-        if (!g)
+        if (!g) {
+            json_decref(rows);
             return cxm_err_set(err, CXM_ETOOBIG, "more than %d groups: use"
                                " fewer or coarser dimensions", MAX_ROWS);
-        if (accumulate(r, g, i))
-            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
-    }
-    if (fill_gaps(r))
-        return cxm_err_set(err, CXM_ETOOBIG, "more than %d rows with every"
-                           " period filled in: use a coarser time dimension or"
-                           " a shorter period", MAX_ROWS);
-    /* the map's indexes die with the sort; previous periods are looked up
-     * after it through a rebuilt map */
-    if (r->ng)
-        qsort_r(r->g, r->ng, sizeof *r->g, cmp_group, r);
-    strmap_free(r->map);
-    if (!(r->map = strmap_new()))
-        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
-    for (size_t i = 0; i < r->ng; i++)
-        if (strmap_put(r->map, (const char *)r->g[i].key, sizeof r->g[i].key, (uint32_t)i))
-            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
-    json_t *rows = json_array();
-    for (size_t i = 0; i < r->ng; i++) {
-        const struct group *prev = NULL;
-        if (r->time_dim >= 0) {
-            int64_t key[MAX_DIMS];
-            memcpy(key, r->g[i].key, sizeof key);
-            key[r->time_dim] = bucket_start(key[r->time_dim] - 1, r->bucket);
-            prev = group_of(r, key, false);
         }
-        json_array_append_new(rows, row_json(r, &r->g[i], prev));
+        if (accumulate(r, g, i)) {
+            json_decref(rows);
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        }
     }
+    return finish_groups(r, q, rows, out, err);
+}
+
+/* The latest time in the data: "now" for the last period and for ages in
+ * customer metrics, so that a report on old data reads the same later. */
+static int64_t latest_ts(const struct model *m)
+{
+    int64_t t = 0;
+    for (size_t i = 1; i <= m->oc.n; i++)
+        t = (int64_t)m->oc.ts[i] > t ? (int64_t)m->oc.ts[i] : t;
+    for (size_t i = 1; i <= m->ic.n; i++)
+        t = (int64_t)m->ic.ts[i] > t ? (int64_t)m->ic.ts[i] : t;
+    for (size_t i = 1; i <= m->fc.n; i++)
+        t = (int64_t)m->fc.ts[i] > t ? (int64_t)m->fc.ts[i] : t;
+    return t;
+}
+
+static int finish_doc(struct run *r, const struct report_query *q, json_t *rows, json_t **out)
+{
     json_t *by = json_array();
     for (int k = 0; k < r->ndims; k++)
         json_array_append_new(by, json_string(dim_names[r->dims[k]]));
@@ -769,6 +1212,41 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
     }
     *out = doc;
     return CXM_OK;
+}
+
+/* Fills the gaps of a series, sorts the groups and turns them into rows. */
+static int finish_groups(struct run *r, const struct report_query *q, json_t *rows,
+                         json_t **out, struct cxm_err *err)
+{
+    if (fill_gaps(r)) {
+        json_decref(rows);
+        return cxm_err_set(err, CXM_ETOOBIG, "more than %d rows with every"
+                           " period filled in: use a coarser time dimension or"
+                           " a shorter period", MAX_ROWS);
+    }
+    /* the map's indexes die with the sort; previous periods are looked up
+     * after it through a rebuilt map */
+    if (r->ng)
+        qsort_r(r->g, r->ng, sizeof *r->g, cmp_group, r);
+    strmap_free(r->map);
+    int rc = (r->map = strmap_new()) ? CXM_OK : CXM_ENOMEM;
+    for (size_t i = 0; !rc && i < r->ng; i++)
+        rc = strmap_put(r->map, (const char *)r->g[i].key, sizeof r->g[i].key, (uint32_t)i);
+    if (rc) {
+        json_decref(rows);
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->ng; i++) {
+        const struct group *prev = NULL;
+        if (r->time_dim >= 0) {
+            int64_t key[MAX_DIMS];
+            memcpy(key, r->g[i].key, sizeof key);
+            key[r->time_dim] = bucket_start(key[r->time_dim] - 1, r->bucket);
+            prev = group_of(r, key, false);
+        }
+        json_array_append_new(rows, row_json(r, &r->g[i], prev));
+    }
+    return finish_doc(r, q, rows, out);
 }
 
 int engine_report(struct engine *e, const struct report_query *q, json_t **out,
@@ -793,6 +1271,10 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
             }
             return fe.code ? fe.code : CXM_EINVAL;
         }
+    }
+    if (is_customer_metric(r.metric) && (rc = check_customer_query(&r, f, err))) {
+        filter_free(f);
+        return rc;
     }
     pthread_rwlock_rdlock(&e->lock);
     r.m = e->m;

@@ -327,3 +327,104 @@ Test(report, one_customers_nps)
     cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_ENOTFOUND);
     engine_close(e);
 }
+
+/* Orders and visits placed by hand: the expected figures are counted in
+ * the comments, not computed by the engine's formulas. */
+static void shop(struct engine *e)
+{
+    /* months of 2025 as unix seconds at the 10th */
+    static const int64_t m[] = {0, 1736467200, 1739145600, 1741564800, 1744243200,
+                                1746835200, 1749513600};
+    struct { const char *who; int month; double amount; bool order; } a[] = {
+        /* ann: orders in Jan, Feb, Mar (twice) */
+        {"ann", 1, 10, true}, {"ann", 2, 20, true}, {"ann", 3, 30, true}, {"ann", 3, 5, true},
+        /* bob: order in Jan, a visit in Mar (active, not a buyer) */
+        {"bob", 1, 100, true}, {"bob", 3, 0, false},
+        /* cat: orders in Feb and Mar */
+        {"cat", 2, 40, true}, {"cat", 3, 60, true},
+        /* dan: one order in Mar */
+        {"dan", 3, 7, true},
+    };
+    json_t *arr = json_array();
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
+        char email[32], oid[32];
+        snprintf(email, sizeof email, "%s@x.io", a[i].who);
+        snprintf(oid, sizeof oid, "o%zu", i);
+        if (a[i].order)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:f,s:I}", "type", "order",
+                "email", email, "order_id", oid, "amount", a[i].amount, "ts", (json_int_t)m[a[i].month]));
+        else
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "type", "interaction",
+                "email", email, "channel", "web", "ts", (json_int_t)m[a[i].month]));
+    }
+    /* ann's latest NPS: detractor; cat: promoter */
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:I}", "type", "feedback", "email",
+                                         "ann@x.io", "kind", "nps", "score", 3, "ts", (json_int_t)m[3]));
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:I}", "type", "feedback", "email",
+                                         "cat@x.io", "kind", "nps", "score", 10, "ts", (json_int_t)m[3]));
+    ingest_json(e, arr);
+    json_decref(arr);
+}
+
+static json_t *row_at(json_t *doc, size_t i)
+{
+    return json_array_get(json_object_get(doc, "rows"), i);
+}
+
+Test(report, retention_churn_repeat_clv_and_cohorts_on_a_known_shop)
+{
+    struct engine *e = open_engine();
+    shop(e);
+    /* active: Jan {ann,bob}; Feb {ann,cat}; Mar {ann,bob,cat,dan}.
+     * Jan->Feb kept ann: 1 of 2; Feb->Mar kept ann, cat: 2 of 2; Mar is the
+     * last month of the data: unknown. */
+    json_t *doc = report(e, "retention", NULL, NULL, 0, INT64_MAX);
+    cr_assert_eq(json_array_size(json_object_get(doc, "rows")), 3);
+    cr_assert_str_eq(json_string_value(json_object_get(row_at(doc, 0), "month")), "2025-01");
+    cr_assert_eq(json_integer_value(json_object_get(row_at(doc, 0), "active")), 2);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 0), "value")), 50, 1e-9);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 1), "value")), 100, 1e-9);
+    cr_assert_eq(json_integer_value(json_object_get(row_at(doc, 2), "active")), 4);
+    cr_assert(json_is_null(json_object_get(row_at(doc, 2), "value")), "the last month is open");
+    json_decref(doc);
+    doc = report(e, "churn", NULL, NULL, 0, INT64_MAX);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 0), "value")), 50, 1e-9);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 1), "value")), 0, 1e-9);
+    json_decref(doc);
+    /* buyers ann(4 orders), bob(1), cat(2), dan(1): repeat 2 of 4 */
+    doc = report(e, "repeat_purchase_rate", NULL, NULL, 0, INT64_MAX);
+    cr_assert_eq(json_integer_value(json_object_get(row_at(doc, 0), "buyers")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(row_at(doc, 0), "repeat_buyers")), 2);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 0), "value")), 50, 1e-9);
+    json_decref(doc);
+    /* revenue per buyer: 65, 100, 100, 7 -> mean 68 */
+    doc = report(e, "clv_historic", NULL, NULL, 0, INT64_MAX);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 0), "value")), 68, 1e-9);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 0), "revenue")), 272, 1e-9);
+    json_decref(doc);
+    /* cohorts: Jan {ann,bob}: month 1 ann (1 of 2 = 50%), month 2 ann
+     * (50%); Feb {cat}: month 1 cat (100%); Mar {dan}. */
+    doc = report(e, "cohort", NULL, NULL, 0, INT64_MAX);
+    json_t *rows = json_object_get(doc, "rows");
+    cr_assert_eq(json_array_size(rows), 6, "%s", json_dumps(doc, 0));
+    cr_assert_str_eq(json_string_value(json_object_get(row_at(doc, 1), "cohort")), "2025-01");
+    cr_assert_eq(json_integer_value(json_object_get(row_at(doc, 1), "months_since")), 1);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 1), "value")), 50, 1e-9);
+    cr_assert_eq(json_integer_value(json_object_get(row_at(doc, 4), "months_since")), 1);
+    cr_assert_float_eq(json_real_value(json_object_get(row_at(doc, 4), "value")), 100, 1e-9);
+    json_decref(doc);
+    /* by loyalty: detractor ann 65 revenue (at risk), promoter cat 100,
+     * no NPS bob and dan 107 over 2 */
+    doc = report(e, "revenue_by_loyalty", NULL, NULL, 0, INT64_MAX);
+    json_t *p = find_row(doc, "nps_category", "promoter"), *d = find_row(doc, "nps_category", "detractor");
+    cr_assert(p && d);
+    cr_assert_float_eq(json_real_value(json_object_get(p, "revenue")), 100, 1e-9);
+    cr_assert_float_eq(json_real_value(json_object_get(d, "revenue_at_risk")), 65, 1e-9);
+    cr_assert(json_is_null(json_object_get(p, "revenue_at_risk")));
+    cr_assert_float_eq(json_real_value(json_object_get(d, "orders_per_customer")), 4, 1e-9);
+    json_t *none = row_at(doc, 2);
+    cr_assert(json_is_null(json_object_get(none, "nps_category")), "no category comes last");
+    cr_assert_eq(json_integer_value(json_object_get(none, "customers")), 2);
+    json_decref(doc);
+    engine_close(e);
+}
