@@ -23,8 +23,11 @@ static const char usage_text[] =
     "                  [--output FILE]\n\n"
     "Computes a metric over the feedback, grouped and filtered; the same rows\n"
     "as GET /v1/metrics. Definitions and formulas: docs/metrics.md.\n\n"
-    "  METRIC        nps, enps, csat, ces, responses, or customers (distinct\n"
-    "                customers with a matching answer)\n"
+    "  METRIC        over answers: nps, enps, csat, ces, responses, customers\n"
+    "                (distinct customers with a matching answer), consistency\n"
+    "                (across channels); over customers: retention, churn,\n"
+    "                repeat_purchase_rate, clv_historic, revenue_by_loyalty,\n"
+    "                cohort, journey_satisfaction\n"
     "  --by DIMS     channel, touchpoint, stage, survey, agent, team, country,\n"
     "                city, gender, age_band, nps_category, kind, csat_mean (a\n"
     "                customer's mean CSAT over the matching answers, rounded),\n"
@@ -463,7 +466,7 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (optind + 1 != argc)
-        return cli_usage("report", "give one METRIC (nps, enps, csat, ces, responses)");
+        return cli_usage("report", "give one METRIC (see --help)");
     q.metric = argv[optind];
     if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json") &&
         strcmp(format, "xlsx"))

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/timefmt.h"
@@ -371,4 +372,74 @@ int bucket_parse(const char *s)
         if (strcmp(s, names[i]) == 0)
             return (int)i;
     return -1;
+}
+
+double metrics_normalise(enum score_scale s, double score)
+{
+    switch (s) {
+    case SCALE_0_10:
+        return score >= 0 && score <= 10 ? score / 10 : NAN;
+    case SCALE_1_5:
+        return score >= 1 && score <= 5 ? (score - 1) / 4 : NAN;
+    case SCALE_EFFORT_1_7:
+        return score >= 1 && score <= 7 ? (7 - score) / 6 : NAN;
+    }
+    return NAN;
+}
+
+struct ranked {
+    double x;
+    uint8_t y;
+};
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    double x = ((const struct ranked *)a)->x, y = ((const struct ranked *)b)->x;
+    return x < y ? -1 : x > y;
+}
+
+double metrics_auc(const double *x, const uint8_t *y, size_t n)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += y[i] != 0;
+    size_t neg = n - pos;
+    if (!pos || !neg)
+        return NAN;
+    struct ranked *r = malloc(n * sizeof *r);
+    if (!r)
+        return NAN;
+    for (size_t i = 0; i < n; i++)
+        r[i] = (struct ranked){x[i], (uint8_t)(y[i] != 0)};
+    qsort(r, n, sizeof *r, ranked_cmp);
+    /* sum of the positives' ranks, ties at their mean rank */
+    double rank_sum = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        size_t p = 0;
+        while (j < n && r[j].x == r[i].x)
+            p += r[j++].y;
+        double mean_rank = ((double)i + 1 + (double)j) / 2;
+        rank_sum += mean_rank * (double)p;
+        i = j;
+    }
+    free(r);
+    double u = rank_sum - (double)pos * ((double)pos + 1) / 2;
+    return u / ((double)pos * (double)neg);
+}
+
+double metrics_weighted_spread(const double *mean, const double *n, size_t k)
+{
+    double w = 0, m = 0;
+    for (size_t i = 0; i < k; i++) {
+        w += n[i];
+        m += n[i] * mean[i];
+    }
+    if (w <= 0)
+        return NAN;
+    m /= w;
+    double v = 0;
+    for (size_t i = 0; i < k; i++)
+        v += n[i] * (mean[i] - m) * (mean[i] - m);
+    return sqrt(v / w);
 }

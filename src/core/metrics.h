@@ -77,6 +77,21 @@ struct metric_change mean_change(double sum_prev, double sumsq_prev, uint64_t n_
 struct metric_change pct_change(uint64_t k_prev, uint64_t n_prev, uint64_t k_cur,
                                 uint64_t n_cur);
 
+/* Satisfaction on a common 0-1 scale (journey satisfaction, omnichannel
+ * consistency): 0-10 scores / 10; 1-5 scores (score - 1) / 4; effort 1-7
+ * (lower is better) (7 - score) / 6. NAN outside the scale. */
+enum score_scale { SCALE_0_10, SCALE_1_5, SCALE_EFFORT_1_7 };
+double metrics_normalise(enum score_scale s, double score);
+
+/* Area under the ROC curve of x as a predictor of y (1 = positive), by
+ * ranks (Mann-Whitney U, ties counted half). NAN when y has no positives
+ * or no negatives, or on out of memory. */
+double metrics_auc(const double *x, const uint8_t *y, size_t n);
+
+/* Volume-weighted spread of group means: sqrt(sum n_i (m_i - M)^2 / sum n_i)
+ * with M the volume-weighted mean; NAN when sum n_i = 0. */
+double metrics_weighted_spread(const double *mean, const double *n, size_t k);
+
 /* Age band of someone born in birth_year, in the year of ts (UTC):
  * "18-24", "25-34", "35-44", "45-54", "55-64", "65+", or NULL when under 18
  * (birth_year after ts included) or birth_year is 0 (unknown). The age is

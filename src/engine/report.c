@@ -21,12 +21,13 @@
 /* Feedback metrics count answers; from M_RETENTION on, metrics count
  * customers by their orders and interactions. */
 enum metric {
-    M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_CUSTOMERS,
-    M_RETENTION, M_CHURN, M_REPEAT, M_CLV, M_LOYALTY, M_COHORT, M_COUNT
+    M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_CUSTOMERS, M_CONSISTENCY,
+    M_RETENTION, M_CHURN, M_REPEAT, M_CLV, M_LOYALTY, M_COHORT, M_JOURNEY, M_COUNT
 };
 static const char *const metric_names[M_COUNT] = {
-    "nps", "enps", "csat", "ces", "responses", "customers", "retention", "churn",
-    "repeat_purchase_rate", "clv_historic", "revenue_by_loyalty", "cohort"};
+    "nps", "enps", "csat", "ces", "responses", "customers", "consistency",
+    "retention", "churn", "repeat_purchase_rate", "clv_historic",
+    "revenue_by_loyalty", "cohort", "journey_satisfaction"};
 
 /* Dimensions, which are also the text fields of the filter language. */
 enum dim {
@@ -137,8 +138,9 @@ static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
         }
     return cxm_err_field(err, CXM_EINVAL, -1, "metric", "unknown metric '%.40s':"
                          " use nps, enps, csat, ces, responses, customers,"
-                         " retention, churn, repeat_purchase_rate, clv_historic,"
-                         " revenue_by_loyalty or cohort",
+                         " consistency, retention, churn, repeat_purchase_rate,"
+                         " clv_historic, revenue_by_loyalty, cohort or"
+                         " journey_satisfaction",
                          s ? s : "");
 }
 
@@ -456,7 +458,21 @@ static bool metric_takes(enum metric mt, int kind)
     case M_ENPS: return kind == FB_ENPS;
     case M_CSAT: return kind == FB_CSAT;
     case M_CES: return kind == FB_CES;
+    case M_CONSISTENCY: return kind != FB_TEXT;
     default: return true;
+    }
+}
+
+/* A feedback score on the common 0-1 scale; NAN for text. */
+static double normalised(int kind, double score)
+{
+    switch (kind) {
+    case FB_NPS:
+    case FB_ENPS:
+    case FB_RATING: return metrics_normalise(SCALE_0_10, score);
+    case FB_CSAT: return metrics_normalise(SCALE_1_5, score);
+    case FB_CES: return metrics_normalise(SCALE_EFFORT_1_7, score);
+    default: return NAN;
     }
 }
 
@@ -1103,6 +1119,392 @@ static int cohort_rows(struct run *r, const struct report_query *q, const struct
     return CXM_OK;
 }
 
+/* ---- consistency and journey satisfaction ----------------------------- */
+
+static int64_t latest_ts(const struct model *m);
+
+/* Groups in the order of their keys: an index array, since other arrays
+ * refer to groups by index. */
+static size_t *sorted_groups(struct run *r)
+{
+    size_t *ix = cxm_malloc((r->ng ? r->ng : 1) * sizeof *ix);
+    if (!ix)
+        return NULL;
+    for (size_t i = 0; i < r->ng; i++)
+        ix[i] = i;
+    /* insertion into a sorted order through cmp_group on the groups */
+    for (size_t i = 1; i < r->ng; i++) {
+        size_t x = ix[i], j = i;
+        while (j > 0 && cmp_group(&r->g[ix[j - 1]], &r->g[x], r) > 0) {
+            ix[j] = ix[j - 1];
+            j--;
+        }
+        ix[j] = x;
+    }
+    return ix;
+}
+
+static json_t *dims_row(const struct run *r, const struct group *g)
+{
+    json_t *row = json_object();
+    for (int k = 0; k < r->ndims; k++)
+        json_object_set_new(row, dim_names[r->dims[k]], dim_json(r, r->dims[k], g->key[k]));
+    return row;
+}
+
+static json_t *jnum_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+struct cpoint {
+    uint32_t g, root;
+    uint16_t ch;
+    double s;
+};
+
+static int cpoint_cmp(const void *pa, const void *pb)
+{
+    const struct cpoint *a = pa, *b = pb;
+    if (a->g != b->g)
+        return a->g < b->g ? -1 : 1;
+    if (a->root != b->root)
+        return a->root < b->root ? -1 : 1;
+    return a->ch < b->ch ? -1 : a->ch > b->ch;
+}
+
+/* consistency: among the customers of a group who answered in two or
+ * more channels, the volume-weighted spread of the channels' mean
+ * normalised satisfaction (0-100 points; 0 = the same everywhere), and the
+ * channel furthest below the mean. */
+static int consistency_rows(struct run *r, const struct report_query *q,
+                            const struct filter *f, json_t *rows, struct cxm_err *err)
+{
+    for (int k = 0; k < r->ndims; k++)
+        if (r->dims[k] == D_CHANNEL)
+            return cxm_err_field(err, CXM_EINVAL, -1, "by", "consistency compares"
+                                 " channels: it cannot also be grouped by channel");
+    const struct fcols *fc = &r->m->fc;
+    struct cpoint *pt = NULL;
+    size_t np = 0, cap = 0;
+    int rc = CXM_OK;
+    size_t nr = r->rows ? r->nrows : fc->n;
+    for (size_t x = 0; !rc && x < nr; x++) {
+        size_t i = r->rows ? r->rows[x] : x + 1;
+        double s = normalised(fc->kind[i], fc->score[i]);
+        if (isnan(s) || !fc->channel[i] || !row_counts(r, q, f, i, false))
+            continue;
+        int64_t key[MAX_DIMS] = {0};
+        for (int k = 0; k < r->ndims; k++) {
+            double v = field_of(r, r->dims[k], i);
+            key[k] = isnan(v) ? 0 : (int64_t)v;
+        }
+        struct group *g = group_of(r, key, true);
+        if (!g || cxm_grow((void **)&pt, &cap, np + 1, sizeof *pt))
+            rc = g ? CXM_ENOMEM : CXM_ETOOBIG;
+        else
+            pt[np++] = (struct cpoint){(uint32_t)(g - r->g), r->prof[fc->cust[i]].root,
+                                       fc->channel[i], s};
+    }
+    size_t nch = dict_count(r->m->dict[DICT_CHANNEL]) + 1;
+    double *sum = cxm_calloc(nch, sizeof *sum), *cnt = cxm_calloc(nch, sizeof *cnt);
+    double *mean = cxm_calloc(nch, sizeof *mean), *w = cxm_calloc(nch, sizeof *w);
+    json_t **out = cxm_calloc(r->ng ? r->ng : 1, sizeof *out);
+    if (!rc && (!sum || !cnt || !mean || !w || !out))
+        rc = CXM_ENOMEM;
+    if (!rc && np)
+        qsort(pt, np, sizeof *pt, cpoint_cmp);
+    for (size_t i = 0; !rc && i < np;) {
+        uint32_t g = pt[i].g;
+        uint64_t responses = 0, customers = 0;
+        memset(sum, 0, nch * sizeof *sum);
+        memset(cnt, 0, nch * sizeof *cnt);
+        while (i < np && pt[i].g == g) {
+            size_t j = i, channels = 0;
+            while (j < np && pt[j].g == g && pt[j].root == pt[i].root) {
+                channels += j == i || pt[j].ch != pt[j - 1].ch;
+                j++;
+            }
+            if (channels >= 2) {   /* the same customer, several channels */
+                customers++;
+                for (size_t k = i; k < j; k++) {
+                    sum[pt[k].ch] += pt[k].s;
+                    cnt[pt[k].ch]++;
+                    responses++;
+                }
+            }
+            i = j;
+        }
+        size_t k = 0;
+        uint16_t chan[1024];
+        for (size_t c = 1; c < nch && k < 1024; c++)
+            if (cnt[c]) {
+                mean[k] = sum[c] / cnt[c];
+                w[k] = cnt[c];
+                chan[k++] = (uint16_t)c;
+            }
+        json_t *row = dims_row(r, &r->g[g]);
+        double spread = metrics_weighted_spread(mean, w, k);
+        double all = 0, tw = 0;
+        size_t low = 0;
+        for (size_t c = 0; c < k; c++) {
+            all += mean[c] * w[c];
+            tw += w[c];
+            if (mean[c] < mean[low])
+                low = c;
+        }
+        json_object_set_new(row, "value", k >= 2 ? jnum_or_null(100 * spread) : json_null());
+        json_object_set_new(row, "n", json_integer((json_int_t)responses));
+        json_object_set_new(row, "customers", json_integer((json_int_t)customers));
+        json_object_set_new(row, "channels", json_integer((json_int_t)k));
+        json_object_set_new(row, "lowest_channel", k >= 2 ? dim_json(r, D_CHANNEL, chan[low])
+                                                           : json_null());
+        json_object_set_new(row, "lowest_gap", k >= 2 ? json_real(100 * (all / tw - mean[low]))
+                                                       : json_null());
+        out[g] = row;
+    }
+    size_t *ix = rc ? NULL : sorted_groups(r);
+    if (!rc && !ix)
+        rc = CXM_ENOMEM;
+    for (size_t i = 0; !rc && i < r->ng; i++)
+        if (out[ix[i]])
+            json_array_append_new(rows, out[ix[i]]);
+        else {   /* a group whose points all fell away: an empty row */
+            json_t *row = dims_row(r, &r->g[ix[i]]);
+            json_object_set_new(row, "value", json_null());
+            json_object_set_new(row, "n", json_integer(0));
+            json_array_append_new(rows, row);
+        }
+    if (rc)
+        for (size_t i = 0; out && i < r->ng; i++)
+            json_decref(out[i]);
+    free(ix);
+    free(out);
+    free(pt);
+    free(sum);
+    free(cnt);
+    free(mean);
+    free(w);
+    if (rc)
+        return cxm_err_set(err, rc, rc == CXM_ETOOBIG ? "more than %d groups" : "out of memory",
+                           MAX_ROWS);
+    return CXM_OK;
+}
+
+/* One event of a profile's history for journeys. */
+struct jev {
+    uint32_t root;
+    uint8_t type;      /* 0 interaction, 1 scored feedback, 2 order */
+    int64_t t;
+    double s;
+};
+
+static int jev_cmp(const void *pa, const void *pb)
+{
+    const struct jev *a = pa, *b = pb;
+    if (a->root != b->root)
+        return a->root < b->root ? -1 : 1;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return a->type < b->type ? -1 : a->type > b->type;
+}
+
+/* A predictor value and whether the customer bought again after it. */
+struct jobs {
+    uint32_t g;
+    uint8_t journey;   /* 1 journey-level, 0 touchpoint-level */
+    uint8_t bought;
+    double s;
+};
+
+static int jobs_cmp(const void *pa, const void *pb)
+{
+    const struct jobs *a = pa, *b = pb;
+    if (a->g != b->g)
+        return a->g < b->g ? -1 : 1;
+    return a->journey < b->journey ? -1 : a->journey > b->journey;
+}
+
+struct jacc {
+    uint64_t episodes, responses;
+    double jsum, tsum;
+};
+
+/* Makes acc hold n zeroed-when-new entries. */
+static int jacc_reserve(struct jacc **acc, size_t *cap, size_t *have, size_t n)
+{
+    if (n <= *have)
+        return CXM_OK;
+    if (cxm_grow((void **)acc, cap, n, sizeof **acc))
+        return CXM_ENOMEM;
+    memset(*acc + *have, 0, (n - *have) * sizeof **acc);
+    *have = n;
+    return CXM_OK;
+}
+
+#define JOURNEY_GAP (30 * 86400LL)      /* DESIGN section 6 */
+#define REPURCHASE_WINDOW (90 * 86400LL)
+
+/* journey_satisfaction: DESIGN section 6 episodes (a gap of 30 days splits
+ * them); journey-level = the mean normalised score within an episode,
+ * touchpoint-level = each answer's; and how well each predicts that the
+ * customer orders within 90 days after it (AUC), where those 90 days are
+ * in the data. */
+static int journey_rows(struct run *r, const struct report_query *q, const struct filter *f,
+                        json_t *rows, struct cxm_err *err)
+{
+    const struct model *m = r->m;
+    struct jev *ev = NULL;
+    size_t n = 0, cap = 0;
+    int rc = CXM_OK;
+#define PUSH(root_, type_, t_, s_) do { \
+        if (!(root_)) break; \
+        if (cxm_grow((void **)&ev, &cap, n + 1, sizeof *ev)) { rc = CXM_ENOMEM; break; } \
+        ev[n++] = (struct jev){(root_), (type_), (t_), (s_)}; } while (0)
+    for (size_t i = 1; !rc && i <= m->ic.n; i++)
+        PUSH(r->prof[m->ic.cust[i]].root, 0, (int64_t)m->ic.ts[i], NAN);
+    for (size_t i = 1; !rc && i <= m->fc.n; i++) {
+        double s = normalised(m->fc.kind[i], m->fc.score[i]);
+        PUSH(r->prof[m->fc.cust[i]].root, isnan(s) ? 0 : 1, (int64_t)m->fc.ts[i], s);
+    }
+    for (size_t i = 1; !rc && i <= m->oc.n; i++)
+        PUSH(r->prof[m->oc.cust[i]].root, 2, (int64_t)m->oc.ts[i], NAN);
+#undef PUSH
+    if (!rc && n)
+        qsort(ev, n, sizeof *ev, jev_cmp);
+    int64_t latest = latest_ts(m);
+    struct jobs *ob = NULL;
+    struct jacc *acc = NULL;
+    size_t nob = 0, obcap = 0, acccap = 0, accn = 0;
+    /* the next order after each event of a profile: walk it backwards */
+    int64_t *next_order = rc ? NULL : cxm_malloc((n ? n : 1) * sizeof *next_order);
+    if (!rc && !next_order)
+        rc = CXM_ENOMEM;
+    for (size_t i = 0; !rc && i < n;) {
+        size_t end = i;
+        while (end < n && ev[end].root == ev[i].root)
+            end++;
+        if (!cust_passes(r, f, ev[i].root)) {
+            i = end;
+            continue;
+        }
+        int64_t nxt = INT64_MAX;
+        for (size_t k = end; k-- > i;) {
+            next_order[k] = nxt;
+            if (ev[k].type == 2)
+                nxt = ev[k].t;
+        }
+        /* episodes over interactions and feedback */
+        size_t k = i;
+        while (!rc && k < end) {
+            while (k < end && ev[k].type == 2)
+                k++;
+            if (k == end)
+                break;
+            double jsum = 0;
+            size_t js = 0, last = k;
+            int64_t prev = ev[k].t;
+            for (; k < end && (ev[k].type == 2 || ev[k].t - prev <= JOURNEY_GAP); k++) {
+                if (ev[k].type == 2)
+                    continue;
+                prev = ev[k].t;
+                last = k;
+                if (ev[k].type != 1 || ev[k].t < q->from || ev[k].t >= q->to)
+                    continue;
+                jsum += ev[k].s;
+                js++;
+                /* touchpoint level */
+                struct group *g = cust_group(r, ev[k].root, r->time_dim >= 0
+                                             ? bucket_start(ev[k].t, r->bucket) : 0);
+                if (!g || (rc = jacc_reserve(&acc, &acccap, &accn, r->ng))) {
+                    rc = g ? CXM_ENOMEM : CXM_ETOOBIG;
+                    break;
+                }
+                size_t gi = (size_t)(g - r->g);
+                acc[gi].responses++;
+                acc[gi].tsum += ev[k].s;
+                if (ev[k].t + REPURCHASE_WINDOW <= latest) {
+                    if (cxm_grow((void **)&ob, &obcap, nob + 1, sizeof *ob)) {
+                        rc = CXM_ENOMEM;
+                        break;
+                    }
+                    ob[nob++] = (struct jobs){(uint32_t)gi, 0,
+                                              next_order[k] <= ev[k].t + REPURCHASE_WINDOW, ev[k].s};
+                }
+            }
+            if (rc || !js)
+                continue;
+            int64_t t_end = ev[last].t;
+            struct group *g = cust_group(r, ev[last].root, r->time_dim >= 0
+                                         ? bucket_start(t_end, r->bucket) : 0);
+            if (!g || (rc = jacc_reserve(&acc, &acccap, &accn, r->ng))) {
+                rc = g ? CXM_ENOMEM : CXM_ETOOBIG;
+                break;
+            }
+            size_t gi = (size_t)(g - r->g);
+            acc[gi].episodes++;
+            acc[gi].jsum += jsum / (double)js;
+            if (t_end + REPURCHASE_WINDOW <= latest) {
+                if (cxm_grow((void **)&ob, &obcap, nob + 1, sizeof *ob)) {
+                    rc = CXM_ENOMEM;
+                    break;
+                }
+                ob[nob++] = (struct jobs){(uint32_t)gi, 1,
+                                          next_order[last] <= t_end + REPURCHASE_WINDOW,
+                                          jsum / (double)js};
+            }
+        }
+        i = end;
+    }
+    if (!rc && nob)
+        qsort(ob, nob, sizeof *ob, jobs_cmp);
+    size_t *ix = rc ? NULL : sorted_groups(r);
+    if (!rc && !ix)
+        rc = CXM_ENOMEM;
+    double *xs = NULL;
+    uint8_t *ys = NULL;
+    if (!rc && nob && (!(xs = cxm_malloc(nob * sizeof *xs)) || !(ys = cxm_malloc(nob))))
+        rc = CXM_ENOMEM;
+    for (size_t gi_ = 0; !rc && gi_ < r->ng; gi_++) {
+        size_t gi = ix[gi_];
+        const struct jacc *a = &acc[gi];
+        json_t *row = dims_row(r, &r->g[gi]);
+        json_object_set_new(row, "value", a->episodes ? json_real(100 * a->jsum / (double)a->episodes)
+                                                      : json_null());
+        json_object_set_new(row, "n", json_integer((json_int_t)a->episodes));
+        json_object_set_new(row, "touchpoint_satisfaction",
+                            a->responses ? json_real(100 * a->tsum / (double)a->responses)
+                                         : json_null());
+        json_object_set_new(row, "responses", json_integer((json_int_t)a->responses));
+        /* the observations of this group: binary search would do; a scan
+         * keeps it simple and groups are few */
+        for (int journey = 1; journey >= 0; journey--) {
+            size_t k = 0;
+            for (size_t o = 0; o < nob; o++)
+                if (ob[o].g == gi && ob[o].journey == journey) {
+                    xs[k] = ob[o].s;
+                    ys[k++] = ob[o].bought;
+                }
+            json_object_set_new(row, journey ? "auc_journey" : "auc_touchpoint",
+                                k ? jnum_or_null(metrics_auc(xs, ys, k)) : json_null());
+            json_object_set_new(row, journey ? "auc_journey_n" : "auc_touchpoint_n",
+                                json_integer((json_int_t)k));
+        }
+        json_array_append_new(rows, row);
+    }
+    free(xs);
+    free(ys);
+    free(ix);
+    free(next_order);
+    free(ev);
+    free(ob);
+    free(acc);
+    if (rc)
+        return cxm_err_set(err, rc, rc == CXM_ETOOBIG ? "more than %d groups" : "out of memory",
+                           MAX_ROWS);
+    return CXM_OK;
+}
+
 static int64_t latest_ts(const struct model *m);
 static int finish_doc(struct run *r, const struct report_query *q, json_t *rows, json_t **out);
 static int finish_groups(struct run *r, const struct report_query *q, json_t *rows,
@@ -1140,6 +1542,15 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
     json_t *rows = json_array();
     if (r->metric == M_COHORT) {
         if ((rc = cohort_rows(r, q, f, rows, err))) {
+            json_decref(rows);
+            return rc;
+        }
+        return finish_doc(r, q, rows, out);
+    }
+    if (r->metric == M_CONSISTENCY || r->metric == M_JOURNEY) {
+        rc = r->metric == M_CONSISTENCY ? consistency_rows(r, q, f, rows, err)
+                                        : journey_rows(r, q, f, rows, err);
+        if (rc) {
             json_decref(rows);
             return rc;
         }

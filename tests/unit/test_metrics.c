@@ -960,3 +960,63 @@ Test(metrics, bucket_parse_names)
         cr_assert_eq(bucket_parse(bad[i]), -1, "'%s'", bad[i]);
     cr_assert_eq(bucket_parse(NULL), -1);
 }
+
+Test(metrics, normalised_scores)
+{
+    cr_assert_float_eq(metrics_normalise(SCALE_0_10, 7), 0.7, 1e-12);
+    cr_assert_float_eq(metrics_normalise(SCALE_1_5, 1), 0, 1e-12);
+    cr_assert_float_eq(metrics_normalise(SCALE_1_5, 4), 0.75, 1e-12);
+    cr_assert_float_eq(metrics_normalise(SCALE_EFFORT_1_7, 1), 1, 1e-12);
+    cr_assert_float_eq(metrics_normalise(SCALE_EFFORT_1_7, 7), 0, 1e-12);
+    cr_assert(isnan(metrics_normalise(SCALE_1_5, 0)));
+    cr_assert(isnan(metrics_normalise(SCALE_0_10, 11)));
+}
+
+/* AUC against the definition: the share of (positive, negative) pairs in
+ * which the positive scores higher, ties counting half. */
+static double auc_pairs(const double *x, const uint8_t *y, size_t n)
+{
+    double wins = 0, pairs = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (y[i] && !y[j]) {
+                pairs++;
+                wins += x[i] > x[j] ? 1 : x[i] == x[j] ? 0.5 : 0;
+            }
+    return pairs ? wins / pairs : NAN;
+}
+
+Test(metrics, auc_matches_the_pairwise_definition)
+{
+    struct rng r = {.s = 99};
+    for (int round = 0; round < 300; round++) {
+        size_t n = 2 + (size_t)(rng_next(&r) % 60);
+        double x[64];
+        uint8_t y[64];
+        for (size_t i = 0; i < n; i++) {
+            x[i] = (double)(rng_next(&r) % 7);    /* many ties */
+            y[i] = (uint8_t)(rng_next(&r) % 3 == 0);
+        }
+        double a = metrics_auc(x, y, n), b = auc_pairs(x, y, n);
+        if (isnan(b))
+            cr_assert(isnan(a));
+        else
+            cr_assert_float_eq(a, b, 1e-12, "round %d", round);
+    }
+    double x[] = {1, 2, 3, 4};
+    uint8_t y[] = {0, 0, 1, 1};
+    cr_assert_float_eq(metrics_auc(x, y, 4), 1, 1e-12, "perfect predictor");
+    uint8_t all[] = {1, 1, 1, 1};
+    cr_assert(isnan(metrics_auc(x, all, 4)), "no negatives");
+}
+
+Test(metrics, weighted_spread)
+{
+    double m[] = {0.8, 0.4}, n[] = {3, 1};
+    /* M = (2.4 + 0.4) / 4 = 0.7; var = (3 * 0.01 + 1 * 0.09) / 4 = 0.03 */
+    cr_assert_float_eq(metrics_weighted_spread(m, n, 2), sqrt(0.03), 1e-12);
+    double same[] = {0.5, 0.5, 0.5}, w[] = {1, 2, 3};
+    cr_assert_float_eq(metrics_weighted_spread(same, w, 3), 0, 1e-12);
+    double zero[] = {0, 0};
+    cr_assert(isnan(metrics_weighted_spread(m, zero, 2)));
+}

@@ -428,3 +428,74 @@ Test(report, retention_churn_repeat_clv_and_cohorts_on_a_known_shop)
     json_decref(doc);
     engine_close(e);
 }
+
+static void add_fb(json_t *arr, const char *who, const char *kind, int score,
+                   const char *channel, int64_t ts)
+{
+    char email[32];
+    snprintf(email, sizeof email, "%s@x.io", who);
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s,s:I}", "type", "feedback",
+                                         "email", email, "kind", kind, "score", score,
+                                         "channel", channel, "ts", (json_int_t)ts));
+}
+
+Test(report, consistency_compares_channels_for_the_same_customers)
+{
+    struct engine *e = open_engine();
+    json_t *arr = json_array();
+    int64_t t = 1735689600;
+    add_fb(arr, "a", "csat", 5, "web", t);      /* 1.0 */
+    add_fb(arr, "a", "csat", 1, "phone", t);    /* 0.0 */
+    add_fb(arr, "b", "csat", 4, "web", t);      /* 0.75 */
+    add_fb(arr, "b", "csat", 3, "phone", t);    /* 0.5 */
+    add_fb(arr, "c", "csat", 1, "web", t);      /* one channel only: left out */
+    ingest_json(e, arr);
+    json_decref(arr);
+    /* web 0.875 (n 2), phone 0.25 (n 2): mean 0.5625, spread 0.3125 */
+    json_t *doc = report(e, "consistency", NULL, NULL, 0, INT64_MAX);
+    json_t *row = row_at(doc, 0);
+    cr_assert_float_eq(json_real_value(json_object_get(row, "value")), 31.25, 1e-9);
+    cr_assert_eq(json_integer_value(json_object_get(row, "customers")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(row, "n")), 4);
+    cr_assert_str_eq(json_string_value(json_object_get(row, "lowest_channel")), "phone");
+    cr_assert_float_eq(json_real_value(json_object_get(row, "lowest_gap")), 31.25, 1e-9);
+    json_decref(doc);
+    struct report_query q = {.metric = "consistency", .by = "channel", .from = 0, .to = INT64_MAX};
+    struct cxm_err err;
+    cr_assert_eq(engine_report(e, &q, &doc, &err), CXM_EINVAL);
+    engine_close(e);
+}
+
+Test(report, journey_and_touchpoint_satisfaction_and_their_auc)
+{
+    struct engine *e = open_engine();
+    json_t *arr = json_array();
+    const int64_t d = 86400, t = 1735689600;
+    add_fb(arr, "x", "csat", 5, "web", t);            /* episode 1: 1.0 */
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "type", "interaction", "email",
+                                         "x@x.io", "channel", "web", "ts", (json_int_t)(t + 10 * d)));
+    add_fb(arr, "x", "nps", 6, "web", t + 20 * d);     /* episode 1: 0.6 */
+    add_fb(arr, "x", "csat", 1, "web", t + 60 * d);    /* 40 days later: episode 2: 0.0 */
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:f,s:I}", "type", "order", "email",
+                                         "x@x.io", "order_id", "o1", "amount", 10.0, "ts",
+                                         (json_int_t)(t + 70 * d)));
+    add_fb(arr, "y", "csat", 5, "web", t);             /* 1.0, never buys */
+    /* data goes on long enough to see every 90-day window */
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "type", "interaction", "email",
+                                         "z@x.io", "channel", "web", "ts", (json_int_t)(t + 300 * d)));
+    ingest_json(e, arr);
+    json_decref(arr);
+    json_t *doc = report(e, "journey_satisfaction", NULL, NULL, 0, INT64_MAX);
+    json_t *row = row_at(doc, 0);
+    /* episodes 0.8, 0.0, 1.0 -> 60; answers 1.0, 0.6, 0.0, 1.0 -> 65 */
+    cr_assert_eq(json_integer_value(json_object_get(row, "n")), 3);
+    cr_assert_float_eq(json_real_value(json_object_get(row, "value")), 60, 1e-9);
+    cr_assert_float_eq(json_real_value(json_object_get(row, "touchpoint_satisfaction")), 65, 1e-9);
+    /* journeys: bought after 0.8 and 0.0, not after 1.0: AUC 0 */
+    cr_assert_float_eq(json_real_value(json_object_get(row, "auc_journey")), 0, 1e-9);
+    /* answers: bought after 1.0, 0.6, 0.0 (x), not after 1.0 (y): 0.5/3 */
+    cr_assert_float_eq(json_real_value(json_object_get(row, "auc_touchpoint")), 0.5 / 3, 1e-9);
+    cr_assert_eq(json_integer_value(json_object_get(row, "auc_touchpoint_n")), 4);
+    json_decref(doc);
+    engine_close(e);
+}
