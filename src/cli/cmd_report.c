@@ -42,6 +42,8 @@ static const char usage_text[] =
     "  --format F    table (default), csv, json or xlsx (an Excel workbook;\n"
     "                needs --output)\n"
     "  --customer ID only this customer's profile (merged customers included)\n"
+    "  --tz ZONE     UTC (default) or a fixed offset like +02:00: where days,\n"
+    "                weeks, months... and dates of --from/--to begin\n"
     "  --output FILE write to FILE instead of standard output (replaced only\n"
     "                once complete)\n\n"
     "Every row has the dimension values, value, n (responses behind it),\n"
@@ -447,7 +449,7 @@ int cmd_report(int argc, char **argv)
         {"to", required_argument, NULL, 't'}, {"format", required_argument, NULL, 'o'},
         {"output", required_argument, NULL, 'O'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *db = NULL, *format = "table", *from = NULL, *to = NULL, *output = NULL;
+    const char *db = NULL, *format = "table", *from = NULL, *to = NULL, *output = NULL, *tz = NULL;
     struct report_query q = {.from = 0, .to = INT64_MAX};
     int c;
     optind = 1;
@@ -460,6 +462,7 @@ int cmd_report(int argc, char **argv)
         case 'f': from = optarg; break;
         case 't': to = optarg; break;
         case 'o': format = optarg; break;
+        case 'z': tz = optarg; break;
         case 'O': output = optarg; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         default: return cli_usage("report", "unknown option '%s'", argv[optind - 1]);
@@ -478,8 +481,9 @@ int cmd_report(int argc, char **argv)
         return cli_usage("report", "--format xlsx needs --output FILE");
     struct cxm_err err;
     cxm_err_clear(&err);
-    if ((from && report_parse_bound(from, false, &q.from, &err)) ||
-        (to && report_parse_bound(to, true, &q.to, &err)))
+    if (report_parse_tz(tz, &q.tz, &err) ||
+        (from && report_parse_bound(from, false, q.tz, &q.from, &err)) ||
+        (to && report_parse_bound(to, true, q.tz, &q.to, &err)))
         return cli_usage("report", "%s", err.msg);
     log_set_level(LOG_WARN);
     struct engine *e;

@@ -68,14 +68,20 @@ struct report_query {
     const char *where;           /* filter expression; NULL: everything */
     int64_t from, to;            /* unix seconds, [from, to) */
     uint32_t customer;           /* only this customer's profile; 0: all */
+    int64_t tz;                  /* seconds east of UTC for days, weeks,
+                                    months...; 0: UTC */
 };
 /* {"metric","by":[...],"where","from","to","seq","rows":[...]}. CXM_EINVAL
  * with err->field naming metric, by, where, from or to. */
 int engine_report(struct engine *e, const struct report_query *q, json_t **out,
                   struct cxm_err *err);
-/* Parses a report period bound: a date (YYYY-MM-DD, the whole day) or an
- * ISO 8601 date-time. is_to: a date then means the end of that day. */
-int report_parse_bound(const char *s, bool is_to, int64_t *out, struct cxm_err *err);
+/* Parses a report period bound: a date (YYYY-MM-DD, the whole day in the
+ * zone tz seconds east of UTC) or an ISO 8601 date-time. is_to: a date
+ * then means the end of that day. */
+int report_parse_bound(const char *s, bool is_to, int64_t tz, int64_t *out,
+                       struct cxm_err *err);
+/* "UTC", "Z" or a fixed offset "+02:00" / "-05:00" into seconds. */
+int report_parse_tz(const char *s, int64_t *out, struct cxm_err *err);
 
 struct engine_stats {
     int64_t seq;

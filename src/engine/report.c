@@ -127,7 +127,24 @@ struct run {
      * the last period */
     uint32_t cur;
     int64_t ref_ts;
+    int64_t tz;               /* seconds east of UTC for calendar buckets */
 };
+
+/* Calendar buckets in the report's time zone (a fixed UTC offset). */
+static int64_t rb_start(const struct run *r, int64_t ts, enum bucket b)
+{
+    return bucket_start(ts + r->tz, b) - r->tz;
+}
+
+static int64_t rb_next(const struct run *r, int64_t start, enum bucket b)
+{
+    return bucket_next(start + r->tz, b) - r->tz;
+}
+
+static void rb_label(const struct run *r, int64_t start, enum bucket b, char buf[16])
+{
+    bucket_label(start + r->tz, b, buf);
+}
 
 static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
 {
@@ -345,7 +362,7 @@ static double field_of(const struct run *r, int d, size_t i)
     case F_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
     default:
         if (d >= D_DAY && d <= D_YEAR)
-            return (double)bucket_start((int64_t)f->ts[i], (enum bucket)(d - D_DAY));
+            return (double)rb_start(r, (int64_t)f->ts[i], (enum bucket)(d - D_DAY));
         return NAN;
     }
     return v ? (double)v : NAN;
@@ -421,7 +438,7 @@ static json_t *dim_json(const struct run *r, enum dim d, int64_t v)
 {
     if (d >= D_DAY && d <= D_YEAR) {
         char buf[16];
-        bucket_label(v, (enum bucket)(d - D_DAY), buf);
+        rb_label(r, v, (enum bucket)(d - D_DAY), buf);
         return json_string(buf);
     }
     const char *s = dim_text(r, d, v);
@@ -626,7 +643,7 @@ static json_t *row_json(const struct run *r, const struct group *g,
     case M_CHURN: {
         const struct cust_acc *c = &g->acc.c;
         /* the last period's next one is not over yet: unknown */
-        bool open = r->time_dim >= 0 && g->key[r->time_dim] >= bucket_start(r->ref_ts, r->bucket);
+        bool open = r->time_dim >= 0 && g->key[r->time_dim] >= rb_start(r, r->ref_ts, r->bucket);
         uint64_t k = r->metric == M_RETENTION ? c->kept : c->customers - c->kept;
         struct metric_value v = {0};
         if (c->customers && !open) {
@@ -727,7 +744,7 @@ static int fill_gaps(struct run *r)
     for (size_t i = 0; i < n; i++) {
         int64_t key[MAX_DIMS];
         memcpy(key, r->g[i].key, sizeof key);
-        for (int64_t b = lo; b <= hi; b = bucket_next(b, r->bucket)) {
+        for (int64_t b = lo; b <= hi; b = rb_next(r, b, r->bucket)) {
             key[t] = b;
             if (!group_of(r, key, true))
                 return CXM_ETOOBIG;
@@ -1015,8 +1032,8 @@ static int customer_groups(struct run *r, const struct report_query *q,
             }
             /* walk the profile's periods (one period when not timed) */
             while (!rc && i < end) {
-                int64_t b = timed ? bucket_start(a[i].t, r->bucket) : 0;
-                int64_t nb = timed ? bucket_next(b, r->bucket) : INT64_MAX;
+                int64_t b = timed ? rb_start(r, a[i].t, r->bucket) : 0;
+                int64_t nb = timed ? rb_next(r, b, r->bucket) : INT64_MAX;
                 uint64_t orders = 0;
                 double revenue = 0;
                 while (i < end && a[i].t < nb) {
@@ -1032,7 +1049,7 @@ static int customer_groups(struct run *r, const struct report_query *q,
                 struct cust_acc *c = &g->acc.c;
                 if (r->metric == M_RETENTION || r->metric == M_CHURN) {
                     c->customers++;
-                    c->kept += i < end && a[i].t < bucket_next(nb, r->bucket);
+                    c->kept += i < end && a[i].t < rb_next(r, nb, r->bucket);
                 } else if (orders) {
                     c->buyers++;
                     c->repeat += orders >= 2;
@@ -1074,21 +1091,21 @@ static int cohort_rows(struct run *r, const struct report_query *q, const struct
         size_t end = i;
         while (end < n && a[end].root == root)
             end++;
-        int64_t cohort = bucket_start(a[i].t, BUCKET_MONTH);
+        int64_t cohort = rb_start(r, a[i].t, BUCKET_MONTH);
         if (a[i].t < q->from || !cust_passes(r, f, root)) {
             i = end;
             continue;
         }
         int64_t last = -1;
         for (; i < end; i++) {
-            int64_t mb = bucket_start(a[i].t, BUCKET_MONTH);
+            int64_t mb = rb_start(r, a[i].t, BUCKET_MONTH);
             if (mb == last)
                 continue;
             last = mb;
             int y1, y2;
             unsigned m1, m2, d;
-            timefmt_civil_from_days(cohort / DAY, &y1, &m1, &d);
-            timefmt_civil_from_days(mb / DAY, &y2, &m2, &d);
+            timefmt_civil_from_days((cohort + r->tz) / DAY, &y1, &m1, &d);
+            timefmt_civil_from_days((mb + r->tz) / DAY, &y2, &m2, &d);
             int64_t key[MAX_DIMS] = {cohort, (y2 - y1) * 12 + (int)m2 - (int)m1};
             struct group *g = group_of(r, key, true);
             if (!g) {
@@ -1108,7 +1125,7 @@ static int cohort_rows(struct run *r, const struct report_query *q, const struct
         if (g[i].key[1] == 0)
             size = g[i].acc.c.customers;
         char label[16];
-        bucket_label(g[i].key[0], BUCKET_MONTH, label);
+        rb_label(r, g[i].key[0], BUCKET_MONTH, label);
         double q2 = size ? (double)g[i].acc.c.customers / (double)size : 0;
         json_array_append_new(rows, json_pack("{s:s, s:I, s:f, s:I, s:I}", "cohort", label,
                                               "months_since", (json_int_t)g[i].key[1],
@@ -1415,7 +1432,7 @@ static int journey_rows(struct run *r, const struct report_query *q, const struc
                 js++;
                 /* touchpoint level */
                 struct group *g = cust_group(r, ev[k].root, r->time_dim >= 0
-                                             ? bucket_start(ev[k].t, r->bucket) : 0);
+                                             ? rb_start(r, ev[k].t, r->bucket) : 0);
                 if (!g || (rc = jacc_reserve(&acc, &acccap, &accn, r->ng))) {
                     rc = g ? CXM_ENOMEM : CXM_ETOOBIG;
                     break;
@@ -1436,7 +1453,7 @@ static int journey_rows(struct run *r, const struct report_query *q, const struc
                 continue;
             int64_t t_end = ev[last].t;
             struct group *g = cust_group(r, ev[last].root, r->time_dim >= 0
-                                         ? bucket_start(t_end, r->bucket) : 0);
+                                         ? rb_start(r, t_end, r->bucket) : 0);
             if (!g || (rc = jacc_reserve(&acc, &acccap, &accn, r->ng))) {
                 rc = g ? CXM_ENOMEM : CXM_ETOOBIG;
                 break;
@@ -1652,7 +1669,7 @@ static int finish_groups(struct run *r, const struct report_query *q, json_t *ro
         if (r->time_dim >= 0) {
             int64_t key[MAX_DIMS];
             memcpy(key, r->g[i].key, sizeof key);
-            key[r->time_dim] = bucket_start(key[r->time_dim] - 1, r->bucket);
+            key[r->time_dim] = rb_start(r, key[r->time_dim] - 1, r->bucket);
             prev = group_of(r, key, false);
         }
         json_array_append_new(rows, row_json(r, &r->g[i], prev));
@@ -1687,6 +1704,7 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
         filter_free(f);
         return rc;
     }
+    r.tz = q->tz;
     pthread_rwlock_rdlock(&e->lock);
     r.m = e->m;
     rc = run_report(&r, q, f, out, err);
@@ -1703,14 +1721,34 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     return rc;
 }
 
-int report_parse_bound(const char *s, bool is_to, int64_t *out, struct cxm_err *err)
+int report_parse_bound(const char *s, bool is_to, int64_t tz, int64_t *out,
+                       struct cxm_err *err)
 {
     struct cxm_err e;
     cxm_err_clear(&e);
     if (timefmt_parse(s, out, &e))
         return cxm_err_field(err, CXM_EINVAL, -1, is_to ? "to" : "from", "%s: %s",
                              is_to ? "to" : "from", e.msg);
-    if (is_to && strlen(s) == 10)   /* a date: up to the end of that day */
-        *out += 86400;
+    if (strlen(s) == 10) {   /* a date: its midnight in the report's zone */
+        *out -= tz;
+        if (is_to)           /* up to the end of that day */
+            *out += 86400;
+    }
     return CXM_OK;
+}
+
+int report_parse_tz(const char *s, int64_t *out, struct cxm_err *err)
+{
+    *out = 0;
+    if (!s || !*s || !strcmp(s, "UTC") || !strcmp(s, "Z"))
+        return CXM_OK;
+    int h, m;
+    char sign, rest;
+    if (sscanf(s, "%c%2d:%2d%c", &sign, &h, &m, &rest) == 3 && (sign == '+' || sign == '-') &&
+        strlen(s) == 6 && h >= 0 && h <= 14 && m >= 0 && m < 60) {
+        *out = (sign == '-' ? -1 : 1) * (int64_t)(h * 3600 + m * 60);
+        return CXM_OK;
+    }
+    return cxm_err_field(err, CXM_EINVAL, -1, "tz", "tz must be UTC or a fixed offset"
+                         " like +02:00 or -05:00");
 }

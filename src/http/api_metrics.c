@@ -25,8 +25,9 @@ void api_metrics_report(struct req *r)
     if (cust)
         q.customer = (uint32_t)id;
     json_t *doc = NULL;
-    if ((from && *from && report_parse_bound(from, false, &q.from, &err)) ||
-        (to && *to && report_parse_bound(to, true, &q.to, &err)) ||
+    if (report_parse_tz(req_arg(r, "tz"), &q.tz, &err) ||
+        (from && *from && report_parse_bound(from, false, q.tz, &q.from, &err)) ||
+        (to && *to && report_parse_bound(to, true, q.tz, &q.to, &err)) ||
         engine_report(r->eng, &q, &doc, &err)) {
         reply_err(r, &err);
         return;

@@ -499,3 +499,34 @@ Test(report, journey_and_touchpoint_satisfaction_and_their_auc)
     json_decref(doc);
     engine_close(e);
 }
+
+Test(report, months_begin_in_the_time_zone_asked_for)
+{
+    struct engine *e = open_engine();
+    json_t *arr = json_array();
+    add_fb(arr, "a", "nps", 10, "web", 1738366200);   /* 2025-01-31T23:30:00Z */
+    add_fb(arr, "a", "nps", 0, "web", 1738368000);    /* 2025-02-01T00:00:00Z */
+    ingest_json(e, arr);
+    json_decref(arr);
+    struct report_query q = {.metric = "nps", .by = "month", .from = 0, .to = INT64_MAX};
+    json_t *doc;
+    struct cxm_err err;
+    cr_assert_eq(engine_report(e, &q, &doc, &err), 0);
+    cr_assert_eq(json_array_size(json_object_get(doc, "rows")), 2, "UTC: January and February");
+    json_decref(doc);
+    cr_assert_eq(report_parse_tz("+02:00", &q.tz, &err), 0);
+    cr_assert_eq(q.tz, 7200);
+    cr_assert_eq(engine_report(e, &q, &doc, &err), 0);
+    json_t *rows = json_object_get(doc, "rows");
+    cr_assert_eq(json_array_size(rows), 1, "+02:00: both in February");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "month")), "2025-02");
+    json_decref(doc);
+    /* a date bound is midnight in the zone: 2025-02-01 +02:00 is 01-31T22:00Z */
+    cr_assert_eq(report_parse_bound("2025-02-01", false, q.tz, &q.from, &err), 0);
+    cr_assert_eq(q.from, 1738368000 - 7200);
+    cr_assert_eq(report_parse_bound("2025-01-31", true, q.tz, &q.to, &err), 0);
+    cr_assert_eq(q.to, 1738368000 - 7200);
+    cr_assert_eq(report_parse_tz("Europe/Paris", &q.tz, &err), CXM_EINVAL);
+    cr_assert_str_eq(err.field, "tz");
+    engine_close(e);
+}
