@@ -19,6 +19,7 @@ static const struct {
     {"import", cmd_import, "load customers, interactions, feedback or orders from CSV/NDJSON"},
     {"demo", cmd_demo, "generate a realistic demo data set"},
     {"report", cmd_report, "NPS, CSAT, CES, eNPS and response counts by any dimension"},
+    {"benchmarks", cmd_benchmarks, "import outside figures and compare ours with them"},
     {"keys", cmd_keys, "create API keys"},
     {"export", cmd_export, "print a customer's profile and full history as JSON"},
     {"unmerge", cmd_unmerge, "split a merged customer off its profile"},

@@ -22,5 +22,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_unmerge(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_benchmarks(int argc, char **argv);
 
 #endif

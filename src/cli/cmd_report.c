@@ -13,6 +13,7 @@
 #include <xlsxwriter.h>
 
 #include "cli/cli.h"
+#include "cli/rows.h"
 #include "core/buf.h"
 #include "engine/engine.h"
 #include "log.h"
@@ -48,136 +49,6 @@ static const char usage_text[] =
     "                once complete)\n\n"
     "Every row has the dimension values, value, n (responses behind it),\n"
     "margin (95%) and the metric's parts.\n";
-
-/* Column names: the keys of the first row, else the dimensions and value. */
-static json_t *columns(json_t *doc)
-{
-    json_t *rows = json_object_get(doc, "rows"), *cols = json_array();
-    json_t *first = json_array_get(rows, 0);
-    if (first) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(first, k, v)
-            json_array_append_new(cols, json_string(k));
-    } else {
-        size_t i;
-        json_t *d;
-        json_array_foreach(json_object_get(doc, "by"), i, d)
-            json_array_append(cols, d);
-        json_array_append_new(cols, json_string("value"));
-        json_array_append_new(cols, json_string("n"));
-    }
-    return cols;
-}
-
-/* A cell's text: empty for null; reals with two decimals in a table and
- * full precision in CSV. */
-static void cell(json_t *v, bool table, char *out, size_t outsz)
-{
-    if (!v || json_is_null(v))
-        snprintf(out, outsz, "%s", table ? "-" : "");
-    else if (json_is_string(v))
-        snprintf(out, outsz, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, outsz, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        snprintf(out, outsz, table ? "%.2f" : "%.10g", json_real_value(v));
-    else if (json_is_boolean(v))
-        snprintf(out, outsz, "%s", json_is_true(v) ? (table ? "yes" : "true")
-                                                   : (table ? "no" : "false"));
-    else
-        snprintf(out, outsz, "?");
-}
-
-static void csv_field(FILE *out, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-static void print_csv(FILE *out, json_t *doc)
-{
-    json_t *cols = columns(doc), *rows = json_object_get(doc, "rows");
-    size_t i, j;
-    json_t *c, *row;
-    json_array_foreach(cols, j, c) {
-        if (j)
-            fputc(',', out);
-        csv_field(out, json_string_value(c));
-    }
-    fputs("\r\n", out);
-    json_array_foreach(rows, i, row) {
-        json_array_foreach(cols, j, c) {
-            char buf[512];
-            cell(json_object_get(row, json_string_value(c)), false, buf, sizeof buf);
-            if (j)
-                fputc(',', out);
-            csv_field(out, buf);
-        }
-        fputs("\r\n", out);
-    }
-    json_decref(cols);
-}
-
-static void print_table(FILE *out, json_t *doc)
-{
-    json_t *cols = columns(doc), *rows = json_object_get(doc, "rows");
-    size_t nc = json_array_size(cols), nr = json_array_size(rows);
-    size_t *w = cxm_calloc(nc, sizeof *w);
-    if (!w) {
-        json_decref(cols);
-        return;
-    }
-    char buf[512];
-    for (size_t j = 0; j < nc; j++) {
-        const char *name = json_string_value(json_array_get(cols, j));
-        w[j] = strlen(name);
-        for (size_t i = 0; i < nr; i++) {
-            cell(json_object_get(json_array_get(rows, i), name), true, buf, sizeof buf);
-            if (strlen(buf) > w[j])
-                w[j] = strlen(buf);
-        }
-    }
-    for (size_t j = 0; j < nc; j++)
-        fprintf(out, "%s%-*s", j ? "  " : "", (int)w[j], json_string_value(json_array_get(cols, j)));
-    fputc('\n', out);
-    for (size_t i = 0; i < nr; i++) {
-        json_t *row = json_array_get(rows, i);
-        for (size_t j = 0; j < nc; j++) {
-            json_t *v = json_object_get(row, json_string_value(json_array_get(cols, j)));
-            cell(v, true, buf, sizeof buf);
-            /* numbers align right, text left */
-            bool num = v && (json_is_number(v) || json_is_null(v));
-            fprintf(out, num ? "%s%*s" : "%s%-*s", j ? "  " : "", (int)w[j], buf);
-        }
-        fputc('\n', out);
-    }
-    if (!nr)
-        fprintf(out, "(no responses match)\n");
-    free(w);
-    json_decref(cols);
-}
-
-static void print_text(FILE *out, json_t *doc, const char *format)
-{
-    if (!strcmp(format, "json")) {
-        json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        fputc('\n', out);
-    } else if (!strcmp(format, "csv")) {
-        print_csv(out, doc);
-    } else {
-        print_table(out, doc);
-    }
-}
 
 /* --- Excel workbook ------------------------------------------------------ */
 
@@ -217,7 +88,7 @@ static size_t shown_width(json_t *v, bool two)
     else if (json_is_boolean(v))
         snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "TRUE" : "FALSE");
     else
-        cell(v, false, buf, sizeof buf);
+        rows_cell(v, false, buf, sizeof buf);
     return strlen(buf);
 }
 
@@ -237,7 +108,7 @@ static lxw_error xlsx_cell(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, json_t *
     if (json_is_boolean(v))
         return worksheet_write_boolean(ws, r, c, json_is_true(v), NULL);
     char buf[512];
-    cell(v, false, buf, sizeof buf);
+    rows_cell(v, false, buf, sizeof buf);
     return worksheet_write_string(ws, r, c, buf, NULL);
 }
 
@@ -255,7 +126,7 @@ static int xlsx_report_sheet(lxw_workbook *wb, const struct xlsx_fmt *f, json_t 
 {
     const char *metric = json_string_value(json_object_get(doc, "metric"));
     json_t *rows = json_object_get(doc, "rows");
-    json_t *cols = columns(doc);
+    json_t *cols = rows_columns(doc);
     size_t nc = json_array_size(cols), nr = json_array_size(rows);
     int rc = 0;
     if (!metric || !cols || !nc) {
@@ -424,7 +295,7 @@ static int write_output(json_t *doc, const char *format, const char *path,
         return cxm_err_set(err, CXM_EIO, "cannot write %s: %s", path, strerror(errno));
     int rc = 0;
     if (strcmp(format, "xlsx")) {
-        print_text(f, doc, format);
+        rows_print(f, doc, format);
         int e = ferror(f) ? EIO : 0;
         if (fclose(f) != 0 && !e)
             e = errno;
@@ -500,7 +371,7 @@ int cmd_report(int argc, char **argv)
         json_decref(doc);
         return rc ? cli_fail("report", &err) : EXIT_OK;
     }
-    print_text(stdout, doc, format);
+    rows_print(stdout, doc, format);
     json_decref(doc);
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }

@@ -523,6 +523,23 @@ static int plan_unmerge(struct engine *e, struct group *g, struct engine_work *w
     return CXM_OK;
 }
 
+static int plan_benchmarks(struct engine *e, struct group *g, struct engine_work *w,
+                           struct cxm_err *err)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct store_benchmark b = w->bench[i];
+        b.seq = next_seq(g);
+        int rc = e->store->ops->put_benchmark(e->store, &b, err);
+        if (!rc && (rc = model_put_benchmark(e->m, &b)))
+            cxm_err_set(err, rc, "out of memory");
+        if (rc)
+            return rc;
+        w->accepted++;
+        w->seq = b.seq;
+    }
+    return CXM_OK;
+}
+
 static void apply_pending(struct model *m, const struct group *g)
 {
     for (size_t i = 0; i < g->np; i++) {
@@ -574,6 +591,8 @@ static void process(struct engine *e, struct engine_work *batch)
         w->seq = g.seq;
         if (w->op == ENGINE_UNMERGE) {
             rc = plan_unmerge(e, &g, w, &err);
+        } else if (w->op == ENGINE_BENCHMARKS) {
+            rc = plan_benchmarks(e, &g, w, &err);
         } else if (!(w->rc = precheck(e, w))) {
             rc = plan_ingest(e, &g, w, &err);
         }

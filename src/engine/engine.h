@@ -25,7 +25,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
 /* Stops the writer after the work already submitted; accepts NULL. */
 void engine_close(struct engine *e);
 
-enum engine_op { ENGINE_INGEST = 1, ENGINE_UNMERGE };
+enum engine_op { ENGINE_INGEST = 1, ENGINE_UNMERGE, ENGINE_BENCHMARKS };
 
 /* One unit of write work. The submitter owns it and what it points to
  * until done is called (from the writer thread). */
@@ -34,6 +34,7 @@ struct engine_work {
     struct event *ev;            /* INGEST: events[0..n) */
     size_t n;
     uint32_t customer;           /* UNMERGE: the merged-away customer */
+    const struct store_benchmark *bench;   /* BENCHMARKS: bench[0..n) */
     /* results, valid in done */
     int rc;
     struct cxm_err err;
@@ -82,6 +83,15 @@ int report_parse_bound(const char *s, bool is_to, int64_t tz, int64_t *out,
                        struct cxm_err *err);
 /* "UTC", "Z" or a fixed offset "+02:00" / "-05:00" into seconds. */
 int report_parse_tz(const char *s, int64_t *out, struct cxm_err *err);
+
+/* Checks a benchmark row before it is submitted: a known metric, a period
+ * "YYYY", "YYYY-Qn" or "YYYY-MM", a name, a finite value. */
+int benchmark_check(const struct store_benchmark *b, struct cxm_err *err);
+/* Our value of metric against every benchmark of it: {"metric", "rows":
+ * [{"name","period","segment","value" (theirs),"ours","ours_n","gap"}]},
+ * ours computed over each benchmark's period (all the data for ""). */
+int engine_benchmarks_compare(struct engine *e, const char *metric, json_t **out,
+                              struct cxm_err *err);
 
 struct engine_stats {
     int64_t seq;

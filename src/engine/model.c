@@ -76,6 +76,13 @@ void model_free(struct model *m)
     }
     free(m->emp);
     strmap_free(m->emp_map);
+    for (size_t i = 0; i < m->nbench; i++) {
+        free(m->bench[i].name);
+        free(m->bench[i].metric);
+        free(m->bench[i].period);
+        free(m->bench[i].segment);
+    }
+    free(m->bench);
     idset_free(&m->ids_i);
     idset_free(&m->ids_f);
     idset_free(&m->ids_o);
@@ -442,6 +449,35 @@ int model_put_employee(struct model *m, const struct store_employee *e)
     return CXM_OK;
 }
 
+int model_put_benchmark(struct model *m, const struct store_benchmark *b)
+{
+    const char *seg = b->segment ? b->segment : "";
+    size_t i = 0;
+    while (i < m->nbench && !(strcmp(m->bench[i].name, b->name) == 0 &&
+                               strcmp(m->bench[i].metric, b->metric) == 0 &&
+                               strcmp(m->bench[i].period, b->period) == 0 &&
+                               strcmp(m->bench[i].segment, seg) == 0))
+        i++;
+    if (i == m->nbench) {
+        if (cxm_grow((void **)&m->bench, &m->benchcap, m->nbench + 1, sizeof *m->bench))
+            return CXM_ENOMEM;
+        struct bench *x = &m->bench[i];
+        memset(x, 0, sizeof *x);
+        if (!(x->name = cxm_strdup(b->name)) || !(x->metric = cxm_strdup(b->metric)) ||
+            !(x->period = cxm_strdup(b->period)) || !(x->segment = cxm_strdup(seg))) {
+            free(x->name);
+            free(x->metric);
+            free(x->period);
+            free(x->segment);
+            return CXM_ENOMEM;
+        }
+        m->nbench++;
+    }
+    m->bench[i].value = b->value;
+    m->bench[i].seq = b->seq;
+    return CXM_OK;
+}
+
 /* ---- replay ---------------------------------------------------------- */
 
 static int seen(struct model *m, int64_t seq)
@@ -505,6 +541,13 @@ static int r_feedback(void *ctx, const struct store_feedback *r)
     return model_add_feedback(m, r);
 }
 
+static int r_benchmark(void *ctx, const struct store_benchmark *b)
+{
+    struct model *m = ctx;
+    seen(m, b->seq);
+    return model_put_benchmark(m, b);
+}
+
 static int r_order(void *ctx, const struct store_order *r)
 {
     struct model *m = ctx;
@@ -520,7 +563,7 @@ int model_load(struct store *s, struct model **out, struct cxm_err *err)
     struct store_scan cb = {
         .ctx = m, .dict = r_dict, .customer = r_customer, .identity = r_identity,
         .merge = r_merge, .employee = r_employee, .interaction = r_interaction,
-        .feedback = r_feedback, .order = r_order};
+        .feedback = r_feedback, .order = r_order, .benchmark = r_benchmark};
     m->loading = true;
     int rc = s->ops->scan(s, &cb, err);
     struct idset *set[] = {&m->ids_i, &m->ids_f, &m->ids_o};

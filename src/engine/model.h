@@ -93,6 +93,12 @@ struct employee {
  * (the store keeps them as text in the customer row). */
 enum { CD_GENDER, CD_COUNTRY, CD_LANGUAGE, CD_CITY, CD_COUNT };
 
+struct bench {
+    char *name, *metric, *period, *segment;
+    double value;
+    int64_t seq;
+};
+
 struct model {
     struct dict *dict[DICT_COUNT];
     struct dict *cdict[CD_COUNT];
@@ -113,6 +119,8 @@ struct model {
     size_t nmerged;             /* active merges */
     /* idempotency: event ids of interactions and feedback, order ids */
     struct idset ids_i, ids_f, ids_o;
+    struct bench *bench;        /* outside figures, in scan order */
+    size_t nbench, benchcap;
     /* during model_load: entries gathered for idset_build */
     bool loading;
     uint64_t *load_ids[3];
@@ -144,6 +152,8 @@ int model_add_interaction(struct model *m, const struct store_interaction *r);
 int model_add_feedback(struct model *m, const struct store_feedback *r);
 int model_add_order(struct model *m, const struct store_order *r);
 int model_put_employee(struct model *m, const struct store_employee *e);
+/* Inserts or replaces (same name, metric, period, segment). */
+int model_put_benchmark(struct model *m, const struct store_benchmark *b);
 
 /* Replays the whole store into a new model. */
 int model_load(struct store *s, struct model **out, struct cxm_err *err);

@@ -1752,3 +1752,117 @@ int report_parse_tz(const char *s, int64_t *out, struct cxm_err *err)
     return cxm_err_field(err, CXM_EINVAL, -1, "tz", "tz must be UTC or a fixed offset"
                          " like +02:00 or -05:00");
 }
+
+/* ---- benchmarks -------------------------------------------------------- */
+
+/* [from, to) of a benchmark period: "YYYY", "YYYY-Qn", "YYYY-MM"; "" is
+ * everything. */
+static int period_range(const char *p, int64_t *from, int64_t *to)
+{
+    int y, n;
+    char c;
+    size_t len = strlen(p);
+    if (!len) {
+        *from = 0;
+        *to = INT64_MAX;
+        return CXM_OK;
+    }
+    if (len == 4 && sscanf(p, "%4d%c", &y, &c) == 1 && y >= 1970 && y <= 2100) {
+        *from = timefmt_days_from_civil(y, 1, 1) * 86400;
+        *to = timefmt_days_from_civil(y + 1, 1, 1) * 86400;
+        return CXM_OK;
+    }
+    if (len == 7 && sscanf(p, "%4d-Q%1d%c", &y, &n, &c) == 2 && y >= 1970 && y <= 2100 &&
+        n >= 1 && n <= 4) {
+        *from = timefmt_days_from_civil(y, (unsigned)(3 * n - 2), 1) * 86400;
+        *to = n == 4 ? timefmt_days_from_civil(y + 1, 1, 1) * 86400
+                     : timefmt_days_from_civil(y, (unsigned)(3 * n + 1), 1) * 86400;
+        return CXM_OK;
+    }
+    if (len == 7 && sscanf(p, "%4d-%2d%c", &y, &n, &c) == 2 && y >= 1970 && y <= 2100 &&
+        n >= 1 && n <= 12 && p[4] == '-') {
+        *from = timefmt_days_from_civil(y, (unsigned)n, 1) * 86400;
+        *to = n == 12 ? timefmt_days_from_civil(y + 1, 1, 1) * 86400
+                      : timefmt_days_from_civil(y, (unsigned)n + 1, 1) * 86400;
+        return CXM_OK;
+    }
+    return CXM_EINVAL;
+}
+
+int benchmark_check(const struct store_benchmark *b, struct cxm_err *err)
+{
+    enum metric m;
+    int64_t f, t;
+    if (!b->name || !*b->name || strlen(b->name) > CXM_MAX_NAME)
+        return cxm_err_field(err, CXM_EINVAL, -1, "name", "name is empty or longer"
+                             " than %d bytes", CXM_MAX_NAME);
+    if (parse_metric(b->metric, &m, err))
+        return CXM_EINVAL;
+    if (m == M_COHORT)
+        return cxm_err_field(err, CXM_EINVAL, -1, "metric", "cohort has no single"
+                             " value to compare");
+    if (!b->period || period_range(b->period, &f, &t))
+        return cxm_err_field(err, CXM_EINVAL, -1, "period", "period must be YYYY,"
+                             " YYYY-Qn or YYYY-MM (or empty for all time)");
+    if (b->segment && strlen(b->segment) > CXM_MAX_NAME)
+        return cxm_err_field(err, CXM_EINVAL, -1, "segment", "segment is longer than"
+                             " %d bytes", CXM_MAX_NAME);
+    if (!isfinite(b->value))
+        return cxm_err_field(err, CXM_EINVAL, -1, "value", "value must be a number");
+    return CXM_OK;
+}
+
+int engine_benchmarks_compare(struct engine *e, const char *metric, json_t **out,
+                              struct cxm_err *err)
+{
+    enum metric m;
+    if (parse_metric(metric, &m, err))
+        return CXM_EINVAL;
+    /* copy this metric's benchmarks, then compute ours without the lock */
+    json_t *list = json_array();
+    pthread_rwlock_rdlock(&e->lock);
+    for (size_t i = 0; i < e->m->nbench; i++) {
+        const struct bench *b = &e->m->bench[i];
+        if (strcmp(b->metric, metric) == 0)
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:f}", "name", b->name,
+                                                  "period", b->period, "segment",
+                                                  b->segment, "value", b->value));
+    }
+    pthread_rwlock_unlock(&e->lock);
+    size_t i;
+    json_t *row;
+    json_array_foreach(list, i, row) {
+        struct report_query q = {.metric = metric};
+        const char *period = json_string_value(json_object_get(row, "period"));
+        period_range(period, &q.from, &q.to);
+        if (m == M_RETENTION || m == M_CHURN) {
+            /* the period's own row; its next period must stay in view */
+            size_t pl = strlen(period);
+            q.by = pl == 4 ? "year" : pl == 7 && period[5] == 'Q' ? "quarter" : "month";
+            q.to = INT64_MAX;
+        }
+        json_t *doc = NULL;
+        int rc = engine_report(e, &q, &doc, err);
+        if (rc) {
+            json_decref(list);
+            return rc;
+        }
+        json_t *r0 = json_array_get(json_object_get(doc, "rows"), 0);
+        json_t *ours = r0 ? json_object_get(r0, "value") : NULL;
+        if (ours && json_is_number(ours)) {
+            double o = json_number_value(ours);
+            json_object_set_new(row, "ours", json_real(o));
+            json_object_set_new(row, "ours_n", json_incref(json_object_get(r0, "n")));
+            json_object_set_new(row, "gap", json_real(o - json_real_value(json_object_get(row, "value"))));
+        } else {
+            json_object_set_new(row, "ours", json_null());
+            json_object_set_new(row, "ours_n", json_integer(0));
+            json_object_set_new(row, "gap", json_null());
+        }
+        if (json_string_length(json_object_get(row, "segment")) == 0)
+            json_object_set_new(row, "segment", json_null());
+        json_decref(doc);
+    }
+    *out = json_pack("{s:s, s:o}", "metric", metric, "rows", list);
+    return CXM_OK;
+}

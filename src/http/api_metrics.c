@@ -34,3 +34,20 @@ void api_metrics_report(struct req *r)
     }
     reply_json(r, 200, doc);
 }
+
+void api_benchmarks_compare(struct req *r)
+{
+    const char *metric = req_arg(r, "metric");
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    json_t *doc = NULL;
+    if (!metric) {
+        reply_error(r, 400, "invalid", "give metric", -1, "metric");
+        return;
+    }
+    if (engine_benchmarks_compare(r->eng, metric, &doc, &err)) {
+        reply_err(r, &err);
+        return;
+    }
+    reply_json(r, 200, doc);
+}

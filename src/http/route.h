@@ -59,6 +59,7 @@ void api_customer_timeline(struct req *r, uint32_t id);
 void api_customer_unmerge(struct req *r, uint32_t id);
 void api_customer_export(struct req *r, uint32_t id);
 void api_metrics_report(struct req *r);
+void api_benchmarks_compare(struct req *r);
 void api_healthz(struct req *r);
 void api_metrics(struct req *r);
 void api_openapi(struct req *r);

@@ -21,12 +21,12 @@
 
 enum route_id {
     RT_NOT_FOUND, RT_HEALTHZ, RT_METRICS, RT_OPENAPI, RT_EVENTS, RT_CUSTOMERS,
-    RT_CUSTOMER, RT_TIMELINE, RT_UNMERGE, RT_EXPORT, RT_METRICS_API, RT_COUNT
+    RT_CUSTOMER, RT_TIMELINE, RT_UNMERGE, RT_EXPORT, RT_METRICS_API, RT_BENCH, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
     "not_found", "healthz", "metrics", "openapi", "events", "customers",
-    "customer", "timeline", "unmerge", "export", "v1_metrics"};
+    "customer", "timeline", "unmerge", "export", "v1_metrics", "benchmarks"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -180,6 +180,7 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_UNMERGE] = {RT_UNMERGE, "POST", R(ROLE_ADMIN)},
         [RT_EXPORT] = {RT_EXPORT, "GET", R(ROLE_ADMIN)},
         [RT_METRICS_API] = {RT_METRICS_API, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_BENCH] = {RT_BENCH, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -192,6 +193,8 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = RT_EVENTS;
     else if (!strcmp(path, "/v1/metrics"))
         rt = RT_METRICS_API;
+    else if (!strcmp(path, "/v1/benchmarks/compare"))
+        rt = RT_BENCH;
     else if (!strcmp(path, "/v1/customers"))
         rt = RT_CUSTOMERS;
     else if (customer_path(path, "", id))
@@ -260,6 +263,7 @@ static void dispatch(struct req *r)
     case RT_UNMERGE: api_customer_unmerge(r, id); break;
     case RT_EXPORT: api_customer_export(r, id); break;
     case RT_METRICS_API: api_metrics_report(r); break;
+    case RT_BENCH: api_benchmarks_compare(r); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
 }

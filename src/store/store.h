@@ -86,6 +86,13 @@ struct store_employee {
     const char *id, *name, *team, *role;
 };
 
+/* An outside figure to compare with: an industry average, a competitor. */
+struct store_benchmark {
+    int64_t seq;
+    const char *name, *metric, *period, *segment;   /* segment "" for none */
+    double value;
+};
+
 struct store_key {
     const char *hash, *role, *name;   /* hash: hex of the key's hash */
     int64_t created;
@@ -105,6 +112,7 @@ struct store_scan {
     int (*interaction)(void *ctx, const struct store_interaction *r);
     int (*feedback)(void *ctx, const struct store_feedback *r);
     int (*order)(void *ctx, const struct store_order *r);
+    int (*benchmark)(void *ctx, const struct store_benchmark *b);
 };
 
 struct store_ops {
@@ -134,6 +142,10 @@ struct store_ops {
                         struct cxm_err *err);
     int (*put_order)(struct store *s, const struct store_order *r,
                      struct cxm_err *err);
+    /* Inserts or replaces the benchmark with the same name, metric,
+     * period and segment. */
+    int (*put_benchmark)(struct store *s, const struct store_benchmark *b,
+                         struct cxm_err *err);
     int (*scan)(struct store *s, const struct store_scan *cb, struct cxm_err *err);
     /* Text of an interaction or a feedback comment by its seq; *out is NULL
      * when there is none, else malloc'd and owned by the caller. Safe to

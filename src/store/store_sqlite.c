@@ -56,13 +56,17 @@ static const char *const migrations[] = {
     /* 2: look-ups by customer (exports, erasure) and by order id */
     "CREATE INDEX identity_customer ON identity(customer);"
     "CREATE INDEX orders_order_id ON orders(order_id);",
+    /* 3: outside figures to compare with */
+    "CREATE TABLE benchmark(name TEXT NOT NULL, metric TEXT NOT NULL,"
+    "  period TEXT NOT NULL, segment TEXT NOT NULL DEFAULT '', value REAL NOT NULL,"
+    "  seq INTEGER NOT NULL, PRIMARY KEY(name, metric, period, segment)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 enum stmt_id {
     ST_CLAIM, ST_DICT, ST_CUSTOMER, ST_IDENTITY, ST_MERGE, ST_UNDO_MERGE,
     ST_EMPLOYEE, ST_INTERACTION, ST_FEEDBACK, ST_TEXT, ST_ORDER, ST_ITEM,
-    ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_COUNT
+    ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_BENCHMARK, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -96,6 +100,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    [ST_BENCHMARK] = "INSERT OR REPLACE INTO benchmark(name, metric, period, segment,"
+                     " value, seq) VALUES(?,?,?,?,?,?)",
 };
 
 struct sq {
@@ -508,6 +514,20 @@ static int sq_put_order(struct store *s, const struct store_order *r,
     return rc;
 }
 
+static int sq_put_benchmark(struct store *s, const struct store_benchmark *b,
+                            struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_BENCHMARK];
+    bind_text(st, 1, b->name);
+    bind_text(st, 2, b->metric);
+    bind_text(st, 3, b->period);
+    bind_text(st, 4, b->segment ? b->segment : "");
+    sqlite3_bind_double(st, 5, b->value);
+    sqlite3_bind_int64(st, 6, b->seq);
+    return step_done(q, st, err, "benchmark");
+}
+
 /* ---- replay ------------------------------------------------------------ */
 
 static int scan_query(struct sq *q, const char *sql, sqlite3_stmt **st,
@@ -574,6 +594,15 @@ static int row_merge(sqlite3_stmt *st, const struct store_scan *cb)
                             .cause = col_text(st, 4),
                             .undone_seq = sqlite3_column_int64(st, 5)};
     return cb->merge(cb->ctx, &m);
+}
+
+static int row_benchmark(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_benchmark b = {.name = col_text(st, 0), .metric = col_text(st, 1),
+                                .period = col_text(st, 2), .segment = col_text(st, 3),
+                                .value = sqlite3_column_double(st, 4),
+                                .seq = sqlite3_column_int64(st, 5)};
+    return cb->benchmark(cb->ctx, &b);
 }
 
 static int row_employee(sqlite3_stmt *st, const struct store_scan *cb)
@@ -684,6 +713,9 @@ static int sq_scan(struct store *s, const struct store_scan *cb,
          " ORDER BY seq", row_merge, offsetof(struct store_scan, merge)},
         {"SELECT id, seq, name, team, role FROM employee", row_employee,
          offsetof(struct store_scan, employee)},
+        {"SELECT name, metric, period, segment, value, seq FROM benchmark"
+         " ORDER BY metric, period, name, segment", row_benchmark,
+         offsetof(struct store_scan, benchmark)},
         {"SELECT seq, ts, customer, channel, touchpoint, stage, kind, agent,"
          " outcome, duration, value, event_id, has_text"
          " FROM interaction ORDER BY seq", row_interaction,
@@ -847,6 +879,7 @@ static const struct store_ops sqlite_ops = {
     .put_interaction = sq_put_interaction,
     .put_feedback = sq_put_feedback,
     .put_order = sq_put_order,
+    .put_benchmark = sq_put_benchmark,
     .scan = sq_scan,
     .get_text = sq_get_text,
     .get_event_id = sq_get_event_id,

@@ -109,3 +109,55 @@ Test(metrics_api, roles_and_errors)
     srv_stop(&s);
     srv_cleanup(&s);
 }
+
+Test(metrics_api, benchmarks_import_and_compare)
+{
+    struct srv s;
+    srv_start(&s);
+    ingest(&s);
+    srv_stop(&s);
+    /* import needs the database to itself */
+    char csv[512], cmd[1024];
+    snprintf(csv, sizeof csv, "%s/bench.csv", s.dir);
+    FILE *f = fopen(csv, "w");
+    cr_assert(f);
+    fputs("name,metric,value,period,segment\r\nIndustry,nps,10,2025,\r\n\"Rival, Inc\",nps,-5,2025-Q1,web\r\n", f);
+    fclose(f);
+    const char *bin = getenv("CXM_BIN") ? getenv("CXM_BIN") : "./cxm";
+    snprintf(cmd, sizeof cmd, "%s benchmarks import --db %s %s 2>/dev/null", bin, s.db, csv);
+    cr_assert_eq(system(cmd), 0);
+    /* a bad file stores nothing and says where */
+    snprintf(csv, sizeof csv, "%s/bad.csv", s.dir);
+    f = fopen(csv, "w");
+    fputs("name,metric,value,period\nA,nps,1,2025\nB,nps,x,2025\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s benchmarks import --db %s %s 2>&1", bin, s.db, csv);
+    FILE *p = popen(cmd, "r");
+    char out[512] = "";
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_neq(pclose(p), 0);
+    cr_assert(strstr(out, "bad.csv:3: field value"), "%s", out);
+    srv_start_on(&s, s.db);
+    json_t *doc = get_json(&s, "/v1/benchmarks/compare?metric=nps", s.admin);
+    json_t *rows = json_object_get(doc, "rows");
+    cr_assert_eq(json_array_size(rows), 2, "%s", jdump(doc));
+    json_t *m = get_json(&s, "/v1/metrics?metric=nps&from=2025-01-01&to=2025-12-31", s.admin);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        if (strcmp(jstr(row, "name"), "Industry"))
+            continue;
+        cr_assert_float_eq(jnum(row, "ours"), jnum(m, "rows[0].value"), 1e-9);
+        cr_assert_float_eq(jnum(row, "gap"), jnum(m, "rows[0].value") - 10, 1e-9);
+    }
+    json_decref(m);
+    json_decref(doc);
+    char *agent = srv_key(&s, "agent");
+    long st;
+    free(http(&s, "GET", "/v1/benchmarks/compare?metric=nps", agent, NULL, NULL, &st));
+    cr_assert_eq(st, 403);
+    free(agent);
+    srv_stop(&s);
+    srv_cleanup(&s);
+}

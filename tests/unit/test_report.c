@@ -530,3 +530,51 @@ Test(report, months_begin_in_the_time_zone_asked_for)
     cr_assert_str_eq(err.field, "tz");
     engine_close(e);
 }
+
+Test(report, benchmarks_are_stored_replaced_and_compared)
+{
+    struct engine *e = open_engine();
+    json_t *arr = json_array();
+    add_fb(arr, "a", "nps", 10, "web", 1740787200);   /* 2025-03 */
+    add_fb(arr, "b", "nps", 0, "web", 1740787200);
+    add_fb(arr, "c", "nps", 9, "web", 1740787200);
+    add_fb(arr, "d", "nps", 9, "web", 1767225600);    /* 2026-01: outside 2025 */
+    ingest_json(e, arr);
+    json_decref(arr);
+    struct store_benchmark b[] = {
+        {.name = "Retail", .metric = "nps", .period = "2025", .segment = "", .value = 20},
+        {.name = "Retail", .metric = "nps", .period = "2025", .segment = "", .value = 25},
+        {.name = "Rival", .metric = "nps", .period = "2025-Q1", .segment = "web", .value = 40},
+        {.name = "Retail", .metric = "csat", .period = "", .segment = "", .value = 80},
+    };
+    struct cxm_err err;
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_eq(benchmark_check(&b[i], &err), 0, "%s", err.msg);
+    struct store_benchmark bad = {.name = "x", .metric = "nps", .period = "2025-13", .value = 1};
+    cr_assert_eq(benchmark_check(&bad, &err), CXM_EINVAL);
+    cr_assert_str_eq(err.field, "period");
+    bad = (struct store_benchmark){.name = "x", .metric = "joy", .period = "2025", .value = 1};
+    cr_assert_eq(benchmark_check(&bad, &err), CXM_EINVAL);
+    struct engine_work w = {.op = ENGINE_BENCHMARKS, .bench = b, .n = 4};
+    cr_assert_eq(engine_run(e, &w), 0, "%s", w.err.msg);
+    engine_close(e);
+    e = open_engine();   /* they survive a restart */
+    json_t *doc = NULL;
+    cr_assert_eq(engine_benchmarks_compare(e, "nps", &doc, &err), 0, "%s", err.msg);
+    json_t *rows = json_object_get(doc, "rows");
+    cr_assert_eq(json_array_size(rows), 2, "the second Retail 2025 replaced the first");
+    json_t *retail = find_row(doc, "name", "Retail"), *rival = find_row(doc, "name", "Rival");
+    cr_assert_float_eq(json_real_value(json_object_get(retail, "value")), 25, 1e-9);
+    /* ours in 2025: 2 promoters, 1 detractor of 3 = 33.33; in 2025-Q1 the same */
+    cr_assert_float_eq(json_real_value(json_object_get(retail, "ours")), 100.0 / 3, 1e-9);
+    cr_assert_float_eq(json_real_value(json_object_get(retail, "gap")), 100.0 / 3 - 25, 1e-9);
+    cr_assert_eq(json_integer_value(json_object_get(retail, "ours_n")), 3);
+    cr_assert_float_eq(json_real_value(json_object_get(rival, "gap")), 100.0 / 3 - 40, 1e-9);
+    cr_assert_str_eq(json_string_value(json_object_get(rival, "segment")), "web");
+    json_decref(doc);
+    cr_assert_eq(engine_benchmarks_compare(e, "csat", &doc, &err), 0);
+    json_t *row = json_array_get(json_object_get(doc, "rows"), 0);
+    cr_assert(json_is_null(json_object_get(row, "ours")), "no CSAT answers: no value");
+    json_decref(doc);
+    engine_close(e);
+}
