@@ -319,6 +319,7 @@ int cmd_report(int argc, char **argv)
         {"where", required_argument, NULL, 'w'}, {"from", required_argument, NULL, 'f'},
         {"to", required_argument, NULL, 't'}, {"format", required_argument, NULL, 'o'},
         {"output", required_argument, NULL, 'O'}, {"help", no_argument, NULL, 'h'},
+        {"customer", required_argument, NULL, 'c'}, {"tz", required_argument, NULL, 'z'},
         {NULL, 0, NULL, 0}};
     const char *db = NULL, *format = "table", *from = NULL, *to = NULL, *output = NULL, *tz = NULL;
     struct report_query q = {.from = 0, .to = INT64_MAX};
@@ -334,6 +335,13 @@ int cmd_report(int argc, char **argv)
         case 't': to = optarg; break;
         case 'o': format = optarg; break;
         case 'z': tz = optarg; break;
+        case 'c': {
+            int64_t id;
+            if (!cxm_parse_i64(optarg, &id) || id < 1 || id > UINT32_MAX - 1)
+                return cli_usage("report", "--customer wants a customer id");
+            q.customer = (uint32_t)id;
+            break;
+        }
         case 'O': output = optarg; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         default: return cli_usage("report", "unknown option '%s'", argv[optind - 1]);

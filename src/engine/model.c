@@ -310,6 +310,18 @@ static int index_id(struct model *m, int k, const char *id, uint32_t row)
     return rc;
 }
 
+static void span(struct model *m, int64_t ts)
+{
+    if (!m->max_ts && !m->min_ts) {
+        m->min_ts = m->max_ts = ts;
+        return;
+    }
+    if (ts < m->min_ts)
+        m->min_ts = ts;
+    if (ts > m->max_ts)
+        m->max_ts = ts;
+}
+
 static uint16_t code16(uint32_t c)
 {
     return c > UINT16_MAX ? 0 : (uint16_t)c;
@@ -331,6 +343,7 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     uint32_t cu = (uint32_t)r->customer;
     c->seq[i] = r->seq;
     c->ts[i] = (uint32_t)r->ts;
+    span(m, r->ts);
     c->cust[i] = cu;
     c->next[i] = m->cust[cu].ihead;
     m->cust[cu].ihead = (uint32_t)i;
@@ -365,6 +378,7 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     uint32_t cu = (uint32_t)r->customer;
     c->seq[i] = r->seq;
     c->ts[i] = (uint32_t)r->ts;
+    span(m, r->ts);
     c->cust[i] = cu;
     c->next[i] = m->cust[cu].fhead;
     m->cust[cu].fhead = (uint32_t)i;
@@ -403,6 +417,7 @@ int model_add_order(struct model *m, const struct store_order *r)
     uint32_t cu = (uint32_t)r->customer;
     c->seq[i] = r->seq;
     c->ts[i] = (uint32_t)r->ts;
+    span(m, r->ts);
     c->cust[i] = cu;
     c->next[i] = m->cust[cu].ohead;
     m->cust[cu].ohead = (uint32_t)i;

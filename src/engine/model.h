@@ -116,6 +116,7 @@ struct model {
     size_t nemp, empcap;
     struct strmap *emp_map;
     int64_t last_seq;
+    int64_t min_ts, max_ts;     /* over interactions, feedback, orders; 0 0: none */
     size_t nmerged;             /* active merges */
     /* idempotency: event ids of interactions and feedback, order ids */
     struct idset ids_i, ids_f, ids_o;

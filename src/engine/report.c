@@ -90,7 +90,7 @@ struct cust_acc {
 
 struct group {
     int64_t key[MAX_DIMS];
-    union {
+    union acc {
         struct nps_acc nps;
         struct csat_acc csat;
         struct ces_acc ces;
@@ -1522,6 +1522,149 @@ static int journey_rows(struct run *r, const struct report_query *q, const struc
     return CXM_OK;
 }
 
+/* ---- dense aggregation --------------------------------------------------
+ * When every dimension has few values, a row's group is an index computed
+ * from its codes: no hashing per row. Time dimensions go through a table
+ * from day to period. */
+
+#define DENSE_MAX_CELLS (1u << 18)
+#define DENSE_MAX_DAYS (366u * 60u)
+
+struct dense {
+    size_t card[MAX_DIMS], stride[MAX_DIMS], cells;
+    int64_t day0;             /* first day (in the report's zone) of the table */
+    size_t ndays;
+    uint32_t *day_bucket;     /* day - day0 -> period index */
+    int64_t *bstart;          /* period index -> period start */
+    size_t nb;
+    union acc *acc;           /* [cells] */
+};
+
+static size_t dim_card(const struct run *r, enum dim d)
+{
+    const struct model *m = r->m;
+    switch (d) {
+    case D_CHANNEL: return dict_count(m->dict[DICT_CHANNEL]) + 1;
+    case D_TOUCHPOINT: return dict_count(m->dict[DICT_TOUCHPOINT]) + 1;
+    case D_STAGE: return dict_count(m->dict[DICT_STAGE]) + 1;
+    case D_SURVEY: return dict_count(m->dict[DICT_SURVEY]) + 1;
+    case D_AGENT: return dict_count(m->dict[DICT_AGENT]) + 1;
+    case D_TEAM: return r->nteams + 1;
+    case D_COUNTRY: return dict_count(m->cdict[CD_COUNTRY]) + 1;
+    case D_CITY: return dict_count(m->cdict[CD_CITY]) + 1;
+    case D_GENDER: return dict_count(m->cdict[CD_GENDER]) + 1;
+    case D_AGE_BAND: return 7;
+    case D_NPS_CATEGORY: return 4;
+    case D_KIND: return FB_TEXT + 1;
+    case D_CSAT_MEAN: return 6;
+    default: return 0;   /* time: set up apart */
+    }
+}
+
+static void dense_free(struct dense *dn)
+{
+    free(dn->day_bucket);
+    free(dn->bstart);
+    free(dn->acc);
+}
+
+/* Sets dn up; false when the cells or days would be too many (then the
+ * hashed path runs) or memory is short. */
+static bool dense_setup(struct run *r, const struct report_query *q, struct dense *dn)
+{
+    memset(dn, 0, sizeof *dn);
+    if (r->metric == M_CUSTOMERS || r->ndims == 0)
+        return false;
+    size_t cells = 1;
+    for (int k = 0; k < r->ndims; k++) {
+        size_t c;
+        if (k == r->time_dim) {
+            const struct model *m = r->m;
+            int64_t lo = q->from > m->min_ts ? q->from : m->min_ts;
+            int64_t hi = q->to - 1 < m->max_ts ? q->to - 1 : m->max_ts;
+            if (hi < lo)
+                return false;
+            dn->day0 = (lo + r->tz) / 86400;
+            dn->ndays = (size_t)((hi + r->tz) / 86400 - dn->day0 + 1);
+            if (dn->ndays > DENSE_MAX_DAYS)
+                return false;
+            dn->day_bucket = cxm_malloc(dn->ndays * sizeof *dn->day_bucket);
+            dn->bstart = cxm_malloc(dn->ndays * sizeof *dn->bstart);
+            if (!dn->day_bucket || !dn->bstart)
+                return false;
+            for (size_t day = 0; day < dn->ndays; day++) {
+                int64_t t = (dn->day0 + (int64_t)day) * 86400 - r->tz;
+                int64_t b = rb_start(r, t, r->bucket);
+                if (!dn->nb || dn->bstart[dn->nb - 1] != b)
+                    dn->bstart[dn->nb++] = b;
+                dn->day_bucket[day] = (uint32_t)(dn->nb - 1);
+            }
+            c = dn->nb;
+        } else {
+            c = dim_card(r, r->dims[k]);
+        }
+        dn->card[k] = c;
+        if (!c || cells > DENSE_MAX_CELLS / c)
+            return false;
+        cells *= c;
+    }
+    size_t stride = 1;
+    for (int k = r->ndims - 1; k >= 0; k--) {
+        dn->stride[k] = stride;
+        stride *= dn->card[k];
+    }
+    dn->cells = cells;
+    return (dn->acc = cxm_calloc(cells, sizeof *dn->acc)) != NULL;
+}
+
+static int dense_run(struct run *r, const struct report_query *q, const struct filter *f,
+                     struct dense *dn, struct cxm_err *err)
+{
+    const struct fcols *fc = &r->m->fc;
+    size_t nr = r->rows ? r->nrows : fc->n;
+    for (size_t x = 0; x < nr; x++) {
+        size_t i = r->rows ? r->rows[x] : x + 1;
+        if (!row_counts(r, q, f, i, false))
+            continue;
+        size_t cell = 0;
+        for (int k = 0; k < r->ndims; k++) {
+            size_t v;
+            if (k == r->time_dim) {
+                v = dn->day_bucket[((int64_t)fc->ts[i] + r->tz) / 86400 - dn->day0];
+            } else {
+                double d = field_of(r, r->dims[k], i);
+                v = isnan(d) ? 0 : (size_t)d;
+            }
+            cell += v * dn->stride[k];
+        }
+        struct group g;
+        g.acc = dn->acc[cell];
+        accumulate(r, &g, i);
+        dn->acc[cell] = g.acc;
+    }
+    /* the cells that saw rows become groups */
+    for (size_t cell = 0; cell < dn->cells; cell++) {
+        const union acc *a = &dn->acc[cell];
+        /* n leads nps_acc, csat_acc and ces_acc alike */
+        uint64_t n = r->metric == M_RESPONSES ? a->count : a->nps.n;
+        if (!n)
+            continue;
+        int64_t key[MAX_DIMS] = {0};
+        size_t rest = cell;
+        for (int k = 0; k < r->ndims; k++) {
+            size_t v = rest / dn->stride[k];
+            rest %= dn->stride[k];
+            key[k] = k == r->time_dim ? dn->bstart[v] : (int64_t)v;
+        }
+        struct group *g = group_of(r, key, true);
+        if (!g)
+            return cxm_err_set(err, CXM_ETOOBIG, "more than %d groups: use fewer or"
+                               " coarser dimensions", MAX_ROWS);
+        g->acc = *a;
+    }
+    return CXM_OK;
+}
+
 static int64_t latest_ts(const struct model *m);
 static int finish_doc(struct run *r, const struct report_query *q, json_t *rows, json_t **out);
 static int finish_groups(struct run *r, const struct report_query *q, json_t *rows,
@@ -1580,6 +1723,17 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
         }
         return finish_groups(r, q, rows, out, err);
     }
+    struct dense dn;
+    if (dense_setup(r, q, &dn)) {
+        rc = dense_run(r, q, f, &dn, err);
+        dense_free(&dn);
+        if (rc) {
+            json_decref(rows);
+            return rc;
+        }
+        return finish_groups(r, q, rows, out, err);
+    }
+    dense_free(&dn);
     const struct fcols *fc = &r->m->fc;
     size_t nr = r->rows ? r->nrows : fc->n;
     for (size_t x = 0; x < nr; x++) {
@@ -1609,14 +1763,7 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
  * customer metrics, so that a report on old data reads the same later. */
 static int64_t latest_ts(const struct model *m)
 {
-    int64_t t = 0;
-    for (size_t i = 1; i <= m->oc.n; i++)
-        t = (int64_t)m->oc.ts[i] > t ? (int64_t)m->oc.ts[i] : t;
-    for (size_t i = 1; i <= m->ic.n; i++)
-        t = (int64_t)m->ic.ts[i] > t ? (int64_t)m->ic.ts[i] : t;
-    for (size_t i = 1; i <= m->fc.n; i++)
-        t = (int64_t)m->fc.ts[i] > t ? (int64_t)m->fc.ts[i] : t;
-    return t;
+    return m->max_ts;
 }
 
 static int finish_doc(struct run *r, const struct report_query *q, json_t *rows, json_t **out)

@@ -59,6 +59,9 @@ Test(metrics_api, api_and_cli_return_the_same_rows)
         {"metric=csat&by=channel&where=country%20%3D%20%27US%27",
          "csat --by channel --where \"country = 'US'\""},
         {"metric=responses&by=kind", "responses --by kind"},
+        {"metric=nps&customer_id=3", "nps --customer 3"},
+        {"metric=nps&by=month&tz=%2B09:00&from=2025-02-01", "nps --by month --tz +09:00 --from 2025-02-01"},
+        {"metric=customers&by=country,csat_mean", "customers --by country,csat_mean"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char path[256];
