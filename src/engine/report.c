@@ -1142,6 +1142,12 @@ static int64_t latest_ts(const struct model *m);
 
 /* Groups in the order of their keys: an index array, since other arrays
  * refer to groups by index. */
+static int cmp_group_index(const void *pa, const void *pb, void *ctx)
+{
+    const struct run *r = ctx;
+    return cmp_group(&r->g[*(const size_t *)pa], &r->g[*(const size_t *)pb], ctx);
+}
+
 static size_t *sorted_groups(struct run *r)
 {
     size_t *ix = cxm_malloc((r->ng ? r->ng : 1) * sizeof *ix);
@@ -1149,15 +1155,8 @@ static size_t *sorted_groups(struct run *r)
         return NULL;
     for (size_t i = 0; i < r->ng; i++)
         ix[i] = i;
-    /* insertion into a sorted order through cmp_group on the groups */
-    for (size_t i = 1; i < r->ng; i++) {
-        size_t x = ix[i], j = i;
-        while (j > 0 && cmp_group(&r->g[ix[j - 1]], &r->g[x], r) > 0) {
-            ix[j] = ix[j - 1];
-            j--;
-        }
-        ix[j] = x;
-    }
+    if (r->ng)
+        qsort_r(ix, r->ng, sizeof *ix, cmp_group_index, r);
     return ix;
 }
 
@@ -1493,12 +1492,19 @@ static int journey_rows(struct run *r, const struct report_query *q, const struc
                             a->responses ? json_real(100 * a->tsum / (double)a->responses)
                                          : json_null());
         json_object_set_new(row, "responses", json_integer((json_int_t)a->responses));
-        /* the observations of this group: binary search would do; a scan
-         * keeps it simple and groups are few */
+        /* this group's observations are contiguous (sorted by group) */
+        size_t lo = 0, hi = nob;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (ob[mid].g < gi)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
         for (int journey = 1; journey >= 0; journey--) {
             size_t k = 0;
-            for (size_t o = 0; o < nob; o++)
-                if (ob[o].g == gi && ob[o].journey == journey) {
+            for (size_t o = lo; o < nob && ob[o].g == gi; o++)
+                if (ob[o].journey == journey) {
                     xs[k] = ob[o].s;
                     ys[k++] = ob[o].bought;
                 }
