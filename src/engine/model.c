@@ -59,7 +59,7 @@ void model_free(struct model *m)
               ic->touchpoint, ic->stage, ic->kind, ic->agent, ic->outcome,
               ic->value, ic->has_text);
     struct fcols *fc = &m->fc;
-    FREE_COLS(fc, fc->seq, fc->ts, fc->cust, fc->next, fc->score, fc->survey,
+    FREE_COLS(fc, fc->bmin, fc->bmax, fc->seq, fc->ts, fc->cust, fc->next, fc->score, fc->survey,
               fc->channel, fc->touchpoint, fc->stage, fc->agent, fc->kind,
               fc->has_text);
     struct ocols *oc = &m->oc;
@@ -374,11 +374,23 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
     if (rc)
         return rc;
+    size_t blk = (c->n + 1) >> FBLOCK_SHIFT;
+    struct colspec bcols[] = {COL(c->bmin), COL(c->bmax)};
+    if ((rc = grow_cols(bcols, 2, &c->bcap, blk + 1)))
+        return rc;
     size_t i = ++c->n;
     uint32_t cu = (uint32_t)r->customer;
     c->seq[i] = r->seq;
     c->ts[i] = (uint32_t)r->ts;
     span(m, r->ts);
+    if (i == 1 || (i & ((1u << FBLOCK_SHIFT) - 1)) == 0) {
+        c->bmin[blk] = c->bmax[blk] = (uint32_t)r->ts;
+    } else {
+        if ((uint32_t)r->ts < c->bmin[blk])
+            c->bmin[blk] = (uint32_t)r->ts;
+        if ((uint32_t)r->ts > c->bmax[blk])
+            c->bmax[blk] = (uint32_t)r->ts;
+    }
     c->cust[i] = cu;
     c->next[i] = m->cust[cu].fhead;
     m->cust[cu].fhead = (uint32_t)i;

@@ -58,8 +58,14 @@ struct icols {
     uint8_t *has_text;
 };
 
+/* Feedback rows come in blocks of FBLOCK rows (row i is in block i >>
+ * FBLOCK_SHIFT) whose time span is kept, so a report on a period skips the
+ * blocks outside it. */
+#define FBLOCK_SHIFT 12
 struct fcols {
     size_t n, cap;
+    uint32_t *bmin, *bmax;              /* per block: earliest, latest ts */
+    size_t bcap;
     int64_t *seq;
     uint32_t *ts;
     uint32_t *cust, *next;

@@ -232,11 +232,13 @@ static int profile_nodes(const struct model *m, uint32_t root, uint32_t **out,
 /* Fills prof[] for the given nodes (all customers when nodes is NULL): the
  * latest value of each attribute over the nodes of a profile, and the
  * category of its latest NPS answer. */
-static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes)
+static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes,
+                          bool want_nps)
 {
     const struct model *m = r->m;
     size_t n = m->ncust + 1;
     size_t count = nodes ? nnodes : m->ncust;
+    /* calloc'd: for one profile only the pages of its nodes are touched */
     r->prof = cxm_calloc(n, sizeof *r->prof);
     int64_t *seqs = cxm_calloc(n * 4, sizeof *seqs);   /* per root and field */
     if (!r->prof || !seqs) {
@@ -261,21 +263,28 @@ static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes)
             sq[3] = a->updated_seq;
         }
     }
-    /* latest NPS answer per profile; seqs reused as (ts, seq) holders */
-    memset(seqs, 0, n * 4 * sizeof *seqs);
-    const struct fcols *f = &m->fc;
-    for (size_t x = 1; x <= (nodes ? r->nrows : f->n); x++) {
-        size_t i = nodes ? r->rows[x - 1] : x;
-        if (f->kind[i] != FB_NPS)
-            continue;
-        uint32_t rt = r->prof[f->cust[i]].root;
-        int64_t *sq = &seqs[(size_t)rt * 4];
-        if ((int64_t)f->ts[i] > sq[0] || ((int64_t)f->ts[i] == sq[0] && f->seq[i] > sq[1])) {
-            sq[0] = f->ts[i];
-            sq[1] = f->seq[i];
-            double sc = f->score[i];
-            r->prof[rt].nps_cat = sc >= 9 ? 1 : sc >= 7 ? 2 : 3;
+    free(seqs);
+    /* latest NPS answer per profile: only when nps_category is asked for,
+     * since it reads every NPS row at random places */
+    if (want_nps) {
+        int64_t *last = cxm_calloc(n * 2, sizeof *last);   /* (ts, seq) per root */
+        if (!last)
+            return CXM_ENOMEM;
+        const struct fcols *f = &m->fc;
+        for (size_t x = 1; x <= (nodes ? r->nrows : f->n); x++) {
+            size_t i = nodes ? r->rows[x - 1] : x;
+            if (f->kind[i] != FB_NPS)
+                continue;
+            uint32_t rt = r->prof[f->cust[i]].root;
+            int64_t *sq = &last[(size_t)rt * 2];
+            if ((int64_t)f->ts[i] > sq[0] || ((int64_t)f->ts[i] == sq[0] && f->seq[i] > sq[1])) {
+                sq[0] = f->ts[i];
+                sq[1] = f->seq[i];
+                double sc = f->score[i];
+                r->prof[rt].nps_cat = sc >= 9 ? 1 : sc >= 7 ? 2 : 3;
+            }
         }
+        free(last);
     }
     /* every node answers with its root's profile */
     for (size_t k = 0; k < count; k++) {
@@ -286,7 +295,6 @@ static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes)
             r->prof[c].root = rt;
         }
     }
-    free(seqs);
     return CXM_OK;
 }
 
@@ -753,6 +761,29 @@ static int fill_gaps(struct run *r)
     return CXM_OK;
 }
 
+/* The next feedback row to look at (0 at the end): the profile's rows when
+ * one is asked for, else every row, skipping whole blocks whose times all
+ * lie outside [from, to). *x is the cursor, 0 to start. */
+static size_t scan_next(const struct run *r, const struct report_query *q, size_t *x)
+{
+    const struct fcols *fc = &r->m->fc;
+    if (r->rows)
+        return *x < r->nrows ? r->rows[(*x)++] : 0;
+    size_t i = *x + 1;
+    while (i <= fc->n) {
+        size_t b = i >> FBLOCK_SHIFT;
+        if ((i == 1 || (i & ((1u << FBLOCK_SHIFT) - 1)) == 0) &&
+            ((int64_t)fc->bmax[b] < q->from || (int64_t)fc->bmin[b] >= q->to)) {
+            i = (b + 1) << FBLOCK_SHIFT;   /* the whole block is outside */
+            continue;
+        }
+        *x = i;
+        return i;
+    }
+    *x = fc->n;
+    return 0;
+}
+
 /* Does feedback row i count: in the period, of the metric's kind, through
  * the filter? */
 static bool row_counts(struct run *r, const struct report_query *q,
@@ -779,16 +810,16 @@ static int csat_means(struct run *r, const struct report_query *q, const struct 
         free(cnt);
         return CXM_ENOMEM;
     }
-    size_t nr = r->rows ? r->nrows : fc->n;
-    for (size_t x = 0; x < nr; x++) {
-        size_t i = r->rows ? r->rows[x] : x + 1;
+    size_t x = 0, i;
+    while ((i = scan_next(r, q, &x))) {
         if (fc->kind[i] != FB_CSAT || !row_counts(r, q, f, i, true))
             continue;
         uint32_t rt = r->prof[fc->cust[i]].root;
         sum[rt] += fc->score[i];
         cnt[rt]++;
     }
-    for (size_t c = 1; c < n; c++) {
+    for (size_t y = 0; y < (r->rows ? r->nrows : n - 1); y++) {
+        size_t c = r->rows ? fc->cust[r->rows[y]] : y + 1;
         uint32_t rt = r->prof[c].root;
         if (rt && cnt[rt])
             r->prof[c].csat_mean = (uint8_t)round(sum[rt] / cnt[rt]);
@@ -1204,9 +1235,9 @@ static int consistency_rows(struct run *r, const struct report_query *q,
     struct cpoint *pt = NULL;
     size_t np = 0, cap = 0;
     int rc = CXM_OK;
-    size_t nr = r->rows ? r->nrows : fc->n;
-    for (size_t x = 0; !rc && x < nr; x++) {
-        size_t i = r->rows ? r->rows[x] : x + 1;
+    size_t x = 0, next;
+    while (!rc && (next = scan_next(r, q, &x))) {
+        size_t i = next;
         double s = normalised(fc->kind[i], fc->score[i]);
         if (isnan(s) || !fc->channel[i] || !row_counts(r, q, f, i, false))
             continue;
@@ -1627,9 +1658,8 @@ static int dense_run(struct run *r, const struct report_query *q, const struct f
                      struct dense *dn, struct cxm_err *err)
 {
     const struct fcols *fc = &r->m->fc;
-    size_t nr = r->rows ? r->nrows : fc->n;
-    for (size_t x = 0; x < nr; x++) {
-        size_t i = r->rows ? r->rows[x] : x + 1;
+    size_t x = 0, i;
+    while ((i = scan_next(r, q, &x))) {
         if (!row_counts(r, q, f, i, false))
             continue;
         size_t cell = 0;
@@ -1688,8 +1718,12 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
                                  q->customer);
         rc = customer_rows(r, q->customer, &nodes, &nn);
     }
+    bool want_nps = r->metric == M_LOYALTY ||
+                    (f && (filter_fields_used(f) >> D_NPS_CATEGORY & 1));
+    for (int k = 0; k < r->ndims; k++)
+        want_nps |= r->dims[k] == D_NPS_CATEGORY;
     if (!rc)
-        rc = build_profiles(r, nodes, nn);
+        rc = build_profiles(r, nodes, nn, want_nps);
     free(nodes);
     if (!rc)
         rc = build_teams(r);
@@ -1740,10 +1774,8 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
         return finish_groups(r, q, rows, out, err);
     }
     dense_free(&dn);
-    const struct fcols *fc = &r->m->fc;
-    size_t nr = r->rows ? r->nrows : fc->n;
-    for (size_t x = 0; x < nr; x++) {
-        size_t i = r->rows ? r->rows[x] : x + 1;
+    size_t x = 0, i;
+    while ((i = scan_next(r, q, &x))) {
         if (!row_counts(r, q, f, i, false))
             continue;
         int64_t key[MAX_DIMS] = {0};

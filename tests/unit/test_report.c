@@ -578,3 +578,40 @@ Test(report, benchmarks_are_stored_replaced_and_compared)
     json_decref(doc);
     engine_close(e);
 }
+
+Test(report, periods_over_blocks_of_rows_in_any_time_order)
+{
+    struct engine *e = open_engine();
+    json_t *arr = json_array();
+    uint64_t x = 777;
+    int n = 0, p = 0, d = 0;
+    const int64_t from = 1740787200, to = 1743465600;   /* March 2025 */
+    /* the first 8192 rows (two blocks: January-June, July-December) in
+     * time order, so the July-December block is skipped; then rows at
+     * random times */
+    for (int i = 0; i < 12000; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        int64_t ts = i < 8192 ? 1735689600 + (int64_t)i * 3849 : 1735689600 + (int64_t)(x % 31536000);
+        int score = (int)((x >> 20) % 11);
+        char who[16];
+        snprintf(who, sizeof who, "p%d", i % 50);
+        add_fb(arr, who, "nps", score, "web", ts);
+        if (ts >= from && ts < to) {
+            n++;
+            p += score >= 9;
+            d += score <= 6;
+        }
+    }
+    ingest_json(e, arr);
+    json_decref(arr);
+    json_t *doc = report(e, "nps", NULL, NULL, from, to);
+    json_t *row = row_at(doc, 0);
+    cr_assert_eq(json_integer_value(json_object_get(row, "n")), n);
+    cr_assert_eq(json_integer_value(json_object_get(row, "promoters")), p);
+    cr_assert_eq(json_integer_value(json_object_get(row, "detractors")), d);
+    json_decref(doc);
+    doc = report(e, "nps", "channel", NULL, from, to);   /* the dense path */
+    cr_assert_eq(json_integer_value(json_object_get(row_at(doc, 0), "n")), n);
+    json_decref(doc);
+    engine_close(e);
+}
