@@ -667,10 +667,9 @@ static json_t *row_json(const struct run *r, const struct group *g,
         json_object_set_new(row, "churned", open ? json_null()
                                                  : json_integer((json_int_t)(c->customers - c->kept)));
         if (r->time_dim >= 0) {
-            const struct cust_acc *pc = &prev->acc.c;
-            bool prev_open = false;
+            const struct cust_acc *pc = &prev->acc.c;   /* never the open one */
             struct metric_change ch = {0};
-            if (!open && !prev_open && pc->customers)
+            if (!open && pc->customers)
                 ch = pct_change(r->metric == M_RETENTION ? pc->kept : pc->customers - pc->kept,
                                 pc->customers, k, c->customers);
             change_json(row, ch);
