@@ -117,7 +117,8 @@ struct run {
     struct arena keys;
     struct group *g;
     size_t ng, gcap;
-    /* the rows to visit: all (rows == NULL) or one profile's */
+    /* the rows to visit: all, or (one) one profile's rows[0..nrows) */
+    bool one;
     uint32_t *rows;
     size_t nrows;
     /* M_CUSTOMERS: (group, profile) pairs already counted */
@@ -128,7 +129,16 @@ struct run {
     uint32_t cur;
     int64_t ref_ts;
     int64_t tz;               /* seconds east of UTC for calendar buckets */
+    /* prof covers customer ids [prof_base, prof_base + prof_len): every
+     * customer, or only the span of one profile's nodes */
+    uint32_t prof_base;
+    size_t prof_len;
 };
+
+static inline struct prof *prof_at(const struct run *r, uint32_t c)
+{
+    return &r->prof[c - r->prof_base];
+}
 
 /* Calendar buckets in the report's time zone (a fixed UTC offset). */
 static int64_t rb_start(const struct run *r, int64_t ts, enum bucket b)
@@ -233,12 +243,22 @@ static int profile_nodes(const struct model *m, uint32_t root, uint32_t **out,
  * latest value of each attribute over the nodes of a profile, and the
  * category of its latest NPS answer. */
 static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes,
-                          bool want_nps)
+                          bool want_nps, bool compact)
 {
     const struct model *m = r->m;
-    size_t n = m->ncust + 1;
     size_t count = nodes ? nnodes : m->ncust;
-    /* calloc'd: for one profile only the pages of its nodes are touched */
+    r->prof_base = 0;
+    r->prof_len = m->ncust + 1;
+    if (nodes && compact) {   /* one profile: only the span of its ids */
+        uint32_t lo = UINT32_MAX, hi = 0;
+        for (size_t k = 0; k < nnodes; k++) {
+            lo = nodes[k] < lo ? nodes[k] : lo;
+            hi = nodes[k] > hi ? nodes[k] : hi;
+        }
+        r->prof_base = lo;
+        r->prof_len = (size_t)(hi - lo) + 1;
+    }
+    size_t n = r->prof_len;
     r->prof = cxm_calloc(n, sizeof *r->prof);
     int64_t *seqs = cxm_calloc(n * 4, sizeof *seqs);   /* per root and field */
     if (!r->prof || !seqs) {
@@ -247,14 +267,14 @@ static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes,
     }
     for (size_t k = 0; k < count; k++) {
         uint32_t c = nodes ? nodes[k] : (uint32_t)(k + 1);
-        r->prof[c].root = model_root(m, c);
+        prof_at(r, c)->root = model_root(m, c);
     }
     for (size_t k = 0; k < count; k++) {
         uint32_t c = nodes ? nodes[k] : (uint32_t)(k + 1);
         const struct attrs *a = &m->cust[c].a;
-        uint32_t rt = r->prof[c].root;
-        struct prof *p = &r->prof[rt];
-        int64_t *sq = &seqs[(size_t)rt * 4];
+        uint32_t rt = prof_at(r, c)->root;
+        struct prof *p = prof_at(r, rt);
+        int64_t *sq = &seqs[(size_t)(rt - r->prof_base) * 4];
         if (a->country && a->updated_seq > sq[0]) { p->country = a->country; sq[0] = a->updated_seq; }
         if (a->city && a->updated_seq > sq[1]) { p->city = a->city; sq[1] = a->updated_seq; }
         if (a->gender && a->updated_seq > sq[2]) { p->gender = a->gender; sq[2] = a->updated_seq; }
@@ -275,13 +295,13 @@ static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes,
             size_t i = nodes ? r->rows[x - 1] : x;
             if (f->kind[i] != FB_NPS)
                 continue;
-            uint32_t rt = r->prof[f->cust[i]].root;
-            int64_t *sq = &last[(size_t)rt * 2];
+            uint32_t rt = prof_at(r, f->cust[i])->root;
+            int64_t *sq = &last[(size_t)(rt - r->prof_base) * 2];
             if ((int64_t)f->ts[i] > sq[0] || ((int64_t)f->ts[i] == sq[0] && f->seq[i] > sq[1])) {
                 sq[0] = f->ts[i];
                 sq[1] = f->seq[i];
                 double sc = f->score[i];
-                r->prof[rt].nps_cat = sc >= 9 ? 1 : sc >= 7 ? 2 : 3;
+                prof_at(r, rt)->nps_cat = sc >= 9 ? 1 : sc >= 7 ? 2 : 3;
             }
         }
         free(last);
@@ -289,10 +309,10 @@ static int build_profiles(struct run *r, const uint32_t *nodes, size_t nnodes,
     /* every node answers with its root's profile */
     for (size_t k = 0; k < count; k++) {
         uint32_t c = nodes ? nodes[k] : (uint32_t)(k + 1);
-        if (r->prof[c].root != c) {
-            uint32_t rt = r->prof[c].root;
-            r->prof[c] = r->prof[rt];
-            r->prof[c].root = rt;
+        if (prof_at(r, c)->root != c) {
+            uint32_t rt = prof_at(r, c)->root;
+            *prof_at(r, c) = *prof_at(r, rt);
+            prof_at(r, c)->root = rt;
         }
     }
     return CXM_OK;
@@ -342,7 +362,7 @@ static double field_of(const struct run *r, int d, size_t i)
 {
     const struct model *m = r->m;
     const struct fcols *f = &m->fc;
-    const struct prof *p = &r->prof[f->cust[i]];
+    const struct prof *p = prof_at(r, f->cust[i]);
     uint32_t v = 0;
     switch (d) {
     case D_CHANNEL: v = f->channel[i]; break;
@@ -539,7 +559,7 @@ static int accumulate(struct run *r, struct group *g, size_t i)
     double s = r->m->fc.score[i];
     if (r->metric == M_CUSTOMERS) {
         bool added = false;
-        uint64_t key = (uint64_t)(g - r->g + 1) << 32 | r->prof[r->m->fc.cust[i]].root;
+        uint64_t key = (uint64_t)(g - r->g + 1) << 32 | prof_at(r, r->m->fc.cust[i])->root;
         int rc = seen_add(r, key, &added);
         g->acc.count += added;
         return rc;
@@ -766,7 +786,7 @@ static int fill_gaps(struct run *r)
 static size_t scan_next(const struct run *r, const struct report_query *q, size_t *x)
 {
     const struct fcols *fc = &r->m->fc;
-    if (r->rows)
+    if (r->one)   /* rows may be NULL: a profile without answers */
         return *x < r->nrows ? r->rows[(*x)++] : 0;
     size_t i = *x + 1;
     while (i <= fc->n) {
@@ -801,7 +821,7 @@ static int csat_means(struct run *r, const struct report_query *q, const struct 
 {
     const struct model *m = r->m;
     const struct fcols *fc = &m->fc;
-    size_t n = m->ncust + 1;
+    size_t n = r->prof_len;
     double *sum = cxm_calloc(n, sizeof *sum);
     uint32_t *cnt = cxm_calloc(n, sizeof *cnt);
     if (!sum || !cnt) {
@@ -813,15 +833,17 @@ static int csat_means(struct run *r, const struct report_query *q, const struct 
     while ((i = scan_next(r, q, &x))) {
         if (fc->kind[i] != FB_CSAT || !row_counts(r, q, f, i, true))
             continue;
-        uint32_t rt = r->prof[fc->cust[i]].root;
-        sum[rt] += fc->score[i];
-        cnt[rt]++;
+        uint32_t rt = prof_at(r, fc->cust[i])->root;
+        sum[rt - r->prof_base] += fc->score[i];
+        cnt[rt - r->prof_base]++;
     }
-    for (size_t y = 0; y < (r->rows ? r->nrows : n - 1); y++) {
-        size_t c = r->rows ? fc->cust[r->rows[y]] : y + 1;
-        uint32_t rt = r->prof[c].root;
-        if (rt && cnt[rt])
-            r->prof[c].csat_mean = (uint8_t)round(sum[rt] / cnt[rt]);
+    (void)m;
+    for (size_t y = 0; y < (r->one ? r->nrows : n - 1); y++) {
+        uint32_t c = r->one ? fc->cust[r->rows[y]] : (uint32_t)y + 1;
+        uint32_t rt = prof_at(r, c)->root;
+        if (rt && cnt[rt - r->prof_base])
+            prof_at(r, c)->csat_mean = (uint8_t)round(sum[rt - r->prof_base] /
+                                                      cnt[rt - r->prof_base]);
     }
     free(sum);
     free(cnt);
@@ -832,6 +854,7 @@ static int csat_means(struct run *r, const struct report_query *q, const struct 
 static int customer_rows(struct run *r, uint32_t id, uint32_t **nodes, size_t *nn)
 {
     const struct model *m = r->m;
+    r->one = true;
     if (profile_nodes(m, model_root(m, id), nodes, nn))
         return CXM_ENOMEM;
     size_t cap = 0;
@@ -1249,7 +1272,7 @@ static int consistency_rows(struct run *r, const struct report_query *q,
         if (!g || cxm_grow((void **)&pt, &cap, np + 1, sizeof *pt))
             rc = g ? CXM_ENOMEM : CXM_ETOOBIG;
         else
-            pt[np++] = (struct cpoint){(uint32_t)(g - r->g), r->prof[fc->cust[i]].root,
+            pt[np++] = (struct cpoint){(uint32_t)(g - r->g), prof_at(r, fc->cust[i])->root,
                                        fc->channel[i], s};
     }
     size_t nch = dict_count(r->m->dict[DICT_CHANNEL]) + 1;
@@ -1721,8 +1744,9 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
                     (f && (filter_fields_used(f) >> D_NPS_CATEGORY & 1));
     for (int k = 0; k < r->ndims; k++)
         want_nps |= r->dims[k] == D_NPS_CATEGORY;
+    /* customer metrics read every customer's profile entry: full arrays */
     if (!rc)
-        rc = build_profiles(r, nodes, nn, want_nps);
+        rc = build_profiles(r, nodes, nn, want_nps, !is_customer_metric(r->metric));
     free(nodes);
     if (!rc)
         rc = build_teams(r);

@@ -615,3 +615,27 @@ Test(report, periods_over_blocks_of_rows_in_any_time_order)
     json_decref(doc);
     engine_close(e);
 }
+
+Test(report, a_customer_without_answers_has_no_rows_not_everyones)
+{
+    struct engine *e = open_engine();
+    json_t *arr = json_array();
+    add_fb(arr, "a", "nps", 10, "web", 1735689600);
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "type", "interaction", "email",
+                                         "quiet@x.io", "channel", "web"));
+    add_fb(arr, "b", "nps", 0, "web", 1735689600);
+    ingest_json(e, arr);
+    json_decref(arr);
+    static const char *const by[] = {NULL, "channel", "nps_category", "csat_mean"};
+    for (size_t k = 0; k < 4; k++) {
+        struct report_query q = {.metric = "nps", .by = by[k], .from = 0, .to = INT64_MAX,
+                                 .customer = 2};
+        json_t *doc = NULL;
+        struct cxm_err err;
+        cr_assert_eq(engine_report(e, &q, &doc, &err), 0, "%s", err.msg);
+        cr_assert_eq(json_array_size(json_object_get(doc, "rows")), 0, "by %s: %s",
+                     by[k] ? by[k] : "-", json_dumps(doc, 0));
+        json_decref(doc);
+    }
+    engine_close(e);
+}
