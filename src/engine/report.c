@@ -1278,8 +1278,9 @@ static int consistency_rows(struct run *r, const struct report_query *q,
     size_t nch = dict_count(r->m->dict[DICT_CHANNEL]) + 1;
     double *sum = cxm_calloc(nch, sizeof *sum), *cnt = cxm_calloc(nch, sizeof *cnt);
     double *mean = cxm_calloc(nch, sizeof *mean), *w = cxm_calloc(nch, sizeof *w);
+    uint16_t *chan = cxm_calloc(nch, sizeof *chan);
     json_t **out = cxm_calloc(r->ng ? r->ng : 1, sizeof *out);
-    if (!rc && (!sum || !cnt || !mean || !w || !out))
+    if (!rc && (!sum || !cnt || !mean || !w || !chan || !out))
         rc = CXM_ENOMEM;
     if (!rc && np)
         qsort(pt, np, sizeof *pt, cpoint_cmp);
@@ -1305,8 +1306,7 @@ static int consistency_rows(struct run *r, const struct report_query *q,
             i = j;
         }
         size_t k = 0;
-        uint16_t chan[1024];
-        for (size_t c = 1; c < nch && k < 1024; c++)
+        for (size_t c = 1; c < nch; c++)
             if (cnt[c]) {
                 mean[k] = sum[c] / cnt[c];
                 w[k] = cnt[c];
@@ -1354,6 +1354,7 @@ static int consistency_rows(struct run *r, const struct report_query *q,
     free(cnt);
     free(mean);
     free(w);
+    free(chan);
     if (rc)
         return cxm_err_set(err, rc, rc == CXM_ETOOBIG ? "more than %d groups" : "out of memory",
                            MAX_ROWS);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/timefmt.h"
 #include "engine/engine.h"
 #include "log.h"
 
@@ -323,31 +324,36 @@ Test(engine, timeline_cursor_walks_every_item_once)
                            "{\"type\":\"feedback\",\"email\":\"a@x.io\",\"kind\":\"ces\",\"score\":2,\"ts\":300},"
                            "{\"type\":\"order\",\"email\":\"a@x.io\",\"order_id\":\"x\",\"amount\":1,\"ts\":200},"
                            "{\"type\":\"interaction\",\"email\":\"a@x.io\",\"channel\":\"web\",\"ts\":50}]", NULL), 0);
-    const char *cursor = NULL;
-    json_t *prev = NULL;
-    int64_t last_ts = INT64_MAX;
+    /* pages of 2 give every item once, newest first, ties by seq descending */
+    char cursor[64] = "";
+    int64_t prev_ts = INT64_MAX, prev_seq = INT64_MAX, seqs[8];
     size_t seen = 0;
     for (int page = 0; page < 10; page++) {
         json_t *doc;
         struct cxm_err err;
-        cr_assert_eq(engine_timeline(e, 1, cursor, 2, &doc, &err), 0, "%s", err.msg);
+        cr_assert_eq(engine_timeline(e, 1, cursor[0] ? cursor : NULL, 2, &doc, &err), 0,
+                     "%s", err.msg);
         size_t i;
         json_t *it;
         json_array_foreach(json_object_get(doc, "items"), i, it) {
             int64_t seq = json_integer_value(json_object_get(it, "seq"));
-            (void)seq;
-            seen++;
             const char *ts = json_string_value(json_object_get(it, "ts"));
-            cr_assert(ts);
-            (void)last_ts;
+            int64_t t;
+            cr_assert_eq(timefmt_parse(ts, &t, &err), 0);
+            cr_assert(t < prev_ts || (t == prev_ts && seq < prev_seq), "order at %zu", seen);
+            for (size_t k = 0; k < seen; k++)
+                cr_assert_neq(seqs[k], seq, "seq %lld twice", (long long)seq);
+            cr_assert_lt(seen, 8);
+            seqs[seen++] = seq;
+            prev_ts = t;
+            prev_seq = seq;
         }
-        json_decref(prev);
-        prev = doc;
-        cursor = json_string_value(json_object_get(doc, "next_cursor"));
-        if (!cursor)
+        const char *next = json_string_value(json_object_get(doc, "next_cursor"));
+        snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+        json_decref(doc);
+        if (!next)
             break;
     }
-    json_decref(prev);
     cr_assert_eq(seen, 5);
     engine_close(e);
 }
