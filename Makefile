@@ -1,20 +1,22 @@
 # cxm - plain Makefile. Targets: all (./cxm), run, test, asan, lint, bench, clean.
 # Switches: SANITIZER=address|undefined|thread builds build/san-<name>/cxm.
 
-PKGS     := libmicrohttpd jansson sqlite3 libsodium xlsxwriter
+PKGS     := libmicrohttpd jansson sqlite3 libsodium xlsxwriter libutf8proc
 CC       ?= cc
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
 CSTD     := -std=c11 -D_GNU_SOURCE
 OPT      ?= -O2 -g
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
-CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -Isrc $(DEPCFLAGS) $(CFLAGS)
+DEPLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer -lpthread -lm
+CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -Isrc -I$(GEN) $(DEPCFLAGS) $(CFLAGS)
 
-SRC      := $(wildcard src/*.c src/*/*.c)
+# build/gen: the sentiment lexicon, generated from lexicon/ (see below).
+GEN      := build/gen
+SRC      := $(wildcard src/*.c src/*/*.c) $(GEN)/lexicon.c
 LIBSRC   := $(filter-out src/main.c,$(SRC))
 UNITSRC  := $(wildcard tests/unit/*.c)
 INTSRC   := $(wildcard tests/integration/*.c)
-HDRS     := $(wildcard src/*.h src/*/*.h)
+HDRS     := $(wildcard src/*.h src/*/*.h) $(GEN)/lexicon.h
 
 CXM_DB     ?= cxm.db
 CXM_LISTEN ?= 127.0.0.1:8080
@@ -26,6 +28,14 @@ all: cxm
 
 deps:
 	@scripts/deps.sh
+
+# --- generated sentiment lexicon: npm packages pinned in lexicon/ -----------
+lexicon/node_modules/.package-lock.json: lexicon/package.json lexicon/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: run scripts/deps.sh" >&2; exit 1; }
+	npm ci --prefix lexicon --no-audit --no-fund --loglevel=error
+$(GEN)/lexicon.c $(GEN)/lexicon.h &: scripts/gen-lexicon.mjs lexicon/cx.tsv \
+		lexicon/node_modules/.package-lock.json
+	node scripts/gen-lexicon.mjs $(GEN)
 
 # --- release binary -------------------------------------------------------
 OBJ := $(SRC:%.c=build/rel/%.o)
@@ -86,7 +96,7 @@ test:
 	@$(MAKE) --no-print-directory cxm build/asan/cxm build/test/unit build/testsan/unit build/test/integration
 	@scripts/run-tests.sh
 
-lint:
+lint: $(GEN)/lexicon.c
 	@! grep -nE '\b(gets|sprintf|strcpy|strcat|strtok|atoi|vsprintf)\s*\(' $(SRC) $(HDRS) || \
 	  { echo "lint: banned function (see docs/STYLE)"; exit 1; }
 	@echo "lint ok"

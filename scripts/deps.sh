@@ -5,13 +5,19 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
       libsqlite3-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
-      libxlsxwriter-dev sqlite3 curl unzip)
+      libxlsxwriter-dev libstemmer-dev libutf8proc-dev sqlite3 curl unzip)
 
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
         missing+=("$p")
 done
+# node and npm generate the sentiment lexicon (lexicon/, Makefile). Any
+# install serves (NodeSource's nodejs bundles its own npm, which Debian's npm
+# package would conflict with), so Debian's are asked for only when the
+# command is missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}" >&2

@@ -7,11 +7,12 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-/* Code built for unit tests sees CXM_TESTABLE functions; otherwise static. */
+/* Code built for unit tests sees CXM_TESTABLE functions; otherwise they
+ * are static, and may be there for the tests only. */
 #ifdef CXM_TEST
 #define CXM_TESTABLE
 #else
-#define CXM_TESTABLE static
+#define CXM_TESTABLE static __attribute__((unused))
 #endif
 
 /* Return codes: append only, named by cxm_rc_str(). */

@@ -27,6 +27,8 @@
 #define CXM_MAX_ITEMS 1000
 /* Rows in one page of a paginated answer. */
 #define CXM_MAX_PAGE 1000
+/* Comments an emerging-phrases report reads (current and baseline). */
+#define CXM_MAX_EMERGING_COMMENTS 200000
 #define CXM_DEFAULT_PAGE 50
 /* Distinct values of one dictionary (channel, touchpoint, ...): codes are
  * 16-bit in the columns. */

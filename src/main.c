@@ -20,9 +20,12 @@ static const struct {
     {"demo", cmd_demo, "generate a realistic demo data set"},
     {"report", cmd_report, "NPS, CSAT, CES, eNPS and response counts by any dimension"},
     {"benchmarks", cmd_benchmarks, "import outside figures and compare ours with them"},
+    {"clv", cmd_clv, "fit and read customer lifetime value (BG/NBD + Gamma-Gamma)"},
+    {"churn", cmd_churn, "customers at risk of churning and what drives churn"},
     {"keys", cmd_keys, "create API keys"},
     {"export", cmd_export, "print a customer's profile and full history as JSON"},
     {"unmerge", cmd_unmerge, "split a merged customer off its profile"},
+    {"text", cmd_text, "text analytics on comments: sentiment"},
 };
 
 static void usage(FILE *f)

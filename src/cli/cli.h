@@ -23,5 +23,14 @@ int cmd_export(int argc, char **argv);
 int cmd_unmerge(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_benchmarks(int argc, char **argv);
+int cmd_text(int argc, char **argv);
+int cmd_clv(int argc, char **argv);
+/* cmd_textq.c: `cxm text` subcommands over a database (argv[0] is the
+ * subcommand's name) */
+int text_cmd_themes(int argc, char **argv);
+int text_cmd_emerging(int argc, char **argv);
+int text_cmd_taxonomy(int argc, char **argv);
+int text_cmd_feedback(int argc, char **argv);
+int cmd_churn(int argc, char **argv);
 
 #endif

@@ -52,6 +52,17 @@ void csat_add(struct csat_acc *a, int score)
     a->sumsq += s * s;
 }
 
+void sent_add(struct sent_acc *a, double c)
+{
+    if (!(c >= -1 && c <= 1))
+        return;
+    a->n++;
+    a->pos += c >= 0.05;
+    a->neg += c <= -0.05;
+    a->sum += c;
+    a->sumsq += c * c;
+}
+
 void ces_add(struct ces_acc *a, int score)
 {
     if (score < 1 || score > 7)
@@ -159,6 +170,21 @@ struct metric_value csat_mean(const struct csat_acc *a)
 struct metric_value ces_mean(const struct ces_acc *a)
 {
     return mean_value(a->sum, a->sumsq, a->n);
+}
+
+struct metric_value metrics_prop(uint64_t k, uint64_t n)
+{
+    return prop_value(k, n);
+}
+
+struct metric_value sent_mean(const struct sent_acc *a)
+{
+    return mean_value(a->sum, a->sumsq, a->n);
+}
+
+struct metric_value sent_pct(const struct sent_acc *a, bool negative)
+{
+    return prop_value(negative ? a->neg : a->pos, a->n);
 }
 
 struct metric_value ces_low_pct(const struct ces_acc *a)

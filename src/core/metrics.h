@@ -31,6 +31,14 @@ struct ces_acc {
 };
 void ces_add(struct ces_acc *a, int score);            /* ignores outside 1-7 */
 
+/* Sentiment: compound scores in [-1, 1]; positive >= 0.05, negative
+ * <= -0.05, neutral between (DESIGN section 6). */
+struct sent_acc {
+    uint64_t n, pos, neg;
+    double sum, sumsq;
+};
+void sent_add(struct sent_acc *a, double compound);   /* ignores NaN, outside [-1, 1] */
+
 /* A metric value: has_value false (and value/margin 0) when n = 0, so no
  * NaN ever reaches an answer. margin is the half-width of the 95%
  * interval; has_margin false where it is not defined: n < 2 for means.
@@ -52,6 +60,12 @@ struct metric_value csat_pct(const struct csat_acc *a);
  * variance that rounding leaves below 0 is taken as 0. */
 struct metric_value csat_mean(const struct csat_acc *a);
 struct metric_value ces_mean(const struct ces_acc *a);
+/* A proportion as a percentage: 100 k / n with the 95% margin. */
+struct metric_value metrics_prop(uint64_t k, uint64_t n);
+/* Mean compound score, margin as for means. */
+struct metric_value sent_mean(const struct sent_acc *a);
+/* % positive (or negative) = 100 * k / N, margin as for a proportion. */
+struct metric_value sent_pct(const struct sent_acc *a, bool negative);
 /* % low effort = 100 * low / N, margin as for a proportion. Counts with
  * top2 or low > n (a corrupt accumulator) give has_value false. */
 struct metric_value ces_low_pct(const struct ces_acc *a);

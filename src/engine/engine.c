@@ -224,7 +224,7 @@ static int plan_record(struct engine *e, struct group *g, const struct event *ev
         *r = (struct store_interaction){.seq = next_seq(g), .ts = ev->ts,
                                         .customer = cust, .duration = ev->duration,
                                         .value = ev->value, .text = ev->text,
-                                        .event_id = ev->event_id};
+                                        .event_id = ev->event_id, .sc = ev->sc};
         if ((rc = intern(e, g, DICT_CHANNEL, ev->channel, &r->channel, err)) ||
             (rc = intern(e, g, DICT_TOUCHPOINT, ev->touchpoint, &r->touchpoint, err)) ||
             (rc = intern(e, g, DICT_STAGE, ev->stage, &r->stage, err)) ||
@@ -240,7 +240,7 @@ static int plan_record(struct engine *e, struct group *g, const struct event *ev
         *r = (struct store_feedback){.seq = next_seq(g), .ts = ev->ts,
                                      .customer = cust, .kind = ev->fkind,
                                      .score = ev->score, .comment = ev->text,
-                                     .event_id = ev->event_id};
+                                     .event_id = ev->event_id, .sc = ev->sc};
         if ((rc = intern(e, g, DICT_SURVEY, ev->survey, &r->survey, err)) ||
             (rc = intern(e, g, DICT_CHANNEL, ev->channel, &r->channel, err)) ||
             (rc = intern(e, g, DICT_TOUCHPOINT, ev->touchpoint, &r->touchpoint, err)) ||
@@ -447,6 +447,7 @@ static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,
                        struct cxm_err *err)
 {
     struct store *s = e->store;
+    text_rescore_stale(e, w);
     for (size_t i = 0; i < w->n; i++) {
         const struct event *ev = &w->ev[i];
         int rc;
@@ -540,6 +541,31 @@ static int plan_benchmarks(struct engine *e, struct group *g, struct engine_work
     return CXM_OK;
 }
 
+static int plan_clv(struct engine *e, struct group *g, struct engine_work *w,
+                    struct cxm_err *err)
+{
+    struct store_clv_model c = *w->clv;
+    c.seq = next_seq(g);
+    int rc = e->store->ops->put_clv_model(e->store, &c, err);
+    if (!rc && (rc = model_set_clv(e->m, &c)))
+        cxm_err_set(err, rc, "out of memory");
+    if (rc)
+        return rc;
+    w->accepted = 1;
+    w->seq = c.seq;
+    return CXM_OK;
+}
+
+static int plan_taxonomy(struct engine *e, struct group *g, struct engine_work *w,
+                         struct cxm_err *err)
+{
+    int64_t seq = next_seq(g);
+    int rc = text_set_taxonomy(e, w, seq, err);
+    if (!rc)
+        w->seq = seq;
+    return rc;
+}
+
 static void apply_pending(struct model *m, const struct group *g)
 {
     for (size_t i = 0; i < g->np; i++) {
@@ -572,7 +598,9 @@ static int reload(struct engine *e)
     struct model *old = e->m;
     e->m = nm;
     model_free(old);
-    return CXM_OK;
+    if ((rc = text_reload(e, &err)))
+        log_msg(LOG_ERROR, "reloading the taxonomy failed: %s", err.msg);
+    return rc;
 }
 
 static void process(struct engine *e, struct engine_work *batch)
@@ -593,6 +621,10 @@ static void process(struct engine *e, struct engine_work *batch)
             rc = plan_unmerge(e, &g, w, &err);
         } else if (w->op == ENGINE_BENCHMARKS) {
             rc = plan_benchmarks(e, &g, w, &err);
+        } else if (w->op == ENGINE_CLV) {
+            rc = plan_clv(e, &g, w, &err);
+        } else if (w->op == ENGINE_TAXONOMY) {
+            rc = plan_taxonomy(e, &g, w, &err);
         } else if (!(w->rc = precheck(e, w))) {
             rc = plan_ingest(e, &g, w, &err);
         }
@@ -634,6 +666,8 @@ static void process(struct engine *e, struct engine_work *batch)
     while (batch) {
         struct engine_work *next = batch->next;
         batch->next = NULL;
+        free(batch->scores);
+        batch->scores = NULL;
         batch->done(batch);
         batch = next;
     }
@@ -679,6 +713,10 @@ int engine_submit(struct engine *e, struct engine_work *w)
     w->accepted = w->duplicates = 0;
     w->seq = 0;
     w->next = NULL;
+    w->scores = NULL;
+    /* texts are scored here, in the submitting thread, in parallel */
+    if (w->op == ENGINE_INGEST && text_prepare(e, w))
+        return CXM_ENOMEM;
     pthread_mutex_lock(&e->qlock);
     if (e->closing) {
         pthread_mutex_unlock(&e->qlock);
@@ -762,6 +800,8 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     e->lockfd = -1;
     pthread_rwlock_init(&e->lock, NULL);
+    pthread_rwlock_init(&e->tlock, NULL);
+    e->text_off = o->no_text;
     pthread_mutex_init(&e->qlock, NULL);
     pthread_cond_init(&e->qcond, NULL);
     pthread_mutex_init(&e->kmu, NULL);
@@ -774,6 +814,8 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
     double t0 = cxm_seconds();
     if (!rc)
         rc = model_load(e->store, &e->m, err);
+    if (!rc)
+        rc = text_open(e, o->lock, err);
     if (!rc) {
 #ifdef __GLIBC__
         malloc_trim(0);   /* hand back what the replay's page cache used */
@@ -789,12 +831,18 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
             rc = cxm_err_set(err, CXM_ENOMEM, "cannot start the writer thread");
     }
     if (rc) {
+        text_close(e);
         model_free(e->m);
         store_close(e->store);
         strmap_free(e->keys);
         free(e->db);
         if (e->lockfd >= 0)
             close(e->lockfd);
+        pthread_rwlock_destroy(&e->lock);
+        pthread_rwlock_destroy(&e->tlock);
+        pthread_mutex_destroy(&e->qlock);
+        pthread_cond_destroy(&e->qcond);
+        pthread_mutex_destroy(&e->kmu);
         free(e);
         return rc;
     }
@@ -811,6 +859,7 @@ void engine_close(struct engine *e)
     pthread_cond_signal(&e->qcond);
     pthread_mutex_unlock(&e->qlock);
     pthread_join(e->writer, NULL);
+    text_close(e);
     model_free(e->m);
     store_close(e->store);
     for (size_t i = 0; i < e->nkeys; i++)
@@ -821,6 +870,7 @@ void engine_close(struct engine *e)
     if (e->lockfd >= 0)
         close(e->lockfd);
     pthread_rwlock_destroy(&e->lock);
+    pthread_rwlock_destroy(&e->tlock);
     pthread_mutex_destroy(&e->qlock);
     pthread_cond_destroy(&e->qcond);
     pthread_mutex_destroy(&e->kmu);

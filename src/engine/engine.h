@@ -17,6 +17,7 @@ struct engine_opts {
     enum store_sync sync;        /* default STORE_SYNC_FULL */
     bool lock;                   /* take the database's writer lock (serve,
                                     import, demo); see docs/operations.md */
+    bool no_text;                /* store texts unscored (measuring only) */
 };
 
 /* Opens the store at db and replays it into memory. */
@@ -25,7 +26,8 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
 /* Stops the writer after the work already submitted; accepts NULL. */
 void engine_close(struct engine *e);
 
-enum engine_op { ENGINE_INGEST = 1, ENGINE_UNMERGE, ENGINE_BENCHMARKS };
+enum engine_op { ENGINE_INGEST = 1, ENGINE_UNMERGE, ENGINE_BENCHMARKS, ENGINE_CLV,
+                 ENGINE_TAXONOMY };
 
 /* One unit of write work. The submitter owns it and what it points to
  * until done is called (from the writer thread). */
@@ -35,6 +37,8 @@ struct engine_work {
     size_t n;
     uint32_t customer;           /* UNMERGE: the merged-away customer */
     const struct store_benchmark *bench;   /* BENCHMARKS: bench[0..n) */
+    const struct store_clv_model *clv;     /* CLV: the fitted model */
+    const char *taxonomy;                  /* TAXONOMY: its JSON */
     /* results, valid in done */
     int rc;
     struct cxm_err err;
@@ -44,6 +48,8 @@ struct engine_work {
     void (*done)(struct engine_work *w);
     void *ctx;
     struct engine_work *next;    /* private: queue link */
+    struct text_scores *scores;  /* private: the texts' scores */
+    uint64_t tax_gen;            /* private: the taxonomy they used */
 };
 
 /* Queues work for the writer. CXM_EUNAVAIL when the engine is closing. */
@@ -92,6 +98,86 @@ int benchmark_check(const struct store_benchmark *b, struct cxm_err *err);
  * ours computed over each benchmark's period (all the data for ""). */
 int engine_benchmarks_compare(struct engine *e, const char *metric, json_t **out,
                               struct cxm_err *err);
+
+/* Customer lifetime value (docs/clv.md). Summaries count whole UTC days;
+ * predictions are as of the latest order day (never before the model's
+ * calibration end), so answers depend on the data, not on the clock. */
+struct clv_fit_opts {
+    int64_t calibration_end;     /* a day's start (unix s); 0: the latest order day */
+    const char *unit;            /* day, week (NULL) or month */
+};
+/* Fits BG/NBD + Gamma-Gamma, stores the model (it is used until the next
+ * fit) and returns the fit report. */
+int engine_clv_fit(struct engine *e, const struct clv_fit_opts *o, json_t **out,
+                   struct cxm_err *err);
+/* The report of the model in use; CXM_ENOTFOUND before the first fit. */
+int engine_clv_model(struct engine *e, json_t **out, struct cxm_err *err);
+struct clv_predict_opts {
+    double horizon;              /* periods of the model's unit */
+    double discount;             /* annual rate, 0: none */
+    size_t top;                  /* customers listed, by predicted CLV */
+};
+int engine_clv_predict(struct engine *e, const struct clv_predict_opts *o, json_t **out,
+                       struct cxm_err *err);
+/* Customers with P(alive) <= max_p_alive and a historic or if-alive value
+ * >= min_value, ranked by value at risk = (1 - P(alive)) x the value they
+ * would bring over the horizon if alive. Rows carry personal data. */
+struct at_risk_opts {
+    struct clv_predict_opts predict;
+    double max_p_alive, min_value;
+    size_t limit;
+};
+int engine_churn_at_risk(struct engine *e, const struct at_risk_opts *o, json_t **out,
+                         struct cxm_err *err);
+/* Churn risk by NPS category, CES, complaints and channel: n, share at
+ * risk (P(alive) < 0.5) with its 95% margin, value at risk. */
+int engine_churn_drivers(struct engine *e, const struct clv_predict_opts *o, json_t **out,
+                         struct cxm_err *err);
+/* Days of a unit name: day 1, week 7, month 30.4375; CXM_EINVAL else. */
+int clv_unit_days(const char *unit, double *out);
+
+/* Text analytics (docs/text.md). */
+/* Sentiment (compound, label, pos/neu/neg), themes and aspects of one
+ * text; explain adds the terms that moved the score. */
+int engine_text_sentiment(struct engine *e, const char *text, size_t len, bool explain,
+                          json_t **out, struct cxm_err *err);
+/* Pain points: the "pain" report by theme (and q->by), ranked by pain;
+ * with a bounded period and no time dimension, each row's trend against
+ * the span just before. */
+int engine_text_themes(struct engine *e, const struct report_query *q, json_t **out,
+                       struct cxm_err *err);
+struct emerging_query {
+    const char *period;          /* day, week (NULL), month, quarter, year */
+    int baseline;                /* periods before the current one */
+    int64_t at;                  /* a time in the current period; 0: the latest comment */
+    int theme;                   /* only comments of this theme; -1: all */
+    bool negative;               /* only negative comments */
+    bool with_text;              /* examples carry their comment */
+    size_t limit;
+};
+/* Phrases rising in the current period against the baseline (G2). */
+int engine_text_emerging(struct engine *e, const struct emerging_query *q, json_t **out,
+                         struct cxm_err *err);
+struct feedback_query {
+    const char *search;          /* full-text search; NULL: none */
+    int theme;                   /* -1: any */
+    const char *label;           /* positive, negative, neutral; NULL: any */
+    int64_t from, to;
+    uint32_t customer;           /* 0: any */
+    int64_t cursor;              /* 0: the newest */
+    size_t limit;
+};
+/* Comments newest first with score, sentiment, themes; cursor paging. */
+int engine_feedback_list(struct engine *e, const struct feedback_query *q, json_t **out,
+                         struct cxm_err *err);
+/* Index of a theme id in the taxonomy in use; -1 when unknown. */
+int engine_theme_index(struct engine *e, const char *id);
+/* The taxonomy in use as JSON. */
+int engine_taxonomy(struct engine *e, json_t **out, struct cxm_err *err);
+/* Replaces the taxonomy (checked first: CXM_EINVAL naming the field) and
+ * re-themes every stored text; *n the texts re-themed. */
+int engine_set_taxonomy(struct engine *e, const char *json, size_t *n, int64_t *seq,
+                        struct cxm_err *err);
 
 struct engine_stats {
     int64_t seq;

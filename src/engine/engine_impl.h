@@ -29,6 +29,39 @@ struct engine {
     struct strmap *keys;
     char **key_hashes;
     size_t nkeys, keycap;
+    /* text analytics (text.c): the taxonomy in use, swapped by the writer
+     * under tlock; tax_gen counts the swaps */
+    pthread_rwlock_t tlock;
+    struct taxonomy *tax;
+    uint64_t tax_gen;
+    bool text_off;               /* texts stored unscored (benchmarks) */
 };
+
+/* text.c */
+struct taxonomy;
+/* Scores one text: sentiment, themes and aspects with taxonomy t. */
+void text_score(const struct taxonomy *t, const char *text, size_t len,
+                struct text_scores *sc);
+/* Loads the taxonomy in use and, when writable, scores stored texts that
+ * have no scores yet (a database from before text analytics). */
+int text_open(struct engine *e, bool writable, struct cxm_err *err);
+void text_close(struct engine *e);
+/* After a reload: the stored taxonomy again, its ids to the model. */
+int text_reload(struct engine *e, struct cxm_err *err);
+/* Scores the texts of ingest work w in the calling thread (w->scores). */
+int text_prepare(struct engine *e, struct engine_work *w);
+/* Writer: rescores themes of w when the taxonomy changed since prepare. */
+void text_rescore_stale(struct engine *e, struct engine_work *w);
+/* Writer: stores the taxonomy of w, swaps it in, re-themes every text. */
+int text_set_taxonomy(struct engine *e, struct engine_work *w, int64_t seq,
+                      struct cxm_err *err);
+
+/* textq.c: {sentiment, label, themes, aspects} of a text's scores. */
+json_t *text_scores_json(const struct model *m, const struct text_scores *sc);
+
+/* clv.c: adds p_alive, expected_purchases_52w and clv_predicted to a
+ * profile (nodes: the profile's customer nodes, root first) when a model
+ * exists. */
+int clv_profile_json(const struct model *m, const uint32_t *nodes, size_t nn, json_t *p);
 
 #endif

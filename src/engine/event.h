@@ -61,6 +61,7 @@ struct event {
     size_t nitems;
     struct event_item *items;
     const char *employee_id, *team, *role;
+    struct text_scores *sc;         /* of text, set by the engine at submit */
 };
 
 /* Decodes record number index of a batch. now fills a missing ts. On error

@@ -57,11 +57,14 @@ void model_free(struct model *m)
     struct icols *ic = &m->ic;
     FREE_COLS(ic, ic->seq, ic->ts, ic->cust, ic->next, ic->duration, ic->channel,
               ic->touchpoint, ic->stage, ic->kind, ic->agent, ic->outcome,
-              ic->value, ic->has_text);
+              ic->value, ic->has_text, ic->tx);
     struct fcols *fc = &m->fc;
     FREE_COLS(fc, fc->bmin, fc->bmax, fc->seq, fc->ts, fc->cust, fc->next, fc->score, fc->survey,
               fc->channel, fc->touchpoint, fc->stage, fc->agent, fc->kind,
-              fc->has_text);
+              fc->has_text, fc->tx);
+    struct tcols *tc = &m->tc;
+    FREE_COLS(tc, tc->seq, tc->sent, tc->themes, tc->aoff, tc->nasp);
+    free(tc->asp);
     struct ocols *oc = &m->oc;
     for (size_t i = 1; i <= oc->n; i++)
         free(oc->order_id[i]);
@@ -82,6 +85,9 @@ void model_free(struct model *m)
         free(m->bench[i].period);
         free(m->bench[i].segment);
     }
+    free(m->clv.report);
+    for (size_t i = 0; i < m->nthemes; i++)
+        free(m->theme_ids[i]);
     free(m->bench);
     idset_free(&m->ids_i);
     idset_free(&m->ids_f);
@@ -327,6 +333,90 @@ static uint16_t code16(uint32_t c)
     return c > UINT16_MAX ? 0 : (uint16_t)c;
 }
 
+/* Writes sc into text i, its aspects at the end of the aspect array
+ * (room reserved by the caller). */
+static void set_scores(struct tcols *c, size_t i, const struct text_scores *sc)
+{
+    size_t na = sc->naspects < TEXT_ASPECTS_MAX ? sc->naspects : TEXT_ASPECTS_MAX;
+    c->sent[i] = sc->sentiment;
+    c->themes[i] = sc->themes;
+    c->aoff[i] = (uint32_t)c->na;
+    c->nasp[i] = (uint8_t)na;
+    memcpy(c->asp + c->na, sc->aspect, na * sizeof *c->asp);
+    c->na += na;
+}
+
+static int add_scores(struct model *m, int64_t seq, const struct text_scores *sc,
+                      uint32_t *tx)
+{
+    struct tcols *c = &m->tc;
+    struct colspec cols[] = {COL(c->seq), COL(c->sent), COL(c->themes), COL(c->aoff),
+                             COL(c->nasp)};
+    int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
+    if (rc || (rc = cxm_grow((void **)&c->asp, &c->acap, c->na + sc->naspects + 1,
+                             sizeof *c->asp)))
+        return rc;
+    size_t i = ++c->n;
+    c->seq[i] = seq;
+    set_scores(c, i, sc);
+    *tx = (uint32_t)i;
+    return CXM_OK;
+}
+
+/* Row of seq in a seq column [1..n] (ascending: rows are added in seq
+ * order); 0 when absent. */
+static size_t row_of_seq(const int64_t *col, size_t n, int64_t seq)
+{
+    size_t lo = 1, hi = n;
+    while (lo <= hi && hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (col[mid] == seq)
+            return mid;
+        if (col[mid] < seq)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return 0;
+}
+
+int model_set_scores(struct model *m, int64_t seq, const struct text_scores *sc)
+{
+    uint32_t *tx = NULL;
+    size_t i = row_of_seq(m->fc.seq, m->fc.n, seq);
+    if (i) {
+        tx = &m->fc.tx[i];
+    } else if ((i = row_of_seq(m->ic.seq, m->ic.n, seq))) {
+        tx = &m->ic.tx[i];
+    } else {
+        return CXM_ENOTFOUND;
+    }
+    if (!*tx)
+        return add_scores(m, seq, sc, tx);
+    /* new aspects go to the end; the old ones stay as garbage, which a
+     * new taxonomy (the only rewrite) leaves once per text */
+    struct tcols *c = &m->tc;
+    int rc = cxm_grow((void **)&c->asp, &c->acap, c->na + sc->naspects + 1, sizeof *c->asp);
+    if (rc)
+        return rc;
+    set_scores(c, *tx, sc);
+    return CXM_OK;
+}
+
+const struct text_scores *model_scores(const struct model *m, bool feedback, size_t i,
+                                       struct text_scores *buf)
+{
+    uint32_t t = feedback ? m->fc.tx[i] : m->ic.tx[i];
+    if (!t)
+        return NULL;
+    const struct tcols *c = &m->tc;
+    buf->sentiment = c->sent[t];
+    buf->themes = c->themes[t];
+    buf->naspects = c->nasp[t];
+    memcpy(buf->aspect, c->asp + c->aoff[t], c->nasp[t] * sizeof *c->asp);
+    return buf;
+}
+
 int model_add_interaction(struct model *m, const struct store_interaction *r)
 {
     struct icols *c = &m->ic;
@@ -335,7 +425,8 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     struct colspec cols[] = {COL(c->seq), COL(c->ts), COL(c->cust), COL(c->next),
                              COL(c->duration), COL(c->channel), COL(c->touchpoint),
                              COL(c->stage), COL(c->kind), COL(c->agent),
-                             COL(c->outcome), COL(c->value), COL(c->has_text)};
+                             COL(c->outcome), COL(c->value), COL(c->has_text),
+                             COL(c->tx)};
     int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
     if (rc)
         return rc;
@@ -357,6 +448,9 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     c->outcome[i] = code16(r->outcome);
     c->value[i] = r->value;
     c->has_text[i] = r->text != NULL;
+    c->tx[i] = 0;
+    if (r->text && r->sc && (rc = add_scores(m, r->seq, r->sc, &c->tx[i])))
+        return rc;
     if (r->event_id && *r->event_id)
         return index_id(m, 0, r->event_id, (uint32_t)i);
     return CXM_OK;
@@ -370,7 +464,7 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     struct colspec cols[] = {COL(c->seq), COL(c->ts), COL(c->cust), COL(c->next),
                              COL(c->score), COL(c->survey), COL(c->channel),
                              COL(c->touchpoint), COL(c->stage), COL(c->agent),
-                             COL(c->kind), COL(c->has_text)};
+                             COL(c->kind), COL(c->has_text), COL(c->tx)};
     int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
     if (rc)
         return rc;
@@ -402,6 +496,9 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     c->agent[i] = code16(r->agent);
     c->kind[i] = (uint8_t)r->kind;
     c->has_text[i] = r->comment != NULL;
+    c->tx[i] = 0;
+    if (r->comment && r->sc && (rc = add_scores(m, r->seq, r->sc, &c->tx[i])))
+        return rc;
     if (r->event_id && *r->event_id)
         return index_id(m, 1, r->event_id, (uint32_t)i);
     return CXM_OK;
@@ -568,6 +665,42 @@ static int r_feedback(void *ctx, const struct store_feedback *r)
     return model_add_feedback(m, r);
 }
 
+int model_set_themes(struct model *m, const char *const *ids, size_t n)
+{
+    char *copy[32] = {0};
+    if (n > 32)
+        return CXM_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!(copy[i] = cxm_strdup(ids[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(copy[k]);
+            return CXM_ENOMEM;
+        }
+    for (size_t i = 0; i < m->nthemes; i++)
+        free(m->theme_ids[i]);
+    memcpy(m->theme_ids, copy, sizeof copy);
+    m->nthemes = n;
+    return CXM_OK;
+}
+
+int model_set_clv(struct model *m, const struct store_clv_model *c)
+{
+    char *rep = cxm_strdup(c->report ? c->report : "{}");
+    if (!rep)
+        return CXM_ENOMEM;
+    free(m->clv.report);
+    m->clv = (struct clv_fit){
+        .has = true, .seq = c->seq, .ts = c->ts, .calibration_end = c->calibration_end,
+        .unit_days = c->unit_days, .r = c->r, .alpha = c->alpha, .a = c->a, .b = c->b,
+        .p = c->p, .q = c->q, .v = c->v, .report = rep};
+    return CXM_OK;
+}
+
+static int r_clv(void *ctx, const struct store_clv_model *c)
+{
+    return model_set_clv(ctx, c);
+}
+
 static int r_benchmark(void *ctx, const struct store_benchmark *b)
 {
     struct model *m = ctx;
@@ -590,7 +723,8 @@ int model_load(struct store *s, struct model **out, struct cxm_err *err)
     struct store_scan cb = {
         .ctx = m, .dict = r_dict, .customer = r_customer, .identity = r_identity,
         .merge = r_merge, .employee = r_employee, .interaction = r_interaction,
-        .feedback = r_feedback, .order = r_order, .benchmark = r_benchmark};
+        .feedback = r_feedback, .order = r_order, .benchmark = r_benchmark,
+        .clv_model = r_clv};
     m->loading = true;
     int rc = s->ops->scan(s, &cb, err);
     struct idset *set[] = {&m->ids_i, &m->ids_f, &m->ids_o};
@@ -613,8 +747,10 @@ int model_load(struct store *s, struct model **out, struct cxm_err *err)
 
 size_t model_column_bytes(const struct model *m)
 {
-    size_t irow = 8 + 4 + 4 * 3 + 2 * 6 + 8 + 1;
-    size_t frow = 8 + 4 + 4 * 2 + 4 + 2 * 5 + 1 + 1;
-    return m->ic.cap * irow + m->fc.cap * frow + idset_bytes(&m->ids_i) +
+    size_t irow = 8 + 4 + 4 * 3 + 2 * 6 + 8 + 1 + 4;
+    size_t frow = 8 + 4 + 4 * 2 + 4 + 2 * 5 + 1 + 1 + 4;
+    size_t trow = 8 + 4 * 3 + 1;
+    return m->ic.cap * irow + m->fc.cap * frow + m->tc.cap * trow +
+           m->tc.acap * sizeof *m->tc.asp + idset_bytes(&m->ids_i) +
            idset_bytes(&m->ids_f);
 }

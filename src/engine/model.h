@@ -56,6 +56,7 @@ struct icols {
     uint16_t *channel, *touchpoint, *stage, *kind, *agent, *outcome;
     double *value;                      /* NAN: none; exact as sent */
     uint8_t *has_text;
+    uint32_t *tx;                       /* scores of the text in tcols; 0: none */
 };
 
 /* Feedback rows come in blocks of FBLOCK rows (row i is in block i >>
@@ -72,6 +73,21 @@ struct fcols {
     float *score;                       /* NAN: none */
     uint16_t *survey, *channel, *touchpoint, *stage, *agent;
     uint8_t *kind, *has_text;
+    uint32_t *tx;                       /* scores of the comment in tcols; 0: none */
+};
+
+/* Text analytics of every scored text (interaction texts and feedback
+ * comments alike), index 1..n: most rows have no text, so the rows point
+ * here (tx) instead of carrying the columns. A text's aspects are
+ * asp[aoff .. aoff + nasp). */
+struct tcols {
+    size_t n, cap;
+    int64_t *seq;
+    float *sent;
+    uint32_t *themes, *aoff;
+    uint8_t *nasp;
+    struct text_aspect *asp;
+    size_t na, acap;
 };
 
 struct ocols {
@@ -105,6 +121,15 @@ struct bench {
     int64_t seq;
 };
 
+/* The CLV model in use: the latest fit (has = false before the first). */
+struct clv_fit {
+    bool has;
+    int64_t seq, ts, calibration_end;
+    double unit_days;
+    double r, alpha, a, b, p, q, v;     /* p, q, v NAN: no spend model */
+    char *report;                       /* the fit's JSON report */
+};
+
 struct model {
     struct dict *dict[DICT_COUNT];
     struct dict *cdict[CD_COUNT];
@@ -118,6 +143,7 @@ struct model {
     struct icols ic;
     struct fcols fc;
     struct ocols oc;
+    struct tcols tc;
     struct employee *emp;
     size_t nemp, empcap;
     struct strmap *emp_map;
@@ -128,6 +154,11 @@ struct model {
     struct idset ids_i, ids_f, ids_o;
     struct bench *bench;        /* outside figures, in scan order */
     size_t nbench, benchcap;
+    struct clv_fit clv;
+    /* ids of the themes of the taxonomy in use: bit i of a themes column
+     * is theme_ids[i] */
+    char *theme_ids[32];
+    size_t nthemes;
     /* during model_load: entries gathered for idset_build */
     bool loading;
     uint64_t *load_ids[3];
@@ -161,6 +192,17 @@ int model_add_order(struct model *m, const struct store_order *r);
 int model_put_employee(struct model *m, const struct store_employee *e);
 /* Inserts or replaces (same name, metric, period, segment). */
 int model_put_benchmark(struct model *m, const struct store_benchmark *b);
+
+/* Sets (or adds) the scores of the text of the record with this seq;
+ * CXM_ENOTFOUND when no interaction or feedback row has it. */
+int model_set_scores(struct model *m, int64_t seq, const struct text_scores *sc);
+/* Scores of interaction (feedback: false) row i, NULL when none. */
+const struct text_scores *model_scores(const struct model *m, bool feedback, size_t i,
+                                       struct text_scores *buf);
+/* Sets the theme ids (copied); CXM_ENOMEM leaves the old ones. */
+int model_set_themes(struct model *m, const char *const *ids, size_t n);
+/* Replaces the CLV model in use. */
+int model_set_clv(struct model *m, const struct store_clv_model *c);
 
 /* Replays the whole store into a new model. */
 int model_load(struct store *s, struct model **out, struct cxm_err *err);

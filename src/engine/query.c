@@ -296,6 +296,10 @@ static json_t *profile_json(const struct model *m, uint32_t root)
     json_object_set_new(p, "ces_mean", nces ? json_real(ces / (double)nces) : json_null());
     json_object_set_new(p, "ces_responses", json_integer((json_int_t)nces));
     json_object_set_new(p, "clv_historic", json_real(round(clv * 100) / 100));
+    if (clv_profile_json(m, ns.v, ns.n, p)) {
+        json_decref(p);
+        p = NULL;
+    }
     free(ns.v);
     return p;
 }
@@ -435,6 +439,17 @@ static int ref_cmp(const void *a, const void *b)
     return x->seq < y->seq ? 1 : (x->seq > y->seq ? -1 : 0);
 }
 
+/* The text analytics of a row's text: sentiment, label, themes, aspects. */
+static void add_scores(const struct model *m, bool feedback, uint32_t i, json_t *o)
+{
+    struct text_scores sc;
+    if (!model_scores(m, feedback, i, &sc))
+        return;
+    json_t *s = text_scores_json(m, &sc);
+    json_object_update(o, s);
+    json_decref(s);
+}
+
 static json_t *record_json(struct engine *e, const struct model *m,
                            const struct ref *r)
 {
@@ -460,6 +475,7 @@ static json_t *record_json(struct engine *e, const struct model *m,
         if (m->ic.has_text[i] &&
             e->store->ops->get_text(e->store, m->ic.seq[i], &text, NULL) == CXM_OK)
             set_opt(o, "text", jstr(text));
+        add_scores(m, false, i, o);
         break;
     case R_FEEDBACK:
         json_object_set_new(o, "type", json_string("feedback"));
@@ -479,6 +495,7 @@ static json_t *record_json(struct engine *e, const struct model *m,
         if (m->fc.has_text[i] &&
             e->store->ops->get_text(e->store, m->fc.seq[i], &text, NULL) == CXM_OK)
             set_opt(o, "comment", jstr(text));
+        add_scores(m, true, i, o);
         break;
     case R_ORDER: {
         json_object_set_new(o, "type", json_string("order"));

@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/filter.h"
 #include "core/metrics.h"
+#include "core/themes.h"
 #include "core/timefmt.h"
 #include "engine/engine_impl.h"
 #include "cxm_limits.h"
@@ -21,11 +22,13 @@
 /* Feedback metrics count answers; from M_RETENTION on, metrics count
  * customers by their orders and interactions. */
 enum metric {
-    M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_CUSTOMERS, M_CONSISTENCY,
+    M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_SENTIMENT, M_PAIN, M_CUSTOMERS,
+    M_CONSISTENCY,
     M_RETENTION, M_CHURN, M_REPEAT, M_CLV, M_LOYALTY, M_COHORT, M_JOURNEY, M_COUNT
 };
 static const char *const metric_names[M_COUNT] = {
-    "nps", "enps", "csat", "ces", "responses", "customers", "consistency",
+    "nps", "enps", "csat", "ces", "responses", "sentiment", "pain", "customers",
+    "consistency",
     "retention", "churn", "repeat_purchase_rate", "clv_historic",
     "revenue_by_loyalty", "cohort", "journey_satisfaction"};
 
@@ -35,31 +38,33 @@ enum dim {
     D_CITY, D_GENDER, D_AGE_BAND, D_NPS_CATEGORY, D_KIND,
     D_DAY, D_WEEK, D_MONTH, D_QUARTER, D_YEAR,
     D_CSAT_MEAN,   /* a profile's mean CSAT over the matching answers, rounded */
+    D_THEME,       /* a comment's themes: a row counts in each of its themes */
     D_COUNT
 };
 /* Number fields of the filter language, numbered after the dimensions. */
-enum { F_SCORE = D_COUNT, F_AGE, F_BIRTH_YEAR };
+enum { F_SCORE = D_COUNT, F_AGE, F_BIRTH_YEAR, F_SENTIMENT };
 
 /* The filter's fields: the text dimensions (ids 0..D_KIND are the same
  * in both numberings), then the numbers; filter_ids maps a filter field
  * id to the id field_of takes. */
-#define NFILTER (D_KIND + 1 + 3)
+#define NFILTER (D_KIND + 1 + 4)
 static const int filter_ids[NFILTER] = {
     D_CHANNEL, D_TOUCHPOINT, D_STAGE, D_SURVEY, D_AGENT, D_TEAM, D_COUNTRY,
     D_CITY, D_GENDER, D_AGE_BAND, D_NPS_CATEGORY, D_KIND,
-    F_SCORE, F_AGE, F_BIRTH_YEAR};
+    F_SCORE, F_AGE, F_BIRTH_YEAR, F_SENTIMENT};
 
 static const char *const dim_names[D_COUNT] = {
     "channel", "touchpoint", "stage", "survey", "agent", "team", "country",
     "city", "gender", "age_band", "nps_category", "kind",
-    "day", "week", "month", "quarter", "year", "csat_mean"};
+    "day", "week", "month", "quarter", "year", "csat_mean", "theme"};
 
 static const struct filter_field filter_fields[NFILTER] = {
     {"channel", FT_TEXT}, {"touchpoint", FT_TEXT}, {"stage", FT_TEXT},
     {"survey", FT_TEXT}, {"agent", FT_TEXT}, {"team", FT_TEXT},
     {"country", FT_TEXT}, {"city", FT_TEXT}, {"gender", FT_TEXT},
     {"age_band", FT_TEXT}, {"nps_category", FT_TEXT}, {"kind", FT_TEXT},
-    {"score", FT_NUMBER}, {"age", FT_NUMBER}, {"birth_year", FT_NUMBER}};
+    {"score", FT_NUMBER}, {"age", FT_NUMBER}, {"birth_year", FT_NUMBER},
+    {"sentiment", FT_NUMBER}};
 
 static const char *const bands[] = {NULL, "18-24", "25-34", "35-44", "45-54",
                                     "55-64", "65+"};
@@ -94,6 +99,8 @@ struct group {
         struct nps_acc nps;
         struct csat_acc csat;
         struct ces_acc ces;
+        struct sent_acc sent;
+        struct pain_acc pain;
         uint64_t count;
         struct cust_acc c;
     } acc;
@@ -110,8 +117,9 @@ struct run {
     uint16_t *agent_team;     /* agent code -> team code */
     char **teams;             /* team code - 1 -> name */
     size_t nteams, teamcap;
-    /* the row being filtered */
+    /* the row being filtered, and the theme it is counted for (-1: none) */
     size_t row;
+    int theme;
     /* groups */
     struct strmap *map;
     struct arena keys;
@@ -164,7 +172,7 @@ static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
             return CXM_OK;
         }
     return cxm_err_field(err, CXM_EINVAL, -1, "metric", "unknown metric '%.40s':"
-                         " use nps, enps, csat, ces, responses, customers,"
+                         " use nps, enps, csat, ces, responses, sentiment, pain, customers,"
                          " consistency, retention, churn, repeat_purchase_rate,"
                          " clv_historic, revenue_by_loyalty, cohort or"
                          " journey_satisfaction",
@@ -388,6 +396,7 @@ static double field_of(const struct run *r, int d, size_t i)
         return (double)(y - p->birth_year);
     }
     case F_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
+    case F_SENTIMENT: return f->tx[i] ? m->tc.sent[f->tx[i]] : NAN;
     default:
         if (d >= D_DAY && d <= D_YEAR)
             return (double)rb_start(r, (int64_t)f->ts[i], (enum bucket)(d - D_DAY));
@@ -457,6 +466,7 @@ static const char *dim_text(const struct run *r, enum dim d, int64_t v)
     case D_NPS_CATEGORY: s = c <= 3 ? categories[c] : NULL; break;
     case D_KIND: s = c ? event_fkind_name((int)c) : NULL; break;
     case D_CSAT_MEAN: s = c <= 5 ? means[c] : NULL; break;
+    case D_THEME: s = c && c <= m->nthemes ? m->theme_ids[c - 1] : NULL; break;
     default: break;
     }
     return s;
@@ -494,6 +504,29 @@ static struct group *group_of(struct run *r, const int64_t key[MAX_DIMS], bool a
     memset(g, 0, sizeof *g);
     memcpy(g->key, key, sizeof g->key);
     return g;
+}
+
+/* The themes of feedback row i that the taxonomy in use knows. */
+static uint32_t row_themes(const struct run *r, size_t i)
+{
+    size_t n = r->m->nthemes;
+    uint32_t known = n >= 32 ? UINT32_MAX : (1u << n) - 1;
+    uint32_t t = r->m->fc.tx[i];
+    return t ? r->m->tc.themes[t] & known : 0;
+}
+
+/* Sentiment of feedback row i (which has scores): of the theme it is
+ * counted for when a report is by theme (aspect sentiment), else of the
+ * whole comment. */
+static double row_sentiment(const struct run *r, size_t i)
+{
+    const struct tcols *tc = &r->m->tc;
+    uint32_t t = r->m->fc.tx[i];
+    if (r->theme >= 0)
+        for (uint32_t k = 0; k < tc->nasp[t]; k++)
+            if (tc->asp[tc->aoff[t] + k].theme == r->theme)
+                return tc->asp[tc->aoff[t] + k].sentiment / 10000.0;
+    return tc->sent[t];
 }
 
 static bool metric_takes(enum metric mt, int kind)
@@ -569,6 +602,8 @@ static int accumulate(struct run *r, struct group *g, size_t i)
     case M_ENPS: nps_add(&g->acc.nps, (int)s); break;
     case M_CSAT: csat_add(&g->acc.csat, (int)s); break;
     case M_CES: ces_add(&g->acc.ces, (int)s); break;
+    case M_SENTIMENT: sent_add(&g->acc.sent, row_sentiment(r, i)); break;
+    case M_PAIN: pain_add(&g->acc.pain, row_sentiment(r, i)); break;
     default: g->acc.count++; break;
     }
     return CXM_OK;
@@ -665,6 +700,37 @@ static json_t *row_json(const struct run *r, const struct group *g,
         if (r->time_dim >= 0)
             change_json(row, mean_change(prev->acc.ces.sum, prev->acc.ces.sumsq,
                                          prev->acc.ces.n, a->sum, a->sumsq, a->n));
+        break;
+    }
+    case M_SENTIMENT: {
+        const struct sent_acc *a = &g->acc.sent;
+        set_value(row, "value", sent_mean(a), true);
+        json_object_set_new(row, "n", json_integer((json_int_t)a->n));
+        json_object_set_new(row, "positive", json_integer((json_int_t)a->pos));
+        json_object_set_new(row, "neutral", json_integer((json_int_t)(a->n - a->pos - a->neg)));
+        json_object_set_new(row, "negative", json_integer((json_int_t)a->neg));
+        struct metric_value pp = sent_pct(a, false), np = sent_pct(a, true);
+        json_object_set_new(row, "positive_pct", pp.has_value ? json_real(pp.value) : json_null());
+        json_object_set_new(row, "negative_pct", np.has_value ? json_real(np.value) : json_null());
+        if (r->time_dim >= 0)
+            change_json(row, mean_change(prev->acc.sent.sum, prev->acc.sent.sumsq,
+                                         prev->acc.sent.n, a->sum, a->sumsq, a->n));
+        break;
+    }
+    case M_PAIN: {
+        const struct pain_acc *a = &g->acc.pain;
+        json_object_set_new(row, "value", a->mentions ? json_real(pain_score(a)) : json_null());
+        json_object_set_new(row, "n", json_integer((json_int_t)a->mentions));
+        json_object_set_new(row, "negative", json_integer((json_int_t)a->negative));
+        struct metric_value np = metrics_prop(a->negative, a->mentions);
+        set_value(row, "negative_pct", np, false);
+        json_object_set_new(row, "negative_pct_margin", np.has_margin ? json_real(np.margin)
+                                                                      : json_null());
+        json_object_set_new(row, "sentiment", a->mentions ?
+                            json_real(a->sent_sum / (double)a->mentions) : json_null());
+        if (r->time_dim >= 0)
+            change_json(row, pct_change(prev->acc.pain.negative, prev->acc.pain.mentions,
+                                        a->negative, a->mentions));
         break;
     }
     case M_RETENTION:
@@ -811,6 +877,8 @@ static bool row_counts(struct run *r, const struct report_query *q,
     const struct fcols *fc = &r->m->fc;
     int64_t ts = fc->ts[i];
     if (ts < q->from || ts >= q->to || (!any_kind && !metric_takes(r->metric, fc->kind[i])))
+        return false;
+    if ((r->metric == M_SENTIMENT || r->metric == M_PAIN) && !any_kind && !fc->tx[i])
         return false;
     r->row = i;
     return !f || filter_eval(f, get_field, r);
@@ -1617,6 +1685,7 @@ static size_t dim_card(const struct run *r, enum dim d)
     case D_NPS_CATEGORY: return 4;
     case D_KIND: return FB_TEXT + 1;
     case D_CSAT_MEAN: return 6;
+    case D_THEME: return m->nthemes + 1;
     default: return 0;   /* time: set up apart */
     }
 }
@@ -1686,20 +1755,37 @@ static int dense_run(struct run *r, const struct report_query *q, const struct f
         if (!row_counts(r, q, f, i, false))
             continue;
         size_t cell = 0;
+        int tk = -1;
         for (int k = 0; k < r->ndims; k++) {
             size_t v;
             if (k == r->time_dim) {
                 v = dn->day_bucket[((int64_t)fc->ts[i] + r->tz) / 86400 - dn->day0];
+            } else if (r->dims[k] == D_THEME) {
+                tk = k;
+                continue;
             } else {
                 double d = field_of(r, r->dims[k], i);
                 v = isnan(d) ? 0 : (size_t)d;
             }
             cell += v * dn->stride[k];
         }
-        struct group g;
-        g.acc = dn->acc[cell];
-        accumulate(r, &g, i);
-        dn->acc[cell] = g.acc;
+        /* a comment counts once in each of its themes (none: theme null) */
+        uint32_t bits = tk >= 0 ? row_themes(r, i) : 0;
+        if (r->metric == M_PAIN && !bits)
+            continue;            /* pain is of themes */
+        do {
+            size_t c = cell;
+            r->theme = -1;
+            if (tk >= 0 && bits) {
+                r->theme = __builtin_ctz(bits);
+                c += (size_t)(r->theme + 1) * dn->stride[tk];
+                bits &= bits - 1;
+            }
+            struct group g;
+            g.acc = dn->acc[c];
+            accumulate(r, &g, i);
+            dn->acc[c] = g.acc;
+        } while (bits);
     }
     /* the cells that saw rows become groups */
     for (size_t cell = 0; cell < dn->cells; cell++) {
@@ -1803,20 +1889,33 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
         if (!row_counts(r, q, f, i, false))
             continue;
         int64_t key[MAX_DIMS] = {0};
+        int tk = -1;
         for (int k = 0; k < r->ndims; k++) {
             double v = field_of(r, r->dims[k], i);
             key[k] = isnan(v) ? 0 : (int64_t)v;
+            tk = r->dims[k] == D_THEME ? k : tk;
         }
-        struct group *g = group_of(r, key, true);
-        if (!g) {
-            json_decref(rows);
-            return cxm_err_set(err, CXM_ETOOBIG, "more than %d groups: use"
-                               " fewer or coarser dimensions", MAX_ROWS);
-        }
-        if (accumulate(r, g, i)) {
-            json_decref(rows);
-            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
-        }
+        uint32_t bits = tk >= 0 ? row_themes(r, i) : 0;
+        if (r->metric == M_PAIN && !bits)
+            continue;
+        do {
+            r->theme = -1;
+            if (tk >= 0 && bits) {
+                r->theme = __builtin_ctz(bits);
+                key[tk] = r->theme + 1;
+                bits &= bits - 1;
+            }
+            struct group *g = group_of(r, key, true);
+            if (!g) {
+                json_decref(rows);
+                return cxm_err_set(err, CXM_ETOOBIG, "more than %d groups: use"
+                                   " fewer or coarser dimensions", MAX_ROWS);
+            }
+            if (accumulate(r, g, i)) {
+                json_decref(rows);
+                return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+            }
+        } while (bits);
     }
     return finish_groups(r, q, rows, out, err);
 }
@@ -1913,6 +2012,22 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
         filter_free(f);
         return rc;
     }
+    bool by_theme = false;
+    for (int k = 0; k < r.ndims; k++)
+        by_theme |= r.dims[k] == D_THEME;
+    if (r.metric == M_PAIN && !by_theme) {
+        filter_free(f);
+        return cxm_err_field(err, CXM_EINVAL, -1, "by", "pain is per theme: add theme"
+                             " to by");
+    }
+    if (by_theme && r.metric != M_SENTIMENT && r.metric != M_PAIN &&
+        r.metric != M_RESPONSES && r.metric != M_NPS && r.metric != M_CSAT &&
+        r.metric != M_CES && r.metric != M_ENPS) {
+        filter_free(f);
+        return cxm_err_field(err, CXM_EINVAL, -1, "by", "theme is a dimension of"
+                             " feedback metrics only");
+    }
+    r.theme = -1;
     r.tz = q->tz;
     pthread_rwlock_rdlock(&e->lock);
     r.m = e->m;

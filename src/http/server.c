@@ -21,12 +21,18 @@
 
 enum route_id {
     RT_NOT_FOUND, RT_HEALTHZ, RT_METRICS, RT_OPENAPI, RT_EVENTS, RT_CUSTOMERS,
-    RT_CUSTOMER, RT_TIMELINE, RT_UNMERGE, RT_EXPORT, RT_METRICS_API, RT_BENCH, RT_COUNT
+    RT_CUSTOMER, RT_TIMELINE, RT_UNMERGE, RT_EXPORT, RT_METRICS_API, RT_BENCH,
+    RT_CLV_FIT, RT_CLV_MODEL, RT_CLV_PREDICT, RT_AT_RISK, RT_DRIVERS,
+    RT_SENTIMENT, RT_SENTIMENT_POST, RT_THEMES, RT_EMERGING, RT_TAXONOMY, RT_TAXONOMY_PUT,
+    RT_FEEDBACK, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
     "not_found", "healthz", "metrics", "openapi", "events", "customers",
-    "customer", "timeline", "unmerge", "export", "v1_metrics", "benchmarks"};
+    "customer", "timeline", "unmerge", "export", "v1_metrics", "benchmarks",
+    "clv_fit", "clv_model", "clv_predict", "churn_at_risk", "churn_drivers",
+    "text_sentiment", "text_sentiment", "text_themes", "text_emerging", "taxonomy",
+    "taxonomy_put", "feedback"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -181,6 +187,23 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_EXPORT] = {RT_EXPORT, "GET", R(ROLE_ADMIN)},
         [RT_METRICS_API] = {RT_METRICS_API, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
         [RT_BENCH] = {RT_BENCH, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_CLV_FIT] = {RT_CLV_FIT, "POST", R(ROLE_ADMIN)},
+        [RT_CLV_MODEL] = {RT_CLV_MODEL, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_CLV_PREDICT] = {RT_CLV_PREDICT, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        /* names and contact history: personal data, agents act on it */
+        [RT_AT_RISK] = {RT_AT_RISK, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_DRIVERS] = {RT_DRIVERS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_SENTIMENT] = {RT_SENTIMENT, "GET",
+                          R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_SENTIMENT_POST] = {RT_SENTIMENT_POST, "POST",
+                               R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_THEMES] = {RT_THEMES, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        /* example comments go to admins and agents; analysts get their seqs */
+        [RT_EMERGING] = {RT_EMERGING, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_TAXONOMY] = {RT_TAXONOMY, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_TAXONOMY_PUT] = {RT_TAXONOMY_PUT, "PUT", R(ROLE_ADMIN)},
+        /* comments are personal data */
+        [RT_FEEDBACK] = {RT_FEEDBACK, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -195,6 +218,26 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = RT_METRICS_API;
     else if (!strcmp(path, "/v1/benchmarks/compare"))
         rt = RT_BENCH;
+    else if (!strcmp(path, "/v1/clv/fit"))
+        rt = RT_CLV_FIT;
+    else if (!strcmp(path, "/v1/clv/model"))
+        rt = RT_CLV_MODEL;
+    else if (!strcmp(path, "/v1/clv/predict"))
+        rt = RT_CLV_PREDICT;
+    else if (!strcmp(path, "/v1/churn/at-risk"))
+        rt = RT_AT_RISK;
+    else if (!strcmp(path, "/v1/churn/drivers"))
+        rt = RT_DRIVERS;
+    else if (!strcmp(path, "/v1/text/sentiment"))
+        rt = strcmp(method, "POST") ? RT_SENTIMENT : RT_SENTIMENT_POST;
+    else if (!strcmp(path, "/v1/text/themes"))
+        rt = RT_THEMES;
+    else if (!strcmp(path, "/v1/text/emerging"))
+        rt = RT_EMERGING;
+    else if (!strcmp(path, "/v1/text/taxonomy"))
+        rt = strcmp(method, "PUT") ? RT_TAXONOMY : RT_TAXONOMY_PUT;
+    else if (!strcmp(path, "/v1/feedback"))
+        rt = RT_FEEDBACK;
     else if (!strcmp(path, "/v1/customers"))
         rt = RT_CUSTOMERS;
     else if (customer_path(path, "", id))
@@ -206,7 +249,6 @@ static int route_of(const char *method, const char *path, uint32_t *id,
     else if (customer_path(path, "/export", id))
         rt = RT_EXPORT;
     *rule = rules[rt];
-    (void)method;
     return rt;
 }
 
@@ -264,6 +306,18 @@ static void dispatch(struct req *r)
     case RT_EXPORT: api_customer_export(r, id); break;
     case RT_METRICS_API: api_metrics_report(r); break;
     case RT_BENCH: api_benchmarks_compare(r); break;
+    case RT_CLV_FIT: api_clv_fit(r); break;
+    case RT_CLV_MODEL: api_clv_model(r); break;
+    case RT_CLV_PREDICT: api_clv_predict(r); break;
+    case RT_AT_RISK: api_churn_at_risk(r); break;
+    case RT_DRIVERS: api_churn_drivers(r); break;
+    case RT_SENTIMENT:
+    case RT_SENTIMENT_POST: api_text_sentiment(r); break;
+    case RT_THEMES: api_text_themes(r); break;
+    case RT_EMERGING: api_text_emerging(r); break;
+    case RT_TAXONOMY:
+    case RT_TAXONOMY_PUT: api_text_taxonomy(r); break;
+    case RT_FEEDBACK: api_feedback_list(r); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
 }

@@ -52,11 +52,29 @@ struct store_merge {
     const char *cause;
 };
 
+/* Text analytics of a text, computed at ingest: its sentiment, the themes
+ * it mentions (bit i: theme i of the taxonomy in use) and the sentiment of
+ * each mentioned theme (aspect sentiment, in 1/10000). */
+#define TEXT_ASPECTS_MAX 32
+struct text_aspect {
+    uint8_t theme;
+    int16_t sentiment;           /* compound x 10000 */
+};
+struct text_scores {
+    float sentiment;
+    uint32_t themes;
+    uint8_t naspects;
+    struct text_aspect aspect[TEXT_ASPECTS_MAX];
+};
+
 struct store_interaction {
     int64_t seq, ts, customer, duration;          /* duration -1: unknown */
     uint32_t channel, touchpoint, stage, kind, agent, outcome;  /* 0: none */
     double value;                                  /* NAN: none */
     const char *text, *event_id;                   /* NULL: none */
+    const struct text_scores *sc;                  /* of text; NULL: not scored
+                                                      (a text stored before
+                                                      text analytics) */
 };
 
 struct store_feedback {
@@ -65,6 +83,7 @@ struct store_feedback {
     double score;                                  /* NAN: none (text) */
     uint32_t survey, channel, touchpoint, stage, agent;
     const char *comment, *event_id;
+    const struct text_scores *sc;                  /* of comment, as above */
 };
 
 struct store_item {
@@ -93,6 +112,15 @@ struct store_benchmark {
     double value;
 };
 
+/* A fitted CLV model (BG/NBD + Gamma-Gamma): the parameters the engine
+ * predicts with, and the whole fit report as JSON for reading back. */
+struct store_clv_model {
+    int64_t seq, ts, calibration_end;   /* calibration_end: unix seconds */
+    double unit_days;
+    double r, alpha, a, b, p, q, v;     /* p, q, v NAN: no spend model */
+    const char *report;                 /* JSON */
+};
+
 struct store_key {
     const char *hash, *role, *name;   /* hash: hex of the key's hash */
     int64_t created;
@@ -113,6 +141,8 @@ struct store_scan {
     int (*feedback)(void *ctx, const struct store_feedback *r);
     int (*order)(void *ctx, const struct store_order *r);
     int (*benchmark)(void *ctx, const struct store_benchmark *b);
+    /* the latest fitted CLV model only */
+    int (*clv_model)(void *ctx, const struct store_clv_model *c);
 };
 
 struct store_ops {
@@ -145,6 +175,27 @@ struct store_ops {
     /* Inserts or replaces the benchmark with the same name, metric,
      * period and segment. */
     int (*put_benchmark)(struct store *s, const struct store_benchmark *b,
+                         struct cxm_err *err);
+    /* Sets the text analytics of the interaction or feedback with this
+     * seq (a backfill or a new taxonomy). */
+    int (*set_text_scores)(struct store *s, int64_t seq, const struct text_scores *sc,
+                           struct cxm_err *err);
+    /* Calls fn for every stored text in seq order (seq, body); fn's
+     * non-zero return stops the scan and is returned. Writer thread. */
+    int (*scan_texts)(struct store *s, int64_t from_seq,
+                      int (*fn)(void *ctx, int64_t seq, const char *body, size_t len),
+                      void *ctx, struct cxm_err *err);
+    /* Full-text search (SQLite FTS5 query syntax on the words of q, quoted
+     * as phrases): seqs of matching texts with seq < before (0: any),
+     * newest first, at most max into out; *n set. Any thread. */
+    int (*search_text)(struct store *s, const char *q, int64_t before, int64_t *out,
+                       size_t max, size_t *n, struct cxm_err *err);
+    /* The user's theme taxonomy (JSON); *out NULL when none was set. */
+    int (*get_taxonomy)(struct store *s, char **out, struct cxm_err *err);
+    int (*put_taxonomy)(struct store *s, const char *json, int64_t seq,
+                        struct cxm_err *err);
+    /* Records a fitted CLV model; the latest is the one in use. */
+    int (*put_clv_model)(struct store *s, const struct store_clv_model *c,
                          struct cxm_err *err);
     int (*scan)(struct store *s, const struct store_scan *cb, struct cxm_err *err);
     /* Text of an interaction or a feedback comment by its seq; *out is NULL

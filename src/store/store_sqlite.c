@@ -6,6 +6,7 @@
 
 #include "cxm_limits.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -60,13 +61,36 @@ static const char *const migrations[] = {
     "CREATE TABLE benchmark(name TEXT NOT NULL, metric TEXT NOT NULL,"
     "  period TEXT NOT NULL, segment TEXT NOT NULL DEFAULT '', value REAL NOT NULL,"
     "  seq INTEGER NOT NULL, PRIMARY KEY(name, metric, period, segment)) WITHOUT ROWID;",
+    /* 4: fitted CLV models, the latest in use */
+    "CREATE TABLE clv_model(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    "  calibration_end INTEGER NOT NULL, unit_days REAL NOT NULL,"
+    "  r REAL NOT NULL, alpha REAL NOT NULL, a REAL NOT NULL, b REAL NOT NULL,"
+    "  p REAL, q REAL, v REAL, report TEXT NOT NULL);",
+    /* 5: text analytics: scores per text, full-text search, the taxonomy.
+     * Texts stored before have sentiment NULL: the engine scores them. */
+    "ALTER TABLE interaction ADD COLUMN sentiment REAL;"
+    "ALTER TABLE interaction ADD COLUMN themes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE interaction ADD COLUMN aspects BLOB;"
+    "ALTER TABLE feedback ADD COLUMN sentiment REAL;"
+    "ALTER TABLE feedback ADD COLUMN themes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE feedback ADD COLUMN aspects BLOB;"
+    "CREATE VIRTUAL TABLE text_fts USING fts5(body, content='text',"
+    "  content_rowid='seq', tokenize='porter unicode61 remove_diacritics 2');"
+    "INSERT INTO text_fts(text_fts) VALUES('rebuild');"
+    "CREATE TRIGGER text_ai AFTER INSERT ON text BEGIN"
+    "  INSERT INTO text_fts(rowid, body) VALUES(new.seq, new.body); END;"
+    "CREATE TRIGGER text_ad AFTER DELETE ON text BEGIN"
+    "  INSERT INTO text_fts(text_fts, rowid, body) VALUES('delete', old.seq, old.body); END;"
+    "CREATE TABLE taxonomy(id INTEGER PRIMARY KEY CHECK(id = 1), seq INTEGER NOT NULL,"
+    "  json TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 enum stmt_id {
     ST_CLAIM, ST_DICT, ST_CUSTOMER, ST_IDENTITY, ST_MERGE, ST_UNDO_MERGE,
     ST_EMPLOYEE, ST_INTERACTION, ST_FEEDBACK, ST_TEXT, ST_ORDER, ST_ITEM,
-    ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_BENCHMARK, ST_COUNT
+    ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_BENCHMARK, ST_CLV, ST_SCORE_I, ST_SCORE_F,
+    ST_TAXONOMY, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -87,10 +111,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " VALUES(?,?,?,?,?)",
     [ST_INTERACTION] = "INSERT INTO interaction(seq, ts, customer, channel,"
                        " touchpoint, stage, kind, agent, outcome, duration,"
-                       " value, event_id, has_text) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       " value, event_id, has_text, sentiment, themes, aspects)"
+                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_FEEDBACK] = "INSERT INTO feedback(seq, ts, customer, kind, score, survey,"
-                    " channel, touchpoint, stage, agent, event_id, has_text)"
-                    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " channel, touchpoint, stage, agent, event_id, has_text, sentiment,"
+                    " themes, aspects) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_TEXT] = "INSERT INTO text(seq, body) VALUES(?,?)",
     [ST_ORDER] = "INSERT INTO orders(seq, ts, customer, order_id, amount,"
                  " currency, channel) VALUES(?,?,?,?,?,?,?)",
@@ -102,6 +127,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_BENCHMARK] = "INSERT OR REPLACE INTO benchmark(name, metric, period, segment,"
                      " value, seq) VALUES(?,?,?,?,?,?)",
+    [ST_CLV] = "INSERT INTO clv_model(seq, ts, calibration_end, unit_days, r, alpha,"
+               " a, b, p, q, v, report) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_SCORE_I] = "UPDATE interaction SET sentiment = ?, themes = ?, aspects = ?"
+                   " WHERE seq = ?",
+    [ST_SCORE_F] = "UPDATE feedback SET sentiment = ?, themes = ?, aspects = ?"
+                   " WHERE seq = ?",
+    [ST_TAXONOMY] = "INSERT OR REPLACE INTO taxonomy(id, seq, json) VALUES(1,?,?)",
 };
 
 struct sq {
@@ -110,7 +142,7 @@ struct sq {
     sqlite3 *rdb;           /* reader connection, guarded by rlock */
     pthread_mutex_t rlock;
     sqlite3_stmt *st[ST_COUNT];
-    sqlite3_stmt *get_text, *find_key;
+    sqlite3_stmt *get_text, *find_key, *search;
     sqlite3_stmt *get_eid[3];        /* interaction, feedback, orders */
 };
 
@@ -443,6 +475,47 @@ static int put_text(struct sq *q, int64_t seq, const char *text,
     return step_done(q, st, err, "text");
 }
 
+/* Three parameters from i: sentiment, themes, aspects (3 bytes each:
+ * theme, sentiment x 10000 as a little-endian int16). NULL: unscored. */
+static void bind_scores(sqlite3_stmt *st, int i, const struct text_scores *sc)
+{
+    if (!sc) {
+        sqlite3_bind_null(st, i);
+        sqlite3_bind_int64(st, i + 1, 0);
+        sqlite3_bind_null(st, i + 2);
+        return;
+    }
+    unsigned char buf[3 * TEXT_ASPECTS_MAX];
+    size_t n = sc->naspects < TEXT_ASPECTS_MAX ? sc->naspects : TEXT_ASPECTS_MAX;
+    for (size_t k = 0; k < n; k++) {
+        uint16_t v = (uint16_t)sc->aspect[k].sentiment;
+        buf[3 * k] = sc->aspect[k].theme;
+        buf[3 * k + 1] = (unsigned char)(v & 0xff);
+        buf[3 * k + 2] = (unsigned char)(v >> 8);
+    }
+    bind_real(st, i, sc->sentiment);
+    sqlite3_bind_int64(st, i + 1, sc->themes);
+    sqlite3_bind_blob(st, i + 2, buf, (int)(3 * n), SQLITE_TRANSIENT);
+}
+
+/* The scores at column i into sc; NULL when the row was not scored. */
+static const struct text_scores *col_scores(sqlite3_stmt *st, int i, struct text_scores *sc)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NULL;
+    sc->sentiment = (float)sqlite3_column_double(st, i);
+    sc->themes = (uint32_t)sqlite3_column_int64(st, i + 1);
+    const unsigned char *b = sqlite3_column_blob(st, i + 2);
+    size_t n = (size_t)sqlite3_column_bytes(st, i + 2) / 3;
+    sc->naspects = 0;
+    for (size_t k = 0; b && k < n && k < TEXT_ASPECTS_MAX; k++) {
+        sc->aspect[k].theme = b[3 * k];
+        sc->aspect[k].sentiment = (int16_t)(uint16_t)(b[3 * k + 1] | b[3 * k + 2] << 8);
+        sc->naspects++;
+    }
+    return sc;
+}
+
 static int sq_put_interaction(struct store *s, const struct store_interaction *r,
                               struct cxm_err *err)
 {
@@ -462,6 +535,7 @@ static int sq_put_interaction(struct store *s, const struct store_interaction *r
     bind_real(st, 11, r->value);
     bind_text(st, 12, r->event_id);
     sqlite3_bind_int(st, 13, r->text != NULL);
+    bind_scores(st, 14, r->text ? r->sc : NULL);
     int rc = step_done(q, st, err, "interaction");
     return rc ? rc : put_text(q, r->seq, r->text, err);
 }
@@ -483,6 +557,7 @@ static int sq_put_feedback(struct store *s, const struct store_feedback *r,
     bind_code(st, 10, r->agent);
     bind_text(st, 11, r->event_id);
     sqlite3_bind_int(st, 12, r->comment != NULL);
+    bind_scores(st, 13, r->comment ? r->sc : NULL);
     int rc = step_done(q, st, err, "feedback");
     return rc ? rc : put_text(q, r->seq, r->comment, err);
 }
@@ -605,6 +680,44 @@ static int row_benchmark(sqlite3_stmt *st, const struct store_scan *cb)
     return cb->benchmark(cb->ctx, &b);
 }
 
+static int sq_put_clv_model(struct store *s, const struct store_clv_model *c,
+                            struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_CLV];
+    sqlite3_bind_int64(st, 1, c->seq);
+    sqlite3_bind_int64(st, 2, c->ts);
+    sqlite3_bind_int64(st, 3, c->calibration_end);
+    sqlite3_bind_double(st, 4, c->unit_days);
+    const double v[7] = {c->r, c->alpha, c->a, c->b, c->p, c->q, c->v};
+    for (int i = 0; i < 7; i++) {
+        if (isnan(v[i]))
+            sqlite3_bind_null(st, 5 + i);
+        else
+            sqlite3_bind_double(st, 5 + i, v[i]);
+    }
+    bind_text(st, 12, c->report);
+    return step_done(q, st, err, "clv model");
+}
+
+static double col_real_or_nan(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static int row_clv(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_clv_model c = {
+        .seq = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
+        .calibration_end = sqlite3_column_int64(st, 2),
+        .unit_days = sqlite3_column_double(st, 3),
+        .r = sqlite3_column_double(st, 4), .alpha = sqlite3_column_double(st, 5),
+        .a = sqlite3_column_double(st, 6), .b = sqlite3_column_double(st, 7),
+        .p = col_real_or_nan(st, 8), .q = col_real_or_nan(st, 9),
+        .v = col_real_or_nan(st, 10), .report = col_text(st, 11)};
+    return cb->clv_model(cb->ctx, &c);
+}
+
 static int row_employee(sqlite3_stmt *st, const struct store_scan *cb)
 {
     struct store_employee e = {.id = col_text(st, 0),
@@ -616,6 +729,7 @@ static int row_employee(sqlite3_stmt *st, const struct store_scan *cb)
 
 static int row_interaction(sqlite3_stmt *st, const struct store_scan *cb)
 {
+    struct text_scores sc;
     struct store_interaction r = {
         .seq = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
         .customer = sqlite3_column_int64(st, 2), .channel = col_code(st, 3),
@@ -625,12 +739,13 @@ static int row_interaction(sqlite3_stmt *st, const struct store_scan *cb)
         .duration = sqlite3_column_type(st, 9) == SQLITE_NULL
                         ? -1 : sqlite3_column_int64(st, 9),
         .value = col_real(st, 10), .event_id = col_text(st, 11),
-        .text = sqlite3_column_int(st, 12) ? "" : NULL};
+        .text = sqlite3_column_int(st, 12) ? "" : NULL, .sc = col_scores(st, 13, &sc)};
     return cb->interaction(cb->ctx, &r);
 }
 
 static int row_feedback(sqlite3_stmt *st, const struct store_scan *cb)
 {
+    struct text_scores sc;
     struct store_feedback r = {
         .seq = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
         .customer = sqlite3_column_int64(st, 2),
@@ -638,7 +753,7 @@ static int row_feedback(sqlite3_stmt *st, const struct store_scan *cb)
         .survey = col_code(st, 5), .channel = col_code(st, 6),
         .touchpoint = col_code(st, 7), .stage = col_code(st, 8),
         .agent = col_code(st, 9), .event_id = col_text(st, 10),
-        .comment = sqlite3_column_int(st, 11) ? "" : NULL};
+        .comment = sqlite3_column_int(st, 11) ? "" : NULL, .sc = col_scores(st, 12, &sc)};
     return cb->feedback(cb->ctx, &r);
 }
 
@@ -716,12 +831,16 @@ static int sq_scan(struct store *s, const struct store_scan *cb,
         {"SELECT name, metric, period, segment, value, seq FROM benchmark"
          " ORDER BY metric, period, name, segment", row_benchmark,
          offsetof(struct store_scan, benchmark)},
+        {"SELECT seq, ts, calibration_end, unit_days, r, alpha, a, b, p, q, v,"
+         " report FROM clv_model ORDER BY seq DESC LIMIT 1", row_clv,
+         offsetof(struct store_scan, clv_model)},
         {"SELECT seq, ts, customer, channel, touchpoint, stage, kind, agent,"
-         " outcome, duration, value, event_id, has_text"
-         " FROM interaction ORDER BY seq", row_interaction,
+         " outcome, duration, value, event_id, has_text, sentiment, themes,"
+         " aspects FROM interaction ORDER BY seq", row_interaction,
          offsetof(struct store_scan, interaction)},
         {"SELECT seq, ts, customer, kind, score, survey, channel, touchpoint,"
-         " stage, agent, event_id, has_text FROM feedback ORDER BY seq", row_feedback,
+         " stage, agent, event_id, has_text, sentiment, themes, aspects"
+         " FROM feedback ORDER BY seq", row_feedback,
          offsetof(struct store_scan, feedback)},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -742,7 +861,130 @@ static int sq_scan(struct store *s, const struct store_scan *cb,
     return rc;
 }
 
+static int sq_set_text_scores(struct store *s, int64_t seq, const struct text_scores *sc,
+                              struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *st = q->st[k ? ST_SCORE_F : ST_SCORE_I];
+        bind_scores(st, 1, sc);
+        sqlite3_bind_int64(st, 4, seq);
+        int rc = step_done(q, st, err, "text scores");
+        if (rc)
+            return rc;
+        if (sqlite3_changes(q->db))
+            break;
+    }
+    return CXM_OK;
+}
+
+static int sq_scan_texts(struct store *s, int64_t from_seq,
+                         int (*fn)(void *ctx, int64_t seq, const char *body, size_t len),
+                         void *ctx, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    int rc = scan_query(q, "SELECT seq, body FROM text WHERE seq >= ? ORDER BY seq", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, from_seq);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *b = (const char *)sqlite3_column_text(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        if ((rc = fn(ctx, sqlite3_column_int64(st, 0), b ? b : "", b ? len : 0))) {
+            sqlite3_finalize(st);
+            return rc;
+        }
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? CXM_OK : sq_fail(q->db, err, "texts");
+}
+
 /* ---- reads from request threads --------------------------------------- */
+
+/* An FTS5 query from free text: every word quoted (so no operator or
+ * syntax in it means anything), all of them required. */
+static int fts_query(const char *in, char *out, size_t cap)
+{
+    size_t o = 0, words = 0;
+    for (const char *p = in; *p;) {
+        while (*p && (unsigned char)*p < 0x80 && !isalnum((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        if (o + 4 >= cap)
+            return -1;
+        out[o++] = '"';
+        while (*p && !((unsigned char)*p < 0x80 && !isalnum((unsigned char)*p))) {
+            if (o + 3 >= cap)
+                return -1;
+            out[o++] = *p++;
+        }
+        out[o++] = '"';
+        out[o++] = ' ';
+        words++;
+    }
+    out[o] = '\0';
+    return (int)words;
+}
+
+static int sq_search_text(struct store *s, const char *qs, int64_t before, int64_t *out,
+                          size_t max, size_t *n, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    char fq[1024];
+    *n = 0;
+    int words = fts_query(qs, fq, sizeof fq);
+    if (words < 0)
+        return cxm_err_field(err, CXM_EINVAL, -1, "search", "search: too long");
+    if (words == 0)
+        return CXM_OK;
+    int rc = CXM_OK;
+    pthread_mutex_lock(&q->rlock);
+    sqlite3_stmt *st = q->search;
+    sqlite3_bind_text(st, 1, fq, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, before > 0 ? before : INT64_MAX);
+    sqlite3_bind_int64(st, 3, (int64_t)max);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+        out[(*n)++] = sqlite3_column_int64(st, 0);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = sq_fail(q->rdb, err, "search");
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
+static int sq_get_taxonomy(struct store *s, char **out, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    *out = NULL;
+    int rc = scan_query(q, "SELECT json FROM taxonomy WHERE id = 1", &st, err);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        const char *t = col_text(st, 0);
+        if (t && !(*out = cxm_strdup(t)))
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    } else if (src != SQLITE_DONE) {
+        rc = sq_fail(q->db, err, "taxonomy");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_put_taxonomy(struct store *s, const char *json, int64_t seq,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_TAXONOMY];
+    sqlite3_bind_int64(st, 1, seq);
+    bind_text(st, 2, json);
+    return step_done(q, st, err, "taxonomy");
+}
 
 static int sq_get_text(struct store *s, int64_t seq, char **out,
                        struct cxm_err *err)
@@ -854,6 +1096,7 @@ static void sq_close(struct store *s)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(q->st[i]);
     sqlite3_finalize(q->get_text);
+    sqlite3_finalize(q->search);
     sqlite3_finalize(q->find_key);
     for (int i = 0; i < 3; i++)
         sqlite3_finalize(q->get_eid[i]);
@@ -880,6 +1123,12 @@ static const struct store_ops sqlite_ops = {
     .put_feedback = sq_put_feedback,
     .put_order = sq_put_order,
     .put_benchmark = sq_put_benchmark,
+    .put_clv_model = sq_put_clv_model,
+    .set_text_scores = sq_set_text_scores,
+    .scan_texts = sq_scan_texts,
+    .search_text = sq_search_text,
+    .get_taxonomy = sq_get_taxonomy,
+    .put_taxonomy = sq_put_taxonomy,
     .scan = sq_scan,
     .get_text = sq_get_text,
     .get_event_id = sq_get_event_id,
@@ -942,6 +1191,9 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
                                    -1, &q->get_text, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(q->rdb, "SELECT role FROM api_key WHERE hash = ?",
                                    -1, &q->find_key, NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(q->rdb, "SELECT rowid FROM text_fts WHERE text_fts"
+                                   " MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?",
+                                   -1, &q->search, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(q->rdb, "SELECT event_id FROM interaction WHERE seq = ?",
                                    -1, &q->get_eid[0], NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(q->rdb, "SELECT event_id FROM feedback WHERE seq = ?",
