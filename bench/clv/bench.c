@@ -96,6 +96,29 @@ static double now(void)
     return cxm_seconds();
 }
 
+static int cmp_xT(const void *pa, const void *pb)
+{
+    const struct clv_cust *p = pa, *q = pb;
+    if (p->x != q->x)
+        return p->x < q->x ? -1 : 1;
+    return p->T < q->T ? -1 : p->T > q->T;
+}
+
+/* Distinct (x, T): the number of series clv_predict sums per period. */
+static size_t distinct_xT(const struct clv_cust *c, size_t n)
+{
+    struct clv_cust *s = malloc(n * sizeof *s);
+    if (!s)
+        return 0;
+    memcpy(s, c, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_xT);
+    size_t d = n > 0;
+    for (size_t i = 1; i < n; i++)
+        d += cmp_xT(&s[i - 1], &s[i]) != 0;
+    free(s);
+    return d;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;
@@ -155,8 +178,9 @@ int main(int argc, char **argv)
         sv += pred[i].value;
     }
     printf("predict     %.3f s  (P(alive), E[purchases] and CLV over %d periods at %.5f/period)"
-           "  mean P(alive) %.4f  mean E %.4f  mean CLV %.2f\n",
-           t4 - t3, horizon, rate, spa / (double)n, se / (double)n, sv / (double)n);
+           "  distinct (x, T) %zu  mean P(alive) %.4f  mean E %.4f  mean CLV %.2f\n",
+           t4 - t3, horizon, rate, distinct_xT(c, n), spa / (double)n, se / (double)n,
+           sv / (double)n);
     free(c);
     free(pred);
     return 0;

@@ -126,6 +126,15 @@ int cmd_demo(int argc, char **argv)
         rc = flush(&s);
     if (s.tty)
         fputc('\n', stderr);
+    /* a lifetime value model on the demo's orders, so profiles, the
+     * at-risk list and the drivers have numbers from the start */
+    json_t *fit = NULL;
+    struct clv_fit_opts fo = {.unit = "week"};
+    if (!rc && (rc = engine_clv_fit(s.e, &fo, &fit, &s.err)) == CXM_EINVAL) {
+        cxm_err_clear(&s.err);   /* too few orders (a tiny demo): no model */
+        rc = CXM_OK;
+    }
+    json_decref(fit);
     engine_close(s.e);
     json_decref(s.recs);
     free(s.ev);

@@ -209,7 +209,6 @@ double bgnbd_ll(const struct bgnbd *m, double x, double tx, double T)
     return ll + log_add_exp(c3, c4);
 }
 
-
 /* odds of "dropped out after the last purchase" against "alive":
  * a/(b+x-1) ((alpha+T)/(alpha+tx))^(r+x), for x > 0. The log ratio by
  * log1p, since T and tx are often close; a huge value overflows to inf,
@@ -309,7 +308,8 @@ static double nb_tail(double r, double lq, double lz, int k)
     double kd = k;
     term = exp(lgam(r + kd) - lgam(r) - lgam(kd + 1) + r * lq + kd * lz);
     double sum = term;
-    for (int j = k; j < k + SERIES_MAX; j++) {
+    for (int i = 0; i < SERIES_MAX; i++) {
+        double j = kd + i;
         double rho = (r + j) / (j + 1) * z1;
         term *= rho;
         sum += term;
@@ -705,9 +705,9 @@ static void bfgs(objfn fn, void *ctx, int dim, const double *th0, struct opt *o)
 }
 
 /* Runs bfgs from each start and keeps the best converged run (the best of
- * all when none converged). Once two converged runs agree on f, the others
- * can only find the same optimum or a worse one often enough that they
- * are not worth their time: stop there. */
+ * all when none converged). Once runs from two different starts converge to
+ * the same f, that is taken as the maximum and the remaining starts, each
+ * as costly as the first, are skipped. */
 static void multi_start(objfn fn, void *ctx, int dim, const double (*starts)[OPT_DIM], int ns,
                         struct opt *best)
 {
@@ -815,7 +815,7 @@ static int bg_prepare(const struct clv_cust *c, size_t n, struct bg_rows *R)
     struct key3 *k = alloc_array(n, sizeof *k);
     if (!k)
         return CXM_ENOMEM;
-    double sx = 0, sT = 0;
+    bool any_x = false, any_T = false;
     for (size_t i = 0; i < n; i++) {
         double x = c[i].x, tx = c[i].tx, T = c[i].T;
         if (!cust_ok(x, tx, T)) {
@@ -823,16 +823,23 @@ static int bg_prepare(const struct clv_cust *c, size_t n, struct bg_rows *R)
             return CXM_EINVAL;
         }
         k[i] = (struct key3){x + 0.0, T + 0.0, x > 0 ? tx + 0.0 : 0.0};
-        sx += x;
-        sT += T;
+        any_x |= x > 0;
+        any_T |= T > 0;
     }
-    if (sx == 0 || sT == 0) { /* no repeat purchase, or no time to make one */
+    if (!any_x || !any_T) { /* no repeat purchase, or no time to make one */
         free(k);
         return CXM_EINVAL;
     }
+    qsort(k, n, sizeof *k, cmp_key3);
+    /* summed in sorted order, as everything after: the same bits whatever
+     * the order of the input */
+    double sx = 0, sT = 0;
+    for (size_t i = 0; i < n; i++) {
+        sx += k[i].x;
+        sT += k[i].T;
+    }
     R->W = (double)n;
     R->lam = sx / sT;
-    qsort(k, n, sizeof *k, cmp_key3);
     size_t nrow = 1, ngrp = 1;
     for (size_t i = 1; i < n; i++) {
         nrow += cmp_key3(&k[i - 1], &k[i]) != 0;
@@ -1093,13 +1100,13 @@ static int gg_prepare(const struct clv_cust *c, size_t n, struct gg_rows *R)
     struct key2 *k = alloc_array(nrep, sizeof *k);
     if (!k)
         return CXM_ENOMEM;
-    double sm = 0;
     for (size_t i = 0, j = 0; i < n; i++)
-        if (c[i].x >= 1) {
+        if (c[i].x >= 1)
             k[j++] = (struct key2){c[i].x + 0.0, c[i].mx};
-            sm += c[i].mx;
-        }
     qsort(k, nrep, sizeof *k, cmp_key2);
+    double sm = 0; /* in sorted order: see bg_prepare */
+    for (size_t i = 0; i < nrep; i++)
+        sm += k[i].m;
     size_t nrow = 1, ngrp = 1;
     for (size_t i = 1; i < nrep; i++) {
         nrow += cmp_key2(&k[i - 1], &k[i]) != 0;

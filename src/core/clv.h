@@ -61,9 +61,10 @@ double bgnbd_ll(const struct bgnbd *m, double x, double tx, double T);
  * the same (x, t_x, T) are evaluated once, weighted. For x == 0, tx is
  * ignored. Fills *out (all fields) on CXM_OK. Returns CXM_EINVAL when
  * n == 0, c or out is NULL, a value is negative or not finite, tx > T, or
- * no customer has a repeat purchase (then a and b are not identified);
- * CXM_ENOMEM. A run that did not converge still returns CXM_OK, with
- * converged false: check it before using the model. */
+ * no customer has a repeat purchase (then a and b are not identified) or
+ * every T is 0; CXM_ETOOBIG beyond 2^31 customers; CXM_ENOMEM. A run that
+ * did not converge still returns CXM_OK, with converged false: check it
+ * before using the model. The result does not depend on the order of c. */
 int bgnbd_fit(const struct clv_cust *c, size_t n, struct bgnbd *out);
 
 /* E[X(t)]: expected repeat purchases of a new customer in t periods (FHL
@@ -78,7 +79,8 @@ double bgnbd_p_alive(const struct bgnbd *m, double x, double tx, double T);
  * calibration end of a customer with that history (FHL equation 10). */
 double bgnbd_cond_expected(const struct bgnbd *m, double t, double x, double tx, double T);
 
-/* P(X(t) = k) for a new customer (FHL equation 8), k >= 0; 0 for k < 0. */
+/* P(X(t) = k) for a new customer (FHL equation 8), k >= 0; 0 for k < 0.
+ * Takes time linear in k. */
 double bgnbd_pmf(const struct bgnbd *m, double t, int k);
 
 /* Expected number of customers with 0, 1, ..., K-1 repeat purchases in
@@ -146,10 +148,11 @@ struct clv_pred {
     double aov;      /* gamgam_aov */
     double value;    /* clv_value over horizon periods */
 };
-/* Fills out[0..n-1] for c[0..n-1]. CXM_EINVAL when a pointer is NULL (c and
- * out may be NULL when n == 0), a model is invalid, t < 0, rate <= -1, or a
- * customer is invalid as for bgnbd_fit (mx is used only when x > 0);
- * CXM_ENOMEM. */
+/* Fills out[0..n-1] for c[0..n-1]: t is the horizon of expected, horizon
+ * and rate_per_period those of value (0 when horizon <= 0). CXM_EINVAL when
+ * a pointer is NULL (c and out may be NULL when n == 0), a model is
+ * invalid, t < 0 or not finite, rate <= -1 or not finite, or a customer is
+ * invalid as for bgnbd_fit or has x > 0 and mx not finite; CXM_ENOMEM. */
 int clv_predict(const struct bgnbd *m, const struct gamgam *g, const struct clv_cust *c,
                 size_t n, double t, int horizon, double rate_per_period, struct clv_pred *out);
 

@@ -76,28 +76,75 @@ static uint32_t feature_of(uint64_t g, unsigned bits)
 
 /* ---- features --------------------------------------------------------------- */
 
-static bool is_negation(const char *t)
+struct word {
+    uint8_t len;
+    char s[9];
+};
+
+static bool in_list(const struct word *list, size_t n, const char *t, size_t tl)
 {
-    static const char *const words[] = {
-        "not", "no", "never", "nor", "neither", "none", "nobodi", "noth", "nowher",
-        "cannot", "without", "dont", "doesnt", "didnt", "isnt", "wasnt", "arent",
-        "werent", "cant", "couldnt", "wont", "wouldnt", "shouldnt", "havent", "hasnt",
-        "hadnt", "aint", "mustnt", "neednt",
-    };
-    size_t n = strlen(t);
-    if (n >= 3 && memcmp(t + n - 3, "n't", 3) == 0)
-        return true;
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (strcmp(t, words[i]) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (list[i].len == tl && list[i].s[0] == t[0] && memcmp(list[i].s, t, tl) == 0)
             return true;
     return false;
 }
 
-/* Stems of the contrast words, which end a negation's scope. */
-static bool is_contrast(const char *t)
+#define LIST(...) ((const struct word[]){__VA_ARGS__}), \
+                  sizeof((const struct word[]){__VA_ARGS__}) / sizeof(struct word)
+
+/* t is a stem of tl bytes: not, no, never, nor, neither, none, nobody,
+ * nothing, nowhere, cannot, without, the n't forms and their spellings
+ * without an apostrophe. */
+static bool is_negation(const char *t, size_t tl)
 {
-    return strcmp(t, "but") == 0 || strcmp(t, "howev") == 0 || strcmp(t, "although") == 0 ||
-           strcmp(t, "though") == 0 || strcmp(t, "wherea") == 0;
+    if (tl >= 3 && t[tl - 1] == 't' && t[tl - 2] == '\'' && t[tl - 3] == 'n')
+        return true;
+    if (tl < 2 || tl > 8)
+        return false;
+    switch (t[0]) {
+    case 'n':
+        return in_list(LIST({3, "not"}, {2, "no"}, {5, "never"}, {3, "nor"}, {7, "neither"},
+                            {4, "none"}, {6, "nobodi"}, {4, "noth"}, {6, "nowher"},
+                            {6, "neednt"}), t, tl);
+    case 'c':
+        return in_list(LIST({6, "cannot"}, {4, "cant"}, {7, "couldnt"}), t, tl);
+    case 'w':
+        return in_list(LIST({7, "without"}, {5, "wasnt"}, {6, "werent"}, {4, "wont"},
+                            {7, "wouldnt"}), t, tl);
+    case 'd':
+        return in_list(LIST({4, "dont"}, {6, "doesnt"}, {5, "didnt"}), t, tl);
+    case 'i':
+        return in_list(LIST({4, "isnt"}), t, tl);
+    case 'a':
+        return in_list(LIST({5, "arent"}, {4, "aint"}), t, tl);
+    case 'h':
+        return in_list(LIST({6, "havent"}, {5, "hasnt"}, {5, "hadnt"}), t, tl);
+    case 's':
+        return in_list(LIST({8, "shouldnt"}), t, tl);
+    case 'm':
+        return in_list(LIST({6, "mustnt"}), t, tl);
+    default:
+        return false;
+    }
+}
+
+/* Stems of the contrast words, which end a negation's scope. */
+static bool is_contrast(const char *t, size_t tl)
+{
+    switch (t[0]) {
+    case 'b':
+        return tl == 3 && memcmp(t, "but", 3) == 0;
+    case 'h':
+        return tl == 5 && memcmp(t, "howev", 5) == 0;
+    case 'a':
+        return tl == 8 && memcmp(t, "although", 8) == 0;
+    case 't':
+        return tl == 6 && memcmp(t, "though", 6) == 0;
+    case 'w':
+        return tl == 6 && memcmp(t, "wherea", 6) == 0;
+    default:
+        return false;
+    }
 }
 
 static void sort_u32(uint32_t *a, size_t n)
@@ -131,7 +178,7 @@ static size_t doc_features(const char *text, size_t len, unsigned bits,
             continue;
         }
         size_t tl = strlen(tok[i]);
-        if (is_contrast(tok[i]))
+        if (is_contrast(tok[i], tl))
             neg = false;
         uint64_t h = fnv1a(tok[i], tl);
         uint64_t ns = neg ? SALT_NEG : 0;
@@ -139,7 +186,7 @@ static size_t doc_features(const char *text, size_t len, unsigned bits,
         if (have_prev)
             f[k++] = feature_of(mix64((prev * UINT64_C(0x9E3779B97F4A7C15) +
                                        ((h << 31) | (h >> 33))) ^ SALT_BI ^ ns), bits);
-        if (is_negation(tok[i]))
+        if (is_negation(tok[i], tl))
             neg = true;
         prev = h;
         have_prev = true;
@@ -361,15 +408,29 @@ out:
     return rc;
 }
 
-/* Fits weights w (zeroed, 3 << bits) and bias on the examples idx[0..m-1]. */
+/* Training keeps a bucket's weights and AdaGrad sums together, so one
+ * cache line serves the prediction and the update. */
+struct slot {
+    float w[NCLASS], pad0;
+    float g[NCLASS], pad1;
+};
+
+static void prefetch_example(const struct corpus *c, uint32_t e, const struct slot *s)
+{
+    for (size_t j = c->off[e]; j < c->off[e + 1]; j++)
+        __builtin_prefetch(&s[c->feat[j] & ~SIGN_BIT], 1);
+}
+
+/* Fits weights w (3 << bits, set here) and bias on the examples
+ * idx[0..m-1]. */
 static int fit(const struct corpus *c, const uint32_t *idx, size_t m, const struct params *p,
                float *w, float bias[NCLASS])
 {
-    size_t nw = (size_t)NCLASS << p->bits;
-    float *g = cxm_calloc(nw, sizeof *g);
+    size_t nb = (size_t)1 << p->bits;
+    struct slot *sl = cxm_calloc(nb, sizeof *sl);
     uint32_t *ord = cxm_malloc((m ? m : 1) * sizeof *ord);
-    if (!g || !ord) {
-        free(g);
+    if (!sl || !ord) {
+        free(sl);
         free(ord);
         return CXM_ENOMEM;
     }
@@ -389,11 +450,27 @@ static int fit(const struct corpus *c, const uint32_t *idx, size_t m, const stru
         }
         for (size_t i = 0; i < m; i++) {
             uint32_t e = ord[i];
+            if (i + 1 < m)
+                prefetch_example(c, ord[i + 1], sl);
             const uint32_t *f = c->feat + c->off[e];
             size_t k = c->off[e + 1] - c->off[e];
-            float z[NCLASS], d[NCLASS];
+            float x = k ? 1.0f / sqrtf((float)k) : 0.0f;
+            float s[NCLASS] = {0, 0, 0}, z[NCLASS], d[NCLASS];
+            for (size_t j = 0; j < k; j++) {        /* as linear(), same order */
+                const float *wj = sl[f[j] & ~SIGN_BIT].w;
+                if (f[j] & SIGN_BIT) {
+                    s[0] -= wj[0];
+                    s[1] -= wj[1];
+                    s[2] -= wj[2];
+                } else {
+                    s[0] += wj[0];
+                    s[1] += wj[1];
+                    s[2] += wj[2];
+                }
+            }
+            for (int cl = 0; cl < NCLASS; cl++)
+                z[cl] = bias[cl] + x * s[cl];
             double pr[NCLASS];
-            linear(w, bias, f, k, z);
             softmax(z, pr);
             for (int cl = 0; cl < NCLASS; cl++)
                 d[cl] = (float)pr[cl] - (cl == c->cls[e] ? 1.0f : 0.0f);
@@ -401,19 +478,20 @@ static int fit(const struct corpus *c, const uint32_t *idx, size_t m, const stru
                 gb[cl] += d[cl] * d[cl];
                 bias[cl] -= lr * d[cl] / sqrtf(gb[cl] + eps);
             }
-            float x = k ? 1.0f / sqrtf((float)k) : 0.0f;
             for (size_t j = 0; j < k; j++) {
-                size_t b = (size_t)(f[j] & ~SIGN_BIT) * NCLASS;
+                struct slot *q = &sl[f[j] & ~SIGN_BIT];
                 float sx = (f[j] & SIGN_BIT) ? -x : x;
                 for (int cl = 0; cl < NCLASS; cl++) {
-                    float gr = d[cl] * sx + l2 * w[b + cl];
-                    g[b + cl] += gr * gr;
-                    w[b + cl] -= lr * gr / sqrtf(g[b + cl] + eps);
+                    float gr = d[cl] * sx + l2 * q->w[cl];
+                    q->g[cl] += gr * gr;
+                    q->w[cl] -= lr * gr / sqrtf(q->g[cl] + eps);
                 }
             }
         }
     }
-    free(g);
+    for (size_t b = 0; b < nb; b++)
+        memcpy(w + b * NCLASS, sl[b].w, sizeof sl[b].w);
+    free(sl);
     free(ord);
     return CXM_OK;
 }
@@ -509,7 +587,6 @@ static int train_eval(struct corpus *c, const struct params *p, double min_gain,
         goto out;
     float wt = choose_weight(c, idx + r->n_fit, r->n_valid, w, bias, scratch);
     /* 2. refit on the whole training part, score the test part */
-    memset(w, 0, nw * sizeof *w);
     if ((rc = fit(c, idx, r->n_train, p, w, bias)))
         goto out;
     struct conf cl = {0}, cm = {0}, cb = {0};

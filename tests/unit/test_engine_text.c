@@ -91,6 +91,14 @@ static json_t *fb(int i, int day, const char *text)
                      "touchpoint", i % 2 ? "store" : "web");
 }
 
+static float clause(const char *text, size_t len, void *ctx)
+{
+    (void)ctx;
+    struct sentiment s;
+    sentiment_score(text, len, &s, NULL);
+    return s.compound;
+}
+
 static json_t *report(struct engine *e, const char *metric, const char *by)
 {
     struct report_query q = {.metric = metric, .by = by, .from = 0, .to = INT64_MAX};
@@ -194,6 +202,38 @@ Test(engine_text, sentiment_metric_and_theme_dimension_match_the_scorer, .init =
     }
     cr_assert_eq(seen, 2, "%s", json_dumps(asp, 0));
     json_decref(items);
+
+    /* pain by theme against the aspects computed here */
+    doc = report(e, "pain", "theme");
+    for (size_t k = 0; k < taxonomy_count(t); k++) {
+        double pain = 0, s_sum = 0;
+        int n = 0, negs = 0;
+        for (size_t c = 0; c < NC; c++) {
+            struct aspect as[THEMES_MAX];
+            size_t na = themes_aspects(t, comments[c], strlen(comments[c]), clause, NULL,
+                                       as, THEMES_MAX);
+            for (size_t j = 0; j < na; j++) {
+                if (as[j].theme != k)
+                    continue;
+                double sv = round(as[j].sentiment * 10000) / 10000;   /* as stored */
+                n++;
+                negs += sv < -0.05;
+                pain += sv < 0 ? -sv : 0;
+                s_sum += sv;
+            }
+        }
+        json_t *r = row_where(doc, "theme", taxonomy_id(t, k));
+        if (!n) {
+            cr_assert_null(r, "theme %s", taxonomy_id(t, k));
+            continue;
+        }
+        cr_assert(r, "theme %s", taxonomy_id(t, k));
+        cr_assert_eq(num(r, "n"), n);
+        cr_assert_eq(num(r, "negative"), negs);
+        cr_assert_float_eq(num(r, "value"), pain, 1e-6);
+        cr_assert_float_eq(num(r, "sentiment"), s_sum / n, 1e-6);
+    }
+    json_decref(doc);
 
     /* pain: by theme, ranked, only negative mass counts */
     cxm_err_clear(&err);
