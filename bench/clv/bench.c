@@ -82,7 +82,7 @@ static void sim_customer(struct clv_cust *c, double unit)
             break;
     }
     c->x = x;
-    c->tx = x ? floor(last) / unit : 0; /* the day of the last purchase */
+    c->tx = x ? round(last) / unit : 0; /* the nearest day of the last purchase */
     c->T = T / unit;
     c->mx = 0;
     if (x) { /* mean of x Gamma(p, nu) values is Gamma(p x, nu x) */

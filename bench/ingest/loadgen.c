@@ -13,6 +13,7 @@ struct opts {
     const char *url, *key, *prefix;
     int batch, conns;
     int random_ids;           /* UUID-like ids instead of increasing ones */
+    int text;                 /* feedback with comments instead of interactions */
     long requests, customers;
 };
 
@@ -43,6 +44,22 @@ static const char *const tps[] = {"homepage", "search", "product_page", "cart",
 static const char *const stages[] = {"awareness", "consideration", "purchase",
                                      "onboarding", "support", "loyalty"};
 
+/* Comments for --text: realistic, mixed, short and long. */
+static const char *const comments[] = {
+    "Delivery was quick and the courier was really friendly, thanks!",
+    "Waited 45 minutes on hold and nobody could tell me where my parcel is",
+    "The app keeps crashing at checkout. Very frustrating.",
+    "Great value for money, would definitely recommend to friends",
+    "Staff in the store were rude and the place was a mess",
+    "I was charged twice and the refund still hasn't arrived after 2 weeks",
+    "ok",
+    "Not bad, but the website is slow and the search never finds anything",
+    "Absolutely love it!!! Best purchase this year :)",
+    "Product quality has gone down, the last two items broke within a week",
+    "The agent solved my problem in minutes, excellent support",
+    "Too expensive compared to other shops, and delivery costs are a joke",
+};
+
 /* Appends record number r of request q to buf. */
 static size_t record(char *buf, size_t cap, long q, int r)
 {
@@ -57,6 +74,16 @@ static size_t record(char *buf, size_t cap, long q, int r)
                  o.prefix, q, r);
     else
         snprintf(eid, sizeof eid, "%s-%ld-%d", o.prefix, q, r);
+    if (o.text) {
+        int n = snprintf(buf, cap,
+                         "{\"type\":\"feedback\",\"event_id\":\"%s\",\"ts\":%lld,"
+                         "\"email\":\"user%ld@example.com\",\"channel\":\"web\","
+                         "\"touchpoint\":\"%s\",\"kind\":\"nps\",\"score\":%d,"
+                         "\"comment\":\"%s\"}",
+                         eid, 1700000000LL + (long long)(x % 30000000ull), cust,
+                         tps[x % 10], (int)((x >> 8) % 11), comments[(x >> 12) % 12]);
+        return n > 0 ? (size_t)n : 0;
+    }
     int n = snprintf(buf, cap,
                      "{\"type\":\"interaction\",\"event_id\":\"%s\",\"ts\":%lld,"
                      "\"email\":\"user%ld@example.com\",\"channel\":\"web\","
@@ -71,7 +98,7 @@ static void *worker(void *arg)
 {
     (void)arg;
     CURL *c = curl_easy_init();
-    size_t cap = (size_t)o.batch * 320 + 16;
+    size_t cap = (size_t)o.batch * 420 + 16;
     char *body = malloc(cap);
     char url[512], auth[256];
     snprintf(url, sizeof url, "%s/v1/events", o.url);
@@ -131,11 +158,13 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--requests")) o.requests = strtol(v, NULL, 10);
         else if (!strcmp(k, "--customers")) o.customers = strtol(v, NULL, 10);
         else if (!strcmp(k, "--random-ids")) o.random_ids = (int)strtol(v, NULL, 10);
+        else if (!strcmp(k, "--text")) o.text = (int)strtol(v, NULL, 10);
         else { fprintf(stderr, "loadgen: unknown option %s\n", k); return 2; }
     }
     if (!o.key || o.batch < 1 || o.conns < 1 || o.requests < 1 || o.customers < 1) {
         fprintf(stderr, "usage: loadgen --key KEY [--url U] [--batch N] [--conns C]"
-                        " [--requests R] [--customers K] [--prefix P] [--random-ids 0|1]\n");
+                        " [--requests R] [--customers K] [--prefix P] [--random-ids 0|1]"
+                        " [--text 0|1]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -77,8 +77,29 @@ start "$tmp/m2.db"; rss2=$(metric process_resident_memory_bytes); rows2=$(metric
 # 5. the storage limit: the same rows straight into SQLite
 raw=$(build/bench/rawsqlite "$tmp/raw.db" "$ROWS" 100000)
 
+# 6. text analytics: feedback with comments (stored, full-text indexed),
+#    scored at ingest (sentiment, themes, aspects) or not; alternated
+#    twice, the best of each kept (a shared machine's noise is one-sided)
+TEXT_ROWS=$((ROWS / 5))
+text_on=0; text_off=0
+for round in 1 2; do
+    for mode in on off; do
+        args=()
+        [ "$mode" = off ] && args=(--no-text-analytics)
+        ./cxm serve --db "$tmp/t-$mode-$round.db" --listen 127.0.0.1:0 "${args[@]}"             >"$tmp/out" 2>"$tmp/err" &
+        pid=$!
+        for _ in $(seq 200); do grep -q 'listening on' "$tmp/out" 2>/dev/null && break; sleep 0.05; done
+        url=$(sed -n 's/^cxm: listening on //p' "$tmp/out"); key=$(sed -n '2p' "$tmp/out")
+        r=$(build/bench/loadgen --url "$url" --key "$key" --batch 1000 --conns 4             --requests $((TEXT_ROWS / 1000)) --customers 100000 --prefix t --text 1 |
+            python3 -c 'import json,sys; print(int(json.load(sys.stdin)["records_per_s"]))')
+        stop
+        if [ "$mode" = on ]; then [ "$r" -gt "$text_on" ] && text_on=$r
+        else [ "$r" -gt "$text_off" ] && text_off=$r; fi
+    done
+done
+
 python3 - "$batched" "$single" "$raw" "$replay_s" "$replay_rows" "$rss1" "$rows1" \
-          "$rss2" "$rows2" "$commits" "$batched_rand" <<'PY'
+          "$rss2" "$rows2" "$commits" "$batched_rand" "$text_on" "$text_off" <<'PY'
 import json, sys
 b, s, r = (json.loads(x) for x in sys.argv[1:4])
 br = json.loads(sys.argv[11])
@@ -95,6 +116,10 @@ print(f"{'  latency p50 / p99 (ms)':44} {s['p50_ms']:>6.2f} / {s['p99_ms']:.2f}"
 print(f"{'  group commits for both runs':44} {int(float(sys.argv[10])):>14,}")
 print(f"{'replay at start':44} {replay_rows/replay_s:>10,.0f}/s  >= 1,000,000/s ({replay_rows:,.0f} rows in {replay_s:.3f} s)")
 print(f"{'resident memory per interaction row':44} {per_row:>12.1f} B  <= 64 B")
+t_on, t_off = float(sys.argv[12]), float(sys.argv[13])
+print(f"{'feedback with comments, text analytics on':44} {t_on:>10,.0f}/s")
+print(f"{'  the same with --no-text-analytics':44} {t_off:>10,.0f}/s")
+print(f"{'  on / off':44} {t_on/t_off:>13.2f}x  >= 0.80")
 fails = b['failures'] + s['failures'] + br['failures']
 print(f"{'failed requests':44} {fails:>14}")
 PY

@@ -31,6 +31,7 @@ int text_cmd_themes(int argc, char **argv);
 int text_cmd_emerging(int argc, char **argv);
 int text_cmd_taxonomy(int argc, char **argv);
 int text_cmd_feedback(int argc, char **argv);
+int text_cmd_train(int argc, char **argv);
 int cmd_churn(int argc, char **argv);
 
 #endif

@@ -24,7 +24,10 @@ static const char usage_text[] =
     "  --sync MODE        full (default): an acknowledged write survives power\n"
     "                     loss; normal: survives a crash of cxm, not of the OS;\n"
     "                     off: for throwaway data only (tests, benchmarks)\n"
-    "  --quiet            log warnings and errors only\n\n"
+    "  --quiet            log warnings and errors only\n"
+    "  --no-text-analytics  store texts without scoring them (for measuring the\n"
+    "                     cost of text analytics; the next start without it\n"
+    "                     scores them)\n\n"
     "On first start, with no API key in the database, an admin key is created\n"
     "and printed once. Stop with Ctrl-C or SIGTERM: work already acknowledged\n"
     "is committed; requests in flight finish.\n";
@@ -35,7 +38,9 @@ int cmd_serve(int argc, char **argv)
         {"db", required_argument, NULL, 'd'}, {"listen", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
         {"sync", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
+        {"no-text-analytics", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    bool no_text = false;
     const char *db = NULL, *listen = getenv("CXM_LISTEN");
     int64_t threads = 2 * sysconf(_SC_NPROCESSORS_ONLN), max_body = CXM_MAX_BODY_DEFAULT;
     enum store_sync sync = STORE_SYNC_FULL;
@@ -62,6 +67,7 @@ int cmd_serve(int argc, char **argv)
             else return cli_usage("serve", "--sync wants full, normal or off");
             break;
         case 'q': log_set_level(LOG_WARN); break;
+        case 'n': no_text = true; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         default: return cli_usage("serve", "unknown option '%s'", argv[optind - 1]);
         }
@@ -75,7 +81,7 @@ int cmd_serve(int argc, char **argv)
     struct cxm_err err;
     cxm_err_clear(&err);
     struct engine *e;
-    struct engine_opts eo = {.sync = sync, .lock = true};
+    struct engine_opts eo = {.sync = sync, .lock = true, .no_text = no_text};
     server_block_signals();   /* before the engine starts its writer thread */
     if (engine_open(db, &eo, &e, &err))
         return cli_fail("serve", &err);

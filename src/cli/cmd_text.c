@@ -22,6 +22,7 @@ static const struct {
     {"emerging", text_cmd_emerging, "phrases rising in the latest period"},
     {"feedback", text_cmd_feedback, "comments with their scores, searchable"},
     {"taxonomy", text_cmd_taxonomy, "show or set the theme taxonomy"},
+    {"train", text_cmd_train, "learn sentiment from the company's own scored comments"},
 };
 
 static void text_usage(FILE *f)

@@ -30,9 +30,12 @@ static double digamma(double x)
         x += 1;
     }
     double f = 1 / (x * x);
-    double t = f * (-1.0 / 12 +
-                    f * (1.0 / 120 +
-                         f * (-1.0 / 252 + f * (1.0 / 240 + f * (-1.0 / 132 + f * (691.0 / 32760))))));
+    double t = 691.0 / 32760;
+    t = f * (-1.0 / 132 + f * t);
+    t = f * (1.0 / 240 + t);
+    t = f * (-1.0 / 252 + t);
+    t = f * (1.0 / 120 + t);
+    t = f * (-1.0 / 12 + t);
     return acc + log(x) - 0.5 / x + t;
 }
 
@@ -77,9 +80,8 @@ static bool pos(double v)
 static double gauss_series(double a, double b, double c, double z, double t0, int n0,
                            int max_terms, bool *ok)
 {
-    double sum = t0, t = t0;
+    double sum = t0, t = t0, r = 1;
     double nmin = fmax(fmax(-a, -b), fmax(-c, 0.0)) + 1;
-    double rest = 0;
     *ok = true;
     for (int k = 0; k < max_terms; k++) {
         double n = (double)(n0 + k);
@@ -88,17 +90,13 @@ static double gauss_series(double a, double b, double c, double z, double t0, in
         sum += t;
         if (t == 0)
             return sum; /* a or b a non-positive integer: a polynomial */
-        double r = fmax(fabs(rho), z);
-        if (n >= nmin && r < 1) {
-            rest = fabs(t) * r / (1 - r);
-            if (rest <= SERIES_EPS * fabs(sum))
-                return sum;
-        } else {
-            rest = 0;
-        }
+        /* |t| r / (1 - r) <= eps |sum|, without a second division a term */
+        r = n >= nmin ? fmax(fabs(rho), z) : 1;
+        if (r < 1 && fabs(t) * r <= SERIES_EPS * fabs(sum) * (1 - r))
+            return sum;
     }
     *ok = false;
-    return sum + copysign(rest, t);
+    return r < 1 ? sum + t * r / (1 - r) : sum;
 }
 
 /* log|Gamma(x)| and its sign; pole true at 0, -1, -2, ... where 1/Gamma is 0. */
@@ -243,6 +241,14 @@ double bgnbd_p_alive(const struct bgnbd *m, double x, double tx, double T)
  * the caller as -log1p(t/base), exact also when z is near 1. For z so near
  * 1 that S needs more than SERIES_TRY terms, 2F1 itself (by its 1 - z form)
  * when |e| is not small. */
+/* -C (expm1(e L)/e + e^(e L) S), also for e -> 0. */
+static double bg_combine(double e, double C, double L, double s)
+{
+    double u = e * L;
+    double em = fabs(u) < 1e-8 ? L * (1 + u / 2 + u * u / 6) : expm1(u) / e;
+    return -C * (em + exp(u) * s);
+}
+
 static double bg_num(double A, double e, double C, double z, double L)
 {
     if (z <= 0)
@@ -252,17 +258,51 @@ static double bg_num(double A, double e, double C, double z, double L)
          * the mean of the two sides is within rounding of the limit. */
         return 0.5 * (bg_num(A, e, 1e-8, z, L) + bg_num(A, e, -1e-8, z, L));
     }
-    double u = e * L;
-    double el = exp(u);
-    double em = fabs(u) < 1e-8 ? L * (1 + u / 2 + u * u / 6) : expm1(u) / e;
     bool ok;
     double s = gauss_series(A, e, C, z, A * z / C, 1, SERIES_TRY, &ok);
     if (!ok) {
         if (fabs(e) >= 1e-3)
-            return C / e * (1 - el * clv_hyp2f1(A, e, C, z));
+            return C / e * (1 - exp(e * L) * clv_hyp2f1(A, e, C, z));
         s = gauss_series(A, e, C, z, A * z / C, 1, SERIES_MAX, &ok);
     }
-    return -C * (em + el * s);
+    return bg_combine(e, C, L, s);
+}
+
+/* bg_num at z[0..m-1] (increasing, L[i] = log(1 - z[i])), for the periods of
+ * a horizon: one pass over the terms of S serves every z, so the ratio of
+ * successive coefficients, with its division, is computed once a term, not
+ * once a term and a period. z[lo] is the smallest z still summing; each
+ * leaves when its own bound on the rest is met (the larger z need more
+ * terms). Those left after SERIES_TRY terms go through bg_num. */
+#define BG_BLOCK 128
+static void bg_num_block(double A, double e, double C, const double *z, const double *L, int m,
+                         double *out)
+{
+    if (fabs(C) < 1e-8) {
+        for (int i = 0; i < m; i++)
+            out[i] = bg_num(A, e, C, z[i], L[i]);
+        return;
+    }
+    double t[BG_BLOCK], sum[BG_BLOCK];
+    for (int i = 0; i < m; i++)
+        t[i] = sum[i] = A * z[i] / C;
+    double nmin = fmax(fmax(-A, -e), fmax(-C, 0.0)) + 1;
+    int lo = 0;
+    for (int k = 0; k < SERIES_TRY && lo < m; k++) {
+        double n = 1 + k;
+        double q = (A + n) * (e + n) / ((C + n) * (n + 1));
+        for (int i = lo; i < m; i++) {
+            t[i] *= q * z[i];
+            sum[i] += t[i];
+        }
+        double qq = fmax(fabs(q), 1);
+        while (lo < m && (t[lo] == 0 || (n >= nmin && z[lo] * qq < 1 &&
+                                         fabs(t[lo]) * z[lo] * qq <=
+                                             SERIES_EPS * fabs(sum[lo]) * (1 - z[lo] * qq))))
+            lo++;
+    }
+    for (int i = 0; i < m; i++)
+        out[i] = i < lo ? bg_combine(e, C, L[i], sum[i]) : bg_num(A, e, C, z[i], L[i]);
 }
 
 /* bg_num for a customer with x repeat purchases, t periods after a point at
@@ -1255,12 +1295,22 @@ static void bg_horizon(const struct bgnbd *m, double x, double T, double t, int 
         *val = t == horizon ? *nt : bg_num_at(m, x, base, horizon);
         return;
     }
+    double A = m->a + m->b - 1 - m->r, e = m->a - 1, C = m->a + m->b + x - 1;
     double disc = 1, prev = 0, f = 1 / (1 + rate);
-    for (int i = 1; i <= horizon; i++) {
-        double cur = bg_num_at(m, x, base, i);
-        disc *= f;
-        *val += disc * (cur - prev);
-        prev = cur;
+    for (int i0 = 1; i0 <= horizon; i0 += BG_BLOCK) {
+        double z[BG_BLOCK], L[BG_BLOCK], N[BG_BLOCK];
+        int nb = horizon - i0 + 1 < BG_BLOCK ? horizon - i0 + 1 : BG_BLOCK;
+        for (int k = 0; k < nb; k++) {
+            double ti = i0 + k;
+            z[k] = ti / (base + ti);
+            L[k] = -log1p(ti / base);
+        }
+        bg_num_block(A, e, C, z, L, nb, N);
+        for (int k = 0; k < nb; k++) {
+            disc *= f;
+            *val += disc * (N[k] - prev);
+            prev = N[k];
+        }
     }
 }
 

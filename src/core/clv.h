@@ -16,7 +16,7 @@
 #include "common.h"
 
 /* One customer's summary over the calibration period:
- * x   repeat purchases (purchases after the first), >= 0;
+ * x   repeat purchases (purchases after the first), a whole number >= 0;
  * tx  recency: time from the first to the last purchase, 0 when x == 0;
  * T   age: time from the first purchase to the calibration end, >= tx;
  * mx  mean value of the repeat purchases, 0 when x == 0. */
@@ -52,7 +52,8 @@ struct gamgam {
 
 /* Log-likelihood of one customer (FHL 2005 equation 6), with lgamma and a
  * log-sum-exp of its two terms so large x and T neither overflow nor
- * underflow. NAN on invalid input (negative, not finite, tx > T). */
+ * underflow. NAN on invalid input (negative, not finite, x not whole,
+ * tx > T when x > 0). */
 double bgnbd_ll(const struct bgnbd *m, double x, double tx, double T);
 
 /* Fits r, alpha, a, b by maximum likelihood over c[0..n-1]: BFGS with a
@@ -60,7 +61,8 @@ double bgnbd_ll(const struct bgnbd *m, double x, double tx, double T);
  * > 0), analytic gradients, from several starting points; customers with
  * the same (x, t_x, T) are evaluated once, weighted. For x == 0, tx is
  * ignored. Fills *out (all fields) on CXM_OK. Returns CXM_EINVAL when
- * n == 0, c or out is NULL, a value is negative or not finite, tx > T, or
+ * n == 0, c or out is NULL, a value is negative or not finite, x is not
+ * whole, tx > T, or
  * no customer has a repeat purchase (then a and b are not identified) or
  * every T is 0; CXM_ETOOBIG beyond 2^31 customers; CXM_ENOMEM. A run that
  * did not converge still returns CXM_OK, with converged false: check it
@@ -99,10 +101,10 @@ int bgnbd_expected_hist(const struct bgnbd *m, const struct clv_cust *c, size_t 
  * to 1 - z (A&S 15.3.6), or when c - a - b is within 1e-5 of an integer,
  * where that transformation cancels, by up to a million terms of the series
  * (after Euler's transformation when c - a - b < 0). NAN for z >= 1, c a
- * non-positive integer, or arguments not finite. Relative accuracy: about
- * 1e-13, 1e-11 near 1 when c - a - b is within 1e-3 of an integer; it drops
- * (to about 1e-7) only when z is within 1e-4 of 1 and c - a - b within
- * 1e-5 of 0. */
+ * non-positive integer, or arguments not finite. Relative accuracy about
+ * 1e-13; beyond z = 0.998 it loses log10(1/d) digits more when c - a - b is
+ * at a distance d > 1e-5 from an integer, and drops to about 1e-7 when z is
+ * within 1e-4 of 1 and c - a - b within 1e-5 of 0. */
 double clv_hyp2f1(double a, double b, double c, double z);
 
 /* ---- Gamma-Gamma ----------------------------------------------------------- */
@@ -115,8 +117,8 @@ double gamgam_ll(const struct gamgam *g, double x, double mx);
  * (others are skipped): BFGS on the logs of the parameters, analytic
  * gradients, several starting points. CXM_EINVAL when c or out is NULL, no
  * customer has x >= 1, or one with x >= 1 has mx not finite or <= 0
- * (the model has no zero or negative purchases: filter them first), or x
- * is negative or not finite; CXM_ENOMEM. */
+ * (the model has no zero or negative purchases: filter them first), or an
+ * x is negative, not whole or not finite; CXM_ENOMEM. */
 int gamgam_fit(const struct clv_cust *c, size_t n, struct gamgam *out);
 
 /* Expected value of a purchase of this customer:
@@ -130,7 +132,8 @@ double gamgam_aov(const struct gamgam *g, double x, double mx);
 /* Predicted value of customer c over the next horizon periods:
  * sum over i = 1..horizon of (E[Y(i)] - E[Y(i-1)]) * AOV / (1 + rate)^i,
  * i.e. E[Y(horizon)] * AOV when rate is 0. 0 when horizon <= 0; NAN when
- * rate <= -1 or not finite, or the AOV is NAN. */
+ * rate <= -1 or not finite, c is invalid as for bgnbd_fit, or the AOV is
+ * NAN. */
 double clv_value(const struct bgnbd *m, const struct gamgam *g, const struct clv_cust *c,
                  int horizon, double rate_per_period);
 

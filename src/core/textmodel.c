@@ -147,23 +147,32 @@ static bool is_contrast(const char *t, size_t tl)
     }
 }
 
-static void sort_u32(uint32_t *a, size_t n)
+/* Drops repeated features from f[0..k-1], keeping the first of each in
+ * place. set: scratch of 2 * FEATS_MAX entries. */
+static size_t unique(uint32_t *f, size_t k, uint32_t *set)
 {
-    static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
-    for (size_t g = 0; g < sizeof gaps / sizeof *gaps; g++) {
-        size_t h = gaps[g];
-        for (size_t i = h; i < n; i++) {
-            uint32_t v = a[i];
-            size_t j = i;
-            for (; j >= h && a[j - h] > v; j -= h)
-                a[j] = a[j - h];
-            a[j] = v;
+    unsigned lg = 6;
+    while (((size_t)1 << lg) < 2 * k)
+        lg++;
+    size_t mask = ((size_t)1 << lg) - 1;
+    memset(set, 0, (mask + 1) * sizeof *set);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++) {
+        uint32_t v = f[i] + 1;                  /* 0 marks an empty slot */
+        size_t h = (size_t)((v * UINT32_C(0x9E3779B1)) >> (32 - lg));
+        while (set[h] && set[h] != v)
+            h = (h + 1) & mask;
+        if (!set[h]) {
+            set[h] = v;
+            f[u++] = f[i];
         }
     }
+    return u;
 }
 
-/* The sorted, distinct features of a text into f (FEATS_MAX), using tok
- * (TM_TOKENS tokens) as scratch. Returns their number. */
+/* The distinct features of a text into f (FEATS_MAX), in the order they
+ * first occur, using tok (TM_TOKENS tokens) as scratch. Returns their
+ * number. */
 static size_t doc_features(const char *text, size_t len, unsigned bits,
                            char (*tok)[THEMES_TOKEN_LEN], uint32_t *f)
 {
@@ -191,12 +200,8 @@ static size_t doc_features(const char *text, size_t len, unsigned bits,
         prev = h;
         have_prev = true;
     }
-    sort_u32(f, k);
-    size_t u = 0;
-    for (size_t i = 0; i < k; i++)
-        if (u == 0 || f[u - 1] != f[i])
-            f[u++] = f[i];
-    return u;
+    uint32_t set[2 * FEATS_MAX];
+    return unique(f, k, set);
 }
 
 /* ---- the model's arithmetic -------------------------------------------------- */

@@ -119,8 +119,9 @@ struct textmodel;
 /* Trains on ex[0..n-1] (see above) and sets *out to the model, used or not:
  * an unused model (too little data, no measurable gain) blends to the
  * lexicon exactly. rep (may be NULL) receives the report. The texts are
- * only read during the call. About 150 bytes of memory per example
- * (cached features) plus 24 bytes per bucket (6 MiB at 18 bits).
+ * only read during the call. Memory: about 150 bytes per example (its
+ * cached features, for a comment of ~100 bytes) plus 44 bytes per bucket
+ * (11 MiB at 18 bits).
  * Returns CXM_OK, CXM_EINVAL (out NULL, ex NULL with n > 0, an option out
  * of range), CXM_ETOOBIG (n over TM_MAX_EXAMPLES) or CXM_ENOMEM; *out is
  * NULL on error. */
@@ -130,8 +131,8 @@ int textmodel_train(const struct tm_example *ex, size_t n, const struct tm_opts 
 /* The blended compound (1 - w) * lexicon + w * score, in [-1, 1]. Returns
  * lexicon itself, unchanged, when m is NULL or unused (a NaN lexicon then
  * stays NaN; sentiment.h never gives one); otherwise a NaN lexicon counts
- * as 0 and one outside [-1, 1] is clamped. No allocation; about 20 KiB of
- * stack. */
+ * as 0 and one outside [-1, 1] is clamped. No allocation; about 30 KiB of
+ * stack (the tokens and features of one text). */
 float textmodel_blend(const struct textmodel *m, const char *text, size_t len, float lexicon);
 /* The model's own score P(positive) - P(negative) in [-1, 1]; 0 when m is
  * NULL or unused. */
@@ -155,7 +156,8 @@ void textmodel_info(const struct textmodel *m, struct tm_info *info);
  * same model gives the same bytes. CXM_OK, CXM_EINVAL or CXM_ENOMEM. */
 int textmodel_save(const struct textmodel *m, uint8_t **buf, size_t *len);
 /* Loads what textmodel_save wrote, checking everything (magic, version,
- * sizes, checksum, ranges, finite numbers) before use. CXM_OK,
+ * sizes, checksum, ranges, finite numbers) before use. A used model
+ * takes 12 bytes per bucket in memory (3 MiB at 18 bits). CXM_OK,
  * CXM_EINVAL (err says what is wrong) or CXM_ENOMEM; *out is NULL on
  * error. */
 int textmodel_load(const uint8_t *buf, size_t len, struct textmodel **out, struct cxm_err *err);

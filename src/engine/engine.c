@@ -625,6 +625,10 @@ static void process(struct engine *e, struct engine_work *batch)
             rc = plan_clv(e, &g, w, &err);
         } else if (w->op == ENGINE_TAXONOMY) {
             rc = plan_taxonomy(e, &g, w, &err);
+        } else if (w->op == ENGINE_TEXT_MODEL) {
+            int64_t seq = next_seq(&g);
+            if (!(rc = text_set_model(e, w, seq, &err)))
+                w->seq = seq;
         } else if (!(w->rc = precheck(e, w))) {
             rc = plan_ingest(e, &g, w, &err);
         }

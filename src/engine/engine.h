@@ -27,7 +27,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
 void engine_close(struct engine *e);
 
 enum engine_op { ENGINE_INGEST = 1, ENGINE_UNMERGE, ENGINE_BENCHMARKS, ENGINE_CLV,
-                 ENGINE_TAXONOMY };
+                 ENGINE_TAXONOMY, ENGINE_TEXT_MODEL };
 
 /* One unit of write work. The submitter owns it and what it points to
  * until done is called (from the writer thread). */
@@ -39,6 +39,9 @@ struct engine_work {
     const struct store_benchmark *bench;   /* BENCHMARKS: bench[0..n) */
     const struct store_clv_model *clv;     /* CLV: the fitted model */
     const char *taxonomy;                  /* TAXONOMY: its JSON */
+    const void *blob;                      /* TEXT_MODEL: the model, its report */
+    size_t blob_len;
+    const char *report;
     /* results, valid in done */
     int rc;
     struct cxm_err err;
@@ -170,6 +173,11 @@ struct feedback_query {
 /* Comments newest first with score, sentiment, themes; cursor paging. */
 int engine_feedback_list(struct engine *e, const struct feedback_query *q, json_t **out,
                          struct cxm_err *err);
+/* Trains the sentiment model on the feedback that has both a comment and
+ * an NPS or CSAT score (docs/text.md), and puts it in use (rescoring every
+ * stored text) only when it beats the lexicon on held-back data. The
+ * training report: sizes, accuracy and macro-F1 before and after, used. */
+int engine_text_train(struct engine *e, json_t **out, struct cxm_err *err);
 /* Index of a theme id in the taxonomy in use; -1 when unknown. */
 int engine_theme_index(struct engine *e, const char *id);
 /* The taxonomy in use as JSON. */

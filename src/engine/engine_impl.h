@@ -33,15 +33,19 @@ struct engine {
      * under tlock; tax_gen counts the swaps */
     pthread_rwlock_t tlock;
     struct taxonomy *tax;
+    struct textmodel *tm;        /* trained sentiment model; NULL: lexicon only */
+    char *tm_report;             /* its training report (JSON) */
     uint64_t tax_gen;
     bool text_off;               /* texts stored unscored (benchmarks) */
 };
 
 /* text.c */
 struct taxonomy;
-/* Scores one text: sentiment, themes and aspects with taxonomy t. */
-void text_score(const struct taxonomy *t, const char *text, size_t len,
-                struct text_scores *sc);
+struct textmodel;
+/* Scores one text: sentiment (the lexicon's, blended with model m when
+ * there is one), themes and aspects with taxonomy t. */
+void text_score(const struct taxonomy *t, const struct textmodel *m, const char *text,
+                size_t len, struct text_scores *sc);
 /* Loads the taxonomy in use and, when writable, scores stored texts that
  * have no scores yet (a database from before text analytics). */
 int text_open(struct engine *e, bool writable, struct cxm_err *err);
@@ -52,6 +56,9 @@ int text_reload(struct engine *e, struct cxm_err *err);
 int text_prepare(struct engine *e, struct engine_work *w);
 /* Writer: rescores themes of w when the taxonomy changed since prepare. */
 void text_rescore_stale(struct engine *e, struct engine_work *w);
+/* Writer: stores the sentiment model of w, swaps it in, rescores every text. */
+int text_set_model(struct engine *e, struct engine_work *w, int64_t seq,
+                   struct cxm_err *err);
 /* Writer: stores the taxonomy of w, swaps it in, re-themes every text. */
 int text_set_taxonomy(struct engine *e, struct engine_work *w, int64_t seq,
                       struct cxm_err *err);

@@ -7,18 +7,20 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/sentiment.h"
+#include "core/textmodel.h"
 #include "core/themes.h"
 #include "engine/engine_impl.h"
 #include "log.h"
 
+/* A clause's sentiment for aspects: as the whole text's (ctx: the model). */
 static float clause_score(const char *text, size_t len, void *ctx)
 {
-    (void)ctx;
     struct sentiment s;
     sentiment_score(text, len, &s, NULL);
-    return s.compound;
+    return ctx ? textmodel_blend(ctx, text, len, s.compound) : s.compound;
 }
 
 static int16_t quantise(double v)
@@ -27,18 +29,18 @@ static int16_t quantise(double v)
     return (int16_t)(q > 10000 ? 10000 : q < -10000 ? -10000 : q);
 }
 
-void text_score(const struct taxonomy *t, const char *text, size_t len,
-                struct text_scores *sc)
+void text_score(const struct taxonomy *t, const struct textmodel *m, const char *text,
+                size_t len, struct text_scores *sc)
 {
     struct sentiment s;
     sentiment_score(text, len, &s, NULL);
-    sc->sentiment = s.compound;
+    sc->sentiment = m ? textmodel_blend(m, text, len, s.compound) : s.compound;
     sc->themes = 0;
     sc->naspects = 0;
     if (!t)
         return;
     struct aspect a[THEMES_MAX];
-    size_t n = themes_aspects(t, text, len, clause_score, NULL, a, THEMES_MAX);
+    size_t n = themes_aspects(t, text, len, clause_score, (void *)m, a, THEMES_MAX);
     for (size_t k = 0; k < n && k < TEXT_ASPECTS_MAX; k++) {
         sc->themes |= 1u << a[k].theme;
         sc->aspect[k] = (struct text_aspect){a[k].theme, quantise(a[k].sentiment)};
@@ -77,7 +79,7 @@ static int backfill_one(void *ctx, int64_t seq, const char *body, size_t len)
     struct backfill *b = ctx;
     struct engine *e = b->e;
     struct text_scores sc;
-    text_score(e->tax, body, len, &sc);
+    text_score(e->tax, e->tm, body, len, &sc);
     int rc = e->store->ops->set_text_scores(e->store, seq, &sc, b->err);
     if (!rc && (rc = model_set_scores(e->m, seq, &sc)) == CXM_ENOTFOUND)
         rc = CXM_OK;   /* a text of a record the model does not hold */
@@ -136,6 +138,8 @@ static int load_taxonomy(struct engine *e, struct taxonomy **out, struct cxm_err
     return *out ? CXM_OK : taxonomy_default(out, err);
 }
 
+static int load_model(struct engine *e, struct cxm_err *err);
+
 int text_reload(struct engine *e, struct cxm_err *err)
 {
     struct taxonomy *t;
@@ -144,16 +148,48 @@ int text_reload(struct engine *e, struct cxm_err *err)
         return rc;
     pthread_rwlock_wrlock(&e->tlock);
     struct taxonomy *old = e->tax;
+    struct textmodel *oldm = e->tm;
+    char *oldr = e->tm_report;
     e->tax = t;
+    e->tm = NULL;
+    e->tm_report = NULL;
+    rc = load_model(e, err);
     e->tax_gen++;
     pthread_rwlock_unlock(&e->tlock);
     taxonomy_free(old);
-    return publish_themes(e, t);
+    textmodel_free(oldm);
+    free(oldr);
+    return rc ? rc : publish_themes(e, t);
+}
+
+/* The stored sentiment model, if any, into e->tm. A model that does not
+ * load is logged and left out: the lexicon alone scores. */
+static int load_model(struct engine *e, struct cxm_err *err)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    char *report = NULL;
+    int rc = e->store->ops->get_text_model(e->store, &blob, &len, &report, err);
+    if (rc || !blob)
+        return rc;
+    struct cxm_err le;
+    cxm_err_clear(&le);
+    if (textmodel_load(blob, len, &e->tm, &le)) {
+        log_msg(LOG_ERROR, "the stored sentiment model does not load (%s): the lexicon"
+                " scores alone", le.msg);
+        free(report);
+    } else {
+        e->tm_report = report;
+    }
+    free(blob);
+    return CXM_OK;
 }
 
 int text_open(struct engine *e, bool writable, struct cxm_err *err)
 {
     int rc = load_taxonomy(e, &e->tax, err);
+    if (!rc)
+        rc = load_model(e, err);
     if (rc)
         return rc;
     if ((rc = publish_themes(e, e->tax)))
@@ -177,6 +213,10 @@ void text_close(struct engine *e)
 {
     taxonomy_free(e->tax);
     e->tax = NULL;
+    textmodel_free(e->tm);
+    e->tm = NULL;
+    free(e->tm_report);
+    e->tm_report = NULL;
     themes_thread_release();
 }
 
@@ -187,7 +227,7 @@ void text_rescore_stale(struct engine *e, struct engine_work *w)
     for (size_t i = 0; i < w->n; i++) {
         struct event *ev = &w->ev[i];
         if (ev->sc)
-            text_score(e->tax, ev->text, strlen(ev->text), ev->sc);
+            text_score(e->tax, e->tm, ev->text, strlen(ev->text), ev->sc);
     }
     w->tax_gen = e->tax_gen;
 }
@@ -208,7 +248,7 @@ int text_prepare(struct engine *e, struct engine_work *w)
         struct event *ev = &w->ev[i];
         if (!ev->text || (ev->type != EV_INTERACTION && ev->type != EV_FEEDBACK))
             continue;
-        text_score(e->tax, ev->text, strlen(ev->text), &sc[k]);
+        text_score(e->tax, e->tm, ev->text, strlen(ev->text), &sc[k]);
         ev->sc = &sc[k++];
     }
     w->tax_gen = e->tax_gen;
@@ -267,5 +307,43 @@ int engine_set_taxonomy(struct engine *e, const char *json, size_t *n, int64_t *
     }
     *n = w.accepted;
     *seq = w.seq;
+    return CXM_OK;
+}
+
+int text_set_model(struct engine *e, struct engine_work *w, int64_t seq,
+                   struct cxm_err *err)
+{
+    struct textmodel *m = NULL;
+    char *report = cxm_strdup(w->report ? w->report : "{}");
+    int rc = report ? textmodel_load(w->blob, w->blob_len, &m, err)
+                    : cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    if (!rc)
+        rc = e->store->ops->put_text_model(e->store, seq, (int64_t)time(NULL), w->blob,
+                                           w->blob_len, report, err);
+    if (rc) {
+        textmodel_free(m);
+        free(report);
+        return rc;
+    }
+    pthread_rwlock_wrlock(&e->tlock);
+    struct textmodel *old = e->tm;
+    char *oldr = e->tm_report;
+    e->tm = m;
+    e->tm_report = report;
+    e->tax_gen++;
+    pthread_rwlock_unlock(&e->tlock);
+    size_t n = 0;
+    if ((rc = rescore(e, 0, &n, err))) {
+        if (rc == CXM_ENOMEM)
+            cxm_err_set(err, rc, "out of memory");
+        /* the writer rolls back and reloads, the model with it */
+        textmodel_free(old);
+        free(oldr);
+        return rc;
+    }
+    textmodel_free(old);
+    free(oldr);
+    w->accepted = n;
+    log_msg(LOG_INFO, "new sentiment model: %zu texts rescored", n);
     return CXM_OK;
 }

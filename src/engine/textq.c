@@ -52,11 +52,14 @@ int engine_text_sentiment(struct engine *e, const char *text, size_t len, bool e
     sentiment_score(text, len, &s, ex);
     struct text_scores sc;
     pthread_rwlock_rdlock(&e->tlock);
-    text_score(e->tax, text, len, &sc);
+    text_score(e->tax, e->tm, text, len, &sc);
+    float blended = sc.sentiment;
     pthread_rwlock_unlock(&e->tlock);
-    json_t *doc = json_pack("{s:f, s:s, s:f, s:f, s:f}", "compound", round4(s.compound),
-                            "label", sentiment_label(s.compound), "pos", round4(s.pos),
-                            "neu", round4(s.neu), "neg", round4(s.neg));
+    /* compound: what ingest would store (blended when a trained model is
+     * in use); lexicon: the lexicon's own, which explain explains */
+    json_t *doc = json_pack("{s:f, s:s, s:f, s:f, s:f, s:f}", "compound", round4(blended),
+                            "label", sentiment_label(blended), "lexicon", round4(s.compound),
+                            "pos", round4(s.pos), "neu", round4(s.neu), "neg", round4(s.neg));
     pthread_rwlock_rdlock(&e->lock);
     json_t *ts = text_scores_json(e->m, &sc);
     pthread_rwlock_unlock(&e->lock);

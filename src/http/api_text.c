@@ -205,3 +205,15 @@ void api_feedback_list(struct req *r)
     }
     reply_json(r, 200, doc);
 }
+
+void api_text_train(struct req *r)
+{
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    json_t *doc = NULL;
+    if (engine_text_train(r->eng, &doc, &err)) {
+        reply_err(r, &err);
+        return;
+    }
+    reply_json(r, 200, doc);
+}

@@ -70,6 +70,7 @@ void api_text_themes(struct req *r);
 void api_text_emerging(struct req *r);
 void api_text_taxonomy(struct req *r);
 void api_feedback_list(struct req *r);
+void api_text_train(struct req *r);
 void api_healthz(struct req *r);
 void api_metrics(struct req *r);
 void api_openapi(struct req *r);

@@ -24,7 +24,7 @@ enum route_id {
     RT_CUSTOMER, RT_TIMELINE, RT_UNMERGE, RT_EXPORT, RT_METRICS_API, RT_BENCH,
     RT_CLV_FIT, RT_CLV_MODEL, RT_CLV_PREDICT, RT_AT_RISK, RT_DRIVERS,
     RT_SENTIMENT, RT_SENTIMENT_POST, RT_THEMES, RT_EMERGING, RT_TAXONOMY, RT_TAXONOMY_PUT,
-    RT_FEEDBACK, RT_COUNT
+    RT_FEEDBACK, RT_TRAIN, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -32,7 +32,7 @@ static const char *const route_names[RT_COUNT] = {
     "customer", "timeline", "unmerge", "export", "v1_metrics", "benchmarks",
     "clv_fit", "clv_model", "clv_predict", "churn_at_risk", "churn_drivers",
     "text_sentiment", "text_sentiment", "text_themes", "text_emerging", "taxonomy",
-    "taxonomy_put", "feedback"};
+    "taxonomy_put", "feedback", "text_train"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -204,6 +204,7 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_TAXONOMY_PUT] = {RT_TAXONOMY_PUT, "PUT", R(ROLE_ADMIN)},
         /* comments are personal data */
         [RT_FEEDBACK] = {RT_FEEDBACK, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_TRAIN] = {RT_TRAIN, "POST", R(ROLE_ADMIN)},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -238,6 +239,8 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = strcmp(method, "PUT") ? RT_TAXONOMY : RT_TAXONOMY_PUT;
     else if (!strcmp(path, "/v1/feedback"))
         rt = RT_FEEDBACK;
+    else if (!strcmp(path, "/v1/text/train"))
+        rt = RT_TRAIN;
     else if (!strcmp(path, "/v1/customers"))
         rt = RT_CUSTOMERS;
     else if (customer_path(path, "", id))
@@ -318,6 +321,7 @@ static void dispatch(struct req *r)
     case RT_TAXONOMY:
     case RT_TAXONOMY_PUT: api_text_taxonomy(r); break;
     case RT_FEEDBACK: api_feedback_list(r); break;
+    case RT_TRAIN: api_text_train(r); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
 }

@@ -194,6 +194,13 @@ struct store_ops {
     int (*get_taxonomy)(struct store *s, char **out, struct cxm_err *err);
     int (*put_taxonomy)(struct store *s, const char *json, int64_t seq,
                         struct cxm_err *err);
+    /* Records a trained sentiment model (an opaque blob and its report,
+     * JSON); the latest is the one in use. */
+    int (*put_text_model)(struct store *s, int64_t seq, int64_t ts, const void *blob,
+                          size_t len, const char *report, struct cxm_err *err);
+    /* The latest: *blob malloc'd (NULL when none), *report malloc'd. */
+    int (*get_text_model)(struct store *s, void **blob, size_t *len, char **report,
+                          struct cxm_err *err);
     /* Records a fitted CLV model; the latest is the one in use. */
     int (*put_clv_model)(struct store *s, const struct store_clv_model *c,
                          struct cxm_err *err);

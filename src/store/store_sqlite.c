@@ -83,6 +83,9 @@ static const char *const migrations[] = {
     "  INSERT INTO text_fts(text_fts, rowid, body) VALUES('delete', old.seq, old.body); END;"
     "CREATE TABLE taxonomy(id INTEGER PRIMARY KEY CHECK(id = 1), seq INTEGER NOT NULL,"
     "  json TEXT NOT NULL);",
+    /* 6: sentiment models trained on the company's own feedback */
+    "CREATE TABLE text_model(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    "  model BLOB NOT NULL, report TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -90,7 +93,7 @@ enum stmt_id {
     ST_CLAIM, ST_DICT, ST_CUSTOMER, ST_IDENTITY, ST_MERGE, ST_UNDO_MERGE,
     ST_EMPLOYEE, ST_INTERACTION, ST_FEEDBACK, ST_TEXT, ST_ORDER, ST_ITEM,
     ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_BENCHMARK, ST_CLV, ST_SCORE_I, ST_SCORE_F,
-    ST_TAXONOMY, ST_COUNT
+    ST_TAXONOMY, ST_TEXT_MODEL, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -134,6 +137,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCORE_F] = "UPDATE feedback SET sentiment = ?, themes = ?, aspects = ?"
                    " WHERE seq = ?",
     [ST_TAXONOMY] = "INSERT OR REPLACE INTO taxonomy(id, seq, json) VALUES(1,?,?)",
+    [ST_TEXT_MODEL] = "INSERT INTO text_model(seq, ts, model, report) VALUES(?,?,?,?)",
 };
 
 struct sq {
@@ -976,6 +980,53 @@ static int sq_get_taxonomy(struct store *s, char **out, struct cxm_err *err)
     return rc;
 }
 
+static int sq_put_text_model(struct store *s, int64_t seq, int64_t ts, const void *blob,
+                             size_t len, const char *report, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_TEXT_MODEL];
+    if (len > INT32_MAX)
+        return cxm_err_set(err, CXM_ETOOBIG, "text model over 2 GiB");
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, ts);
+    sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
+    bind_text(st, 4, report);
+    return step_done(q, st, err, "text model");
+}
+
+static int sq_get_text_model(struct store *s, void **blob, size_t *len, char **report,
+                             struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    *blob = NULL;
+    *report = NULL;
+    *len = 0;
+    int rc = scan_query(q, "SELECT model, report FROM text_model ORDER BY seq DESC"
+                           " LIMIT 1", &st, err);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        const void *b = sqlite3_column_blob(st, 0);
+        const char *t = col_text(st, 1);
+        if (!(*blob = cxm_malloc(n ? n : 1)) || !(*report = cxm_strdup(t ? t : "{}"))) {
+            free(*blob);
+            *blob = NULL;
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        } else {
+            if (n)
+                memcpy(*blob, b, n);
+            *len = n;
+        }
+    } else if (src != SQLITE_DONE) {
+        rc = sq_fail(q->db, err, "text model");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int sq_put_taxonomy(struct store *s, const char *json, int64_t seq,
                            struct cxm_err *err)
 {
@@ -1128,6 +1179,8 @@ static const struct store_ops sqlite_ops = {
     .scan_texts = sq_scan_texts,
     .search_text = sq_search_text,
     .get_taxonomy = sq_get_taxonomy,
+    .put_text_model = sq_put_text_model,
+    .get_text_model = sq_get_text_model,
     .put_taxonomy = sq_put_taxonomy,
     .scan = sq_scan,
     .get_text = sq_get_text,

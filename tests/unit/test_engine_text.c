@@ -439,3 +439,89 @@ Test(engine_text, emerging_phrases_rise_against_the_baseline, .init = setup,
     json_decref(doc);
     engine_close(e);
 }
+
+/* Jargon the lexicon does not know, with the scores customers gave. */
+static const struct { const char *text; int score; } jargon[] = {
+    {"ticket escalated to tier two again", 1},
+    {"parcel stuck in the depot for days", 2},
+    {"still on the callback list", 0},
+    {"smooth checkout and click and collect", 10},
+    {"same day dispatch as usual", 9},
+    {"express lane at the counter", 10},
+    {"order number arrived by post", 8},
+    {"the store opens at nine", 7},
+};
+
+Test(engine_text, training_learns_the_company_words_and_persists, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    struct engine *e = open_engine(false);
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    /* too little data: the lexicon stays, nothing is stored */
+    json_t *a = json_array();
+    for (int i = 0; i < 50; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:s}", "type", "feedback",
+                                           "email", "t@x.io", "kind", "nps", "score",
+                                           jargon[i % 8].score, "comment", jargon[i % 8].text));
+    ingest(e, a);
+    json_decref(a);
+    json_t *doc = NULL;
+    cr_assert_eq(engine_text_train(e, &doc, &err), 0, "%s", err.msg);
+    cr_assert(json_is_false(json_object_get(doc, "used")));
+    cr_assert_null(json_object_get(doc, "rescored"));
+    json_decref(doc);
+
+    /* enough: 1600 answers, the jargon in many different comments (the
+     * held-back part holds texts the training part has not seen) */
+    static const char *const pre[] = {"", "my ", "the ", "well ", "so ", "again ", "hm ",
+                                      "note: ", "fyi ", "and "};
+    static const char *const post[] = {"", " today", " this week", " for order 5",
+                                       " at the shop", " as before", " on monday",
+                                       " for my mum", " with the app", " in town"};
+    a = json_array();
+    for (int i = 0; i < 1600; i++) {
+        char email[32], text[160];
+        snprintf(email, sizeof email, "u%d@x.io", i % 97);
+        int j = (i * 7) % 8;
+        snprintf(text, sizeof text, "%s%s%s", pre[(i / 8) % 10], jargon[j].text,
+                 post[(i / 80) % 10]);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:s}", "type", "feedback",
+                                           "email", email, "kind", i % 5 ? "nps" : "csat",
+                                           "score", i % 5 ? jargon[j].score
+                                                          : 1 + jargon[j].score * 4 / 10,
+                                           "comment", text));
+    }
+    ingest(e, a);
+    json_decref(a);
+    cr_assert_eq(engine_text_train(e, &doc, &err), 0, "%s", err.msg);
+    cr_assert(json_is_true(json_object_get(doc, "used")), "%s", json_dumps(doc, 0));
+    double lex = json_number_value(json_object_get(json_object_get(doc, "macro_f1"), "lexicon"));
+    double blend = json_number_value(json_object_get(json_object_get(doc, "macro_f1"), "blend"));
+    cr_assert(blend > lex + 0.01, "%g vs %g", blend, lex);
+    cr_assert_eq(json_integer_value(json_object_get(doc, "rescored")), 1650);
+    json_decref(doc);
+
+    /* the blend moves jargon the lexicon calls neutral */
+    const char *t = "ticket escalated to tier two again";
+    cr_assert_eq(engine_text_sentiment(e, t, strlen(t), false, &doc, &err), 0);
+    double c = json_number_value(json_object_get(doc, "compound"));
+    double l = json_number_value(json_object_get(doc, "lexicon"));
+    cr_assert(c < l - 0.01, "blend %g, lexicon %g", c, l);
+    json_decref(doc);
+    /* stored scores were rescored: the metric agrees with one text's score */
+    struct feedback_query fq = {.search = "escalated", .theme = -1, .from = 0, .to = INT64_MAX,
+                                .limit = 1};
+    cr_assert_eq(engine_feedback_list(e, &fq, &doc, &err), 0);
+    double stored = num(json_array_get(json_object_get(doc, "items"), 0), "sentiment");
+    cr_assert(stored < l - 0.01, "stored %g", stored);
+    json_decref(doc);
+    engine_close(e);
+
+    /* the model is back after a restart */
+    e = open_engine(false);
+    cr_assert_eq(engine_text_sentiment(e, t, strlen(t), false, &doc, &err), 0);
+    cr_assert_float_eq(json_number_value(json_object_get(doc, "compound")), c, 1e-6);
+    json_decref(doc);
+    engine_close(e);
+}

@@ -6,6 +6,7 @@
  * agree with an independent computation. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -703,5 +704,101 @@ Test(textmodel, negation_scope)
     /* the scope ends at a contrast word and at a break */
     cr_assert(textmodel_score(m, "not cheap but fast refund", 25) > 0.3f);
     cr_assert(textmodel_score(m, "no refund, fast reply", 21) > 0.3f);
+    textmodel_free(m);
+}
+
+/* ---- prediction: shared model, odd input ------------------------------------------ */
+
+struct shared {
+    const struct textmodel *m;
+    const struct corpus *c;
+    const float *want;
+    size_t bad;
+};
+
+static void *predict_all(void *arg)
+{
+    struct shared *sh = arg;
+    for (int rep = 0; rep < 3; rep++)
+        for (size_t i = 0; i < sh->c->n; i++) {
+            const struct tm_example *e = &sh->c->ex[i];
+            if (!same_float(textmodel_blend(sh->m, e->text, e->len, e->lexicon), sh->want[i]))
+                sh->bad++;
+        }
+    themes_thread_release();
+    return NULL;
+}
+
+Test(textmodel, one_model_many_threads)
+{
+    struct corpus c;
+    make_corpus(&c, 1000, 8, false);
+    struct textmodel *m;
+    struct tm_report r;
+    struct tm_opts o = {.min_examples = 100};
+    cr_assert_eq(textmodel_train(c.ex, c.n, &o, &m, &r), CXM_OK);
+    cr_assert(r.used, "%s", r.reason);
+    float *want = malloc(c.n * sizeof *want);
+    cr_assert(want);
+    for (size_t i = 0; i < c.n; i++)
+        want[i] = textmodel_blend(m, c.ex[i].text, c.ex[i].len, c.ex[i].lexicon);
+    struct shared sh[4];
+    pthread_t th[4];
+    for (int t = 0; t < 4; t++) {
+        sh[t] = (struct shared){m, &c, want, 0};
+        cr_assert_eq(pthread_create(&th[t], NULL, predict_all, &sh[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        cr_assert_eq(sh[t].bad, 0, "thread %d: %zu differ", t, sh[t].bad);
+    }
+    free(want);
+    textmodel_free(m);
+    corpus_free(&c);
+}
+
+Test(textmodel, odd_input)
+{
+    struct corpus c;
+    make_corpus(&c, 1000, 9, false);
+    struct textmodel *m;
+    struct tm_report r;
+    cr_assert_eq(textmodel_train(c.ex, c.n, &(struct tm_opts){.min_examples = 100}, &m, &r),
+                 CXM_OK);
+    cr_assert(r.used, "%s", r.reason);
+    corpus_free(&c);
+    /* Empty, NULL, NaN and out-of-range lexicon values. */
+    float e = textmodel_blend(m, NULL, 0, 0.0f);
+    cr_assert(e >= -1 && e <= 1);
+    cr_assert(same_float(textmodel_blend(m, "", 0, NAN), textmodel_blend(m, "", 0, 0.0f)));
+    cr_assert(same_float(textmodel_blend(m, "x", 1, 7.0f), textmodel_blend(m, "x", 1, 1.0f)));
+    cr_assert(same_float(textmodel_blend(m, "x", 1, -INFINITY),
+                         textmodel_blend(m, "x", 1, -1.0f)));
+    /* A text far over TM_TOKENS: only the first TM_TOKENS tokens count. */
+    size_t n = 0, cap = 40000;
+    char *big = malloc(cap);
+    cr_assert(big);
+    const char *head = "escalated to tier 2. ";
+    for (int i = 0; i < TM_TOKENS / 4; i++) {
+        memcpy(big + n, head, strlen(head));
+        n += strlen(head);
+    }
+    size_t cut = n;
+    while (n + 20 < cap) {
+        memcpy(big + n, "seamless checkout. ", 19);
+        n += 19;
+    }
+    cr_assert(same_float(textmodel_score(m, big, n), textmodel_score(m, big, cut)));
+    cr_assert(textmodel_score(m, big, n) < 0);
+    /* Random bytes, invalid UTF-8 included. */
+    struct rng g = {3};
+    for (int it = 0; it < 2000; it++) {
+        size_t l = rng_below(&g, 300);
+        for (size_t i = 0; i < l; i++)
+            big[i] = (char)rng_next(&g);
+        float x = textmodel_blend(m, big, l, (float)rng_unit(&g) * 2 - 1);
+        cr_assert(x >= -1 && x <= 1);
+    }
+    free(big);
     textmodel_free(m);
 }
