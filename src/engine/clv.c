@@ -586,9 +586,9 @@ static int check_opts(const struct model *m, const struct clv_predict_opts *o,
     if (!m->clv.has)
         return cxm_err_set(err, CXM_ENOTFOUND, "no CLV model: fit one first"
                            " (cxm clv fit, POST /v1/clv/fit)");
-    if (!(o->horizon > 0) || o->horizon > 10000)
+    if (!(o->horizon >= 1) || o->horizon > 10000 || o->horizon != floor(o->horizon))
         return cxm_err_field(err, CXM_EINVAL, -1, "horizon",
-                             "horizon: must be a number of periods in (0, 10000]");
+                             "horizon: a whole number of periods, 1 to 10000");
     if (!(o->discount >= 0) || o->discount >= 10)
         return cxm_err_field(err, CXM_EINVAL, -1, "discount",
                              "discount: an annual rate such as 0.1, in [0, 10)");
@@ -609,6 +609,9 @@ static json_t *pred_row(const struct srow *r, const struct pred *p)
         "clv_predicted", round_to(p->clv, 0.01),
         "clv_historic", round_to(r->historic, 0.01));
 }
+
+static int predict_all(const struct clv_fit *f, const struct summ *s, double horizon,
+                       double rate, struct prow *pr);
 
 int engine_clv_predict(struct engine *e, const struct clv_predict_opts *o, json_t **out,
                        struct cxm_err *err)
@@ -636,9 +639,12 @@ int engine_clv_predict(struct engine *e, const struct clv_predict_opts *o, json_
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     }
     double tot_p = 0, tot_clv = 0, tot_alive = 0, tot_hist = 0;
+    if (predict_all(&f, &s, horizon, rate, pr)) {
+        free(pr);
+        summ_free(&s);
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < s.n; i++) {
-        pr[i].i = i;
-        predict(&f, &s.row[i], horizon, rate, &pr[i].p);
         tot_p += pr[i].p.purchases;
         tot_clv += pr[i].p.clv;
         tot_alive += pr[i].p.p_alive;
@@ -788,14 +794,48 @@ static json_t *ts_json(int64_t ts)
     return json_string(buf);
 }
 
-static void predict_all(const struct clv_fit *f, const struct summ *s, double horizon,
-                        double rate, struct prow *pr)
+/* Predictions for every summary; with a spend model through clv_predict,
+ * which shares the work between customers of the same history. */
+static int predict_all(const struct clv_fit *f, const struct summ *s, double horizon,
+                       double rate, struct prow *pr)
 {
+    struct bgnbd b;
+    struct gamgam g;
+    to_bgnbd(f, &b, &g);
+    struct clv_cust *c = NULL;
+    struct clv_pred *out = NULL;
+    bool bulk = !isnan(f->p) && s->n;
+    if (bulk && (!(c = malloc(s->n * sizeof *c)) || !(out = malloc(s->n * sizeof *out)))) {
+        free(c);
+        return CXM_ENOMEM;
+    }
+    for (size_t i = 0; bulk && i < s->n; i++)
+        c[i] = s->row[i].c;
+    int rc = bulk ? clv_predict(&b, &g, c, s->n, horizon, (int)horizon, rate, out) : CXM_OK;
+    if (rc == CXM_EINVAL)
+        bulk = false;            /* e.g. a spend model without a finite mean */
+    else if (rc) {
+        free(c);
+        free(out);
+        return rc;
+    }
     for (size_t i = 0; i < s->n; i++) {
         pr[i].i = i;
-        predict(f, &s->row[i], horizon, rate, &pr[i].p);
+        if (bulk) {
+            struct pred *p = &pr[i].p;
+            p->p_alive = out[i].p_alive;
+            p->purchases = out[i].expected;
+            p->aov = out[i].aov;
+            p->clv = out[i].value;
+            p->clv_alive = p->p_alive > 1e-12 ? p->clv / p->p_alive : 0;
+        } else {
+            predict(f, &s->row[i], horizon, rate, &pr[i].p);
+        }
         pr[i].risk_value = (1 - pr[i].p.p_alive) * pr[i].p.clv_alive;
     }
+    free(c);
+    free(out);
+    return CXM_OK;
 }
 
 int engine_churn_at_risk(struct engine *e, const struct at_risk_opts *o, json_t **out,
@@ -825,8 +865,9 @@ int engine_churn_at_risk(struct engine *e, const struct at_risk_opts *o, json_t 
     json_t *rows = NULL;
     size_t matched = 0;
     double at_risk_value = 0;
+    if (!rc && (rc = predict_all(&m->clv, &s, horizon, rate, pr)))
+        cxm_err_set(err, rc, "out of memory");
     if (!rc) {
-        predict_all(&m->clv, &s, horizon, rate, pr);
         size_t k = 0;
         for (size_t i = 0; i < s.n; i++) {
             if (pr[i].p.p_alive > o->max_p_alive ||
@@ -948,8 +989,9 @@ int engine_churn_drivers(struct engine *e, const struct clv_predict_opts *o, jso
             cxm_err_set(err, rc, "out of memory");
     }
     struct dacc all = {0};
+    if (!rc && (rc = predict_all(&m->clv, &s, horizon, rate, pr)))
+        cxm_err_set(err, rc, "out of memory");
     if (!rc) {
-        predict_all(&m->clv, &s, horizon, rate, pr);
         uint32_t *nodes = NULL;
         size_t nn = 0, ncap = 0;
         int64_t end_ts = ((int64_t)end + 1) * DAY;

@@ -26,7 +26,7 @@ static bool num_arg(struct req *r, const char *name, double def, double lo, doub
 static bool predict_args(struct req *r, struct clv_predict_opts *o)
 {
     double top;
-    if (!num_arg(r, "horizon", 52, 1e-6, 10000, &o->horizon) ||
+    if (!num_arg(r, "horizon", 52, 1, 10000, &o->horizon) ||
         !num_arg(r, "discount", 0, 0, 9.99, &o->discount) ||
         !num_arg(r, "top", 20, 0, 10000, &top))
         return false;
