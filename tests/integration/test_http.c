@@ -393,6 +393,19 @@ static void check_item(const json_t *item, const json_t *rec, long long node)
             cr_assert_eq(jnum(g, "price"), jnum(w, "price"));
         }
     }
+    /* a text is scored at ingest: its sentiment, label, themes, aspects */
+    if (json_object_get(rec, "text") || json_object_get(rec, "comment")) {
+        double s = jnum(item, "sentiment");
+        cr_assert(s >= -1 && s <= 1, "sentiment %g", s);
+        const char *l = jstr(item, "label");
+        cr_assert_str_eq(l, s >= 0.05 ? "positive" : s <= -0.05 ? "negative" : "neutral");
+        cr_assert(json_is_array(jget(item, "themes")) && json_is_array(jget(item, "aspects")));
+        cr_assert_eq(json_array_size(jget(item, "themes")),
+                     json_array_size(jget(item, "aspects")));
+        static const char *const scored[] = {"sentiment", "label", "themes", "aspects"};
+        for (size_t k = 0; k < 4; k++)
+            json_object_set_new(allowed, scored[k], json_true());
+    }
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)item, k, v)
