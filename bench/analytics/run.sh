@@ -25,9 +25,11 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow -Wconversion -Wform
 make --no-print-directory -s cxm
 mkdir -p "$B"
 cc $CFLAGS -o "$B/gen" "$HERE/gen.c" -lm
-ENGINE_OBJ=$(find build/rel/src -name '*.o' ! -path '*/cli/*' ! -name main.o | sort)
+ENGINE_OBJ=$( (find build/rel/src -name '*.o' ! -path '*/cli/*' ! -name main.o;
+              echo build/rel/build/gen/lexicon.o) | sort)
 cc $CFLAGS -Isrc $(pkg-config --cflags jansson) -o "$B/q" "$HERE/q.c" $ENGINE_OBJ \
-   $(pkg-config --libs libmicrohttpd jansson sqlite3 libsodium) -lpthread -lm
+   $(pkg-config --libs libmicrohttpd jansson sqlite3 libsodium libutf8proc) -lstemmer \
+   -lpthread -lm
 cc $CFLAGS -o "$B/sqlq" "$HERE/sqlq.c" -lsqlite3
 if [ ! -d "$HERE/node_modules/@duckdb/node-api" ]; then
     # npm install, not npm ci: npm 11 leaves the other platforms' optional
