@@ -1075,3 +1075,30 @@ int engine_churn_drivers(struct engine *e, const struct clv_predict_opts *o, jso
     *out = doc;
     return CXM_OK;
 }
+
+int clv_predictions(const struct model *m, float *p_alive, float *value)
+{
+    if (!m->clv.has)
+        return CXM_ENOTFOUND;
+    for (size_t c = 0; c <= m->ncust; c++)
+        p_alive[c] = value[c] = NAN;
+    struct summ s;
+    int32_t end = as_of_day(m);
+    int rc = summarise(m, end, end, m->clv.unit_days, &s);
+    if (rc)
+        return rc;
+    struct prow *pr = s.n ? malloc(s.n * sizeof *pr) : NULL;
+    double horizon = round(52 * 7 / m->clv.unit_days);
+    if (s.n && (!pr || (rc = predict_all(&m->clv, &s, horizon, 0, pr)))) {
+        free(pr);
+        summ_free(&s);
+        return CXM_ENOMEM;
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        p_alive[s.row[i].root] = (float)pr[i].p.p_alive;
+        value[s.row[i].root] = (float)pr[i].p.clv;
+    }
+    free(pr);
+    summ_free(&s);
+    return CXM_OK;
+}

@@ -70,5 +70,10 @@ json_t *text_scores_json(const struct model *m, const struct text_scores *sc);
  * profile (nodes: the profile's customer nodes, root first) when a model
  * exists. */
 int clv_profile_json(const struct model *m, const uint32_t *nodes, size_t nn, json_t *p);
+/* P(alive) and predicted CLV over 52 weeks (whole periods of the model's
+ * unit, undiscounted) of every profile, indexed by its root's id (arrays
+ * of ncust + 1; NAN for a customer without an order); CXM_ENOTFOUND
+ * without a model. */
+int clv_predictions(const struct model *m, float *p_alive, float *value);
 
 #endif

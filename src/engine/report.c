@@ -24,13 +24,14 @@
 enum metric {
     M_NPS, M_ENPS, M_CSAT, M_CES, M_RESPONSES, M_SENTIMENT, M_PAIN, M_CUSTOMERS,
     M_CONSISTENCY,
-    M_RETENTION, M_CHURN, M_REPEAT, M_CLV, M_LOYALTY, M_COHORT, M_JOURNEY, M_COUNT
+    M_RETENTION, M_CHURN, M_REPEAT, M_CLV, M_LOYALTY, M_COHORT, M_JOURNEY,
+    M_P_ALIVE, M_CLV_PRED, M_COUNT
 };
 static const char *const metric_names[M_COUNT] = {
     "nps", "enps", "csat", "ces", "responses", "sentiment", "pain", "customers",
     "consistency",
     "retention", "churn", "repeat_purchase_rate", "clv_historic",
-    "revenue_by_loyalty", "cohort", "journey_satisfaction"};
+    "revenue_by_loyalty", "cohort", "journey_satisfaction", "p_alive", "clv_predicted"};
 
 /* Dimensions, which are also the text fields of the filter language. */
 enum dim {
@@ -39,24 +40,26 @@ enum dim {
     D_DAY, D_WEEK, D_MONTH, D_QUARTER, D_YEAR,
     D_CSAT_MEAN,   /* a profile's mean CSAT over the matching answers, rounded */
     D_THEME,       /* a comment's themes: a row counts in each of its themes */
+    D_P_ALIVE_BAND, D_CLV_BAND,   /* the profile's predictions (clv.c), banded */
     D_COUNT
 };
 /* Number fields of the filter language, numbered after the dimensions. */
-enum { F_SCORE = D_COUNT, F_AGE, F_BIRTH_YEAR, F_SENTIMENT };
+enum { F_SCORE = D_COUNT, F_AGE, F_BIRTH_YEAR, F_SENTIMENT, F_P_ALIVE, F_CLV_PRED };
 
 /* The filter's fields: the text dimensions (ids 0..D_KIND are the same
  * in both numberings), then the numbers; filter_ids maps a filter field
  * id to the id field_of takes. */
-#define NFILTER (D_KIND + 1 + 4)
+#define NFILTER (D_KIND + 1 + 6)
 static const int filter_ids[NFILTER] = {
     D_CHANNEL, D_TOUCHPOINT, D_STAGE, D_SURVEY, D_AGENT, D_TEAM, D_COUNTRY,
     D_CITY, D_GENDER, D_AGE_BAND, D_NPS_CATEGORY, D_KIND,
-    F_SCORE, F_AGE, F_BIRTH_YEAR, F_SENTIMENT};
+    F_SCORE, F_AGE, F_BIRTH_YEAR, F_SENTIMENT, F_P_ALIVE, F_CLV_PRED};
 
 static const char *const dim_names[D_COUNT] = {
     "channel", "touchpoint", "stage", "survey", "agent", "team", "country",
     "city", "gender", "age_band", "nps_category", "kind",
-    "day", "week", "month", "quarter", "year", "csat_mean", "theme"};
+    "day", "week", "month", "quarter", "year", "csat_mean", "theme", "p_alive_band",
+    "clv_band"};
 
 static const struct filter_field filter_fields[NFILTER] = {
     {"channel", FT_TEXT}, {"touchpoint", FT_TEXT}, {"stage", FT_TEXT},
@@ -64,12 +67,14 @@ static const struct filter_field filter_fields[NFILTER] = {
     {"country", FT_TEXT}, {"city", FT_TEXT}, {"gender", FT_TEXT},
     {"age_band", FT_TEXT}, {"nps_category", FT_TEXT}, {"kind", FT_TEXT},
     {"score", FT_NUMBER}, {"age", FT_NUMBER}, {"birth_year", FT_NUMBER},
-    {"sentiment", FT_NUMBER}};
+    {"sentiment", FT_NUMBER}, {"p_alive", FT_NUMBER}, {"clv_predicted", FT_NUMBER}};
 
 static const char *const bands[] = {NULL, "18-24", "25-34", "35-44", "45-54",
                                     "55-64", "65+"};
 static const char *const categories[] = {NULL, "promoter", "passive", "detractor"};
 static const char *const means[] = {NULL, "1", "2", "3", "4", "5"};
+static const char *const alive_bands[] = {NULL, "0-0.25", "0.25-0.5", "0.5-0.75", "0.75-1"};
+static const char *const clv_bands[] = {NULL, "0-50", "50-200", "200-1000", "1000+"};
 
 #define MAX_DIMS 4
 #define MAX_ROWS 100000      /* rows in one answer, gaps filled included */
@@ -141,7 +146,20 @@ struct run {
      * customer, or only the span of one profile's nodes */
     uint32_t prof_base;
     size_t prof_len;
+    /* lifetime value predictions by profile root, when the report uses
+     * them (NULL otherwise) */
+    float *palive, *pclv;
 };
+
+static uint32_t alive_band(float p)
+{
+    return isnan(p) ? 0 : p < 0.25f ? 1 : p < 0.5f ? 2 : p < 0.75f ? 3 : 4;
+}
+
+static uint32_t clv_band(float v)
+{
+    return isnan(v) ? 0 : v < 50 ? 1 : v < 200 ? 2 : v < 1000 ? 3 : 4;
+}
 
 static inline struct prof *prof_at(const struct run *r, uint32_t c)
 {
@@ -174,8 +192,8 @@ static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
     return cxm_err_field(err, CXM_EINVAL, -1, "metric", "unknown metric '%.40s':"
                          " use nps, enps, csat, ces, responses, sentiment, pain, customers,"
                          " consistency, retention, churn, repeat_purchase_rate,"
-                         " clv_historic, revenue_by_loyalty, cohort or"
-                         " journey_satisfaction",
+                         " clv_historic, revenue_by_loyalty, cohort,"
+                         " journey_satisfaction, p_alive or clv_predicted",
                          s ? s : "");
 }
 
@@ -397,6 +415,10 @@ static double field_of(const struct run *r, int d, size_t i)
     }
     case F_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
     case F_SENTIMENT: return f->tx[i] ? m->tc.sent[f->tx[i]] : NAN;
+    case D_P_ALIVE_BAND: v = alive_band(r->palive[p->root]); break;
+    case D_CLV_BAND: v = clv_band(r->pclv[p->root]); break;
+    case F_P_ALIVE: return r->palive[p->root];
+    case F_CLV_PRED: return r->pclv[p->root];
     default:
         if (d >= D_DAY && d <= D_YEAR)
             return (double)rb_start(r, (int64_t)f->ts[i], (enum bucket)(d - D_DAY));
@@ -467,6 +489,8 @@ static const char *dim_text(const struct run *r, enum dim d, int64_t v)
     case D_KIND: s = c ? event_fkind_name((int)c) : NULL; break;
     case D_CSAT_MEAN: s = c <= 5 ? means[c] : NULL; break;
     case D_THEME: s = c && c <= m->nthemes ? m->theme_ids[c - 1] : NULL; break;
+    case D_P_ALIVE_BAND: s = c <= 4 ? alive_bands[c] : NULL; break;
+    case D_CLV_BAND: s = c <= 4 ? clv_bands[c] : NULL; break;
     default: break;
     }
     return s;
@@ -791,6 +815,19 @@ static json_t *row_json(const struct run *r, const struct group *g,
                                          c->revenue, c->revsq, c->buyers));
         break;
     }
+    case M_P_ALIVE:
+    case M_CLV_PRED: {
+        const struct cust_acc *c = &g->acc.c;
+        struct csat_acc m = {.n = c->customers, .sum = c->revenue, .sumsq = c->revsq};
+        set_value(row, "value", csat_mean(&m), true);
+        json_object_set_new(row, "n", json_integer((json_int_t)c->customers));
+        if (r->metric == M_CLV_PRED)
+            json_object_set_new(row, "total", json_real(c->revenue));
+        json_object_set_new(row, "at_risk", json_integer((json_int_t)c->kept));
+        struct metric_value ar = metrics_prop(c->kept, c->customers);
+        json_object_set_new(row, "at_risk_pct", ar.has_value ? json_real(ar.value) : json_null());
+        break;
+    }
     case M_LOYALTY: {
         const struct cust_acc *c = &g->acc.c;
         double n = (double)c->customers;
@@ -945,7 +982,8 @@ static bool is_customer_metric(enum metric m)
 static bool customer_dim(int d)
 {
     return d == D_COUNTRY || d == D_CITY || d == D_GENDER || d == D_AGE_BAND ||
-           d == D_NPS_CATEGORY || (d >= D_DAY && d <= D_YEAR);
+           d == D_NPS_CATEGORY || d == D_P_ALIVE_BAND || d == D_CLV_BAND ||
+           (d >= D_DAY && d <= D_YEAR);
 }
 
 /* Customer metrics take customer dimensions and filter fields only;
@@ -960,9 +998,12 @@ static int check_customer_query(struct run *r, const struct filter *f, struct cx
                                  ? "%s takes no dimensions: its rows are cohorts by"
                                    " months since the first order%s"
                                  : "%s counts customers: '%s' describes answers; use"
-                                   " country, city, gender, age_band, nps_category"
-                                   " or a period", mn,
+                                   " country, city, gender, age_band, nps_category,"
+                                   " p_alive_band, clv_band or a period", mn,
                                  r->metric == M_COHORT ? "" : dim_names[r->dims[k]]);
+    if ((r->metric == M_P_ALIVE || r->metric == M_CLV_PRED) && r->time_dim >= 0)
+        return cxm_err_field(err, CXM_EINVAL, -1, "by", "%s is as of the latest data:"
+                             " it takes no period dimension", mn);
     if ((r->metric == M_RETENTION || r->metric == M_CHURN) && r->time_dim < 0) {
         if (r->ndims == MAX_DIMS)
             return cxm_err_field(err, CXM_EINVAL, -1, "by", "at most %d dimensions"
@@ -988,11 +1029,13 @@ static int check_customer_query(struct run *r, const struct filter *f, struct cx
     uint64_t used = f ? filter_fields_used(f) : 0;
     for (int i = 0; i < NFILTER; i++)
         if ((used >> i & 1) && !customer_dim(filter_ids[i]) &&
-            filter_ids[i] != F_AGE && filter_ids[i] != F_BIRTH_YEAR)
+            filter_ids[i] != F_AGE && filter_ids[i] != F_BIRTH_YEAR &&
+            filter_ids[i] != F_P_ALIVE && filter_ids[i] != F_CLV_PRED)
             return cxm_err_field(err, CXM_EINVAL, -1, "where", "where: %s counts"
                                  " customers: '%s' describes answers; filter on"
                                  " country, city, gender, age_band, nps_category,"
-                                 " age or birth_year", mn, filter_fields[i].name);
+                                 " age, birth_year, p_alive or clv_predicted", mn,
+                                 filter_fields[i].name);
     return CXM_OK;
 }
 
@@ -1017,6 +1060,10 @@ static double prof_field(const struct run *r, int d, uint32_t root)
         return (double)(y - p->birth_year);
     }
     case F_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
+    case D_P_ALIVE_BAND: v = alive_band(r->palive[root]); break;
+    case D_CLV_BAND: v = clv_band(r->pclv[root]); break;
+    case F_P_ALIVE: return r->palive[root];
+    case F_CLV_PRED: return r->pclv[root];
     default: return NAN;
     }
     return v ? (double)v : NAN;
@@ -1099,9 +1146,32 @@ static bool cust_passes(struct run *r, const struct filter *f, uint32_t root)
 
 #define DAY 86400
 
+/* p_alive and clv_predicted: every profile with a prediction, as of the
+ * latest data (the period does not apply). */
+static int prediction_groups(struct run *r, const struct filter *f, struct cxm_err *err)
+{
+    for (uint32_t c = 1; c <= r->m->ncust; c++) {
+        if (r->prof[c].root != c || isnan(r->palive[c]) || !cust_passes(r, f, c))
+            continue;
+        struct group *g = cust_group(r, c, 0);
+        if (!g)
+            return cxm_err_set(err, CXM_ETOOBIG, "more than %d groups: use fewer"
+                               " dimensions", MAX_ROWS);
+        double v = r->metric == M_P_ALIVE ? r->palive[c] : r->pclv[c];
+        struct cust_acc *a = &g->acc.c;
+        a->customers++;
+        a->kept += r->palive[c] < 0.5f;    /* at risk */
+        a->revenue += v;
+        a->revsq += v * v;
+    }
+    return CXM_OK;
+}
+
 static int customer_groups(struct run *r, const struct report_query *q,
                            const struct filter *f, struct cxm_err *err)
 {
+    if (r->metric == M_P_ALIVE || r->metric == M_CLV_PRED)
+        return prediction_groups(r, f, err);
     bool with_ic = r->metric != M_REPEAT && r->metric != M_CLV;
     struct act *a;
     size_t n;
@@ -1686,6 +1756,8 @@ static size_t dim_card(const struct run *r, enum dim d)
     case D_KIND: return FB_TEXT + 1;
     case D_CSAT_MEAN: return 6;
     case D_THEME: return m->nthemes + 1;
+    case D_P_ALIVE_BAND:
+    case D_CLV_BAND: return 5;
     default: return 0;   /* time: set up apart */
     }
 }
@@ -1839,6 +1911,26 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
         rc = build_teams(r);
     if (rc)
         return cxm_err_set(err, rc, "out of memory");
+    bool want_clv = r->metric == M_P_ALIVE || r->metric == M_CLV_PRED;
+    uint64_t used = f ? filter_fields_used(f) : 0;
+    for (int k = 0; k < NFILTER; k++)
+        want_clv |= (used >> k & 1) && (filter_ids[k] == F_P_ALIVE ||
+                                       filter_ids[k] == F_CLV_PRED);
+    for (int k = 0; k < r->ndims; k++)
+        want_clv |= r->dims[k] == D_P_ALIVE_BAND || r->dims[k] == D_CLV_BAND;
+    if (want_clv) {
+        size_t n = r->m->ncust + 1;
+        if (!(r->palive = cxm_malloc(n * sizeof *r->palive)) ||
+            !(r->pclv = cxm_malloc(n * sizeof *r->pclv)))
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        if ((rc = clv_predictions(r->m, r->palive, r->pclv)) == CXM_ENOTFOUND)
+            return cxm_err_field(err, CXM_EINVAL, -1, r->metric == M_P_ALIVE ||
+                                 r->metric == M_CLV_PRED ? "metric" : "by",
+                                 "no CLV model: fit one first (cxm clv fit,"
+                                 " POST /v1/clv/fit)");
+        if (rc)
+            return cxm_err_set(err, rc, "out of memory");
+    }
     if (f && (rc = filter_bind(f, bind_text, r)))
         return cxm_err_set(err, rc, "out of memory");
     for (int k = 0; k < r->ndims; k++)
@@ -2042,6 +2134,8 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     free(r.teams);
     free(r.rows);
     free(r.seen);
+    free(r.palive);
+    free(r.pclv);
     return rc;
 }
 

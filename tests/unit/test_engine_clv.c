@@ -191,6 +191,9 @@ Test(engine_clv, errors_before_a_model_and_on_bad_input, .init = setup, .fini = 
     ao.max_p_alive = 2;
     cr_assert_eq(engine_churn_at_risk(e, &ao, &doc, &err), CXM_EINVAL);
     cr_assert_str_eq(err.field, "max_p_alive");
+    struct report_query rq = {.metric = "p_alive", .from = 0, .to = INT64_MAX};
+    cr_assert_eq(engine_report(e, &rq, &doc, &err), CXM_EINVAL, "no model yet");
+    cr_assert_str_eq(err.field, "metric");
     engine_close(e);
 }
 
@@ -431,6 +434,40 @@ Test(engine_clv, fit_matches_independent_summaries_and_is_stored, .init = setup,
         cr_assert_eq(sum, (double)total);
     }
     json_decref(doc);
+
+    /* p_alive and clv_predicted in the metrics engine, against the model
+     * applied here to each customer's summary as of the latest day */
+    double sp = 0, sv = 0;
+    int np = 0, risk = 0;
+    for (int c = 0; c < NSIM; c++) {
+        struct clv_cust x;
+        if (!summary(&s[c], latest, &x, 7))
+            continue;
+        double pa = bgnbd_p_alive(&m, x.x, x.tx, x.T);
+        sp += pa;
+        risk += pa < 0.5;
+        sv += bgnbd_cond_expected(&m, 52, x.x, x.tx, x.T) * gamgam_aov(&gwant, x.x, x.mx);
+        np++;
+    }
+    struct report_query rq = {.metric = "p_alive", .from = 0, .to = INT64_MAX};
+    cr_assert_eq(engine_report(e, &rq, &doc, &err), 0, "%s", err.msg);
+    json_t *row0 = json_array_get(json_object_get(doc, "rows"), 0);
+    cr_assert_eq(num(row0, "n"), np);
+    cr_assert_float_eq(num(row0, "value"), sp / np, 1e-5);
+    cr_assert_float_eq(num(row0, "at_risk"), risk, 2);
+    json_decref(doc);
+    rq.metric = "clv_predicted";
+    cr_assert_eq(engine_report(e, &rq, &doc, &err), 0, "%s", err.msg);
+    row0 = json_array_get(json_object_get(doc, "rows"), 0);
+    cr_assert_float_eq(num(row0, "total"), sv, 1e-5 * sv);
+    json_decref(doc);
+    /* a feedback metric by p_alive_band needs the model, which is there */
+    rq = (struct report_query){.metric = "responses", .by = "p_alive_band", .from = 0,
+                               .to = INT64_MAX};
+    cr_assert_eq(engine_report(e, &rq, &doc, &err), 0, "%s", err.msg);
+    json_decref(doc);
+    rq = (struct report_query){.metric = "p_alive", .by = "week", .from = 0, .to = INT64_MAX};
+    cr_assert_eq(engine_report(e, &rq, &doc, &err), CXM_EINVAL);
     engine_close(e);
     free(cc);
     free(s);
