@@ -11,53 +11,8 @@
 
 #include "core/clv.h"
 #include "engine/engine.h"
+#include "engine_fixture.h"
 #include "log.h"
-
-static char dir[64];
-static char db[128];
-
-static void setup(void)
-{
-    log_set_level(LOG_WARN);
-    snprintf(dir, sizeof dir, "/tmp/cxm-clv-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/t.db", dir);
-}
-
-static void teardown(void)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert(system(cmd) == 0);
-}
-
-static struct engine *open_engine(void)
-{
-    struct engine *e = NULL;
-    struct cxm_err err;
-    cxm_err_clear(&err);
-    struct engine_opts o = {.sync = STORE_SYNC_OFF, .lock = true};
-    cr_assert_eq(engine_open(db, &o, &e, &err), 0, "%s", err.msg);
-    return e;
-}
-
-static void ingest_json(struct engine *e, json_t *arr)
-{
-    size_t n = json_array_size(arr);
-    struct event *ev = calloc(n, sizeof *ev);
-    cr_assert(ev);
-    struct arena a = {0};
-    for (size_t i = 0; i < n; i++) {
-        struct cxm_err err;
-        cxm_err_clear(&err);
-        cr_assert_eq(event_decode(json_array_get(arr, i), (long)i, 1700000000, &a,
-                                  &ev[i], &err), 0, "record %zu: %s", i, err.msg);
-    }
-    struct engine_work w = {.op = ENGINE_INGEST, .ev = ev, .n = n};
-    cr_assert_eq(engine_run(e, &w), 0, "%s", w.err.msg);
-    free(ev);
-    arena_free(&a);
-}
 
 #define DAY 86400
 #define BASE 1767225600          /* 2026-01-01T00:00:00Z */
@@ -89,9 +44,9 @@ static double num(json_t *o, const char *path)
 /* ---- hand-built summaries -------------------------------------------- */
 
 Test(engine_clv, summaries_count_purchase_days_merge_profiles_and_keep_holdout,
-     .init = setup, .fini = teardown)
+     .init = fx_setup, .fini = fx_teardown)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     int k = 0;
     json_t *a = json_array();
     /* ann: two orders on day 0 are one purchase day (10 + 5), then days 7
@@ -121,7 +76,7 @@ Test(engine_clv, summaries_count_purchase_days_merge_profiles_and_keep_holdout,
         if (i % 4 == 0)
             json_array_append_new(a, order(em, 18, 0, 8, &k));
     }
-    ingest_json(e, a);
+    fx_ingest(e, a, 1700000000);
     json_decref(a);
 
     /* the fit is not the point here, the summaries are: read them back
@@ -171,9 +126,9 @@ Test(engine_clv, summaries_count_purchase_days_merge_profiles_and_keep_holdout,
     engine_close(e);
 }
 
-Test(engine_clv, errors_before_a_model_and_on_bad_input, .init = setup, .fini = teardown)
+Test(engine_clv, errors_before_a_model_and_on_bad_input, .init = fx_setup, .fini = fx_teardown)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
@@ -300,13 +255,13 @@ static bool summary(const struct sim *s, int end, struct clv_cust *c, double uni
     return true;
 }
 
-Test(engine_clv, fit_matches_independent_summaries_and_is_stored, .init = setup,
-     .fini = teardown, .timeout = 120)
+Test(engine_clv, fit_matches_independent_summaries_and_is_stored, .init = fx_setup,
+     .fini = fx_teardown, .timeout = 120)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     json_t *arr = json_array();
     struct sim *s = simulate(arr);
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 1700000000);
     json_decref(arr);
 
     struct clv_cust *cc = calloc(NSIM, sizeof *cc);
@@ -382,7 +337,7 @@ Test(engine_clv, fit_matches_independent_summaries_and_is_stored, .init = setup,
     engine_close(e);
 
     /* the model survives a restart */
-    e = open_engine();
+    e = fx_open(false);
     cr_assert_eq(engine_clv_model(e, &doc, &err), 0, "%s", err.msg);
     cr_assert_float_eq(num(doc, "bgnbd.r"), want.r, 1e-6 * want.r);
     cr_assert(json_is_integer(json_object_get(doc, "seq")));

@@ -13,53 +13,8 @@
 #include "core/sentiment.h"
 #include "core/themes.h"
 #include "engine/engine.h"
+#include "engine_fixture.h"
 #include "log.h"
-
-static char dir[64];
-static char db[128];
-
-static void setup(void)
-{
-    log_set_level(LOG_WARN);
-    snprintf(dir, sizeof dir, "/tmp/cxm-text-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/t.db", dir);
-}
-
-static void teardown(void)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert(system(cmd) == 0);
-}
-
-static struct engine *open_engine(bool no_text)
-{
-    struct engine *e = NULL;
-    struct cxm_err err;
-    cxm_err_clear(&err);
-    struct engine_opts o = {.sync = STORE_SYNC_OFF, .lock = true, .no_text = no_text};
-    cr_assert_eq(engine_open(db, &o, &e, &err), 0, "%s", err.msg);
-    return e;
-}
-
-static void ingest(struct engine *e, json_t *arr)
-{
-    size_t n = json_array_size(arr);
-    struct event *ev = calloc(n, sizeof *ev);
-    cr_assert(ev);
-    struct arena a = {0};
-    for (size_t i = 0; i < n; i++) {
-        struct cxm_err err;
-        cxm_err_clear(&err);
-        cr_assert_eq(event_decode(json_array_get(arr, i), (long)i, 1700000000, &a,
-                                  &ev[i], &err), 0, "record %zu: %s", i, err.msg);
-    }
-    struct engine_work w = {.op = ENGINE_INGEST, .ev = ev, .n = n};
-    cr_assert_eq(engine_run(e, &w), 0, "%s", w.err.msg);
-    free(ev);
-    arena_free(&a);
-}
 
 #define DAY 86400
 #define BASE 1767225600          /* 2026-01-01T00:00:00Z, a Thursday */
@@ -129,17 +84,17 @@ static double num(json_t *o, const char *k)
     return json_number_value(v);
 }
 
-Test(engine_text, sentiment_metric_and_theme_dimension_match_the_scorer, .init = setup,
-     .fini = teardown)
+Test(engine_text, sentiment_metric_and_theme_dimension_match_the_scorer, .init = fx_setup,
+     .fini = fx_teardown)
 {
-    struct engine *e = open_engine(false);
+    struct engine *e = fx_open(false);
     json_t *a = json_array();
     for (size_t i = 0; i < NC; i++)
         json_array_append_new(a, fb((int)i, (int)i, comments[i]));
     /* a score without a comment counts for NPS, not for sentiment */
     json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i}", "type", "feedback", "email",
                                        "z@x.io", "kind", "nps", "score", 3));
-    ingest(e, a);
+    fx_ingest(e, a, 1700000000);
     json_decref(a);
 
     /* independent: the scorer on each comment */
@@ -258,7 +213,7 @@ Test(engine_text, sentiment_metric_and_theme_dimension_match_the_scorer, .init =
     char *before = json_dumps(json_object_get(doc, "rows"), JSON_SORT_KEYS);
     json_decref(doc);
     engine_close(e);
-    e = open_engine(false);
+    e = fx_open(false);
     doc = report(e, "sentiment", "theme");
     char *after = json_dumps(json_object_get(doc, "rows"), JSON_SORT_KEYS);
     cr_assert_str_eq(before, after);
@@ -270,20 +225,20 @@ Test(engine_text, sentiment_metric_and_theme_dimension_match_the_scorer, .init =
     engine_close(e);
 }
 
-Test(engine_text, texts_stored_unscored_are_scored_at_open, .init = setup, .fini = teardown)
+Test(engine_text, texts_stored_unscored_are_scored_at_open, .init = fx_setup, .fini = fx_teardown)
 {
-    struct engine *e = open_engine(true);
+    struct engine *e = fx_open(true);
     json_t *a = json_array();
     for (size_t i = 0; i < NC; i++)
         json_array_append_new(a, fb((int)i, 0, comments[i]));
-    ingest(e, a);
+    fx_ingest(e, a, 1700000000);
     json_decref(a);
     json_t *doc = report(e, "sentiment", NULL);
     cr_assert_eq(json_array_size(json_object_get(doc, "rows")), 0, "nothing scored yet");
     json_decref(doc);
     engine_close(e);
 
-    e = open_engine(false);
+    e = fx_open(false);
     doc = report(e, "sentiment", NULL);
     json_t *row = json_array_get(json_object_get(doc, "rows"), 0);
     cr_assert(row);
@@ -299,13 +254,13 @@ Test(engine_text, texts_stored_unscored_are_scored_at_open, .init = setup, .fini
     engine_close(e);
 }
 
-Test(engine_text, a_new_taxonomy_rethemes_stored_comments, .init = setup, .fini = teardown)
+Test(engine_text, a_new_taxonomy_rethemes_stored_comments, .init = fx_setup, .fini = fx_teardown)
 {
-    struct engine *e = open_engine(false);
+    struct engine *e = fx_open(false);
     json_t *a = json_array();
     for (size_t i = 0; i < NC; i++)
         json_array_append_new(a, fb((int)i, 0, comments[i]));
-    ingest(e, a);
+    fx_ingest(e, a, 1700000000);
     json_decref(a);
     struct cxm_err err;
     cxm_err_clear(&err);
@@ -334,7 +289,7 @@ Test(engine_text, a_new_taxonomy_rethemes_stored_comments, .init = setup, .fini 
     json_decref(doc);
     engine_close(e);
     /* the taxonomy and the themes persist */
-    e = open_engine(false);
+    e = fx_open(false);
     doc = report(e, "responses", "theme");
     money = row_where(doc, "theme", "money");
     cr_assert(money);
@@ -343,13 +298,13 @@ Test(engine_text, a_new_taxonomy_rethemes_stored_comments, .init = setup, .fini 
     engine_close(e);
 }
 
-Test(engine_text, feedback_list_pages_and_filters, .init = setup, .fini = teardown)
+Test(engine_text, feedback_list_pages_and_filters, .init = fx_setup, .fini = fx_teardown)
 {
-    struct engine *e = open_engine(false);
+    struct engine *e = fx_open(false);
     json_t *a = json_array();
     for (int i = 0; i < 30; i++)
         json_array_append_new(a, fb(i, i, comments[(size_t)i % NC]));
-    ingest(e, a);
+    fx_ingest(e, a, 1700000000);
     json_decref(a);
     struct cxm_err err;
     cxm_err_clear(&err);
@@ -405,10 +360,10 @@ Test(engine_text, feedback_list_pages_and_filters, .init = setup, .fini = teardo
     engine_close(e);
 }
 
-Test(engine_text, emerging_phrases_rise_against_the_baseline, .init = setup,
-     .fini = teardown)
+Test(engine_text, emerging_phrases_rise_against_the_baseline, .init = fx_setup,
+     .fini = fx_teardown)
 {
-    struct engine *e = open_engine(false);
+    struct engine *e = fx_open(false);
     json_t *a = json_array();
     int k = 0;
     /* four weeks of ordinary comments, then a week where a tracking link
@@ -420,7 +375,7 @@ Test(engine_text, emerging_phrases_rise_against_the_baseline, .init = setup,
                 c = "the tracking link in the email is broken";
             json_array_append_new(a, fb(k++, day - 3, c));   /* BASE - 3 days: a Monday */
         }
-    ingest(e, a);
+    fx_ingest(e, a, 1700000000);
     json_decref(a);
     struct cxm_err err;
     cxm_err_clear(&err);
@@ -452,10 +407,10 @@ static const struct { const char *text; int score; } jargon[] = {
     {"the store opens at nine", 7},
 };
 
-Test(engine_text, training_learns_the_company_words_and_persists, .init = setup,
-     .fini = teardown, .timeout = 120)
+Test(engine_text, training_learns_the_company_words_and_persists, .init = fx_setup,
+     .fini = fx_teardown, .timeout = 120)
 {
-    struct engine *e = open_engine(false);
+    struct engine *e = fx_open(false);
     struct cxm_err err;
     cxm_err_clear(&err);
     /* too little data: the lexicon stays, nothing is stored */
@@ -464,7 +419,7 @@ Test(engine_text, training_learns_the_company_words_and_persists, .init = setup,
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:s}", "type", "feedback",
                                            "email", "t@x.io", "kind", "nps", "score",
                                            jargon[i % 8].score, "comment", jargon[i % 8].text));
-    ingest(e, a);
+    fx_ingest(e, a, 1700000000);
     json_decref(a);
     json_t *doc = NULL;
     cr_assert_eq(engine_text_train(e, &doc, &err), 0, "%s", err.msg);
@@ -492,7 +447,7 @@ Test(engine_text, training_learns_the_company_words_and_persists, .init = setup,
                                                           : 1 + jargon[j].score * 4 / 10,
                                            "comment", text));
     }
-    ingest(e, a);
+    fx_ingest(e, a, 1700000000);
     json_decref(a);
     cr_assert_eq(engine_text_train(e, &doc, &err), 0, "%s", err.msg);
     cr_assert(json_is_true(json_object_get(doc, "used")), "%s", json_dumps(doc, 0));
@@ -519,7 +474,7 @@ Test(engine_text, training_learns_the_company_words_and_persists, .init = setup,
     engine_close(e);
 
     /* the model is back after a restart */
-    e = open_engine(false);
+    e = fx_open(false);
     cr_assert_eq(engine_text_sentiment(e, t, strlen(t), false, &doc, &err), 0);
     cr_assert_float_eq(json_number_value(json_object_get(doc, "compound")), c, 1e-6);
     json_decref(doc);

@@ -8,51 +8,10 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine_fixture.h"
 #include "log.h"
 
-static char dir[64], db[128];
-
-static void setup(void)
-{
-    log_set_level(LOG_WARN);
-    snprintf(dir, sizeof dir, "/tmp/cxm-report-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/r.db", dir);
-}
-
-static void teardown(void)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert(system(cmd) == 0);
-}
-
-TestSuite(report, .init = setup, .fini = teardown);
-
-static struct engine *open_engine(void)
-{
-    struct engine *e = NULL;
-    struct cxm_err err;
-    struct engine_opts o = {.sync = STORE_SYNC_OFF, .lock = true};
-    cr_assert_eq(engine_open(db, &o, &e, &err), 0, "%s", err.msg);
-    return e;
-}
-
-static void ingest_json(struct engine *e, json_t *arr)
-{
-    size_t n = json_array_size(arr);
-    struct event *ev = calloc(n, sizeof *ev);
-    struct arena a = {0};
-    for (size_t i = 0; i < n; i++) {
-        struct cxm_err err;
-        cr_assert_eq(event_decode(json_array_get(arr, i), (long)i, 0, &a, &ev[i], &err),
-                     0, "%s", err.msg);
-    }
-    struct engine_work w = {.op = ENGINE_INGEST, .ev = ev, .n = n};
-    cr_assert_eq(engine_run(e, &w), 0, "%s", w.err.msg);
-    free(ev);
-    arena_free(&a);
-}
+TestSuite(report, .init = fx_setup, .fini = fx_teardown);
 
 static const char *const channels[] = {"web", "phone", "chat"};
 static const char *const countries[] = {"US", "GB", "DE"};
@@ -96,7 +55,7 @@ static void generate(struct engine *e)
                 "score", a->score, "channel", channels[a->channel], "ts", (json_int_t)a->ts));
         }
     }
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
 #undef RND
 }
@@ -125,7 +84,7 @@ static json_t *find_row(json_t *doc, const char *dim, const char *val)
 
 Test(report, nps_by_channel_matches_a_recount)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     generate(e);
     json_t *doc = report(e, "nps", "channel", NULL, 0, INT64_MAX);
     for (int ch = 0; ch < 3; ch++) {
@@ -157,7 +116,7 @@ Test(report, nps_by_channel_matches_a_recount)
 
 Test(report, csat_with_a_filter_on_customer_attributes)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     generate(e);
     /* 2025: ages 20..75; 25-34 means born 1991..2000 */
     json_t *doc = report(e, "csat", "country", "country = 'US' and age_band = '25-34'",
@@ -189,7 +148,7 @@ Test(report, csat_with_a_filter_on_customer_attributes)
 
 Test(report, monthly_series_carry_changes)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     generate(e);
     json_t *doc = report(e, "nps", "month", "channel = 'web'", 1740787200 /* 03-01 */,
                          1748736000 /* 06-01 */);
@@ -212,14 +171,14 @@ Test(report, monthly_series_carry_changes)
 
 Test(report, a_period_without_answers_is_a_row_with_n_0)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     json_t *arr = json_array();
     /* 2025-03-10 and 2025-05-10, nothing in April */
     json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s,s:I}", "type", "feedback",
         "email", "a@x.io", "kind", "nps", "score", 10, "channel", "web", "ts", (json_int_t)1741564800));
     json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:s,s:I}", "type", "feedback",
         "email", "a@x.io", "kind", "nps", "score", 0, "channel", "web", "ts", (json_int_t)1746835200));
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
     json_t *doc = report(e, "nps", "month", NULL, 0, INT64_MAX);
     json_t *rows = json_object_get(doc, "rows");
@@ -237,7 +196,7 @@ Test(report, a_period_without_answers_is_a_row_with_n_0)
 
 Test(report, errors_name_their_field)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     struct cxm_err err;
     json_t *doc = NULL;
     struct report_query q = {.metric = "happiness", .from = 0, .to = INT64_MAX};
@@ -260,7 +219,7 @@ Test(report, errors_name_their_field)
 
 Test(report, customers_by_their_rounded_csat_mean)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     generate(e);
     int64_t from = 1735689600 + 200 * 86400;   /* the last ~165 days of 2025 */
     json_t *doc = report(e, "customers", "csat_mean", "kind = 'csat'", from, INT64_MAX);
@@ -297,7 +256,7 @@ Test(report, customers_by_their_rounded_csat_mean)
 
 Test(report, one_customers_nps)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     generate(e);
     for (uint32_t c = 1; c <= 300; c += 37) {
         struct report_query q = {.metric = "nps", .from = 0, .to = INT64_MAX, .customer = c};
@@ -362,7 +321,7 @@ static void shop(struct engine *e)
                                          "ann@x.io", "kind", "nps", "score", 3, "ts", (json_int_t)m[3]));
     json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i,s:I}", "type", "feedback", "email",
                                          "cat@x.io", "kind", "nps", "score", 10, "ts", (json_int_t)m[3]));
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
 }
 
@@ -373,7 +332,7 @@ static json_t *row_at(json_t *doc, size_t i)
 
 Test(report, retention_churn_repeat_clv_and_cohorts_on_a_known_shop)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     shop(e);
     /* active: Jan {ann,bob}; Feb {ann,cat}; Mar {ann,bob,cat,dan}.
      * Jan->Feb kept ann: 1 of 2; Feb->Mar kept ann, cat: 2 of 2; Mar is the
@@ -441,7 +400,7 @@ static void add_fb(json_t *arr, const char *who, const char *kind, int score,
 
 Test(report, consistency_compares_channels_for_the_same_customers)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     json_t *arr = json_array();
     int64_t t = 1735689600;
     add_fb(arr, "a", "csat", 5, "web", t);      /* 1.0 */
@@ -449,7 +408,7 @@ Test(report, consistency_compares_channels_for_the_same_customers)
     add_fb(arr, "b", "csat", 4, "web", t);      /* 0.75 */
     add_fb(arr, "b", "csat", 3, "phone", t);    /* 0.5 */
     add_fb(arr, "c", "csat", 1, "web", t);      /* one channel only: left out */
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
     /* web 0.875 (n 2), phone 0.25 (n 2): mean 0.5625, spread 0.3125 */
     json_t *doc = report(e, "consistency", NULL, NULL, 0, INT64_MAX);
@@ -468,7 +427,7 @@ Test(report, consistency_compares_channels_for_the_same_customers)
 
 Test(report, journey_and_touchpoint_satisfaction_and_their_auc)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     json_t *arr = json_array();
     const int64_t d = 86400, t = 1735689600;
     add_fb(arr, "x", "csat", 5, "web", t);            /* episode 1: 1.0 */
@@ -483,7 +442,7 @@ Test(report, journey_and_touchpoint_satisfaction_and_their_auc)
     /* data goes on long enough to see every 90-day window */
     json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "type", "interaction", "email",
                                          "z@x.io", "channel", "web", "ts", (json_int_t)(t + 300 * d)));
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
     json_t *doc = report(e, "journey_satisfaction", NULL, NULL, 0, INT64_MAX);
     json_t *row = row_at(doc, 0);
@@ -502,11 +461,11 @@ Test(report, journey_and_touchpoint_satisfaction_and_their_auc)
 
 Test(report, months_begin_in_the_time_zone_asked_for)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     json_t *arr = json_array();
     add_fb(arr, "a", "nps", 10, "web", 1738366200);   /* 2025-01-31T23:30:00Z */
     add_fb(arr, "a", "nps", 0, "web", 1738368000);    /* 2025-02-01T00:00:00Z */
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
     struct report_query q = {.metric = "nps", .by = "month", .from = 0, .to = INT64_MAX};
     json_t *doc;
@@ -533,13 +492,13 @@ Test(report, months_begin_in_the_time_zone_asked_for)
 
 Test(report, benchmarks_are_stored_replaced_and_compared)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     json_t *arr = json_array();
     add_fb(arr, "a", "nps", 10, "web", 1740787200);   /* 2025-03 */
     add_fb(arr, "b", "nps", 0, "web", 1740787200);
     add_fb(arr, "c", "nps", 9, "web", 1740787200);
     add_fb(arr, "d", "nps", 9, "web", 1767225600);    /* 2026-01: outside 2025 */
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
     struct store_benchmark b[] = {
         {.name = "Retail", .metric = "nps", .period = "2025", .segment = "", .value = 20},
@@ -558,7 +517,7 @@ Test(report, benchmarks_are_stored_replaced_and_compared)
     struct engine_work w = {.op = ENGINE_BENCHMARKS, .bench = b, .n = 4};
     cr_assert_eq(engine_run(e, &w), 0, "%s", w.err.msg);
     engine_close(e);
-    e = open_engine();   /* they survive a restart */
+    e = fx_open(false);   /* they survive a restart */
     json_t *doc = NULL;
     cr_assert_eq(engine_benchmarks_compare(e, "nps", &doc, &err), 0, "%s", err.msg);
     json_t *rows = json_object_get(doc, "rows");
@@ -581,7 +540,7 @@ Test(report, benchmarks_are_stored_replaced_and_compared)
 
 Test(report, periods_over_blocks_of_rows_in_any_time_order)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     json_t *arr = json_array();
     uint64_t x = 777;
     int n = 0, p = 0, d = 0;
@@ -602,7 +561,7 @@ Test(report, periods_over_blocks_of_rows_in_any_time_order)
             d += score <= 6;
         }
     }
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
     json_t *doc = report(e, "nps", NULL, NULL, from, to);
     json_t *row = row_at(doc, 0);
@@ -618,13 +577,13 @@ Test(report, periods_over_blocks_of_rows_in_any_time_order)
 
 Test(report, a_customer_without_answers_has_no_rows_not_everyones)
 {
-    struct engine *e = open_engine();
+    struct engine *e = fx_open(false);
     json_t *arr = json_array();
     add_fb(arr, "a", "nps", 10, "web", 1735689600);
     json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "type", "interaction", "email",
                                          "quiet@x.io", "channel", "web"));
     add_fb(arr, "b", "nps", 0, "web", 1735689600);
-    ingest_json(e, arr);
+    fx_ingest(e, arr, 0);
     json_decref(arr);
     static const char *const by[] = {NULL, "channel", "nps_category", "csat_mean"};
     for (size_t k = 0; k < 4; k++) {
