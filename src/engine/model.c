@@ -57,7 +57,8 @@ void model_free(struct model *m)
     struct icols *ic = &m->ic;
     FREE_COLS(ic, ic->seq, ic->ts, ic->cust, ic->next, ic->duration, ic->channel,
               ic->touchpoint, ic->stage, ic->kind, ic->agent, ic->outcome,
-              ic->value, ic->has_text, ic->tx);
+              ic->value, ic->has_text);
+    free(m->itx);
     struct fcols *fc = &m->fc;
     FREE_COLS(fc, fc->bmin, fc->bmax, fc->seq, fc->ts, fc->cust, fc->next, fc->score, fc->survey,
               fc->channel, fc->touchpoint, fc->stage, fc->agent, fc->kind,
@@ -380,14 +381,49 @@ static size_t row_of_seq(const int64_t *col, size_t n, int64_t seq)
     return 0;
 }
 
+/* Position of interaction row i in itx: its pair, or where it would go. */
+static size_t itx_find(const struct model *m, size_t i)
+{
+    size_t lo = 0, hi = m->nitx;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->itx[mid].row < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint32_t model_itx(const struct model *m, size_t i)
+{
+    size_t k = itx_find(m, i);
+    return k < m->nitx && m->itx[k].row == i ? m->itx[k].tx : 0;
+}
+
 int model_set_scores(struct model *m, int64_t seq, const struct text_scores *sc)
 {
-    uint32_t *tx = NULL;
+    uint32_t *tx = NULL, itx = 0;
     size_t i = row_of_seq(m->fc.seq, m->fc.n, seq);
     if (i) {
         tx = &m->fc.tx[i];
     } else if ((i = row_of_seq(m->ic.seq, m->ic.n, seq))) {
-        tx = &m->ic.tx[i];
+        size_t k = itx_find(m, i);
+        if (k < m->nitx && m->itx[k].row == i) {
+            tx = &m->itx[k].tx;
+        } else {
+            /* a new pair, kept in row order */
+            int rc = add_scores(m, seq, sc, &itx);
+            if (!rc && (rc = cxm_grow((void **)&m->itx, &m->itxcap, m->nitx + 1,
+                                      sizeof *m->itx)))
+                return rc;
+            if (rc)
+                return rc;
+            memmove(m->itx + k + 1, m->itx + k, (m->nitx - k) * sizeof *m->itx);
+            m->itx[k] = (struct itext){(uint32_t)i, itx};
+            m->nitx++;
+            return CXM_OK;
+        }
     } else {
         return CXM_ENOTFOUND;
     }
@@ -406,7 +442,7 @@ int model_set_scores(struct model *m, int64_t seq, const struct text_scores *sc)
 const struct text_scores *model_scores(const struct model *m, bool feedback, size_t i,
                                        struct text_scores *buf)
 {
-    uint32_t t = feedback ? m->fc.tx[i] : m->ic.tx[i];
+    uint32_t t = feedback ? m->fc.tx[i] : model_itx(m, i);
     if (!t)
         return NULL;
     const struct tcols *c = &m->tc;
@@ -425,8 +461,7 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     struct colspec cols[] = {COL(c->seq), COL(c->ts), COL(c->cust), COL(c->next),
                              COL(c->duration), COL(c->channel), COL(c->touchpoint),
                              COL(c->stage), COL(c->kind), COL(c->agent),
-                             COL(c->outcome), COL(c->value), COL(c->has_text),
-                             COL(c->tx)};
+                             COL(c->outcome), COL(c->value), COL(c->has_text)};
     int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
     if (rc)
         return rc;
@@ -448,9 +483,13 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
     c->outcome[i] = code16(r->outcome);
     c->value[i] = r->value;
     c->has_text[i] = r->text != NULL;
-    c->tx[i] = 0;
-    if (r->text && r->sc && (rc = add_scores(m, r->seq, r->sc, &c->tx[i])))
-        return rc;
+    if (r->text && r->sc) {
+        uint32_t tx;
+        if ((rc = add_scores(m, r->seq, r->sc, &tx)) ||
+            (rc = cxm_grow((void **)&m->itx, &m->itxcap, m->nitx + 1, sizeof *m->itx)))
+            return rc;
+        m->itx[m->nitx++] = (struct itext){(uint32_t)i, tx};   /* rows only grow */
+    }
     if (r->event_id && *r->event_id)
         return index_id(m, 0, r->event_id, (uint32_t)i);
     return CXM_OK;
@@ -747,10 +786,11 @@ int model_load(struct store *s, struct model **out, struct cxm_err *err)
 
 size_t model_column_bytes(const struct model *m)
 {
-    size_t irow = 8 + 4 + 4 * 3 + 2 * 6 + 8 + 1 + 4;
+    size_t irow = 8 + 4 + 4 * 3 + 2 * 6 + 8 + 1;
     size_t frow = 8 + 4 + 4 * 2 + 4 + 2 * 5 + 1 + 1 + 4;
     size_t trow = 8 + 4 * 3 + 1;
     return m->ic.cap * irow + m->fc.cap * frow + m->tc.cap * trow +
+           m->itxcap * sizeof *m->itx +
            m->tc.acap * sizeof *m->tc.asp + idset_bytes(&m->ids_i) +
            idset_bytes(&m->ids_f);
 }

@@ -56,7 +56,6 @@ struct icols {
     uint16_t *channel, *touchpoint, *stage, *kind, *agent, *outcome;
     double *value;                      /* NAN: none; exact as sent */
     uint8_t *has_text;
-    uint32_t *tx;                       /* scores of the text in tcols; 0: none */
 };
 
 /* Feedback rows come in blocks of FBLOCK rows (row i is in block i >>
@@ -144,6 +143,10 @@ struct model {
     struct fcols fc;
     struct ocols oc;
     struct tcols tc;
+    /* interaction rows with scored texts: (row, index in tcols) pairs by
+     * row; most interactions have no text, so no column for them */
+    struct itext { uint32_t row, tx; } *itx;
+    size_t nitx, itxcap;
     struct employee *emp;
     size_t nemp, empcap;
     struct strmap *emp_map;
@@ -196,6 +199,8 @@ int model_put_benchmark(struct model *m, const struct store_benchmark *b);
 /* Sets (or adds) the scores of the text of the record with this seq;
  * CXM_ENOTFOUND when no interaction or feedback row has it. */
 int model_set_scores(struct model *m, int64_t seq, const struct text_scores *sc);
+/* Index in tcols of the scores of interaction row i; 0 when none. */
+uint32_t model_itx(const struct model *m, size_t i);
 /* Scores of interaction (feedback: false) row i, NULL when none. */
 const struct text_scores *model_scores(const struct model *m, bool feedback, size_t i,
                                        struct text_scores *buf);

@@ -105,7 +105,7 @@ static int64_t first_unscored(const struct model *m)
 {
     int64_t lo = 0;
     for (size_t i = 1; i <= m->ic.n; i++)
-        if (m->ic.has_text[i] && !m->ic.tx[i]) {
+        if (m->ic.has_text[i] && !model_itx(m, i)) {
             lo = m->ic.seq[i];
             break;
         }

@@ -1,0 +1,783 @@
+/* journey.c - see journey.h */
+#include "core/journey.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Two-sided 95% quantile of the normal distribution (as metrics.c). */
+#define Z95 1.96
+/* Below this many events insertion sort beats a merge sort's buffer:
+ * most customers have a handful of events. */
+#define SORT_INSERTION_MAX 24
+
+/* ---- sorting and episodes ------------------------------------------------ */
+
+static void insertion_sort(struct jevent *ev, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct jevent x = ev[i];
+        size_t j = i;
+        /* strictly greater: equal times keep their order (stable) */
+        while (j > 0 && ev[j - 1].ts > x.ts) {
+            ev[j] = ev[j - 1];
+            j--;
+        }
+        ev[j] = x;
+    }
+}
+
+/* Merges the sorted runs a[0..na) and b[0..nb) into out, taking from a on
+ * ties so the merge is stable. */
+static void merge(const struct jevent *a, size_t na, const struct jevent *b, size_t nb,
+                  struct jevent *out)
+{
+    size_t i = 0, j = 0, k = 0;
+    while (i < na && j < nb)
+        out[k++] = b[j].ts < a[i].ts ? b[j++] : a[i++];
+    while (i < na)
+        out[k++] = a[i++];
+    while (j < nb)
+        out[k++] = b[j++];
+}
+
+int journey_sort(struct jevent *ev, size_t n)
+{
+    size_t i = 1;
+    while (i < n && ev[i - 1].ts <= ev[i].ts)
+        i++;
+    if (i >= n)
+        return CXM_OK;   /* already in order: the usual case */
+    if (n <= SORT_INSERTION_MAX) {
+        insertion_sort(ev, n);
+        return CXM_OK;
+    }
+    size_t bytes;
+    if (!cxm_mul_size(n, sizeof *ev, &bytes))
+        return CXM_ENOMEM;
+    struct jevent *tmp = cxm_malloc(bytes);
+    if (!tmp)
+        return CXM_ENOMEM;
+    /* bottom-up: sorted runs of SORT_INSERTION_MAX, then merges that
+     * alternate between ev and tmp */
+    for (size_t s = 0; s < n; s += SORT_INSERTION_MAX)
+        insertion_sort(ev + s, n - s < SORT_INSERTION_MAX ? n - s : SORT_INSERTION_MAX);
+    struct jevent *src = ev, *dst = tmp;
+    for (size_t w = SORT_INSERTION_MAX; w < n; w = w > n / 2 ? n : 2 * w) {
+        for (size_t s = 0; s < n; s += 2 * w) {
+            size_t na = n - s < w ? n - s : w;
+            size_t nb = n - s - na < w ? n - s - na : w;
+            merge(src + s, na, src + s + na, nb, dst + s);
+        }
+        struct jevent *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != ev)
+        memcpy(ev, src, bytes);
+    free(tmp);
+    return CXM_OK;
+}
+
+size_t journey_episodes(const struct jevent *ev, size_t n, uint32_t gap, uint32_t *starts)
+{
+    if (n == 0)
+        return 0;
+    size_t ne = 0;
+    starts[ne++] = 0;
+    for (size_t i = 1; i < n; i++)
+        /* more than the gap; exactly the gap stays in the episode. The
+         * subtraction is unsigned: sorted input never wraps. */
+        if (ev[i].ts - ev[i - 1].ts > gap)
+            starts[ne++] = (uint32_t)i;
+    return ne;
+}
+
+bool journey_sat(const struct jevent *ep, size_t n, double *mean)
+{
+    double s = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(ep[i].sat)) {
+            s += ep[i].sat;
+            k++;
+        }
+    if (!k)
+        return false;
+    *mean = s / (double)k;
+    return true;
+}
+
+static bool any_purchase(const struct jevent *ep, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ep[i].purchase)
+            return true;
+    return false;
+}
+
+/* Percent k / n; 0 when n = 0 (callers say has_* separately). */
+static double pct(uint64_t k, uint64_t n)
+{
+    return n ? 100.0 * (double)k / (double)n : 0;
+}
+
+/* ---- funnel -------------------------------------------------------------- */
+
+#define NO_RANK UINT8_MAX
+
+struct times {
+    uint32_t *v;
+    size_t n, cap;
+};
+
+struct funnel {
+    size_t nstages;
+    uint16_t order[JOURNEY_MAX_STAGES];
+    uint8_t *rank;     /* stage code -> position, NO_RANK when not in the order */
+    size_t nrank;      /* codes covered by rank */
+    uint64_t episodes;
+    uint64_t reached[JOURNEY_MAX_STAGES], beyond[JOURNEY_MAX_STAGES];
+    uint64_t converted[JOURNEY_MAX_STAGES];
+    struct times t[JOURNEY_MAX_STAGES];
+    /* per-episode state, valid where stamp == episodes + 1: no reset
+     * between episodes */
+    uint64_t seen[JOURNEY_MAX_STAGES], done[JOURNEY_MAX_STAGES];
+    uint32_t first_ts[JOURNEY_MAX_STAGES];
+};
+
+struct funnel *funnel_new(const uint16_t *stage_order, size_t nstages)
+{
+    if (nstages == 0 || nstages > JOURNEY_MAX_STAGES)
+        return NULL;
+    size_t max = 0;
+    for (size_t k = 0; k < nstages; k++) {
+        if (stage_order[k] == JOURNEY_NO_STAGE)
+            return NULL;
+        if (stage_order[k] > max)
+            max = stage_order[k];
+    }
+    struct funnel *f = cxm_calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->nrank = max + 1;
+    f->rank = cxm_malloc(f->nrank);
+    if (!f->rank) {
+        free(f);
+        return NULL;
+    }
+    memset(f->rank, NO_RANK, f->nrank);
+    f->nstages = nstages;
+    for (size_t k = 0; k < nstages; k++) {
+        if (f->rank[stage_order[k]] != NO_RANK) {
+            funnel_free(f);
+            return NULL;
+        }
+        f->rank[stage_order[k]] = (uint8_t)k;
+        f->order[k] = stage_order[k];
+    }
+    return f;
+}
+
+void funnel_free(struct funnel *f)
+{
+    if (!f)
+        return;
+    for (size_t k = 0; k < JOURNEY_MAX_STAGES; k++)
+        free(f->t[k].v);
+    free(f->rank);
+    free(f);
+}
+
+int funnel_add(struct funnel *f, const struct jevent *ep, size_t n)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    int rc = CXM_OK;
+    uint64_t stamp = ++f->episodes;
+    size_t top = 0;
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (ep[i].stage >= f->nrank || f->rank[ep[i].stage] == NO_RANK)
+            continue;
+        size_t r = f->rank[ep[i].stage];
+        /* conversion into r: the first r event after the first r-1 event */
+        if (r > 0 && f->seen[r - 1] == stamp && f->done[r - 1] != stamp) {
+            f->done[r - 1] = stamp;
+            f->converted[r - 1]++;
+            struct times *t = &f->t[r - 1];
+            if (cxm_grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v))
+                rc = CXM_ENOMEM;
+            else
+                t->v[t->n++] = ep[i].ts - f->first_ts[r - 1];
+        }
+        if (f->seen[r] != stamp) {
+            f->seen[r] = stamp;
+            f->first_ts[r] = ep[i].ts;
+            f->reached[r]++;
+        }
+        if (!any || r > top)
+            top = r;
+        any = true;
+    }
+    if (any)
+        for (size_t k = 0; k <= top; k++)
+            f->beyond[k]++;
+    return rc;
+}
+
+uint64_t funnel_episodes(const struct funnel *f)
+{
+    return f->episodes;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+double journey_quantile(const uint32_t *x, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)pos;
+    if (lo >= n - 1)
+        return x[n - 1];
+    double frac = pos - (double)lo;
+    return (double)x[lo] + frac * ((double)x[lo + 1] - (double)x[lo]);
+}
+
+void funnel_result(struct funnel *f, struct funnel_stage *out)
+{
+    for (size_t k = 0; k < f->nstages; k++) {
+        struct funnel_stage *s = &out[k];
+        memset(s, 0, sizeof *s);
+        s->stage = f->order[k];
+        s->reached = f->reached[k];
+        s->reached_or_beyond = f->beyond[k];
+        if (k + 1 == f->nstages)
+            continue;
+        s->converted = f->converted[k];
+        s->has_rate = s->reached > 0;
+        s->rate = pct(s->converted, s->reached);
+        struct times *t = &f->t[k];
+        if (t->n) {
+            qsort(t->v, t->n, sizeof *t->v, u32_cmp);
+            s->median = journey_quantile(t->v, t->n, 0.5);
+            s->p90 = journey_quantile(t->v, t->n, 0.9);
+            s->has_times = true;
+        }
+    }
+}
+
+/* ---- flows --------------------------------------------------------------- */
+
+struct flows {
+    size_t ntp;
+    bool self_links;
+    uint64_t *link;   /* ntp x ntp, row = from */
+    uint64_t *volume, *out, *self;
+};
+
+struct flows *flows_new(size_t ntouchpoints, bool self_links)
+{
+    if (ntouchpoints == 0 || ntouchpoints > JOURNEY_MAX_FLOW_TP)
+        return NULL;
+    struct flows *f = cxm_calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->ntp = ntouchpoints;
+    f->self_links = self_links;
+    f->link = cxm_calloc(ntouchpoints * ntouchpoints, sizeof *f->link);
+    f->volume = cxm_calloc(ntouchpoints, sizeof *f->volume);
+    f->out = cxm_calloc(ntouchpoints, sizeof *f->out);
+    f->self = cxm_calloc(ntouchpoints, sizeof *f->self);
+    if (!f->link || !f->volume || !f->out || !f->self) {
+        flows_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void flows_free(struct flows *f)
+{
+    if (!f)
+        return;
+    free(f->link);
+    free(f->volume);
+    free(f->out);
+    free(f->self);
+    free(f);
+}
+
+int flows_add(struct flows *f, const struct jevent *ep, size_t n)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (ep[i].touchpoint >= f->ntp)
+            return CXM_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        size_t b = ep[i].touchpoint;
+        f->volume[b]++;
+        if (i == 0)
+            continue;
+        size_t a = ep[i - 1].touchpoint;
+        if (a == b) {
+            f->self[a]++;
+            if (!f->self_links)
+                continue;
+        }
+        f->link[a * f->ntp + b]++;
+        f->out[a]++;
+    }
+    return CXM_OK;
+}
+
+/* Out-of-range codes read as 0, like a touchpoint never seen. */
+uint64_t flows_volume(const struct flows *f, uint16_t tp)
+{
+    return tp < f->ntp ? f->volume[tp] : 0;
+}
+
+uint64_t flows_out(const struct flows *f, uint16_t tp)
+{
+    return tp < f->ntp ? f->out[tp] : 0;
+}
+
+uint64_t flows_self(const struct flows *f, uint16_t tp)
+{
+    return tp < f->ntp ? f->self[tp] : 0;
+}
+
+uint64_t flows_link(const struct flows *f, uint16_t from, uint16_t to)
+{
+    return from < f->ntp && to < f->ntp ? f->link[(size_t)from * f->ntp + to] : 0;
+}
+
+static int link_cmp(const void *a, const void *b)
+{
+    const struct flow_link *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    if (x->from != y->from)
+        return x->from < y->from ? -1 : 1;
+    return (x->to > y->to) - (x->to < y->to);
+}
+
+int flows_top(const struct flows *f, size_t k, struct flow_link *out, size_t *nout,
+              uint64_t *other_count, uint64_t *other_links)
+{
+    *nout = 0;
+    *other_count = 0;
+    *other_links = 0;
+    size_t nl = 0;
+    for (size_t i = 0; i < f->ntp * f->ntp; i++)
+        nl += f->link[i] != 0;
+    if (nl == 0)
+        return CXM_OK;
+    struct flow_link *all = cxm_malloc(nl * sizeof *all);
+    if (!all)
+        return CXM_ENOMEM;
+    size_t m = 0;
+    for (size_t a = 0; a < f->ntp; a++)
+        for (size_t b = 0; b < f->ntp; b++) {
+            uint64_t c = f->link[a * f->ntp + b];
+            if (c)
+                all[m++] = (struct flow_link){(uint16_t)a, (uint16_t)b, c,
+                                              pct(c, f->out[a])};
+        }
+    qsort(all, nl, sizeof *all, link_cmp);
+    size_t take = k < nl ? k : nl;
+    memcpy(out, all, take * sizeof *all);
+    *nout = take;
+    for (size_t i = take; i < nl; i++)
+        *other_count += all[i].count;
+    *other_links = nl - take;
+    free(all);
+    return CXM_OK;
+}
+
+/* ---- paths --------------------------------------------------------------- */
+
+struct path_entry {
+    uint64_t hash;
+    uint16_t tp[JOURNEY_MAX_PATH];
+    uint8_t len;
+    bool truncated;
+    uint64_t episodes, purchases, sat_n;
+    double sat_sum;
+};
+
+struct paths {
+    size_t max_len;
+    struct path_entry *e;
+    size_t n, cap;
+    uint32_t *slot;   /* open addressing: entry index + 1, 0 when empty */
+    size_t nslot;     /* power of two, kept at least twice n */
+};
+
+struct paths *paths_new(size_t max_len)
+{
+    if (max_len == 0 || max_len > JOURNEY_MAX_PATH)
+        return NULL;
+    struct paths *p = cxm_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->max_len = max_len;
+    p->nslot = 64;
+    p->slot = cxm_calloc(p->nslot, sizeof *p->slot);
+    if (!p->slot) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void paths_free(struct paths *p)
+{
+    if (!p)
+        return;
+    free(p->e);
+    free(p->slot);
+    free(p);
+}
+
+size_t paths_count(const struct paths *p)
+{
+    return p->n;
+}
+
+/* FNV-1a over the path then a 64-bit finaliser, so the low bits that pick
+ * the slot depend on every touchpoint. */
+static uint64_t path_hash(const uint16_t *tp, size_t len, bool truncated)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    h = (h ^ (len * 2 + truncated)) * UINT64_C(0x100000001b3);
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ tp[i]) * UINT64_C(0x100000001b3);
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    return h;
+}
+
+static int paths_rehash(struct paths *p)
+{
+    size_t ns = p->nslot * 2;
+    uint32_t *s = cxm_calloc(ns, sizeof *s);
+    if (!s)
+        return CXM_ENOMEM;
+    for (size_t i = 0; i < p->n; i++) {
+        size_t j = p->e[i].hash & (ns - 1);
+        while (s[j])
+            j = (j + 1) & (ns - 1);
+        s[j] = (uint32_t)(i + 1);
+    }
+    free(p->slot);
+    p->slot = s;
+    p->nslot = ns;
+    return CXM_OK;
+}
+
+int paths_add(struct paths *p, const struct jevent *ep, size_t n)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    uint16_t tp[JOURNEY_MAX_PATH];
+    size_t len = 0;
+    bool truncated = false;
+    for (size_t i = 0; i < n; i++) {
+        if (len && tp[len - 1] == ep[i].touchpoint)
+            continue;
+        if (len == p->max_len) {
+            truncated = true;
+            break;
+        }
+        tp[len++] = ep[i].touchpoint;
+    }
+    uint64_t h = path_hash(tp, len, truncated);
+    struct path_entry *e = NULL;
+    size_t j = h & (p->nslot - 1);
+    for (; p->slot[j]; j = (j + 1) & (p->nslot - 1)) {
+        struct path_entry *c = &p->e[p->slot[j] - 1];
+        if (c->hash == h && c->len == len && c->truncated == truncated &&
+            !memcmp(c->tp, tp, len * sizeof *tp)) {
+            e = c;
+            break;
+        }
+    }
+    if (!e) {
+        if (p->n >= UINT32_MAX - 1)
+            return CXM_ETOOBIG;
+        if (cxm_grow((void **)&p->e, &p->cap, p->n + 1, sizeof *p->e))
+            return CXM_ENOMEM;
+        /* at most half full, so probes stay short and always end */
+        if ((p->n + 1) * 2 > p->nslot) {
+            if (paths_rehash(p))
+                return CXM_ENOMEM;
+            for (j = h & (p->nslot - 1); p->slot[j]; j = (j + 1) & (p->nslot - 1))
+                ;
+        }
+        e = &p->e[p->n];
+        memset(e, 0, sizeof *e);
+        e->hash = h;
+        memcpy(e->tp, tp, len * sizeof *tp);
+        e->len = (uint8_t)len;
+        e->truncated = truncated;
+        p->slot[j] = (uint32_t)++p->n;
+    }
+    e->episodes++;
+    e->purchases += any_purchase(ep, n);
+    double s;
+    if (journey_sat(ep, n, &s)) {
+        e->sat_n++;
+        e->sat_sum += s;
+    }
+    return CXM_OK;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+    const struct path_entry *x = *(const struct path_entry *const *)a;
+    const struct path_entry *y = *(const struct path_entry *const *)b;
+    if (x->episodes != y->episodes)
+        return x->episodes > y->episodes ? -1 : 1;
+    size_t m = x->len < y->len ? x->len : y->len;
+    for (size_t i = 0; i < m; i++)
+        if (x->tp[i] != y->tp[i])
+            return x->tp[i] < y->tp[i] ? -1 : 1;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return (int)x->truncated - (int)y->truncated;
+}
+
+int paths_top(const struct paths *p, size_t k, struct path_row *out, size_t *nout)
+{
+    *nout = 0;
+    if (p->n == 0)
+        return CXM_OK;
+    const struct path_entry **v = cxm_malloc(p->n * sizeof *v);
+    if (!v)
+        return CXM_ENOMEM;
+    for (size_t i = 0; i < p->n; i++)
+        v[i] = &p->e[i];
+    qsort(v, p->n, sizeof *v, path_cmp);
+    size_t take = k < p->n ? k : p->n;
+    for (size_t i = 0; i < take; i++) {
+        const struct path_entry *e = v[i];
+        struct path_row *r = &out[i];
+        memset(r, 0, sizeof *r);
+        memcpy(r->tp, e->tp, e->len * sizeof *e->tp);
+        r->len = e->len;
+        r->truncated = e->truncated;
+        r->episodes = e->episodes;
+        r->purchases = e->purchases;
+        r->conversion = pct(e->purchases, e->episodes);
+        r->sat_n = e->sat_n;
+        r->sat_mean = e->sat_n ? e->sat_sum / (double)e->sat_n : 0;
+    }
+    *nout = take;
+    free(v);
+    return CXM_OK;
+}
+
+/* ---- drop-offs ----------------------------------------------------------- */
+
+struct dropoffs {
+    size_t ntp, nch;
+    uint16_t goal;
+    uint64_t episodes, abandoned;
+    uint64_t *cell;   /* ntp x nch, row = touchpoint */
+};
+
+struct dropoffs *dropoffs_new(size_t ntouchpoints, size_t nchannels, uint16_t goal)
+{
+    size_t cells;
+    if (ntouchpoints == 0 || nchannels == 0 || !cxm_mul_size(ntouchpoints, nchannels, &cells) ||
+        cells > JOURNEY_MAX_CELLS)
+        return NULL;
+    struct dropoffs *d = cxm_calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->cell = cxm_calloc(cells, sizeof *d->cell);
+    if (!d->cell) {
+        free(d);
+        return NULL;
+    }
+    d->ntp = ntouchpoints;
+    d->nch = nchannels;
+    d->goal = goal;
+    return d;
+}
+
+void dropoffs_free(struct dropoffs *d)
+{
+    if (!d)
+        return;
+    free(d->cell);
+    free(d);
+}
+
+int dropoffs_add(struct dropoffs *d, const struct jevent *ep, size_t n)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    const struct jevent *last = &ep[n - 1];
+    if (last->touchpoint >= d->ntp || last->channel >= d->nch)
+        return CXM_EINVAL;
+    d->episodes++;
+    for (size_t i = 0; i < n; i++)
+        if (d->goal == JOURNEY_GOAL_PURCHASE ? ep[i].purchase != 0 : ep[i].stage == d->goal)
+            return CXM_OK;
+    d->abandoned++;
+    d->cell[(size_t)last->touchpoint * d->nch + last->channel]++;
+    return CXM_OK;
+}
+
+uint64_t dropoffs_episodes(const struct dropoffs *d)
+{
+    return d->episodes;
+}
+
+uint64_t dropoffs_abandoned(const struct dropoffs *d)
+{
+    return d->abandoned;
+}
+
+uint64_t dropoffs_by_tp(const struct dropoffs *d, uint16_t tp)
+{
+    uint64_t s = 0;
+    if (tp < d->ntp)
+        for (size_t c = 0; c < d->nch; c++)
+            s += d->cell[(size_t)tp * d->nch + c];
+    return s;
+}
+
+uint64_t dropoffs_by_channel(const struct dropoffs *d, uint16_t ch)
+{
+    uint64_t s = 0;
+    if (ch < d->nch)
+        for (size_t t = 0; t < d->ntp; t++)
+            s += d->cell[t * d->nch + ch];
+    return s;
+}
+
+static int drop_cmp(const void *a, const void *b)
+{
+    const struct dropoff_row *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    if (x->tp != y->tp)
+        return x->tp < y->tp ? -1 : 1;
+    return (x->channel > y->channel) - (x->channel < y->channel);
+}
+
+int dropoffs_top(const struct dropoffs *d, size_t k, struct dropoff_row *out, size_t *nout)
+{
+    *nout = 0;
+    size_t cells = d->ntp * d->nch, nz = 0;
+    for (size_t i = 0; i < cells; i++)
+        nz += d->cell[i] != 0;
+    if (nz == 0)
+        return CXM_OK;
+    struct dropoff_row *all = cxm_malloc(nz * sizeof *all);
+    if (!all)
+        return CXM_ENOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < cells; i++)
+        if (d->cell[i])
+            all[m++] = (struct dropoff_row){(uint16_t)(i / d->nch), (uint16_t)(i % d->nch),
+                                            d->cell[i], pct(d->cell[i], d->abandoned)};
+    qsort(all, nz, sizeof *all, drop_cmp);
+    size_t take = k < nz ? k : nz;
+    memcpy(out, all, take * sizeof *all);
+    *nout = take;
+    free(all);
+    return CXM_OK;
+}
+
+/* ---- friction ------------------------------------------------------------ */
+
+struct friction {
+    size_t ntp;
+    uint64_t episodes, outcomes;
+    uint64_t *n_with, *k_with;
+    uint64_t *stamp;   /* episode number that last counted the touchpoint */
+};
+
+struct friction *friction_new(size_t ntouchpoints)
+{
+    if (ntouchpoints == 0 || ntouchpoints > JOURNEY_MAX_CELLS)
+        return NULL;
+    struct friction *f = cxm_calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->ntp = ntouchpoints;
+    f->n_with = cxm_calloc(ntouchpoints, sizeof *f->n_with);
+    f->k_with = cxm_calloc(ntouchpoints, sizeof *f->k_with);
+    f->stamp = cxm_calloc(ntouchpoints, sizeof *f->stamp);
+    if (!f->n_with || !f->k_with || !f->stamp) {
+        friction_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void friction_free(struct friction *f)
+{
+    if (!f)
+        return;
+    free(f->n_with);
+    free(f->k_with);
+    free(f->stamp);
+    free(f);
+}
+
+int friction_add(struct friction *f, const struct jevent *ep, size_t n, bool outcome)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (ep[i].touchpoint >= f->ntp)
+            return CXM_EINVAL;
+    uint64_t stamp = ++f->episodes;
+    f->outcomes += outcome;
+    for (size_t i = 0; i < n; i++) {
+        size_t t = ep[i].touchpoint;
+        if (f->stamp[t] == stamp)
+            continue;   /* once per episode */
+        f->stamp[t] = stamp;
+        f->n_with[t]++;
+        f->k_with[t] += outcome;
+    }
+    return CXM_OK;
+}
+
+struct friction_row friction_result(const struct friction *f, uint16_t tp)
+{
+    struct friction_row r = {0};
+    if (tp >= f->ntp) {
+        r.n_without = f->episodes;
+        r.k_without = f->outcomes;
+    } else {
+        r.n_with = f->n_with[tp];
+        r.k_with = f->k_with[tp];
+        r.n_without = f->episodes - r.n_with;
+        r.k_without = f->outcomes - r.k_with;
+    }
+    if (r.n_with == 0 || r.n_without == 0)
+        return r;
+    double p1 = (double)r.k_with / (double)r.n_with;
+    double p0 = (double)r.k_without / (double)r.n_without;
+    double se = sqrt(p1 * (1 - p1) / (double)r.n_with + p0 * (1 - p0) / (double)r.n_without);
+    r.rate_with = 100 * p1;
+    r.rate_without = 100 * p0;
+    r.lift = r.rate_with - r.rate_without;
+    r.lo = r.lift - Z95 * 100 * se;
+    r.hi = r.lift + Z95 * 100 * se;
+    r.has_value = true;
+    return r;
+}
