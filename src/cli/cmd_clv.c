@@ -213,6 +213,8 @@ int cmd_clv(int argc, char **argv)
     struct engine *e;
     json_t *doc = NULL;
     int rc;
+    if ((!strcmp(sub, "fit") || !strcmp(sub, "model")) && !strcmp(a.format, "csv"))
+        return cli_usage("clv", "%s prints a report: --format table or json", sub);
     if (!strcmp(sub, "fit")) {
         struct clv_fit_opts o = {.unit = a.unit};
         double d;
