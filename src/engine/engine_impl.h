@@ -39,6 +39,17 @@ struct engine {
     bool text_off;               /* texts stored unscored (benchmarks) */
 };
 
+/* report.c: a filter over profiles in the filter language of reports, on
+ * customer fields only (country, city, gender, age_band at the latest
+ * data, nps_category, p_alive_band, clv_band, age, birth_year, p_alive,
+ * clv_predicted). where NULL or "": *out NULL, which passes everyone. Use
+ * and free under the read lock. */
+struct cust_filter;
+int cust_filter_new(const struct model *m, const char *where, struct cust_filter **out,
+                    struct cxm_err *err);
+bool cust_filter_pass(struct cust_filter *cf, uint32_t root);
+void cust_filter_free(struct cust_filter *cf);
+
 /* text.c */
 struct taxonomy;
 struct textmodel;

@@ -2284,3 +2284,86 @@ int engine_benchmarks_compare(struct engine *e, const char *metric, json_t **out
     *out = json_pack("{s:s, s:o}", "metric", metric, "rows", list);
     return CXM_OK;
 }
+
+/* ---- a filter over profiles, for other reads (journeys) --------------- */
+
+struct cust_filter {
+    struct run r;
+    struct filter *f;
+};
+
+void cust_filter_free(struct cust_filter *cf)
+{
+    if (!cf)
+        return;
+    filter_free(cf->f);
+    free(cf->r.prof);
+    free(cf->r.palive);
+    free(cf->r.pclv);
+    free(cf);
+}
+
+int cust_filter_new(const struct model *m, const char *where, struct cust_filter **out,
+                    struct cxm_err *err)
+{
+    *out = NULL;
+    if (!where || !*where)
+        return CXM_OK;
+    struct cust_filter *cf = cxm_calloc(1, sizeof *cf);
+    if (!cf)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    struct cxm_err fe;
+    cxm_err_clear(&fe);
+    if (!(cf->f = filter_parse(where, filter_fields, NFILTER, &fe))) {
+        free(cf);
+        return cxm_err_field(err, fe.code ? fe.code : CXM_EINVAL, -1, "where", "where: %s",
+                             fe.msg);
+    }
+    uint64_t used = filter_fields_used(cf->f);
+    bool nps = false, clv = false;
+    for (int i = 0; i < NFILTER; i++) {
+        if (!(used >> i & 1))
+            continue;
+        int d = filter_ids[i];
+        nps |= d == D_NPS_CATEGORY;
+        clv |= d == D_P_ALIVE_BAND || d == D_CLV_BAND || d == F_P_ALIVE || d == F_CLV_PRED;
+        if (!customer_dim(d) && d != F_AGE && d != F_BIRTH_YEAR && d != F_P_ALIVE &&
+            d != F_CLV_PRED) {
+            cust_filter_free(cf);
+            return cxm_err_field(err, CXM_EINVAL, -1, "where", "where: '%s' describes"
+                                 " answers; filter customers on country, city, gender,"
+                                 " age_band, nps_category, p_alive_band, clv_band, age,"
+                                 " birth_year, p_alive or clv_predicted",
+                                 filter_fields[i].name);
+        }
+    }
+    struct run *r = &cf->r;
+    r->m = m;
+    r->ref_ts = latest_ts(m);
+    r->theme = -1;
+    int rc = build_profiles(r, NULL, 0, nps, false);
+    if (!rc && clv) {
+        size_t n = m->ncust + 1;
+        if (!(r->palive = cxm_malloc(n * sizeof *r->palive)) ||
+            !(r->pclv = cxm_malloc(n * sizeof *r->pclv)))
+            rc = CXM_ENOMEM;
+        else if ((rc = clv_predictions(m, r->palive, r->pclv)) == CXM_ENOTFOUND) {
+            cust_filter_free(cf);
+            return cxm_err_field(err, CXM_EINVAL, -1, "where", "no CLV model: fit one"
+                                 " first (cxm clv fit, POST /v1/clv/fit)");
+        }
+    }
+    if (!rc)
+        rc = filter_bind(cf->f, bind_text, r);
+    if (rc) {
+        cust_filter_free(cf);
+        return cxm_err_set(err, rc, "out of memory");
+    }
+    *out = cf;
+    return CXM_OK;
+}
+
+bool cust_filter_pass(struct cust_filter *cf, uint32_t root)
+{
+    return !cf || cust_passes(&cf->r, cf->f, root);
+}
