@@ -20,6 +20,7 @@ static const struct {
     {"demo", cmd_demo, "generate a realistic demo data set"},
     {"report", cmd_report, "NPS, CSAT, CES, eNPS and response counts by any dimension"},
     {"benchmarks", cmd_benchmarks, "import outside figures and compare ours with them"},
+    {"journey", cmd_journey, "journey funnel, flows, paths, drop-offs and friction"},
     {"clv", cmd_clv, "fit and read customer lifetime value (BG/NBD + Gamma-Gamma)"},
     {"churn", cmd_churn, "customers at risk of churning and what drives churn"},
     {"keys", cmd_keys, "create API keys"},

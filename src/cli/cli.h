@@ -25,6 +25,7 @@ int cmd_report(int argc, char **argv);
 int cmd_benchmarks(int argc, char **argv);
 int cmd_text(int argc, char **argv);
 int cmd_clv(int argc, char **argv);
+int cmd_journey(int argc, char **argv);
 /* cmd_textq.c: `cxm text` subcommands over a database (argv[0] is the
  * subcommand's name) */
 int text_cmd_themes(int argc, char **argv);

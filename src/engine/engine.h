@@ -187,6 +187,25 @@ int engine_taxonomy(struct engine *e, json_t **out, struct cxm_err *err);
 int engine_set_taxonomy(struct engine *e, const char *json, size_t *n, int64_t *seq,
                         struct cxm_err *err);
 
+/* Journeys (docs/journeys.md): every profile's interactions, feedback and
+ * orders in [from, to) split into episodes by gap seconds. */
+struct journey_query {
+    const char *view;            /* funnel, flows, paths, dropoffs, friction */
+    const char *where;           /* on customer fields; NULL: everyone */
+    int64_t from, to, gap;
+    const char *stages;          /* funnel: comma-separated order; NULL: usual */
+    const char *goal;            /* dropoffs: a stage; NULL: a purchase */
+    const char *outcome;         /* friction: the ranking outcome */
+    size_t top;                  /* rows of flows, paths, drop-offs */
+    size_t max_len;              /* paths: touchpoints kept (default 8) */
+    bool self_links;             /* flows: count A -> A */
+};
+int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
+                    struct cxm_err *err);
+/* One profile's episodes: stages reached, events in order, satisfaction. */
+int engine_customer_journey(struct engine *e, uint32_t id, int64_t gap, json_t **out,
+                            struct cxm_err *err);
+
 struct engine_stats {
     int64_t seq;
     size_t customers, profiles, identities, merges, interactions, feedback,

@@ -71,6 +71,8 @@ void api_text_emerging(struct req *r);
 void api_text_taxonomy(struct req *r);
 void api_feedback_list(struct req *r);
 void api_text_train(struct req *r);
+void api_journeys(struct req *r, const char *view);
+void api_customer_journey(struct req *r, uint32_t id);
 void api_healthz(struct req *r);
 void api_metrics(struct req *r);
 void api_openapi(struct req *r);

@@ -24,7 +24,7 @@ enum route_id {
     RT_CUSTOMER, RT_TIMELINE, RT_UNMERGE, RT_EXPORT, RT_METRICS_API, RT_BENCH,
     RT_CLV_FIT, RT_CLV_MODEL, RT_CLV_PREDICT, RT_AT_RISK, RT_DRIVERS,
     RT_SENTIMENT, RT_SENTIMENT_POST, RT_THEMES, RT_EMERGING, RT_TAXONOMY, RT_TAXONOMY_PUT,
-    RT_FEEDBACK, RT_TRAIN, RT_COUNT
+    RT_FEEDBACK, RT_TRAIN, RT_JOURNEYS, RT_CUST_JOURNEY, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -32,7 +32,7 @@ static const char *const route_names[RT_COUNT] = {
     "customer", "timeline", "unmerge", "export", "v1_metrics", "benchmarks",
     "clv_fit", "clv_model", "clv_predict", "churn_at_risk", "churn_drivers",
     "text_sentiment", "text_sentiment", "text_themes", "text_emerging", "taxonomy",
-    "taxonomy_put", "feedback", "text_train"};
+    "taxonomy_put", "feedback", "text_train", "journeys", "customer_journey"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -205,6 +205,8 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         /* comments are personal data */
         [RT_FEEDBACK] = {RT_FEEDBACK, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
         [RT_TRAIN] = {RT_TRAIN, "POST", R(ROLE_ADMIN)},
+        [RT_JOURNEYS] = {RT_JOURNEYS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_CUST_JOURNEY] = {RT_CUST_JOURNEY, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -241,6 +243,10 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = RT_FEEDBACK;
     else if (!strcmp(path, "/v1/text/train"))
         rt = RT_TRAIN;
+    else if (!strncmp(path, "/v1/journeys/", 13) && path[13] && !strchr(path + 13, '/'))
+        rt = RT_JOURNEYS;
+    else if (customer_path(path, "/journey", id))
+        rt = RT_CUST_JOURNEY;
     else if (!strcmp(path, "/v1/customers"))
         rt = RT_CUSTOMERS;
     else if (customer_path(path, "", id))
@@ -322,6 +328,8 @@ static void dispatch(struct req *r)
     case RT_TAXONOMY_PUT: api_text_taxonomy(r); break;
     case RT_FEEDBACK: api_feedback_list(r); break;
     case RT_TRAIN: api_text_train(r); break;
+    case RT_JOURNEYS: api_journeys(r, r->path + 13); break;
+    case RT_CUST_JOURNEY: api_customer_journey(r, id); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
 }

@@ -1,0 +1,732 @@
+/* journey.c - journey views over the model: every profile's interactions,
+ * feedback and orders as one time-ordered event list (gathered with a
+ * counting sort by profile, so 10M events cost two passes), split into
+ * episodes by the gap, fed to the accumulators of core/journey one episode
+ * at a time. docs/journeys.md says what each view means.
+ *
+ * An order is an event of the purchase stage (its touchpoint is none);
+ * events without a touchpoint count for stages and purchases but not in
+ * flows, paths, drop-offs or friction, which are about touchpoints. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/journey.h"
+#include "core/metrics.h"
+#include "core/timefmt.h"
+#include "engine/engine_impl.h"
+#include "engine/event.h"
+
+#define DAY 86400
+#define CHURN_DAYS 90
+
+/* What an episode's outcomes need beyond struct jevent: bit flags. */
+enum { JF_DETRACTOR = 1, JF_NEGATIVE = 2, JF_EFFORT = 4 };
+
+struct gathered {
+    struct jevent *ev;
+    uint8_t *flags;
+    uint32_t *start;           /* events of root c: [start[c], start[c + 1]) */
+    size_t n, ncust;
+};
+
+static void gathered_free(struct gathered *g)
+{
+    free(g->ev);
+    free(g->flags);
+    free(g->start);
+}
+
+static uint16_t dict_code(const struct model *m, int d, const char *s)
+{
+    uint32_t c = dict_find(m->dict[d], s);
+    return c > UINT16_MAX ? 0 : (uint16_t)c;
+}
+
+static int idx_cmp(const void *pa, const void *pb, void *ctx)
+{
+    const struct jevent *ev = ctx;
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    if (ev[a].ts != ev[b].ts)
+        return ev[a].ts < ev[b].ts ? -1 : 1;
+    return (a > b) - (a < b);
+}
+
+/* Sorts events [lo, hi) and their flags by (ts, position). */
+static int sort_long(struct gathered *g, size_t lo, size_t hi)
+{
+    size_t n = hi - lo;
+    uint32_t *ix = cxm_malloc(n * sizeof *ix);
+    struct jevent *ev = cxm_malloc(n * sizeof *ev);
+    uint8_t *fl = cxm_malloc(n);
+    if (!ix || !ev || !fl) {
+        free(ix);
+        free(ev);
+        free(fl);
+        return CXM_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        ix[i] = (uint32_t)i;
+    qsort_r(ix, n, sizeof *ix, idx_cmp, g->ev + lo);
+    for (size_t i = 0; i < n; i++) {
+        ev[i] = g->ev[lo + ix[i]];
+        fl[i] = g->flags[lo + ix[i]];
+    }
+    memcpy(g->ev + lo, ev, n * sizeof *ev);
+    memcpy(g->flags + lo, fl, n);
+    free(ix);
+    free(ev);
+    free(fl);
+    return CXM_OK;
+}
+
+/* Every event in [from, to) of the profiles the filter passes, grouped by
+ * profile (root) and sorted by time. */
+static int gather(const struct model *m, struct cust_filter *cf, int64_t from, int64_t to,
+                  struct gathered *g)
+{
+    memset(g, 0, sizeof *g);
+    size_t nc = m->ncust + 2;
+    uint32_t *cnt = cxm_calloc(nc, sizeof *cnt);
+    uint8_t *pass = cxm_malloc(nc);
+    if (!cnt || !pass) {
+        free(cnt);
+        free(pass);
+        return CXM_ENOMEM;
+    }
+    for (uint32_t c = 1; c <= m->ncust; c++) {
+        uint32_t root = model_root(m, c);
+        pass[c] = root == c && cust_filter_pass(cf, c);
+    }
+    uint16_t purchase_stage = dict_code(m, DICT_STAGE, "purchase");
+    uint16_t purchase_kind = dict_code(m, DICT_ITYPE, "purchase");
+#define IN(t) ((int64_t)(t) >= from && (int64_t)(t) < to)
+    /* pass 1: counts per root */
+    for (int pass_ = 0; pass_ < 2; pass_++) {
+        for (size_t i = 1; i <= m->ic.n; i++) {
+            uint32_t r = model_root(m, m->ic.cust[i]);
+            if (!pass[r] || !IN(m->ic.ts[i]))
+                continue;
+            if (!pass_) {
+                cnt[r + 1]++;
+                continue;
+            }
+            uint32_t k = cnt[r]++;
+            g->ev[k] = (struct jevent){
+                .ts = m->ic.ts[i], .touchpoint = m->ic.touchpoint[i],
+                .stage = m->ic.stage[i] ? m->ic.stage[i] : JOURNEY_NO_STAGE,
+                .channel = m->ic.channel[i], .sat = NAN,
+                .purchase = (purchase_kind && m->ic.kind[i] == purchase_kind) ||
+                            (purchase_stage && m->ic.stage[i] == purchase_stage)};
+            uint32_t tx = model_itx(m, i);
+            g->flags[k] = tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0;
+        }
+        for (size_t i = 1; i <= m->fc.n; i++) {
+            uint32_t r = model_root(m, m->fc.cust[i]);
+            if (!pass[r] || !IN(m->fc.ts[i]))
+                continue;
+            if (!pass_) {
+                cnt[r + 1]++;
+                continue;
+            }
+            uint32_t k = cnt[r]++;
+            int kind = m->fc.kind[i];
+            float s = m->fc.score[i];
+            double sat = NAN;
+            if (kind == FB_NPS || kind == FB_RATING)
+                sat = metrics_normalise(SCALE_0_10, s);
+            else if (kind == FB_CSAT)
+                sat = metrics_normalise(SCALE_1_5, s);
+            else if (kind == FB_CES)
+                sat = metrics_normalise(SCALE_EFFORT_1_7, s);
+            g->ev[k] = (struct jevent){
+                .ts = m->fc.ts[i], .touchpoint = m->fc.touchpoint[i],
+                .stage = m->fc.stage[i] ? m->fc.stage[i] : JOURNEY_NO_STAGE,
+                .channel = m->fc.channel[i], .sat = (float)sat,
+                .purchase = purchase_stage && m->fc.stage[i] == purchase_stage};
+            uint32_t tx = m->fc.tx[i];
+            g->flags[k] = (kind == FB_NPS && s <= 6 ? JF_DETRACTOR : 0) |
+                          (kind == FB_CES && s >= 5 ? JF_EFFORT : 0) |
+                          (tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0);
+        }
+        for (size_t i = 1; i <= m->oc.n; i++) {
+            uint32_t r = model_root(m, m->oc.cust[i]);
+            if (!pass[r] || !IN(m->oc.ts[i]))
+                continue;
+            if (!pass_) {
+                cnt[r + 1]++;
+                continue;
+            }
+            uint32_t k = cnt[r]++;
+            g->ev[k] = (struct jevent){
+                .ts = m->oc.ts[i], .touchpoint = 0,
+                .stage = purchase_stage ? purchase_stage : JOURNEY_NO_STAGE,
+                .channel = m->oc.channel[i], .sat = NAN, .purchase = 1};
+            g->flags[k] = 0;
+        }
+        if (pass_)
+            break;
+        for (size_t c = 1; c < nc; c++)
+            cnt[c] += cnt[c - 1];
+        g->n = cnt[nc - 1];
+        g->ev = cxm_malloc((g->n ? g->n : 1) * sizeof *g->ev);
+        g->flags = cxm_malloc(g->n ? g->n : 1);
+        g->start = cxm_malloc(nc * sizeof *g->start);
+        if (!g->ev || !g->flags || !g->start) {
+            free(cnt);
+            free(pass);
+            gathered_free(g);
+            return CXM_ENOMEM;
+        }
+        memcpy(g->start, cnt, nc * sizeof *cnt);
+    }
+#undef IN
+    free(cnt);
+    free(pass);
+    g->ncust = m->ncust;
+    /* each profile's events by time, stable, flags with their event:
+     * insertion on short runs (three sorted runs: interactions, feedback,
+     * orders), an index sort on long ones */
+    for (uint32_t c = 1; c <= m->ncust; c++) {
+        size_t lo = g->start[c], hi = g->start[c + 1];
+        if (hi - lo > 64) {
+            if (sort_long(g, lo, hi))
+                return CXM_ENOMEM;
+            continue;
+        }
+        for (size_t i = lo + 1; i < hi; i++) {
+            struct jevent e = g->ev[i];
+            uint8_t f = g->flags[i];
+            size_t j = i;
+            while (j > lo && g->ev[j - 1].ts > e.ts) {
+                g->ev[j] = g->ev[j - 1];
+                g->flags[j] = g->flags[j - 1];
+                j--;
+            }
+            g->ev[j] = e;
+            g->flags[j] = f;
+        }
+    }
+    return CXM_OK;
+}
+
+/* ---- the views -------------------------------------------------------- */
+
+static json_t *jname(const struct model *m, int d, uint32_t code)
+{
+    const char *s = code && code != JOURNEY_NO_STAGE ? dict_str(m->dict[d], code) : NULL;
+    return s ? json_string(s) : json_null();
+}
+
+/* The stage order: the names asked for, else the customer journey's
+ * usual stages that the data has, else every stage in the data. */
+static int stage_order(const struct model *m, const char *list, uint16_t *out, size_t *n,
+                       struct cxm_err *err)
+{
+    static const char *const usual[] = {"awareness", "consideration", "purchase",
+                                        "onboarding", "support", "loyalty"};
+    *n = 0;
+    if (list && *list) {
+        char name[128];
+        const char *p = list;
+        while (*p) {
+            size_t len = strcspn(p, ",");
+            if (len == 0 || len >= sizeof name)
+                return cxm_err_field(err, CXM_EINVAL, -1, "stages", "stages: a comma-"
+                                     "separated list of stage names");
+            memcpy(name, p, len);
+            name[len] = '\0';
+            uint16_t c = dict_code(m, DICT_STAGE, name);
+            if (!c)
+                return cxm_err_field(err, CXM_EINVAL, -1, "stages", "stages: no stage"
+                                     " '%s' in the data", name);
+            if (*n == JOURNEY_MAX_STAGES)
+                return cxm_err_field(err, CXM_EINVAL, -1, "stages", "stages: at most %d",
+                                     JOURNEY_MAX_STAGES);
+            out[(*n)++] = c;
+            p += len + (p[len] == ',');
+        }
+        return CXM_OK;
+    }
+    for (size_t k = 0; k < sizeof usual / sizeof usual[0]; k++) {
+        uint16_t c = dict_code(m, DICT_STAGE, usual[k]);
+        if (c)
+            out[(*n)++] = c;
+    }
+    if (*n == 0)
+        for (uint32_t c = 1; c <= dict_count(m->dict[DICT_STAGE]) && *n < JOURNEY_MAX_STAGES; c++)
+            out[(*n)++] = (uint16_t)c;
+    return CXM_OK;
+}
+
+/* The episode's events that have a touchpoint, into buf. What belongs to
+ * the whole episode stays whole: its purchase (an order has no touchpoint)
+ * and its satisfaction (answers may have none) ride on the first event. */
+static size_t with_touchpoints(const struct jevent *ep, size_t n, struct jevent *buf)
+{
+    size_t k = 0;
+    bool bought = false;
+    for (size_t i = 0; i < n; i++) {
+        bought |= ep[i].purchase;
+        if (ep[i].touchpoint)
+            buf[k++] = ep[i];
+    }
+    double sat;
+    bool has_sat = journey_sat(ep, n, &sat);
+    for (size_t i = 0; i < k; i++) {
+        buf[i].purchase = 0;
+        buf[i].sat = NAN;
+    }
+    if (k) {
+        buf[0].purchase = bought;
+        buf[0].sat = has_sat ? (float)sat : NAN;
+    }
+    return k;
+}
+
+enum view { V_FUNNEL, V_FLOWS, V_PATHS, V_DROPOFFS, V_FRICTION, V_COUNT };
+static const char *const view_names[V_COUNT] = {"funnel", "flows", "paths", "dropoffs",
+                                                "friction"};
+enum { O_DETRACTOR, O_NEGATIVE, O_EFFORT, O_CHURN, O_COUNT };
+static const char *const outcome_names[O_COUNT] = {"detractor", "negative_sentiment",
+                                                   "high_effort", "churn"};
+
+struct views {
+    enum view v;
+    struct funnel *funnel;
+    struct flows *flows;
+    struct paths *paths;
+    struct dropoffs *drop;
+    struct friction *fr[O_COUNT];
+    uint64_t episodes, events;
+    uint64_t churn_known;          /* episodes whose next 90 days are in the data */
+};
+
+static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, size_t n,
+                const struct jevent *next, int64_t latest, struct jevent *buf)
+{
+    w->episodes++;
+    w->events += n;
+    if (w->v == V_FUNNEL)
+        return funnel_add(w->funnel, ep, n);
+    size_t k = with_touchpoints(ep, n, buf);
+    if (!k)
+        return CXM_OK;
+    switch (w->v) {
+    case V_FLOWS: return flows_add(w->flows, buf, k);
+    case V_PATHS: return paths_add(w->paths, buf, k);
+    case V_DROPOFFS: return dropoffs_add(w->drop, buf, k);
+    case V_FRICTION: {
+        uint8_t any = 0;
+        for (size_t i = 0; i < n; i++)
+            any |= fl[i];
+        bool out[O_COUNT] = {any & JF_DETRACTOR, any & JF_NEGATIVE, any & JF_EFFORT, false};
+        int rc = CXM_OK;
+        for (int o = 0; !rc && o < O_CHURN; o++)
+            rc = friction_add(w->fr[o], buf, k, out[o]);
+        /* churn: no event in the 90 days after the episode, when those
+         * days are in the data */
+        int64_t end = ep[n - 1].ts;
+        if (!rc && end + (int64_t)CHURN_DAYS * DAY <= latest) {
+            w->churn_known++;
+            bool churned = !next || (int64_t)next->ts > end + (int64_t)CHURN_DAYS * DAY;
+            rc = friction_add(w->fr[O_CHURN], buf, k, churned);
+        }
+        return rc;
+    }
+    default: return CXM_OK;
+    }
+}
+
+static json_t *funnel_json(const struct model *m, struct funnel *f, size_t ns)
+{
+    struct funnel_stage st[JOURNEY_MAX_STAGES];
+    funnel_result(f, st);
+    json_t *rows = json_array();
+    for (size_t k = 0; k < ns; k++) {
+        json_t *row = json_pack("{s:o, s:I, s:I}", "stage", jname(m, DICT_STAGE, st[k].stage),
+                                "reached", (json_int_t)st[k].reached, "reached_or_beyond",
+                                (json_int_t)st[k].reached_or_beyond);
+        if (k + 1 < ns) {
+            json_object_set_new(row, "next", jname(m, DICT_STAGE, st[k + 1].stage));
+            json_object_set_new(row, "converted", json_integer((json_int_t)st[k].converted));
+            json_object_set_new(row, "conversion", st[k].has_rate ? json_real(st[k].rate)
+                                                                  : json_null());
+            json_object_set_new(row, "median_hours", st[k].has_times ?
+                                json_real(round(st[k].median / 36) / 100) : json_null());
+            json_object_set_new(row, "p90_hours", st[k].has_times ?
+                                json_real(round(st[k].p90 / 36) / 100) : json_null());
+        }
+        json_array_append_new(rows, row);
+    }
+    return rows;
+}
+
+static json_t *flows_json(const struct model *m, struct flows *f, size_t ntp, size_t top)
+{
+    json_t *nodes = json_array();
+    for (size_t t = 1; t < ntp; t++) {
+        uint64_t v = flows_volume(f, (uint16_t)t);
+        if (v)
+            json_array_append_new(nodes, json_pack("{s:o, s:I, s:I, s:I}", "touchpoint",
+                                  jname(m, DICT_TOUCHPOINT, (uint32_t)t), "volume",
+                                  (json_int_t)v, "out", (json_int_t)flows_out(f, (uint16_t)t),
+                                  "self", (json_int_t)flows_self(f, (uint16_t)t)));
+    }
+    struct flow_link *lk = cxm_malloc((top ? top : 1) * sizeof *lk);
+    size_t nl = 0;
+    uint64_t oc = 0, ol = 0;
+    json_t *links = json_array();
+    if (lk && !flows_top(f, top, lk, &nl, &oc, &ol))
+        for (size_t k = 0; k < nl; k++)
+            json_array_append_new(links, json_pack("{s:o, s:o, s:I, s:f}", "from",
+                                  jname(m, DICT_TOUCHPOINT, lk[k].from), "to",
+                                  jname(m, DICT_TOUCHPOINT, lk[k].to), "count",
+                                  (json_int_t)lk[k].count, "share", lk[k].share));
+    free(lk);
+    return json_pack("{s:o, s:o, s:{s:I, s:I}}", "nodes", nodes, "links", links, "other",
+                     "count", (json_int_t)oc, "links", (json_int_t)ol);
+}
+
+static json_t *paths_json(const struct model *m, struct paths *p, size_t top)
+{
+    struct path_row *pr = cxm_malloc((top ? top : 1) * sizeof *pr);
+    size_t n = 0;
+    json_t *rows = json_array();
+    if (pr && !paths_top(p, top, pr, &n))
+        for (size_t k = 0; k < n; k++) {
+            json_t *path = json_array();
+            for (size_t i = 0; i < pr[k].len; i++)
+                json_array_append_new(path, jname(m, DICT_TOUCHPOINT, pr[k].tp[i]));
+            json_array_append_new(rows, json_pack("{s:o, s:b, s:I, s:I, s:f, s:o}",
+                "path", path, "truncated", pr[k].truncated, "episodes",
+                (json_int_t)pr[k].episodes, "purchases", (json_int_t)pr[k].purchases,
+                "conversion", pr[k].conversion, "satisfaction",
+                pr[k].sat_n ? json_real(pr[k].sat_mean) : json_null()));
+        }
+    free(pr);
+    return rows;
+}
+
+static json_t *dropoffs_json(const struct model *m, struct dropoffs *d, size_t top)
+{
+    struct dropoff_row *dr = cxm_malloc((top ? top : 1) * sizeof *dr);
+    size_t n = 0;
+    json_t *rows = json_array();
+    if (dr && !dropoffs_top(d, top, dr, &n))
+        for (size_t k = 0; k < n; k++)
+            json_array_append_new(rows, json_pack("{s:o, s:o, s:I, s:f}", "last_touchpoint",
+                                  jname(m, DICT_TOUCHPOINT, dr[k].tp), "channel",
+                                  jname(m, DICT_CHANNEL, dr[k].channel), "count",
+                                  (json_int_t)dr[k].count, "share", dr[k].share));
+    free(dr);
+    return json_pack("{s:I, s:I, s:o}", "episodes", (json_int_t)dropoffs_episodes(d),
+                     "abandoned", (json_int_t)dropoffs_abandoned(d), "rows", rows);
+}
+
+struct frow {
+    uint16_t tp;
+    double lift;
+};
+
+static int frow_cmp(const void *pa, const void *pb)
+{
+    const struct frow *a = pa, *b = pb;
+    if (a->lift != b->lift)
+        return a->lift < b->lift ? 1 : -1;
+    return (a->tp > b->tp) - (a->tp < b->tp);
+}
+
+static json_t *friction_json(const struct model *m, struct friction **fr, size_t ntp, int rank)
+{
+    struct frow *fw = cxm_malloc(ntp * sizeof *fw);
+    size_t n = 0;
+    for (size_t t = 1; fw && t < ntp; t++) {
+        struct friction_row r = friction_result(fr[O_DETRACTOR], (uint16_t)t);
+        if (!r.n_with)
+            continue;
+        struct friction_row rr = friction_result(fr[rank], (uint16_t)t);
+        fw[n++] = (struct frow){(uint16_t)t, rr.has_value ? rr.lift : -INFINITY};
+    }
+    if (fw)
+        qsort(fw, n, sizeof *fw, frow_cmp);
+    json_t *rows = json_array();
+    for (size_t k = 0; k < n; k++) {
+        json_t *row = json_pack("{s:o}", "touchpoint", jname(m, DICT_TOUCHPOINT, fw[k].tp));
+        for (int o = 0; o < O_COUNT; o++) {
+            struct friction_row r = friction_result(fr[o], fw[k].tp);
+            json_object_set_new(row, outcome_names[o], json_pack(
+                "{s:I, s:o, s:I, s:o, s:o, s:o, s:o}", "n_with", (json_int_t)r.n_with,
+                "rate_with", r.n_with ? json_real(r.rate_with) : json_null(),
+                "n_without", (json_int_t)r.n_without,
+                "rate_without", r.n_without ? json_real(r.rate_without) : json_null(),
+                "lift", r.has_value ? json_real(r.lift) : json_null(),
+                "lift_low", r.has_value ? json_real(r.lo) : json_null(),
+                "lift_high", r.has_value ? json_real(r.hi) : json_null()));
+        }
+        json_array_append_new(rows, row);
+    }
+    free(fw);
+    return rows;
+}
+
+static void views_free(struct views *w)
+{
+    funnel_free(w->funnel);
+    flows_free(w->flows);
+    paths_free(w->paths);
+    dropoffs_free(w->drop);
+    for (int o = 0; o < O_COUNT; o++)
+        friction_free(w->fr[o]);
+}
+
+int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
+                    struct cxm_err *err)
+{
+    struct views w = {.v = V_COUNT};
+    for (int v = 0; v < V_COUNT; v++)
+        if (q->view && !strcmp(q->view, view_names[v]))
+            w.v = (enum view)v;
+    if (w.v == V_COUNT)
+        return cxm_err_field(err, CXM_EINVAL, -1, "view", "view: funnel, flows, paths,"
+                             " dropoffs or friction");
+    if (q->gap < 60 || q->gap > 365LL * DAY)
+        return cxm_err_field(err, CXM_EINVAL, -1, "gap", "gap: 1 minute to 365 days");
+    int rank = O_DETRACTOR;
+    if (q->outcome && *q->outcome) {
+        rank = O_COUNT;
+        for (int o = 0; o < O_COUNT; o++)
+            if (!strcmp(q->outcome, outcome_names[o]))
+                rank = o;
+        if (rank == O_COUNT)
+            return cxm_err_field(err, CXM_EINVAL, -1, "outcome", "outcome: detractor,"
+                                 " negative_sentiment, high_effort or churn");
+    }
+    size_t top = q->top ? q->top : 20;
+    double t0 = cxm_seconds();
+    pthread_rwlock_rdlock(&e->lock);
+    const struct model *m = e->m;
+    struct cust_filter *cf = NULL;
+    int rc = cust_filter_new(m, q->where, &cf, err);
+    uint16_t stages[JOURNEY_MAX_STAGES];
+    size_t ns = 0;
+    size_t ntp = dict_count(m->dict[DICT_TOUCHPOINT]) + 1;
+    size_t nch = dict_count(m->dict[DICT_CHANNEL]) + 1;
+    uint16_t goal = JOURNEY_GOAL_PURCHASE;
+    if (!rc && q->goal && *q->goal && !(goal = dict_code(m, DICT_STAGE, q->goal)))
+        rc = cxm_err_field(err, CXM_EINVAL, -1, "goal", "goal: no stage '%s' in the data",
+                           q->goal);
+    if (!rc && w.v == V_FUNNEL)
+        rc = stage_order(m, q->stages, stages, &ns, err);
+    if (!rc) {
+        switch (w.v) {
+        case V_FUNNEL: w.funnel = funnel_new(stages, ns); rc = !w.funnel; break;
+        case V_FLOWS: w.flows = flows_new(ntp, q->self_links); rc = !w.flows; break;
+        case V_PATHS:
+            w.paths = paths_new(q->max_len ? q->max_len : 8);
+            rc = !w.paths;
+            break;
+        case V_DROPOFFS: w.drop = dropoffs_new(ntp, nch, goal); rc = !w.drop; break;
+        default:
+            for (int o = 0; o < O_COUNT; o++)
+                rc |= !(w.fr[o] = friction_new(ntp));
+            break;
+        }
+        if (rc)
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory (or too many touchpoints)");
+    }
+    struct gathered g = {0};
+    if (!rc && (rc = gather(m, cf, q->from, q->to, &g)))
+        cxm_err_set(err, rc, "out of memory");
+    int64_t latest = 0;
+    for (size_t i = 0; i < g.n; i++)
+        latest = (int64_t)g.ev[i].ts > latest ? (int64_t)g.ev[i].ts : latest;
+    uint32_t *starts = NULL;
+    struct jevent *buf = NULL;
+    size_t cap = 0;
+    for (uint32_t c = 1; !rc && c <= g.ncust; c++) {
+        size_t lo = g.start[c], n = g.start[c + 1] - lo;
+        if (!n)
+            continue;
+        if (n + 1 > cap) {
+            cap = n + 1;
+            free(starts);
+            free(buf);
+            starts = cxm_malloc(cap * sizeof *starts);
+            buf = cxm_malloc(cap * sizeof *buf);
+            if (!starts || !buf) {
+                rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+                break;
+            }
+        }
+        size_t ne = journey_episodes(g.ev + lo, n, (uint32_t)q->gap, starts);
+        for (size_t k = 0; !rc && k < ne; k++) {
+            size_t a = starts[k], b = k + 1 < ne ? starts[k + 1] : n;
+            const struct jevent *next = k + 1 < ne ? &g.ev[lo + b] : NULL;
+            if ((rc = feed(&w, g.ev + lo + a, g.flags + lo + a, b - a, next, latest, buf)))
+                cxm_err_set(err, rc, "journey accumulation failed: %s", cxm_rc_str(rc));
+        }
+    }
+    free(starts);
+    free(buf);
+    gathered_free(&g);
+    json_t *doc = NULL;
+    if (!rc) {
+        doc = json_pack("{s:s, s:I, s:I, s:I}", "view", view_names[w.v], "gap_days",
+                        (json_int_t)(q->gap / DAY), "episodes", (json_int_t)w.episodes,
+                        "events", (json_int_t)w.events);
+        switch (w.v) {
+        case V_FUNNEL: json_object_set_new(doc, "rows", funnel_json(m, w.funnel, ns)); break;
+        case V_FLOWS: json_object_update_new(doc, flows_json(m, w.flows, ntp, top)); break;
+        case V_PATHS: json_object_set_new(doc, "rows", paths_json(m, w.paths, top)); break;
+        case V_DROPOFFS: json_object_update_new(doc, dropoffs_json(m, w.drop, top)); break;
+        default:
+            json_object_set_new(doc, "ranked_by", json_string(outcome_names[rank]));
+            json_object_set_new(doc, "churn_episodes", json_integer((json_int_t)w.churn_known));
+            json_object_set_new(doc, "rows", friction_json(m, w.fr, ntp, rank));
+            break;
+        }
+        json_object_set_new(doc, "seq", json_integer(m->last_seq));
+    }
+    cust_filter_free(cf);
+    pthread_rwlock_unlock(&e->lock);
+    views_free(&w);
+    if (rc)
+        return rc;
+    json_object_set_new(doc, "seconds", json_real(round((cxm_seconds() - t0) * 1e4) / 1e4));
+    *out = doc;
+    return CXM_OK;
+}
+
+/* ---- one customer's journey ------------------------------------------- */
+
+int engine_customer_journey(struct engine *e, uint32_t id, int64_t gap, json_t **out,
+                            struct cxm_err *err)
+{
+    if (gap < 60 || gap > 365LL * DAY)
+        return cxm_err_field(err, CXM_EINVAL, -1, "gap", "gap: 1 minute to 365 days");
+    pthread_rwlock_rdlock(&e->lock);
+    const struct model *m = e->m;
+    int rc = CXM_OK;
+    if (id < 1 || id > m->ncust) {
+        pthread_rwlock_unlock(&e->lock);
+        return cxm_err_set(err, CXM_ENOTFOUND, "no customer %u", id);
+    }
+    uint32_t root = model_root(m, id);
+    /* the profile's nodes, then its events (type 0 interaction, 1
+     * feedback, 2 order, with the row) */
+    uint32_t *nodes = NULL;
+    size_t nn = 0, ncap = 0;
+    struct ref { struct jevent ev; uint8_t type; uint32_t row; } *ev = NULL;
+    size_t n = 0, cap = 0;
+    if (cxm_grow((void **)&nodes, &ncap, 1, sizeof *nodes))
+        rc = CXM_ENOMEM;
+    else
+        nodes[nn++] = root;
+    for (size_t i = 0; !rc && i < nn; i++)
+        for (uint32_t c = m->cust[nodes[i]].first_child; !rc && c; c = m->cust[c].next_sibling)
+            if (!(rc = cxm_grow((void **)&nodes, &ncap, nn + 1, sizeof *nodes)))
+                nodes[nn++] = c;
+    uint16_t purchase_stage = dict_code(m, DICT_STAGE, "purchase");
+    uint16_t purchase_kind = dict_code(m, DICT_ITYPE, "purchase");
+#define ADD(type_, row_, ...) do { \
+        if ((rc = cxm_grow((void **)&ev, &cap, n + 1, sizeof *ev))) break; \
+        ev[n++] = (struct ref){(struct jevent){__VA_ARGS__}, (type_), (row_)}; } while (0)
+    for (size_t k = 0; !rc && k < nn; k++) {
+        const struct cust *c = &m->cust[nodes[k]];
+        for (uint32_t i = c->ihead; !rc && i; i = m->ic.next[i])
+            ADD(0, i, .ts = m->ic.ts[i], .touchpoint = m->ic.touchpoint[i],
+                .stage = m->ic.stage[i] ? m->ic.stage[i] : JOURNEY_NO_STAGE,
+                .channel = m->ic.channel[i], .sat = NAN,
+                .purchase = (purchase_kind && m->ic.kind[i] == purchase_kind) ||
+                            (purchase_stage && m->ic.stage[i] == purchase_stage));
+        for (uint32_t i = c->fhead; !rc && i; i = m->fc.next[i]) {
+            int kind = m->fc.kind[i];
+            double s = kind == FB_NPS || kind == FB_RATING ? metrics_normalise(SCALE_0_10, m->fc.score[i])
+                     : kind == FB_CSAT ? metrics_normalise(SCALE_1_5, m->fc.score[i])
+                     : kind == FB_CES ? metrics_normalise(SCALE_EFFORT_1_7, m->fc.score[i]) : NAN;
+            ADD(1, i, .ts = m->fc.ts[i], .touchpoint = m->fc.touchpoint[i],
+                .stage = m->fc.stage[i] ? m->fc.stage[i] : JOURNEY_NO_STAGE,
+                .channel = m->fc.channel[i], .sat = (float)s,
+                .purchase = purchase_stage && m->fc.stage[i] == purchase_stage);
+        }
+        for (uint32_t i = c->ohead; !rc && i; i = m->oc.next[i])
+            ADD(2, i, .ts = m->oc.ts[i], .stage = purchase_stage ? purchase_stage
+                                                                 : JOURNEY_NO_STAGE,
+                .channel = m->oc.channel[i], .sat = NAN, .purchase = 1);
+    }
+#undef ADD
+    /* by time; ties by type then row, the order they were recorded */
+    for (size_t i = 1; !rc && i < n; i++) {
+        struct ref t = ev[i];
+        size_t j = i;
+        while (j > 0 && (ev[j - 1].ev.ts > t.ev.ts ||
+                         (ev[j - 1].ev.ts == t.ev.ts && (ev[j - 1].type > t.type ||
+                          (ev[j - 1].type == t.type && ev[j - 1].row > t.row))))) {
+            ev[j] = ev[j - 1];
+            j--;
+        }
+        ev[j] = t;
+    }
+    struct jevent *flat = rc || !n ? NULL : cxm_malloc(n * sizeof *flat);
+    uint32_t *starts = rc || !n ? NULL : cxm_malloc(n * sizeof *starts);
+    if (!rc && n && (!flat || !starts))
+        rc = CXM_ENOMEM;
+    json_t *eps = rc ? NULL : json_array();
+    for (size_t i = 0; !rc && i < n; i++)
+        flat[i] = ev[i].ev;
+    size_t ne = rc || !n ? 0 : journey_episodes(flat, n, (uint32_t)gap, starts);
+    static const char *const types[] = {"interaction", "feedback", "order"};
+    for (size_t k = 0; k < ne; k++) {
+        size_t a = starts[k], b = k + 1 < ne ? starts[k + 1] : n;
+        json_t *events = json_array(), *stages = json_array();
+        bool seen[JOURNEY_MAX_STAGES * 16] = {false};
+        bool bought = false;
+        for (size_t i = a; i < b; i++) {
+            const struct jevent *x = &flat[i];
+            char ts[TIMEFMT_LEN];
+            timefmt_format(x->ts, ts);
+            json_t *o = json_pack("{s:s, s:s, s:I}", "ts", ts, "type", types[ev[i].type],
+                                  "seq", (json_int_t)(ev[i].type == 0 ? m->ic.seq[ev[i].row]
+                                                    : ev[i].type == 1 ? m->fc.seq[ev[i].row]
+                                                    : m->oc.seq[ev[i].row]));
+            if (x->touchpoint)
+                json_object_set_new(o, "touchpoint", jname(m, DICT_TOUCHPOINT, x->touchpoint));
+            if (x->channel)
+                json_object_set_new(o, "channel", jname(m, DICT_CHANNEL, x->channel));
+            if (x->stage != JOURNEY_NO_STAGE) {
+                json_object_set_new(o, "stage", jname(m, DICT_STAGE, x->stage));
+                if (x->stage < sizeof seen && !seen[x->stage]) {
+                    seen[x->stage] = true;
+                    json_array_append_new(stages, jname(m, DICT_STAGE, x->stage));
+                }
+            }
+            if (!isnan(x->sat))
+                json_object_set_new(o, "satisfaction", json_real(x->sat));
+            bought |= x->purchase;
+            json_array_append_new(events, o);
+        }
+        double sat;
+        bool hs = journey_sat(flat + a, b - a, &sat);
+        char t0[TIMEFMT_LEN], t1[TIMEFMT_LEN];
+        timefmt_format(flat[a].ts, t0);
+        timefmt_format(flat[b - 1].ts, t1);
+        json_array_append_new(eps, json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}", "start", t0,
+                              "end", t1, "stages", stages, "purchase", bought,
+                              "satisfaction", hs ? json_real(sat) : json_null(),
+                              "events", events));
+    }
+    pthread_rwlock_unlock(&e->lock);
+    free(nodes);
+    free(ev);
+    free(flat);
+    free(starts);
+    if (rc) {
+        json_decref(eps);
+        return cxm_err_set(err, rc, "out of memory");
+    }
+    *out = json_pack("{s:I, s:I, s:o}", "customer_id", (json_int_t)root, "gap_days",
+                     (json_int_t)(gap / DAY), "episodes", eps);
+    return CXM_OK;
+}
