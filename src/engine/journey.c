@@ -22,7 +22,9 @@
 #define CHURN_DAYS 90
 
 /* What an episode's outcomes need beyond struct jevent: bit flags. */
-enum { JF_DETRACTOR = 1, JF_NEGATIVE = 2, JF_EFFORT = 4 };
+enum { JF_DETRACTOR = 1, JF_NEGATIVE = 2, JF_EFFORT = 4,
+       JF_OPENER = 8,            /* a complaint or a ticket: a support journey starts */
+       JF_SUPPORT = 16 };        /* an event at the support stage */
 
 struct gathered {
     struct jevent *ev;
@@ -101,6 +103,9 @@ static int gather(const struct model *m, struct cust_filter *cf, int64_t from, i
     }
     uint16_t purchase_stage = dict_code(m, DICT_STAGE, "purchase");
     uint16_t purchase_kind = dict_code(m, DICT_ITYPE, "purchase");
+    uint16_t support = dict_code(m, DICT_STAGE, "support");
+    uint16_t complaint = dict_code(m, DICT_ITYPE, "complaint");
+    uint16_t ticket = dict_code(m, DICT_ITYPE, "ticket");
 #define IN(t) ((int64_t)(t) >= from && (int64_t)(t) < to)
     /* pass 1: counts per root */
     for (int pass_ = 0; pass_ < 2; pass_++) {
@@ -120,7 +125,10 @@ static int gather(const struct model *m, struct cust_filter *cf, int64_t from, i
                 .purchase = (purchase_kind && m->ic.kind[i] == purchase_kind) ||
                             (purchase_stage && m->ic.stage[i] == purchase_stage)};
             uint32_t tx = model_itx(m, i);
-            g->flags[k] = tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0;
+            uint16_t kind = m->ic.kind[i];
+            g->flags[k] = (tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0) |
+                          (kind && (kind == complaint || kind == ticket) ? JF_OPENER : 0) |
+                          (support && m->ic.stage[i] == support ? JF_SUPPORT : 0);
         }
         for (size_t i = 1; i <= m->fc.n; i++) {
             uint32_t r = model_root(m, m->fc.cust[i]);
@@ -148,7 +156,8 @@ static int gather(const struct model *m, struct cust_filter *cf, int64_t from, i
             uint32_t tx = m->fc.tx[i];
             g->flags[k] = (kind == FB_NPS && s <= 6 ? JF_DETRACTOR : 0) |
                           (kind == FB_CES && s >= 5 ? JF_EFFORT : 0) |
-                          (tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0);
+                          (tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0) |
+                          (support && m->fc.stage[i] == support ? JF_SUPPORT : 0);
         }
         for (size_t i = 1; i <= m->oc.n; i++) {
             uint32_t r = model_root(m, m->oc.cust[i]);
@@ -301,7 +310,53 @@ struct views {
     struct friction *fr[O_COUNT];
     uint64_t episodes, events;
     uint64_t churn_known;          /* episodes whose next 90 days are in the data */
+    uint32_t *resolve;             /* support journeys' times to resolution, s */
+    size_t nres, rescap;
 };
+
+/* A support journey: from its first complaint or ticket to the last
+ * support-stage event after it (else the episode's last event). */
+static int add_resolution(struct views *w, const struct jevent *ep, const uint8_t *fl,
+                          size_t n)
+{
+    size_t open = n;
+    for (size_t i = 0; i < n && open == n; i++)
+        if (fl[i] & JF_OPENER)
+            open = i;
+    if (open == n)
+        return CXM_OK;
+    size_t end = n - 1;
+    for (size_t i = n; i-- > open + 1;)
+        if (fl[i] & JF_SUPPORT) {
+            end = i;
+            break;
+        }
+    if (cxm_grow((void **)&w->resolve, &w->rescap, w->nres + 1, sizeof *w->resolve))
+        return CXM_ENOMEM;
+    w->resolve[w->nres++] = ep[end].ts - ep[open].ts;
+    return CXM_OK;
+}
+
+static int u32_cmp(const void *pa, const void *pb)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+static json_t *resolution_json(struct views *w)
+{
+    if (!w->nres)
+        return json_pack("{s:i, s:n, s:n, s:n}", "journeys", 0, "mean_hours",
+                         "median_hours", "p90_hours");
+    qsort(w->resolve, w->nres, sizeof *w->resolve, u32_cmp);
+    double sum = 0;
+    for (size_t i = 0; i < w->nres; i++)
+        sum += w->resolve[i];
+    return json_pack("{s:I, s:f, s:f, s:f}", "journeys", (json_int_t)w->nres,
+                     "mean_hours", round(sum / (double)w->nres / 36) / 100,
+                     "median_hours", round(journey_quantile(w->resolve, w->nres, 0.5) / 36) / 100,
+                     "p90_hours", round(journey_quantile(w->resolve, w->nres, 0.9) / 36) / 100);
+}
 
 static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, size_t n,
                 const struct jevent *next, int64_t latest, struct jevent *buf)
@@ -310,6 +365,11 @@ static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, siz
     w->events += n;
     if (w->v == V_FUNNEL)
         return funnel_add(w->funnel, ep, n);
+    if (w->v == V_FRICTION) {
+        int rr = add_resolution(w, ep, fl, n);
+        if (rr)
+            return rr;
+    }
     size_t k = with_touchpoints(ep, n, buf);
     if (!k)
         return CXM_OK;
@@ -479,6 +539,7 @@ static void views_free(struct views *w)
     dropoffs_free(w->drop);
     for (int o = 0; o < O_COUNT; o++)
         friction_free(w->fr[o]);
+    free(w->resolve);
 }
 
 int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
@@ -585,6 +646,7 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
             json_object_set_new(doc, "ranked_by", json_string(outcome_names[rank]));
             json_object_set_new(doc, "churn_episodes", json_integer((json_int_t)w.churn_known));
             json_object_set_new(doc, "rows", friction_json(m, w.fr, ntp, rank));
+            json_object_set_new(doc, "resolution", resolution_json(&w));
             break;
         }
         json_object_set_new(doc, "seq", json_integer(m->last_seq));

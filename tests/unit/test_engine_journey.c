@@ -226,3 +226,31 @@ Test(engine_journey, a_merge_joins_journeys_and_unmerge_splits_them, .init = fx_
     json_decref(f);
     engine_close(e);
 }
+
+Test(engine_journey, support_journeys_time_to_resolution, .init = fx_setup,
+     .fini = fx_teardown)
+{
+    struct engine *e = fx_open(false);
+    json_t *a = json_array();
+    /* eve: a complaint, support 5 hours later, then back to browsing;
+     * fay: a ticket and nothing after it (resolved at once: 0 hours);
+     * gus: no complaint: not a support journey */
+    json_t *c = touch("eve@x.io", T0, "help_center", "support", "web");
+    json_object_set_new(c, "kind", json_string("complaint"));
+    json_array_append_new(a, c);
+    json_array_append_new(a, touch("eve@x.io", T0 + 5 * H, "call_center", "support", "phone"));
+    json_array_append_new(a, touch("eve@x.io", T0 + 6 * H, "homepage", "awareness", "web"));
+    c = touch("fay@x.io", T0, "help_center", "support", "web");
+    json_object_set_new(c, "kind", json_string("ticket"));
+    json_array_append_new(a, c);
+    json_array_append_new(a, touch("gus@x.io", T0, "homepage", "awareness", "web"));
+    fx_ingest(e, a, T0);
+    json_decref(a);
+    json_t *fr = view(e, "friction", NULL);
+    json_t *res = json_object_get(fr, "resolution");
+    cr_assert_eq(ival(res, "journeys"), 2, "%s", json_dumps(res, 0));
+    cr_assert_float_eq(json_number_value(json_object_get(res, "mean_hours")), 2.5, 1e-9);
+    cr_assert_float_eq(json_number_value(json_object_get(res, "median_hours")), 2.5, 1e-9);
+    json_decref(fr);
+    engine_close(e);
+}
