@@ -11,10 +11,11 @@
 #include "log.h"
 
 static const char usage_text[] =
-    "usage: cxm journey funnel|flows|paths|dropoffs|friction [--db FILE]\n"
+    "usage: cxm journey funnel|flows|paths|dropoffs|friction|conformance [--db FILE]\n"
     "       [--where EXPR] [--from DATE] [--to DATE] [--gap DAYS] [--stages A,B,...]\n"
     "       [--goal STAGE] [--outcome detractor|negative_sentiment|high_effort|churn]\n"
-    "       [--top N] [--max-len N] [--self-links] [--format table|csv|json]\n\n"
+    "       [--top N] [--max-len N] [--self-links] [--design FILE.json]\n"
+    "       [--format table|csv|json]\n\n"
     "Every customer's interactions, feedback and orders in the period, split into\n"
     "episodes where --gap days (default 30) pass without an event:\n"
     "  funnel    episodes reaching each stage (--stages in order; default the usual\n"
@@ -27,14 +28,19 @@ static const char usage_text[] =
     "            and channel\n"
     "  friction  per touchpoint, detractor, negative-sentiment, high-effort and\n"
     "            churn rates of episodes with it against those without (lift with\n"
-    "            a 95% interval), ranked by --outcome\n"
+    "            a 95% interval), ranked by --outcome; and support journeys'\n"
+    "            time to resolution\n"
+    "  conformance  how many journeys follow the designed one (--design: JSON\n"
+    "            {\"stages\":[{\"stage\":\"awareness\",\"touchpoints\":[...]},...]}) and\n"
+    "            where they deviate: skipped stages, backward moves, unexpected\n"
+    "            touchpoints, stages the design does not have\n"
     "--where filters customers (country, age_band, nps_category, p_alive...).\n"
     "Same answers as GET /v1/journeys/VIEW; see docs/journeys.md.\n";
 
 int cmd_journey(int argc, char **argv)
 {
     enum { O_DB = 1, O_WHERE, O_FROM, O_TO, O_GAP, O_STAGES, O_GOAL, O_OUT, O_TOP, O_LEN,
-           O_SELF, O_FMT, O_HELP };
+           O_SELF, O_FMT, O_DESIGN, O_HELP };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB}, {"where", required_argument, NULL, O_WHERE},
         {"from", required_argument, NULL, O_FROM}, {"to", required_argument, NULL, O_TO},
@@ -42,8 +48,9 @@ int cmd_journey(int argc, char **argv)
         {"goal", required_argument, NULL, O_GOAL}, {"outcome", required_argument, NULL, O_OUT},
         {"top", required_argument, NULL, O_TOP}, {"max-len", required_argument, NULL, O_LEN},
         {"self-links", no_argument, NULL, O_SELF}, {"format", required_argument, NULL, O_FMT},
+        {"design", required_argument, NULL, O_DESIGN},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
-    const char *db = NULL, *format = "table", *from = NULL, *to = NULL;
+    const char *db = NULL, *format = "table", *from = NULL, *to = NULL, *design = NULL;
     struct journey_query q = {.to = INT64_MAX, .gap = 30 * 86400};
     int64_t v;
     int c;
@@ -60,6 +67,7 @@ int cmd_journey(int argc, char **argv)
         case O_OUT: q.outcome = optarg; break;
         case O_SELF: q.self_links = true; break;
         case O_FMT: format = optarg; break;
+        case O_DESIGN: design = optarg; break;
         case O_GAP:
             if (!cxm_parse_i64(optarg, &v) || v < 1 || v > 365)
                 return cli_usage("journey", "--gap wants 1-365 days");
@@ -89,11 +97,36 @@ int cmd_journey(int argc, char **argv)
     if ((from && report_parse_bound(from, false, 0, &q.from, &err)) ||
         (to && report_parse_bound(to, true, 0, &q.to, &err)))
         return cli_usage("journey", "%s", err.msg);
+    char *djson = NULL;
+    if (design) {
+        FILE *df = fopen(design, "rb");
+        if (!df)
+            return cli_usage("journey", "--design: cannot open %s", design);
+        size_t cap = 0, n = 0;
+        int grc = CXM_OK;
+        for (;;) {
+            if ((grc = cxm_grow((void **)&djson, &cap, n + 4097, 1)))
+                break;
+            size_t got = fread(djson + n, 1, 4096, df);
+            n += got;
+            if (got < 4096 || n > 1u << 20)
+                break;
+        }
+        fclose(df);
+        if (grc || n > 1u << 20) {
+            free(djson);
+            return cli_usage("journey", "--design: %s is too big", design);
+        }
+        djson[n] = '\0';
+        q.design = djson;
+    }
     log_set_level(LOG_WARN);
     struct engine *e;
     struct engine_opts eo = {.sync = STORE_SYNC_FULL, .lock = false};
-    if (engine_open(cli_db(db), &eo, &e, &err))
+    if (engine_open(cli_db(db), &eo, &e, &err)) {
+        free(djson);
         return cli_fail("journey", &err);
+    }
     json_t *doc = NULL;
     int rc = engine_journeys(e, &q, &doc, &err);
     if (!rc) {
@@ -103,6 +136,33 @@ int cmd_journey(int argc, char **argv)
                 puts(s);
             free(s);
         } else {
+            if (!json_object_get(doc, "rows") && json_object_get(doc, "deviations")) {
+                /* conformance: the totals, then one row per deviation */
+                printf("compared %lld, conforming %lld (%.1f%%)\n",
+                       (long long)json_integer_value(json_object_get(doc, "compared")),
+                       (long long)json_integer_value(json_object_get(doc, "conforming")),
+                       json_number_value(json_object_get(doc, "conformance_pct")));
+                json_t *all = json_array(), *dv = json_object_get(doc, "deviations"), *x;
+                const char *kind;
+                json_object_foreach(dv, kind, x) {
+                    json_t *y;
+                    size_t k;
+                    json_array_foreach(x, k, y) {
+                        /* one shape for all: stage (or from), detail, count */
+                        json_t *st = json_object_get(y, "stage");
+                        json_t *detail = json_object_get(y, "touchpoint");
+                        if (!st) {
+                            st = json_object_get(y, "from");
+                            detail = json_object_get(y, "to");
+                        }
+                        json_array_append_new(all, json_pack("{s:s, s:O, s:O, s:O}",
+                            "deviation", kind, "stage", st ? st : json_null(),
+                            "detail", detail ? detail : json_null(),
+                            "count", json_object_get(y, "count")));
+                    }
+                }
+                json_object_set_new(doc, "rows", all);
+            }
             if (!json_object_get(doc, "rows"))
                 json_object_set(doc, "rows", json_object_get(doc, "links"));
             json_t *row;
@@ -143,6 +203,7 @@ int cmd_journey(int argc, char **argv)
     }
     json_decref(doc);
     engine_close(e);
+    free(djson);
     if (rc)
         return rc == CXM_EINVAL ? cli_usage("journey", "%s", err.msg) : cli_fail("journey", &err);
     return EXIT_OK;

@@ -781,3 +781,148 @@ struct friction_row friction_result(const struct friction *f, uint16_t tp)
     r.has_value = true;
     return r;
 }
+
+/* ---- designed vs actual ------------------------------------------------ */
+
+struct conformance {
+    size_t ns, ntp, nsc;
+    int16_t *index;            /* stage code -> design index, -1: undeclared */
+    uint8_t *expect;           /* [k * ntp + tp]: 1 expected; row of 0s: any */
+    bool *any;                 /* stage k expects any touchpoint */
+    uint64_t *skipped, *backward, *unexpected, *undeclared;
+    struct conformance_totals t;
+};
+
+void conformance_free(struct conformance *c)
+{
+    if (!c)
+        return;
+    free(c->index);
+    free(c->expect);
+    free(c->any);
+    free(c->skipped);
+    free(c->backward);
+    free(c->unexpected);
+    free(c->undeclared);
+    free(c);
+}
+
+struct conformance *conformance_new(const uint16_t *stages, size_t nstages,
+                                    const uint16_t *const *expected, const size_t *nexpected,
+                                    size_t ntouchpoints, size_t nstage_codes)
+{
+    if (!stages || nstages == 0 || nstages > JOURNEY_MAX_STAGES || ntouchpoints == 0 ||
+        ntouchpoints > JOURNEY_MAX_FLOW_TP || nstage_codes == 0 ||
+        nstage_codes > JOURNEY_NO_STAGE)
+        return NULL;
+    struct conformance *c = cxm_calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->ns = nstages;
+    c->ntp = ntouchpoints;
+    c->nsc = nstage_codes;
+    c->index = cxm_malloc(nstage_codes * sizeof *c->index);
+    c->expect = cxm_calloc(nstages * ntouchpoints, 1);
+    c->any = cxm_calloc(nstages, sizeof *c->any);
+    c->skipped = cxm_calloc(nstages, sizeof *c->skipped);
+    c->backward = cxm_calloc(nstages * nstages, sizeof *c->backward);
+    c->unexpected = cxm_calloc(nstages * ntouchpoints, sizeof *c->unexpected);
+    c->undeclared = cxm_calloc(nstage_codes, sizeof *c->undeclared);
+    if (!c->index || !c->expect || !c->any || !c->skipped || !c->backward ||
+        !c->unexpected || !c->undeclared) {
+        conformance_free(c);
+        return NULL;
+    }
+    for (size_t s = 0; s < nstage_codes; s++)
+        c->index[s] = -1;
+    for (size_t k = 0; k < nstages; k++) {
+        if (stages[k] >= nstage_codes || c->index[stages[k]] >= 0) {
+            conformance_free(c);
+            return NULL;
+        }
+        c->index[stages[k]] = (int16_t)k;
+        size_t ne = nexpected ? nexpected[k] : 0;
+        c->any[k] = ne == 0;
+        for (size_t i = 0; i < ne; i++) {
+            if (!expected || !expected[k] || expected[k][i] >= ntouchpoints) {
+                conformance_free(c);
+                return NULL;
+            }
+            c->expect[k * ntouchpoints + expected[k][i]] = 1;
+        }
+    }
+    return c;
+}
+
+int conformance_add(struct conformance *c, const struct jevent *ep, size_t n)
+{
+    if (!ep || n == 0)
+        return CXM_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if ((ep[i].stage != JOURNEY_NO_STAGE && ep[i].stage >= c->nsc) ||
+            ep[i].touchpoint >= c->ntp)
+            return CXM_EINVAL;
+    c->t.episodes++;
+    bool skip = false, back = false, unexp = false, undecl = false, any = false;
+    int prev = -1;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t s = ep[i].stage;
+        if (s == JOURNEY_NO_STAGE)
+            continue;
+        int k = c->index[s];
+        if (k < 0) {
+            c->undeclared[s]++;
+            undecl = true;
+            continue;
+        }
+        any = true;
+        uint16_t tp = ep[i].touchpoint;
+        if (tp && !c->any[k] && !c->expect[(size_t)k * c->ntp + tp]) {
+            c->unexpected[(size_t)k * c->ntp + tp]++;
+            unexp = true;
+        }
+        if (prev >= 0 && k < prev) {
+            c->backward[(size_t)prev * c->ns + (size_t)k]++;
+            back = true;
+        } else if (prev >= 0 && k > prev + 1) {
+            for (int j = prev + 1; j < k; j++)
+                c->skipped[j]++;
+            skip = true;
+        }
+        prev = k;
+    }
+    if (!any && !undecl)
+        return CXM_OK;
+    c->t.compared++;
+    c->t.conforming += any && !skip && !back && !unexp && !undecl;
+    c->t.with_skip += skip;
+    c->t.with_backward += back;
+    c->t.with_unexpected += unexp;
+    c->t.with_undeclared += undecl;
+    return CXM_OK;
+}
+
+void conformance_totals(const struct conformance *c, struct conformance_totals *t)
+{
+    *t = c->t;
+}
+
+uint64_t conformance_skipped(const struct conformance *c, size_t k)
+{
+    return k < c->ns ? c->skipped[k] : 0;
+}
+
+uint64_t conformance_backward(const struct conformance *c, size_t a, size_t b)
+{
+    return a < c->ns && b < c->ns ? c->backward[a * c->ns + b] : 0;
+}
+
+uint64_t conformance_unexpected(const struct conformance *c, size_t k, uint16_t tp)
+{
+    return k < c->ns && tp < c->ntp ? c->unexpected[k * c->ntp + tp] : 0;
+}
+
+uint64_t conformance_undeclared(const struct conformance *c, uint16_t stage)
+{
+    return stage < c->nsc ? c->undeclared[stage] : 0;
+}

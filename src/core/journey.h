@@ -205,4 +205,42 @@ struct friction_row {
 };
 struct friction_row friction_result(const struct friction *f, uint16_t tp);
 
+/* ---- designed vs actual ---------------------------------------------------- */
+
+/* Conformance to a designed journey: stages in order, each with the
+ * touchpoints expected at it. An episode's events with a stage are
+ * compared with the design, in time order:
+ * - an event at a stage the design does not have is an undeclared stage;
+ * - a touchpoint not expected at its stage (when the stage lists any) is
+ *   an unexpected touchpoint (an event without a touchpoint never is);
+ * - a move to an earlier designed stage than the previous event's is a
+ *   backward move (from, to);
+ * - a move forward by more than one stage skips the stages between (an
+ *   episode may start and end at any stage: only gaps inside it count).
+ * An episode with an event at a designed stage conforms when it has none
+ * of these. An episode with no event at any stage is not compared.
+ * Events without a stage are ignored. */
+struct conformance;
+/* stages[k] the design's stage codes (distinct, at most
+ * JOURNEY_MAX_STAGES, none JOURNEY_NO_STAGE); expected[k] a list of
+ * nexpected[k] touchpoint codes < ntouchpoints (0 entries: any). NULL on
+ * bad arguments or out of memory. */
+struct conformance *conformance_new(const uint16_t *stages, size_t nstages,
+                                    const uint16_t *const *expected, const size_t *nexpected,
+                                    size_t ntouchpoints, size_t nstage_codes);
+void conformance_free(struct conformance *c);
+int conformance_add(struct conformance *c, const struct jevent *ep, size_t n);
+struct conformance_totals {
+    uint64_t episodes, compared, conforming;
+    uint64_t with_skip, with_backward, with_unexpected, with_undeclared;  /* episodes */
+};
+void conformance_totals(const struct conformance *c, struct conformance_totals *t);
+/* Counts of events or moves: skips of design stage k, backward moves
+ * from design stage a to b, unexpected touchpoint tp at design stage k,
+ * events at undeclared stage code s. */
+uint64_t conformance_skipped(const struct conformance *c, size_t k);
+uint64_t conformance_backward(const struct conformance *c, size_t a, size_t b);
+uint64_t conformance_unexpected(const struct conformance *c, size_t k, uint16_t tp);
+uint64_t conformance_undeclared(const struct conformance *c, uint16_t stage);
+
 #endif

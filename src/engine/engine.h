@@ -190,7 +190,8 @@ int engine_set_taxonomy(struct engine *e, const char *json, size_t *n, int64_t *
 /* Journeys (docs/journeys.md): every profile's interactions, feedback and
  * orders in [from, to) split into episodes by gap seconds. */
 struct journey_query {
-    const char *view;            /* funnel, flows, paths, dropoffs, friction */
+    const char *view;            /* funnel, flows, paths, dropoffs, friction,
+                                    conformance */
     const char *where;           /* on customer fields; NULL: everyone */
     int64_t from, to, gap;
     const char *stages;          /* funnel: comma-separated order; NULL: usual */
@@ -199,6 +200,7 @@ struct journey_query {
     size_t top;                  /* rows of flows, paths, drop-offs */
     size_t max_len;              /* paths: touchpoints kept (default 8) */
     bool self_links;             /* flows: count A -> A */
+    const char *design;          /* conformance: the designed journey, JSON */
 };
 int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
                     struct cxm_err *err);

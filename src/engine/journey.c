@@ -294,9 +294,9 @@ static size_t with_touchpoints(const struct jevent *ep, size_t n, struct jevent 
     return k;
 }
 
-enum view { V_FUNNEL, V_FLOWS, V_PATHS, V_DROPOFFS, V_FRICTION, V_COUNT };
+enum view { V_FUNNEL, V_FLOWS, V_PATHS, V_DROPOFFS, V_FRICTION, V_CONFORMANCE, V_COUNT };
 static const char *const view_names[V_COUNT] = {"funnel", "flows", "paths", "dropoffs",
-                                                "friction"};
+                                                "friction", "conformance"};
 enum { O_DETRACTOR, O_NEGATIVE, O_EFFORT, O_CHURN, O_COUNT };
 static const char *const outcome_names[O_COUNT] = {"detractor", "negative_sentiment",
                                                    "high_effort", "churn"};
@@ -308,6 +308,9 @@ struct views {
     struct paths *paths;
     struct dropoffs *drop;
     struct friction *fr[O_COUNT];
+    struct conformance *conf;
+    uint16_t dstages[JOURNEY_MAX_STAGES];
+    size_t nds;
     uint64_t episodes, events;
     uint64_t churn_known;          /* episodes whose next 90 days are in the data */
     uint32_t *resolve;             /* support journeys' times to resolution, s */
@@ -365,6 +368,8 @@ static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, siz
     w->events += n;
     if (w->v == V_FUNNEL)
         return funnel_add(w->funnel, ep, n);
+    if (w->v == V_CONFORMANCE)
+        return conformance_add(w->conf, ep, n);
     if (w->v == V_FRICTION) {
         int rr = add_resolution(w, ep, fl, n);
         if (rr)
@@ -540,6 +545,126 @@ static void views_free(struct views *w)
     for (int o = 0; o < O_COUNT; o++)
         friction_free(w->fr[o]);
     free(w->resolve);
+    conformance_free(w->conf);
+}
+
+/* A designed journey: {"stages": [{"stage": "awareness", "touchpoints":
+ * ["homepage", ...]}, ...]} (touchpoints optional: any). Stages must be
+ * in the data; touchpoints the data never had are expected in vain. */
+static int design_parse(const struct model *m, const char *json, struct views *w,
+                        struct cxm_err *err)
+{
+    if (!json || !*json)
+        return cxm_err_field(err, CXM_EINVAL, -1, "design", "conformance needs the designed"
+                             " journey: {\"stages\":[{\"stage\":...,\"touchpoints\":[...]}]}");
+    json_error_t je;
+    json_t *d = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    json_t *st = json_object_get(d, "stages");
+    size_t ns = json_array_size(st);
+    if (!d)
+        return cxm_err_field(err, CXM_EINVAL, -1, "design", "design: %s (line %d)",
+                             je.text, je.line);
+    if (!json_is_array(st) || ns == 0 || ns > JOURNEY_MAX_STAGES) {
+        json_decref(d);
+        return cxm_err_field(err, CXM_EINVAL, -1, "design", "design: \"stages\" must be"
+                             " a list of 1 to %d stages", JOURNEY_MAX_STAGES);
+    }
+    size_t ntp = dict_count(m->dict[DICT_TOUCHPOINT]) + 1;
+    uint16_t *tps[JOURNEY_MAX_STAGES] = {0};
+    size_t ntps[JOURNEY_MAX_STAGES] = {0};
+    int rc = CXM_OK;
+    for (size_t k = 0; !rc && k < ns; k++) {
+        json_t *s = json_array_get(st, k);
+        const char *name = json_string_value(json_object_get(s, "stage"));
+        json_t *tl = json_object_get(s, "touchpoints");
+        uint16_t code = name ? dict_code(m, DICT_STAGE, name) : 0;
+        if (!code) {
+            rc = cxm_err_field(err, CXM_EINVAL, (long)k, "design", name ?
+                               "design: stage %zu '%s' is not a stage of the data" :
+                               "design: stage %zu has no \"stage\" name%s", k, name ? name : "");
+            break;
+        }
+        if (tl && !json_is_array(tl)) {
+            rc = cxm_err_field(err, CXM_EINVAL, (long)k, "design", "design: stage %zu:"
+                               " \"touchpoints\" must be a list of names", k);
+            break;
+        }
+        w->dstages[w->nds++] = code;
+        size_t nt = json_array_size(tl);
+        if (nt && !(tps[k] = cxm_malloc(nt * sizeof **tps))) {
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < nt; i++) {
+            const char *t = json_string_value(json_array_get(tl, i));
+            uint16_t c = t ? dict_code(m, DICT_TOUCHPOINT, t) : 0;
+            if (!t) {
+                rc = cxm_err_field(err, CXM_EINVAL, (long)k, "design", "design: stage %zu:"
+                                   " touchpoint %zu is not a string", k, i);
+                break;
+            }
+            if (c)
+                tps[k][ntps[k]++] = c;
+        }
+        /* a stage whose expected touchpoints the data never had expects
+         * something no event has: keep it strict with an impossible code */
+        if (!rc && nt && !ntps[k])
+            tps[k][ntps[k]++] = 0;
+    }
+    if (!rc) {
+        const uint16_t *const *ex = (const uint16_t *const *)tps;
+        w->conf = conformance_new(w->dstages, w->nds, ex, ntps, ntp,
+                                  dict_count(m->dict[DICT_STAGE]) + 1);
+        if (!w->conf)
+            rc = cxm_err_field(err, CXM_EINVAL, -1, "design", "design: a stage appears"
+                               " twice (or out of memory)");
+    }
+    for (size_t k = 0; k < ns; k++)
+        free(tps[k]);
+    json_decref(d);
+    return rc;
+}
+
+static json_t *conformance_json(const struct model *m, struct views *w, size_t top)
+{
+    struct conformance_totals t;
+    conformance_totals(w->conf, &t);
+    struct metric_value share = metrics_prop(t.conforming, t.compared);
+    json_t *skipped = json_array(), *back = json_array(), *unexp = json_array(),
+           *undecl = json_array();
+    for (size_t k = 0; k < w->nds; k++) {
+        uint64_t n = conformance_skipped(w->conf, k);
+        if (n)
+            json_array_append_new(skipped, json_pack("{s:o, s:I}", "stage",
+                                  jname(m, DICT_STAGE, w->dstages[k]), "count", (json_int_t)n));
+        for (size_t b = 0; b < w->nds; b++)
+            if ((n = conformance_backward(w->conf, k, b)))
+                json_array_append_new(back, json_pack("{s:o, s:o, s:I}", "from",
+                                      jname(m, DICT_STAGE, w->dstages[k]), "to",
+                                      jname(m, DICT_STAGE, w->dstages[b]), "count",
+                                      (json_int_t)n));
+        for (uint32_t tp = 1; tp <= dict_count(m->dict[DICT_TOUCHPOINT]); tp++)
+            if ((n = conformance_unexpected(w->conf, k, (uint16_t)tp)) &&
+                json_array_size(unexp) < top)
+                json_array_append_new(unexp, json_pack("{s:o, s:o, s:I}", "stage",
+                                      jname(m, DICT_STAGE, w->dstages[k]), "touchpoint",
+                                      jname(m, DICT_TOUCHPOINT, tp), "count", (json_int_t)n));
+    }
+    for (uint32_t s = 1; s <= dict_count(m->dict[DICT_STAGE]); s++) {
+        uint64_t n = conformance_undeclared(w->conf, (uint16_t)s);
+        if (n)
+            json_array_append_new(undecl, json_pack("{s:o, s:I}", "stage",
+                                  jname(m, DICT_STAGE, s), "count", (json_int_t)n));
+    }
+    return json_pack("{s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:o, s:o, s:o, s:o}}",
+        "compared", (json_int_t)t.compared, "conforming", (json_int_t)t.conforming,
+        "conformance_pct", share.has_value ? json_real(share.value) : json_null(),
+        "margin", share.has_value ? json_real(share.margin) : json_null(),
+        "episodes_with", "skipped_stages", (json_int_t)t.with_skip, "backward_moves",
+        (json_int_t)t.with_backward, "unexpected_touchpoints", (json_int_t)t.with_unexpected,
+        "undeclared_stages", (json_int_t)t.with_undeclared,
+        "deviations", "skipped", skipped, "backward", back, "unexpected", unexp,
+        "undeclared", undecl);
 }
 
 int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
@@ -551,7 +676,7 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
             w.v = (enum view)v;
     if (w.v == V_COUNT)
         return cxm_err_field(err, CXM_EINVAL, -1, "view", "view: funnel, flows, paths,"
-                             " dropoffs or friction");
+                             " dropoffs, friction or conformance");
     if (q->gap < 60 || q->gap > 365LL * DAY)
         return cxm_err_field(err, CXM_EINVAL, -1, "gap", "gap: 1 minute to 365 days");
     int rank = O_DETRACTOR;
@@ -580,6 +705,8 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
                            q->goal);
     if (!rc && w.v == V_FUNNEL)
         rc = stage_order(m, q->stages, stages, &ns, err);
+    if (!rc && w.v == V_CONFORMANCE)
+        rc = design_parse(m, q->design, &w, err);
     if (!rc) {
         switch (w.v) {
         case V_FUNNEL: w.funnel = funnel_new(stages, ns); rc = !w.funnel; break;
@@ -589,6 +716,7 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
             rc = !w.paths;
             break;
         case V_DROPOFFS: w.drop = dropoffs_new(ntp, nch, goal); rc = !w.drop; break;
+        case V_CONFORMANCE: break;
         default:
             for (int o = 0; o < O_COUNT; o++)
                 rc |= !(w.fr[o] = friction_new(ntp));
@@ -642,6 +770,7 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         case V_FLOWS: json_object_update_new(doc, flows_json(m, w.flows, ntp, top)); break;
         case V_PATHS: json_object_set_new(doc, "rows", paths_json(m, w.paths, top)); break;
         case V_DROPOFFS: json_object_update_new(doc, dropoffs_json(m, w.drop, top)); break;
+        case V_CONFORMANCE: json_object_update_new(doc, conformance_json(m, &w, top)); break;
         default:
             json_object_set_new(doc, "ranked_by", json_string(outcome_names[rank]));
             json_object_set_new(doc, "churn_episodes", json_integer((json_int_t)w.churn_known));

@@ -98,6 +98,7 @@ static void load(struct engine *e)
 Test(engine_journey, known_answers, .init = fx_setup, .fini = fx_teardown)
 {
     struct engine *e = fx_open(false);
+    struct cxm_err err0;
     load(e);
 
     /* episodes: ann 1, bob 1 (30 days exactly), cid 2 */
@@ -169,6 +170,29 @@ Test(engine_journey, known_answers, .init = fx_setup, .fini = fx_teardown)
     cr_assert_eq(ival(det, "n_without"), 2);
     cr_assert_float_eq(json_number_value(json_object_get(det, "lift")), 50.0, 1e-9);
     json_decref(fr);
+
+    /* designed vs actual: ann and cid's first journey follow the design;
+     * bob skips consideration; cid's support call is at a stage the
+     * design does not have */
+    struct journey_query cq = {.view = "conformance", .to = INT64_MAX, .gap = 30 * DAY,
+        .design = "{\"stages\":[{\"stage\":\"awareness\",\"touchpoints\":[\"homepage\"]},"
+                  "{\"stage\":\"consideration\",\"touchpoints\":[\"search\"]},"
+                  "{\"stage\":\"purchase\"}]}"};
+    json_t *cd = NULL;
+    cxm_err_clear(&err0);
+    cr_assert_eq(engine_journeys(e, &cq, &cd, &err0), 0, "%s", err0.msg);
+    cr_assert_eq(ival(cd, "compared"), 4);
+    cr_assert_eq(ival(cd, "conforming"), 2);
+    json_t *dv = json_object_get(cd, "deviations");
+    cr_assert_eq(json_array_size(json_object_get(dv, "skipped")), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+        json_object_get(dv, "skipped"), 0), "stage")), "consideration");
+    cr_assert_eq(json_array_size(json_object_get(dv, "undeclared")), 1);
+    cr_assert_eq(json_array_size(json_object_get(dv, "backward")), 0);
+    json_decref(cd);
+    cq.design = "{\"stages\":[{\"stage\":\"nowhere\"}]}";
+    cr_assert_eq(engine_journeys(e, &cq, &cd, &err0), CXM_EINVAL);
+    cr_assert_str_eq(err0.field, "design");
 
     /* a customer filter: nobody has a country, so nothing passes */
     json_t *none = view(e, "funnel", "country = 'US'");

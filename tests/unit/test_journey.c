@@ -822,3 +822,59 @@ Test(journey, fuzz_codes_and_sizes)
         friction_free(fr);
     }
 }
+
+/* ---- designed vs actual ---------------------------------------------- */
+
+static struct jevent cev(uint32_t ts, uint16_t tp, uint16_t stage)
+{
+    return (struct jevent){.ts = ts, .touchpoint = tp, .stage = stage, .sat = NAN};
+}
+
+Test(journey, conformance_counts_each_deviation)
+{
+    enum { SA = 1, SB = 2, SC = 3, SD = 4 };
+    const uint16_t stages[] = {SA, SB, SC};
+    const uint16_t ea[] = {1, 2}, ec[] = {3};
+    const uint16_t *const exp_[] = {ea, NULL, ec};
+    const size_t nexp[] = {2, 0, 1};
+    struct conformance *c = conformance_new(stages, 3, exp_, nexp, 8, 8);
+    cr_assert(c);
+    struct jevent e1[] = {cev(1, 1, SA), cev(2, 5, SB), cev(3, 3, SC)};          /* conforms */
+    struct jevent e2[] = {cev(1, 1, SA), cev(2, 3, SC)};                        /* skips B */
+    struct jevent e3[] = {cev(1, 5, SB), cev(2, 2, SA)};                        /* B -> A */
+    struct jevent e4[] = {cev(1, 4, SA)};                                      /* tp 4 at A */
+    struct jevent e5[] = {cev(1, 1, SD)};                                      /* undeclared */
+    struct jevent e6[] = {cev(1, 1, JOURNEY_NO_STAGE)};                       /* no stage */
+    struct jevent e7[] = {cev(1, 0, SC), cev(2, 3, SC)};                        /* starts at C */
+    cr_assert_eq(conformance_add(c, e1, 3), 0);
+    cr_assert_eq(conformance_add(c, e2, 2), 0);
+    cr_assert_eq(conformance_add(c, e3, 2), 0);
+    cr_assert_eq(conformance_add(c, e4, 1), 0);
+    cr_assert_eq(conformance_add(c, e5, 1), 0);
+    cr_assert_eq(conformance_add(c, e6, 1), 0);
+    cr_assert_eq(conformance_add(c, e7, 2), 0);
+    struct jevent bad[] = {cev(1, 9, SA)};
+    cr_assert_eq(conformance_add(c, bad, 1), CXM_EINVAL, "touchpoint out of range");
+    struct conformance_totals t;
+    conformance_totals(c, &t);
+    cr_assert_eq(t.episodes, 7);
+    cr_assert_eq(t.compared, 6);
+    cr_assert_eq(t.conforming, 2, "e1 and e7 (no touchpoint is never unexpected)");
+    cr_assert_eq(t.with_skip, 1);
+    cr_assert_eq(t.with_backward, 1);
+    cr_assert_eq(t.with_unexpected, 1);
+    cr_assert_eq(t.with_undeclared, 1);
+    cr_assert_eq(conformance_skipped(c, 1), 1);
+    cr_assert_eq(conformance_skipped(c, 0) + conformance_skipped(c, 2), 0);
+    cr_assert_eq(conformance_backward(c, 1, 0), 1);
+    cr_assert_eq(conformance_unexpected(c, 0, 4), 1);
+    cr_assert_eq(conformance_unexpected(c, 1, 5), 0, "B expects any touchpoint");
+    cr_assert_eq(conformance_undeclared(c, SD), 1);
+    conformance_free(c);
+    /* bad designs */
+    const uint16_t dup[] = {SA, SA};
+    cr_assert_null(conformance_new(dup, 2, NULL, NULL, 8, 8));
+    const uint16_t far[] = {9};
+    cr_assert_null(conformance_new(far, 1, NULL, NULL, 8, 8));
+    cr_assert_null(conformance_new(stages, 0, NULL, NULL, 8, 8));
+}
