@@ -409,6 +409,7 @@ struct path_entry {
     bool truncated;
     uint64_t episodes, purchases, sat_n;
     double sat_sum;
+    uint64_t churn_n, churned;   /* episodes whose churn is known; churned */
 };
 
 struct paths {
@@ -484,7 +485,12 @@ static int paths_rehash(struct paths *p)
 
 int paths_add(struct paths *p, const struct jevent *ep, size_t n)
 {
-    if (n == 0)
+    return paths_add_churn(p, ep, n, -1);
+}
+
+int paths_add_churn(struct paths *p, const struct jevent *ep, size_t n, int churned)
+{
+    if (n == 0 || churned < -1 || churned > 1)
         return CXM_EINVAL;
     uint16_t tp[JOURNEY_MAX_PATH];
     size_t len = 0;
@@ -531,6 +537,10 @@ int paths_add(struct paths *p, const struct jevent *ep, size_t n)
     }
     e->episodes++;
     e->purchases += any_purchase(ep, n);
+    if (churned >= 0) {
+        e->churn_n++;
+        e->churned += (uint64_t)churned;
+    }
     double s;
     if (journey_sat(ep, n, &s)) {
         e->sat_n++;
@@ -578,6 +588,8 @@ int paths_top(const struct paths *p, size_t k, struct path_row *out, size_t *nou
         r->conversion = pct(e->purchases, e->episodes);
         r->sat_n = e->sat_n;
         r->sat_mean = e->sat_n ? e->sat_sum / (double)e->sat_n : 0;
+        r->churn_n = e->churn_n;
+        r->churn = pct(e->churned, e->churn_n);
     }
     *nout = take;
     free(v);

@@ -137,6 +137,9 @@ struct paths *paths_new(size_t max_len);
 void paths_free(struct paths *p);
 /* CXM_OK, CXM_ENOMEM (nothing counted) or CXM_EINVAL (n = 0). */
 int paths_add(struct paths *p, const struct jevent *ep, size_t n);
+/* The same with the episode's churn: 1 churned, 0 stayed, -1 unknown (the
+ * caller's definition, e.g. no event in the 90 days after). */
+int paths_add_churn(struct paths *p, const struct jevent *ep, size_t n, int churned);
 size_t paths_count(const struct paths *p);   /* distinct paths */
 
 struct path_row {
@@ -148,6 +151,8 @@ struct path_row {
     double conversion;    /* 100 purchases / episodes */
     uint64_t sat_n;       /* episodes with a journey satisfaction */
     double sat_mean;      /* mean of those (0 when sat_n is 0) */
+    uint64_t churn_n;     /* episodes whose churn is known (paths_add_churn) */
+    double churn;         /* 100 churned / churn_n (0 when churn_n is 0) */
 };
 /* The k most common paths (episodes descending, then the sequence
  * lexicographically, a truncated one after its untruncated twin) into out;

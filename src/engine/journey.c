@@ -380,7 +380,12 @@ static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, siz
         return CXM_OK;
     switch (w->v) {
     case V_FLOWS: return flows_add(w->flows, buf, k);
-    case V_PATHS: return paths_add(w->paths, buf, k);
+    case V_PATHS: {
+        int64_t end = ep[n - 1].ts;
+        int churned = end + (int64_t)CHURN_DAYS * DAY > latest ? -1
+                    : !next || (int64_t)next->ts > end + (int64_t)CHURN_DAYS * DAY;
+        return paths_add_churn(w->paths, buf, k, churned);
+    }
     case V_DROPOFFS: return dropoffs_add(w->drop, buf, k);
     case V_FRICTION: {
         uint8_t any = 0;
@@ -464,11 +469,12 @@ static json_t *paths_json(const struct model *m, struct paths *p, size_t top)
             json_t *path = json_array();
             for (size_t i = 0; i < pr[k].len; i++)
                 json_array_append_new(path, jname(m, DICT_TOUCHPOINT, pr[k].tp[i]));
-            json_array_append_new(rows, json_pack("{s:o, s:b, s:I, s:I, s:f, s:o}",
+            json_array_append_new(rows, json_pack("{s:o, s:b, s:I, s:I, s:f, s:o, s:o}",
                 "path", path, "truncated", pr[k].truncated, "episodes",
                 (json_int_t)pr[k].episodes, "purchases", (json_int_t)pr[k].purchases,
                 "conversion", pr[k].conversion, "satisfaction",
-                pr[k].sat_n ? json_real(pr[k].sat_mean) : json_null()));
+                pr[k].sat_n ? json_real(pr[k].sat_mean) : json_null(),
+                "churn", pr[k].churn_n ? json_real(pr[k].churn) : json_null()));
         }
     free(pr);
     return rows;

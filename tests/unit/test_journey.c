@@ -878,3 +878,22 @@ Test(journey, conformance_counts_each_deviation)
     cr_assert_null(conformance_new(far, 1, NULL, NULL, 8, 8));
     cr_assert_null(conformance_new(stages, 0, NULL, NULL, 8, 8));
 }
+
+Test(journey, paths_churn_counts_known_episodes_only)
+{
+    struct paths *p = paths_new(4);
+    cr_assert(p);
+    struct jevent ep[] = {cev(1, 1, JOURNEY_NO_STAGE), cev(2, 2, JOURNEY_NO_STAGE)};
+    cr_assert_eq(paths_add_churn(p, ep, 2, 1), 0);
+    cr_assert_eq(paths_add_churn(p, ep, 2, 0), 0);
+    cr_assert_eq(paths_add_churn(p, ep, 2, -1), 0);
+    cr_assert_eq(paths_add_churn(p, ep, 2, 2), CXM_EINVAL);
+    struct path_row r[2];
+    size_t n = 0;
+    cr_assert_eq(paths_top(p, 2, r, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(r[0].episodes, 3);
+    cr_assert_eq(r[0].churn_n, 2);
+    cr_assert_float_eq(r[0].churn, 50.0, 1e-12);
+    paths_free(p);
+}
