@@ -15,13 +15,16 @@ static const char usage_text[] =
     "       [--where EXPR] [--from DATE] [--to DATE] [--gap DAYS] [--stages A,B,...]\n"
     "       [--goal STAGE] [--outcome detractor|negative_sentiment|high_effort|churn]\n"
     "       [--top N] [--max-len N] [--self-links] [--design FILE.json]\n"
+    "       [--channel NAME] [--ended purchase|no_purchase]\n"
     "       [--format table|csv|json]\n\n"
     "Every customer's interactions, feedback and orders in the period, split into\n"
     "episodes where --gap days (default 30) pass without an event:\n"
     "  funnel    episodes reaching each stage (--stages in order; default the usual\n"
     "            awareness..loyalty present in the data), conversion to the next,\n"
     "            median and p90 hours between them\n"
-    "  flows     touchpoint-to-touchpoint links with counts and shares (--top)\n"
+    "  flows     touchpoint-to-touchpoint links with counts and shares (--top);\n"
+    "            --channel keeps one channel's steps, --ended the journeys that\n"
+    "            ended with a purchase or without (also for paths)\n"
     "  paths     the commonest touchpoint sequences (repeats collapsed, --max-len)\n"
     "            with conversion to purchase and mean satisfaction\n"
     "  dropoffs  episodes ending without a purchase (or --goal) by last touchpoint\n"
@@ -40,7 +43,7 @@ static const char usage_text[] =
 int cmd_journey(int argc, char **argv)
 {
     enum { O_DB = 1, O_WHERE, O_FROM, O_TO, O_GAP, O_STAGES, O_GOAL, O_OUT, O_TOP, O_LEN,
-           O_SELF, O_FMT, O_DESIGN, O_HELP };
+           O_SELF, O_FMT, O_DESIGN, O_CHANNEL, O_ENDED, O_HELP };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB}, {"where", required_argument, NULL, O_WHERE},
         {"from", required_argument, NULL, O_FROM}, {"to", required_argument, NULL, O_TO},
@@ -49,6 +52,8 @@ int cmd_journey(int argc, char **argv)
         {"top", required_argument, NULL, O_TOP}, {"max-len", required_argument, NULL, O_LEN},
         {"self-links", no_argument, NULL, O_SELF}, {"format", required_argument, NULL, O_FMT},
         {"design", required_argument, NULL, O_DESIGN},
+        {"channel", required_argument, NULL, O_CHANNEL},
+        {"ended", required_argument, NULL, O_ENDED},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
     const char *db = NULL, *format = "table", *from = NULL, *to = NULL, *design = NULL;
     struct journey_query q = {.to = INT64_MAX, .gap = 30 * 86400};
@@ -68,6 +73,8 @@ int cmd_journey(int argc, char **argv)
         case O_SELF: q.self_links = true; break;
         case O_FMT: format = optarg; break;
         case O_DESIGN: design = optarg; break;
+        case O_CHANNEL: q.channel = optarg; break;
+        case O_ENDED: q.ended = optarg; break;
         case O_GAP:
             if (!cxm_parse_i64(optarg, &v) || v < 1 || v > 365)
                 return cli_usage("journey", "--gap wants 1-365 days");

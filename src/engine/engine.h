@@ -201,6 +201,8 @@ struct journey_query {
     size_t max_len;              /* paths: touchpoints kept (default 8) */
     bool self_links;             /* flows: count A -> A */
     const char *design;          /* conformance: the designed journey, JSON */
+    const char *channel;         /* flows, paths: one channel's steps only */
+    const char *ended;           /* flows, paths: "purchase", "no_purchase" */
 };
 int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
                     struct cxm_err *err);

@@ -303,6 +303,9 @@ static const char *const outcome_names[O_COUNT] = {"detractor", "negative_sentim
 
 struct views {
     enum view v;
+    uint16_t channel;              /* flows, paths: only this channel's steps; 0 all */
+    int ended;                     /* flows, paths: 1 episodes with a purchase, 0
+                                      those without, -1 all */
     struct funnel *funnel;
     struct flows *flows;
     struct paths *paths;
@@ -378,6 +381,24 @@ static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, siz
     size_t k = with_touchpoints(ep, n, buf);
     if (!k)
         return CXM_OK;
+    if ((w->v == V_FLOWS || w->v == V_PATHS) && w->ended >= 0 && buf[0].purchase != w->ended)
+        return CXM_OK;
+    if ((w->v == V_FLOWS || w->v == V_PATHS) && w->channel) {
+        /* the steps on one channel; the episode's purchase and
+         * satisfaction stay on the first one kept */
+        size_t j = 0;
+        for (size_t i = 0; i < k; i++)
+            if (buf[i].channel == w->channel) {
+                struct jevent x = buf[i];
+                x.purchase = buf[0].purchase;
+                x.sat = j ? NAN : buf[0].sat;
+                buf[j++] = x;
+            }
+        for (size_t i = 1; i < j; i++)
+            buf[i].purchase = 0;
+        if (!(k = j))
+            return CXM_OK;
+    }
     switch (w->v) {
     case V_FLOWS: return flows_add(w->flows, buf, k);
     case V_PATHS: {
@@ -676,7 +697,16 @@ static json_t *conformance_json(const struct model *m, struct views *w, size_t t
 int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
                     struct cxm_err *err)
 {
-    struct views w = {.v = V_COUNT};
+    struct views w = {.v = V_COUNT, .ended = -1};
+    if (q->ended && *q->ended) {
+        if (!strcmp(q->ended, "purchase"))
+            w.ended = 1;
+        else if (!strcmp(q->ended, "no_purchase"))
+            w.ended = 0;
+        else
+            return cxm_err_field(err, CXM_EINVAL, -1, "ended", "ended: purchase or"
+                                 " no_purchase");
+    }
     for (int v = 0; v < V_COUNT; v++)
         if (q->view && !strcmp(q->view, view_names[v]))
             w.v = (enum view)v;
@@ -713,6 +743,9 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         rc = stage_order(m, q->stages, stages, &ns, err);
     if (!rc && w.v == V_CONFORMANCE)
         rc = design_parse(m, q->design, &w, err);
+    if (!rc && q->channel && *q->channel && !(w.channel = dict_code(m, DICT_CHANNEL, q->channel)))
+        rc = cxm_err_field(err, CXM_EINVAL, -1, "channel", "channel: no channel '%s' in"
+                           " the data", q->channel);
     if (!rc) {
         switch (w.v) {
         case V_FUNNEL: w.funnel = funnel_new(stages, ns); rc = !w.funnel; break;

@@ -24,7 +24,8 @@ void api_journeys(struct req *r, const char *view)
     struct journey_query q = {.view = view, .where = req_arg(r, "where"), .to = INT64_MAX,
                               .gap = 30 * 86400, .stages = req_arg(r, "stages"),
                               .goal = req_arg(r, "goal"), .outcome = req_arg(r, "outcome"),
-                              .design = req_arg(r, "design")};
+                              .design = req_arg(r, "design"),
+                              .channel = req_arg(r, "channel"), .ended = req_arg(r, "ended")};
     int64_t gap = 30, top = 20, len = 8;
     const char *from = req_arg(r, "from"), *to = req_arg(r, "to"), *self = req_arg(r, "self_links");
     struct cxm_err err;

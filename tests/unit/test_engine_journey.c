@@ -138,6 +138,22 @@ Test(engine_journey, known_answers, .init = fx_setup, .fini = fx_teardown)
     cr_assert_eq(cc, 1, "bob's answer 30 days later is in the same episode");
     json_decref(fl);
 
+    /* flows of one channel (bob's app steps), and of journeys without a
+     * purchase (cid's: no link between different touchpoints) */
+    struct journey_query fq = {.view = "flows", .to = INT64_MAX, .gap = 30 * DAY,
+                               .channel = "app"};
+    json_t *fa = NULL;
+    cr_assert_eq(engine_journeys(e, &fq, &fa, &err0), 0, "%s", err0.msg);
+    cr_assert_eq(json_array_size(json_object_get(fa, "links")), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+        json_object_get(fa, "links"), 0), "to")), "checkout");
+    json_decref(fa);
+    fq = (struct journey_query){.view = "flows", .to = INT64_MAX, .gap = 30 * DAY,
+                                .ended = "no_purchase"};
+    cr_assert_eq(engine_journeys(e, &fq, &fa, &err0), 0, "%s", err0.msg);
+    cr_assert_eq(json_array_size(json_object_get(fa, "links")), 0);
+    json_decref(fa);
+
     /* drop-offs: cid's two episodes end without a purchase */
     json_t *d = view(e, "dropoffs", NULL);
     cr_assert_eq(ival(d, "abandoned"), 2);
