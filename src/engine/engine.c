@@ -805,6 +805,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
     e->lockfd = -1;
     pthread_rwlock_init(&e->lock, NULL);
     pthread_rwlock_init(&e->tlock, NULL);
+    pthread_mutex_init(&e->jmu, NULL);
     e->text_off = o->no_text;
     pthread_mutex_init(&e->qlock, NULL);
     pthread_cond_init(&e->qcond, NULL);
@@ -844,6 +845,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
             close(e->lockfd);
         pthread_rwlock_destroy(&e->lock);
         pthread_rwlock_destroy(&e->tlock);
+        pthread_mutex_destroy(&e->jmu);
         pthread_mutex_destroy(&e->qlock);
         pthread_cond_destroy(&e->qcond);
         pthread_mutex_destroy(&e->kmu);
@@ -864,6 +866,8 @@ void engine_close(struct engine *e)
     pthread_mutex_unlock(&e->qlock);
     pthread_join(e->writer, NULL);
     text_close(e);
+    journey_cache_free(e);
+    pthread_mutex_destroy(&e->jmu);
     model_free(e->m);
     store_close(e->store);
     for (size_t i = 0; i < e->nkeys; i++)

@@ -37,6 +37,10 @@ struct engine {
     char *tm_report;             /* its training report (JSON) */
     uint64_t tax_gen;
     bool text_off;               /* texts stored unscored (benchmarks) */
+    /* journeys (journey.c): every profile's events for one state of the
+     * model; one journey query at a time holds jmu */
+    pthread_mutex_t jmu;
+    void *jcache;
 };
 
 /* report.c: a filter over profiles in the filter language of reports, on
@@ -76,6 +80,9 @@ int text_set_taxonomy(struct engine *e, struct engine_work *w, int64_t seq,
 
 /* textq.c: {sentiment, label, themes, aspects} of a text's scores. */
 json_t *text_scores_json(const struct model *m, const struct text_scores *sc);
+
+/* journey.c: frees the journeys' event cache. */
+void journey_cache_free(struct engine *e);
 
 /* clv.c: adds p_alive, expected_purchases_52w and clv_predicted to a
  * profile (nodes: the profile's customer nodes, root first) when a model

@@ -38,6 +38,25 @@ static void gathered_free(struct gathered *g)
     free(g->ev);
     free(g->flags);
     free(g->start);
+    memset(g, 0, sizeof *g);
+}
+
+/* The events of every profile for one state of the model (its address and
+ * last_seq): journey queries on unchanged data skip the gathering, which
+ * is most of their time. */
+struct jcache {
+    const struct model *m;
+    int64_t seq, latest;
+    struct gathered g;
+};
+
+void journey_cache_free(struct engine *e)
+{
+    struct jcache *jc = e->jcache;
+    if (jc)
+        gathered_free(&jc->g);
+    free(jc);
+    e->jcache = NULL;
 }
 
 static uint16_t dict_code(const struct model *m, int d, const char *s)
@@ -764,17 +783,44 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         if (rc)
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory (or too many touchpoints)");
     }
-    struct gathered g = {0};
-    if (!rc && (rc = gather(m, cf, q->from, q->to, &g)))
-        cxm_err_set(err, rc, "out of memory");
-    int64_t latest = 0;
-    for (size_t i = 0; i < g.n; i++)
-        latest = (int64_t)g.ev[i].ts > latest ? (int64_t)g.ev[i].ts : latest;
+    /* every profile's events, built once per state of the data and kept
+     * (journey_cache): one journey query at a time uses it */
+    pthread_mutex_lock(&e->jmu);
+    struct jcache *jc = e->jcache;
+    if (!rc && (!jc || jc->m != m || jc->seq != m->last_seq)) {
+        if (!jc && !(jc = e->jcache = cxm_calloc(1, sizeof *jc)))
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        if (!rc) {
+            gathered_free(&jc->g);
+            jc->m = NULL;
+            if ((rc = gather(m, NULL, 0, INT64_MAX, &jc->g)))
+                cxm_err_set(err, rc, "out of memory");
+            else {
+                jc->m = m;
+                jc->seq = m->last_seq;
+                jc->latest = 0;
+                for (size_t i = 0; i < jc->g.n; i++)
+                    if ((int64_t)jc->g.ev[i].ts > jc->latest)
+                        jc->latest = jc->g.ev[i].ts;
+            }
+        }
+    }
+    const struct gathered *gp = rc ? NULL : &jc->g;
+    int64_t latest = rc ? 0 : jc->latest;
     uint32_t *starts = NULL;
     struct jevent *buf = NULL;
     size_t cap = 0;
-    for (uint32_t c = 1; !rc && c <= g.ncust; c++) {
-        size_t lo = g.start[c], n = g.start[c + 1] - lo;
+    for (uint32_t c = 1; !rc && c <= gp->ncust; c++) {
+        size_t lo = gp->start[c], hi = gp->start[c + 1];
+        if (lo == hi || !cust_filter_pass(cf, c))
+            continue;
+        /* the period: a slice of the time-ordered events */
+        size_t all_hi = hi;
+        while (lo < hi && (int64_t)gp->ev[lo].ts < q->from)
+            lo++;
+        while (hi > lo && (int64_t)gp->ev[hi - 1].ts >= q->to)
+            hi--;
+        size_t n = hi - lo;
         if (!n)
             continue;
         if (n + 1 > cap) {
@@ -788,17 +834,18 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
                 break;
             }
         }
-        size_t ne = journey_episodes(g.ev + lo, n, (uint32_t)q->gap, starts);
+        size_t ne = journey_episodes(gp->ev + lo, n, (uint32_t)q->gap, starts);
         for (size_t k = 0; !rc && k < ne; k++) {
             size_t a = starts[k], b = k + 1 < ne ? starts[k + 1] : n;
-            const struct jevent *next = k + 1 < ne ? &g.ev[lo + b] : NULL;
-            if ((rc = feed(&w, g.ev + lo + a, g.flags + lo + a, b - a, next, latest, buf)))
+            /* the event after the episode, past the period too (churn) */
+            const struct jevent *next = lo + b < all_hi ? &gp->ev[lo + b] : NULL;
+            if ((rc = feed(&w, gp->ev + lo + a, gp->flags + lo + a, b - a, next, latest, buf)))
                 cxm_err_set(err, rc, "journey accumulation failed: %s", cxm_rc_str(rc));
         }
     }
+    pthread_mutex_unlock(&e->jmu);
     free(starts);
     free(buf);
-    gathered_free(&g);
     json_t *doc = NULL;
     if (!rc) {
         doc = json_pack("{s:s, s:I, s:I, s:I}", "view", view_names[w.v], "gap_days",

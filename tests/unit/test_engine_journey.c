@@ -210,6 +210,18 @@ Test(engine_journey, known_answers, .init = fx_setup, .fini = fx_teardown)
     cr_assert_eq(engine_journeys(e, &cq, &cd, &err0), CXM_EINVAL);
     cr_assert_str_eq(err0.field, "design");
 
+    /* a period: only its events count (bob's answer, cid's second
+     * journey), asked twice (the second from the cached events) */
+    for (int round = 0; round < 2; round++) {
+        struct journey_query pq = {.view = "funnel", .from = T0 + DAY, .to = INT64_MAX,
+                                   .gap = 30 * DAY};
+        json_t *pd = NULL;
+        cr_assert_eq(engine_journeys(e, &pq, &pd, &err0), 0, "%s", err0.msg);
+        cr_assert_eq(ival(pd, "episodes"), 2);
+        cr_assert_eq(ival(pd, "events"), 3);
+        json_decref(pd);
+    }
+
     /* a customer filter: nobody has a country, so nothing passes */
     json_t *none = view(e, "funnel", "country = 'US'");
     cr_assert_eq(ival(none, "episodes"), 0);
