@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "engine/engine.h"
+#include "log.h"
 
 const char *cli_db(const char *flag)
 {
@@ -28,4 +30,49 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nrun 'cxm %s --help' for usage\n", cmd);
     return EXIT_USAGE;
+}
+
+int cli_read_file(const char *path, size_t max, char **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return CXM_EIO;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    int rc = CXM_OK;
+    for (;;) {
+        if ((rc = cxm_grow((void **)&buf, &cap, n + 65537, 1)))
+            break;
+        size_t got = fread(buf + n, 1, 65536, f);
+        n += got;
+        if (n > max) {
+            rc = CXM_ETOOBIG;
+            break;
+        }
+        if (got < 65536) {
+            if (ferror(f))
+                rc = CXM_EIO;
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return CXM_OK;
+}
+
+int cli_open_engine(const char *cmd, const char *db, bool write, struct engine **e)
+{
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    struct engine_opts eo = {.sync = STORE_SYNC_FULL, .lock = write};
+    log_set_level(LOG_WARN);
+    if (engine_open(cli_db(db), &eo, e, &err))
+        return cli_fail(cmd, &err);
+    return EXIT_OK;
 }

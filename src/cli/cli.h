@@ -15,6 +15,16 @@ int cli_fail(const char *cmd, const struct cxm_err *err);
 /* Prints a usage error and the hint to run --help; returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Reads the whole file at path (at most max bytes) into *out, malloc'd
+ * and NUL-terminated. CXM_EIO (cannot open or read), CXM_ETOOBIG,
+ * CXM_ENOMEM. */
+int cli_read_file(const char *path, size_t max, char **out);
+struct engine;
+/* Opens the engine on the database of --db (cli_db), quietly (warnings
+ * only); write takes the writer lock. Prints the failure as cmd's and
+ * returns EXIT_FAIL, or EXIT_OK. */
+int cli_open_engine(const char *cmd, const char *db, bool write, struct engine **e);
+
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_import(int argc, char **argv);

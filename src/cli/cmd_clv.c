@@ -169,17 +169,6 @@ static void print_fit(json_t *doc, const char *format)
     }
 }
 
-static int open_engine(const char *cmd, const char *db, bool write, struct engine **e)
-{
-    struct cxm_err err;
-    cxm_err_clear(&err);
-    struct engine_opts eo = {.sync = STORE_SYNC_FULL, .lock = write};
-    log_set_level(LOG_WARN);
-    if (engine_open(cli_db(db), &eo, e, &err))
-        return cli_fail(cmd, &err);
-    return EXIT_OK;
-}
-
 static int finish(const char *cmd, int rc, const struct cxm_err *err)
 {
     if (!rc)
@@ -222,19 +211,19 @@ int cmd_clv(int argc, char **argv)
             return cli_usage("clv", "--unit wants day, week or month");
         if (a.end && report_parse_bound(a.end, false, 0, &o.calibration_end, &err))
             return cli_usage("clv", "--calibration-end: %s", err.msg);
-        if ((rc = open_engine("clv", a.db, true, &e)))
+        if ((rc = cli_open_engine("clv", a.db, true, &e)))
             return rc;
         if (!(rc = engine_clv_fit(e, &o, &doc, &err)))
             print_fit(doc, a.format);
     } else if (!strcmp(sub, "model")) {
-        if ((rc = open_engine("clv", a.db, false, &e)))
+        if ((rc = cli_open_engine("clv", a.db, false, &e)))
             return rc;
         if (!(rc = engine_clv_model(e, &doc, &err)))
             print_fit(doc, a.format);
     } else if (!strcmp(sub, "predict")) {
         struct clv_predict_opts o = {.horizon = a.horizon, .discount = a.discount,
                                      .top = (size_t)a.top};
-        if ((rc = open_engine("clv", a.db, false, &e)))
+        if ((rc = cli_open_engine("clv", a.db, false, &e)))
             return rc;
         if (!(rc = engine_clv_predict(e, &o, &doc, &err))) {
             if (!strcmp(a.format, "json")) {
@@ -274,7 +263,7 @@ int cmd_churn(int argc, char **argv)
     struct cxm_err err;
     cxm_err_clear(&err);
     struct engine *e;
-    int rc = open_engine("churn", a.db, false, &e);
+    int rc = cli_open_engine("churn", a.db, false, &e);
     if (rc)
         return rc;
     json_t *doc = NULL;

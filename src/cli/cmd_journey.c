@@ -106,25 +106,10 @@ int cmd_journey(int argc, char **argv)
         return cli_usage("journey", "%s", err.msg);
     char *djson = NULL;
     if (design) {
-        FILE *df = fopen(design, "rb");
-        if (!df)
-            return cli_usage("journey", "--design: cannot open %s", design);
-        size_t cap = 0, n = 0;
-        int grc = CXM_OK;
-        for (;;) {
-            if ((grc = cxm_grow((void **)&djson, &cap, n + 4097, 1)))
-                break;
-            size_t got = fread(djson + n, 1, 4096, df);
-            n += got;
-            if (got < 4096 || n > 1u << 20)
-                break;
-        }
-        fclose(df);
-        if (grc || n > 1u << 20) {
-            free(djson);
-            return cli_usage("journey", "--design: %s is too big", design);
-        }
-        djson[n] = '\0';
+        int frc = cli_read_file(design, 1u << 20, &djson);
+        if (frc)
+            return cli_usage("journey", "--design: %s: %s", design,
+                             frc == CXM_ETOOBIG ? "over 1 MiB" : "cannot read it");
         q.design = djson;
     }
     log_set_level(LOG_WARN);

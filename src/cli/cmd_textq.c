@@ -80,17 +80,6 @@ static int targs_parse(const char *cmd, const char *usage, int argc, char **argv
     return rc;
 }
 
-static int open_db(const char *cmd, const char *db, bool write, struct engine **e)
-{
-    struct cxm_err err;
-    cxm_err_clear(&err);
-    struct engine_opts eo = {.sync = STORE_SYNC_FULL, .lock = write};
-    log_set_level(LOG_WARN);
-    if (engine_open(cli_db(db), &eo, e, &err))
-        return cli_fail(cmd, &err);
-    return EXIT_OK;
-}
-
 static int done(const char *cmd, struct engine *e, json_t *doc, const char *format,
                 int rc, const struct cxm_err *err)
 {
@@ -135,7 +124,7 @@ int text_cmd_themes(int argc, char **argv)
         (a.to && report_parse_bound(a.to, true, q.tz, &q.to, &err)))
         return cli_usage("text themes", "%s", err.msg);
     struct engine *e;
-    int rc = open_db("text themes", a.db, false, &e);
+    int rc = cli_open_engine("text themes", a.db, false, &e);
     if (rc)
         return rc;
     json_t *doc = NULL;
@@ -168,7 +157,7 @@ int text_cmd_emerging(int argc, char **argv)
     if (a.at && report_parse_bound(a.at, false, 0, &q.at, &err))
         return cli_usage("text emerging", "--at: %s", err.msg);
     struct engine *e;
-    int rc = open_db("text emerging", a.db, false, &e);
+    int rc = cli_open_engine("text emerging", a.db, false, &e);
     if (rc)
         return rc;
     if (a.theme && (q.theme = engine_theme_index(e, a.theme)) < 0) {
@@ -208,28 +197,13 @@ int text_cmd_taxonomy(int argc, char **argv)
     cxm_err_clear(&err);
     char *json = NULL;
     if (a.set) {
-        FILE *f = fopen(a.set, "rb");
-        if (!f)
-            return cli_usage("text taxonomy", "--set: cannot open %s", a.set);
-        size_t cap = 0, n = 0;
-        int rc = CXM_OK;
-        for (;;) {
-            if ((rc = cxm_grow((void **)&json, &cap, n + 65537, 1)))
-                break;
-            size_t got = fread(json + n, 1, 65536, f);
-            n += got;
-            if (got < 65536 || n > 4u << 20)
-                break;
-        }
-        fclose(f);
-        if (rc || n > 4u << 20) {
-            free(json);
-            return cli_usage("text taxonomy", "--set: %s is too big", a.set);
-        }
-        json[n] = '\0';
+        int frc = cli_read_file(a.set, 4u << 20, &json);
+        if (frc)
+            return cli_usage("text taxonomy", "--set: %s: %s", a.set,
+                             frc == CXM_ETOOBIG ? "over 4 MiB" : "cannot read it");
     }
     struct engine *e;
-    int rc = open_db("text taxonomy", a.db, a.set != NULL, &e);
+    int rc = cli_open_engine("text taxonomy", a.db, a.set != NULL, &e);
     if (rc) {
         free(json);
         return rc;
@@ -280,7 +254,7 @@ int text_cmd_feedback(int argc, char **argv)
         (a.to && report_parse_bound(a.to, true, 0, &q.to, &err)))
         return cli_usage("text feedback", "%s", err.msg);
     struct engine *e;
-    int rc = open_db("text feedback", a.db, false, &e);
+    int rc = cli_open_engine("text feedback", a.db, false, &e);
     if (rc)
         return rc;
     if (a.theme && (q.theme = engine_theme_index(e, a.theme)) < 0) {
@@ -336,7 +310,7 @@ int text_cmd_train(int argc, char **argv)
     struct cxm_err err;
     cxm_err_clear(&err);
     struct engine *e;
-    int rc = open_db("text train", a.db, true, &e);
+    int rc = cli_open_engine("text train", a.db, true, &e);
     if (rc)
         return rc;
     json_t *doc = NULL;
