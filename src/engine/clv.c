@@ -81,6 +81,39 @@ static int32_t latest_order_day(const struct model *m)
     return m->oc.n ? day_of(t) : 0;
 }
 
+/* The summary of one profile's orders v[0..n), sorted by day, the first on
+ * or before end_day: purchase days up to end_day make x, t_x, T and the
+ * values; later ones are holdout days. */
+static void summary_of(const struct dayamt *v, size_t n, int32_t end_day, double unit_days,
+                       struct srow *r)
+{
+    memset(r, 0, sizeof *r);
+    r->first_day = v[0].day;
+    r->orders = (uint32_t)n;
+    size_t days = 0;
+    double repeat = 0, all = 0;
+    for (size_t i = 0; i < n;) {
+        int32_t d = v[i].day;
+        double amt = 0;
+        while (i < n && v[i].day == d)
+            amt += v[i++].amount;
+        r->historic += amt;
+        if (d > end_day) {
+            r->hold++;
+            continue;
+        }
+        if (days++)
+            repeat += amt;
+        all += amt;
+        r->last_day = d;
+    }
+    r->c.x = (double)(days - 1);
+    r->c.tx = (r->last_day - r->first_day) / unit_days;
+    r->c.T = (end_day - r->first_day) / unit_days;
+    r->c.mx = days > 1 ? repeat / (double)(days - 1) : 0;
+    r->day_mean = all / (double)days;
+}
+
 /* Summaries of every profile with a purchase on or before end_day; orders
  * after end_day up to hold_end_day count as holdout purchase days. Roots
  * come out in ascending order. */
@@ -138,33 +171,8 @@ static int summarise(const struct model *m, int32_t end_day, int32_t hold_end_da
         sort_days(v + lo, hi - lo);
         if (v[lo].day > end_day)
             continue;            /* not a customer yet at the end */
-        struct srow r = {.root = c, .first_day = v[lo].day, .orders = (uint32_t)(hi - lo)};
-        size_t days = 0;
-        double first_value = 0, repeat_value = 0, all_value = 0;
-        for (size_t i = lo; i < hi;) {
-            int32_t d = v[i].day;
-            double amt = 0;
-            while (i < hi && v[i].day == d)
-                amt += v[i++].amount;
-            r.historic += amt;
-            if (d > end_day) {
-                r.hold++;
-                continue;
-            }
-            if (days++ == 0)
-                first_value = amt;
-            else
-                repeat_value += amt;
-            all_value += amt;
-            r.last_day = d;
-        }
-        (void)first_value;
-        r.c.x = (double)(days - 1);
-        r.c.tx = (r.last_day - r.first_day) / unit_days;
-        r.c.T = (end_day - r.first_day) / unit_days;
-        r.c.mx = days > 1 ? repeat_value / (double)(days - 1) : 0;
-        r.day_mean = all_value / (double)days;
-        s->row[s->n++] = r;
+        summary_of(v + lo, hi - lo, end_day, unit_days, &s->row[s->n]);
+        s->row[s->n++].root = c;
     }
     free(v);
     free(fill);
@@ -283,31 +291,11 @@ static int summarise_one(const struct model *m, const uint32_t *nodes, size_t nn
             v[n++] = (struct dayamt){day_of(m->oc.ts[i]), m->oc.amount[i]};
         }
     *has = n > 0;
-    if (!n)
-        return CXM_OK;
-    sort_days(v, n);
-    memset(r, 0, sizeof *r);
-    r->root = nodes[0];
-    r->first_day = v[0].day;
-    r->orders = (uint32_t)n;
-    size_t days = 0;
-    double repeat = 0, all = 0;
-    for (size_t i = 0; i < n;) {
-        int32_t d = v[i].day;
-        double amt = 0;
-        while (i < n && v[i].day == d)
-            amt += v[i++].amount;
-        if (days++)
-            repeat += amt;
-        all += amt;
-        r->last_day = d;
+    if (n) {
+        sort_days(v, n);
+        summary_of(v, n, end_day, unit_days, r);
+        r->root = nodes[0];
     }
-    r->historic = all;
-    r->c.x = (double)(days - 1);
-    r->c.tx = (r->last_day - r->first_day) / unit_days;
-    r->c.T = (end_day - r->first_day) / unit_days;
-    r->c.mx = days > 1 ? repeat / (double)(days - 1) : 0;
-    r->day_mean = all / (double)days;
     free(v);
     return CXM_OK;
 }
@@ -760,22 +748,6 @@ static void signals_of(const struct model *m, const uint32_t *nodes, size_t nn,
     }
 }
 
-static int profile_nodes(const struct model *m, uint32_t root, uint32_t **v, size_t *n,
-                         size_t *cap)
-{
-    *n = 0;
-    if (cxm_grow((void **)v, cap, 1, sizeof **v))
-        return CXM_ENOMEM;
-    (*v)[(*n)++] = root;
-    for (size_t i = 0; i < *n; i++)
-        for (uint32_t c = m->cust[(*v)[i]].first_child; c; c = m->cust[c].next_sibling) {
-            if (cxm_grow((void **)v, cap, *n + 1, sizeof **v))
-                return CXM_ENOMEM;
-            (*v)[(*n)++] = c;
-        }
-    return CXM_OK;
-}
-
 static json_t *score_json(int v, int64_t ts)
 {
     if (v < 0)
@@ -884,7 +856,7 @@ int engine_churn_at_risk(struct engine *e, const struct at_risk_opts *o, json_t 
         int64_t end_ts = ((int64_t)end + 1) * DAY;
         for (size_t j = 0; j < matched && j < o->limit; j++) {
             const struct srow *r = &s.row[pr[j].i];
-            if ((rc = profile_nodes(m, r->root, &nodes, &nn, &ncap))) {
+            if ((rc = model_profile_nodes(m, r->root, &nodes, &nn, &ncap))) {
                 cxm_err_set(err, rc, "out of memory");
                 break;
             }
@@ -996,7 +968,7 @@ int engine_churn_drivers(struct engine *e, const struct clv_predict_opts *o, jso
         size_t nn = 0, ncap = 0;
         int64_t end_ts = ((int64_t)end + 1) * DAY;
         for (size_t i = 0; !rc && i < s.n; i++) {
-            if ((rc = profile_nodes(m, s.row[i].root, &nodes, &nn, &ncap))) {
+            if ((rc = model_profile_nodes(m, s.row[i].root, &nodes, &nn, &ncap))) {
                 cxm_err_set(err, rc, "out of memory");
                 break;
             }

@@ -102,98 +102,96 @@ static int sort_long(struct gathered *g, size_t lo, size_t hi)
     return CXM_OK;
 }
 
-/* Every event in [from, to) of the profiles the filter passes, grouped by
- * profile (root) and sorted by time. */
-static int gather(const struct model *m, struct cust_filter *cf, int64_t from, int64_t to,
-                  struct gathered *g)
+/* Dictionary codes an event's meaning depends on (0: not in the data). */
+struct codes {
+    uint16_t purchase_stage, purchase_kind, support, complaint, ticket;
+};
+
+static struct codes codes_of(const struct model *m)
+{
+    return (struct codes){dict_code(m, DICT_STAGE, "purchase"),
+                          dict_code(m, DICT_ITYPE, "purchase"),
+                          dict_code(m, DICT_STAGE, "support"),
+                          dict_code(m, DICT_ITYPE, "complaint"),
+                          dict_code(m, DICT_ITYPE, "ticket")};
+}
+
+/* Interaction row i as a journey event, and its flags. */
+static struct jevent ic_event(const struct model *m, const struct codes *k, size_t i,
+                              uint8_t *flags)
+{
+    uint16_t stage = m->ic.stage[i], kind = m->ic.kind[i];
+    uint32_t tx = model_itx(m, i);
+    *flags = (tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0) |
+             (kind && (kind == k->complaint || kind == k->ticket) ? JF_OPENER : 0) |
+             (k->support && stage == k->support ? JF_SUPPORT : 0);
+    return (struct jevent){
+        .ts = m->ic.ts[i], .touchpoint = m->ic.touchpoint[i],
+        .stage = stage ? stage : JOURNEY_NO_STAGE, .channel = m->ic.channel[i], .sat = NAN,
+        .purchase = (k->purchase_kind && kind == k->purchase_kind) ||
+                    (k->purchase_stage && stage == k->purchase_stage)};
+}
+
+/* Feedback row i as a journey event (its score on the 0-1 scale), and its
+ * flags. */
+static struct jevent fc_event(const struct model *m, const struct codes *k, size_t i,
+                              uint8_t *flags)
+{
+    int kind = m->fc.kind[i];
+    float s = m->fc.score[i];
+    uint16_t stage = m->fc.stage[i];
+    double sat = kind == FB_NPS || kind == FB_RATING ? metrics_normalise(SCALE_0_10, s)
+               : kind == FB_CSAT ? metrics_normalise(SCALE_1_5, s)
+               : kind == FB_CES ? metrics_normalise(SCALE_EFFORT_1_7, s) : NAN;
+    uint32_t tx = m->fc.tx[i];
+    *flags = (kind == FB_NPS && s <= 6 ? JF_DETRACTOR : 0) |
+             (kind == FB_CES && s >= 5 ? JF_EFFORT : 0) |
+             (tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0) |
+             (k->support && stage == k->support ? JF_SUPPORT : 0);
+    return (struct jevent){
+        .ts = m->fc.ts[i], .touchpoint = m->fc.touchpoint[i],
+        .stage = stage ? stage : JOURNEY_NO_STAGE, .channel = m->fc.channel[i],
+        .sat = (float)sat, .purchase = k->purchase_stage && stage == k->purchase_stage};
+}
+
+/* Order row i: a purchase-stage event without a touchpoint. */
+static struct jevent oc_event(const struct model *m, const struct codes *k, size_t i,
+                              uint8_t *flags)
+{
+    *flags = 0;
+    return (struct jevent){
+        .ts = m->oc.ts[i],
+        .stage = k->purchase_stage ? k->purchase_stage : JOURNEY_NO_STAGE,
+        .channel = m->oc.channel[i], .sat = NAN, .purchase = 1};
+}
+
+/* Every event of every profile, grouped by profile (root) and sorted by
+ * time: two passes over the rows (count per profile, then place). */
+static int gather(const struct model *m, struct gathered *g)
 {
     memset(g, 0, sizeof *g);
     size_t nc = m->ncust + 2;
     uint32_t *cnt = cxm_calloc(nc, sizeof *cnt);
-    uint8_t *pass = cxm_malloc(nc);
-    if (!cnt || !pass) {
-        free(cnt);
-        free(pass);
+    if (!cnt)
         return CXM_ENOMEM;
-    }
-    for (uint32_t c = 1; c <= m->ncust; c++) {
-        uint32_t root = model_root(m, c);
-        pass[c] = root == c && cust_filter_pass(cf, c);
-    }
-    uint16_t purchase_stage = dict_code(m, DICT_STAGE, "purchase");
-    uint16_t purchase_kind = dict_code(m, DICT_ITYPE, "purchase");
-    uint16_t support = dict_code(m, DICT_STAGE, "support");
-    uint16_t complaint = dict_code(m, DICT_ITYPE, "complaint");
-    uint16_t ticket = dict_code(m, DICT_ITYPE, "ticket");
-#define IN(t) ((int64_t)(t) >= from && (int64_t)(t) < to)
-    /* pass 1: counts per root */
-    for (int pass_ = 0; pass_ < 2; pass_++) {
-        for (size_t i = 1; i <= m->ic.n; i++) {
-            uint32_t r = model_root(m, m->ic.cust[i]);
-            if (!pass[r] || !IN(m->ic.ts[i]))
-                continue;
-            if (!pass_) {
-                cnt[r + 1]++;
-                continue;
-            }
-            uint32_t k = cnt[r]++;
-            g->ev[k] = (struct jevent){
-                .ts = m->ic.ts[i], .touchpoint = m->ic.touchpoint[i],
-                .stage = m->ic.stage[i] ? m->ic.stage[i] : JOURNEY_NO_STAGE,
-                .channel = m->ic.channel[i], .sat = NAN,
-                .purchase = (purchase_kind && m->ic.kind[i] == purchase_kind) ||
-                            (purchase_stage && m->ic.stage[i] == purchase_stage)};
-            uint32_t tx = model_itx(m, i);
-            uint16_t kind = m->ic.kind[i];
-            g->flags[k] = (tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0) |
-                          (kind && (kind == complaint || kind == ticket) ? JF_OPENER : 0) |
-                          (support && m->ic.stage[i] == support ? JF_SUPPORT : 0);
+    struct codes k = codes_of(m);
+    for (int place = 0; place < 2; place++) {
+        /* pass 0 counts each profile's rows, pass 1 puts them in place */
+#define PUT(col, make) \
+        for (size_t i = 1; i <= m->col.n; i++) { \
+            uint32_t r = model_root(m, m->col.cust[i]); \
+            if (!place) { \
+                cnt[r + 1]++; \
+                continue; \
+            } \
+            uint32_t at = cnt[r]++; \
+            g->ev[at] = make(m, &k, i, &g->flags[at]); \
         }
-        for (size_t i = 1; i <= m->fc.n; i++) {
-            uint32_t r = model_root(m, m->fc.cust[i]);
-            if (!pass[r] || !IN(m->fc.ts[i]))
-                continue;
-            if (!pass_) {
-                cnt[r + 1]++;
-                continue;
-            }
-            uint32_t k = cnt[r]++;
-            int kind = m->fc.kind[i];
-            float s = m->fc.score[i];
-            double sat = NAN;
-            if (kind == FB_NPS || kind == FB_RATING)
-                sat = metrics_normalise(SCALE_0_10, s);
-            else if (kind == FB_CSAT)
-                sat = metrics_normalise(SCALE_1_5, s);
-            else if (kind == FB_CES)
-                sat = metrics_normalise(SCALE_EFFORT_1_7, s);
-            g->ev[k] = (struct jevent){
-                .ts = m->fc.ts[i], .touchpoint = m->fc.touchpoint[i],
-                .stage = m->fc.stage[i] ? m->fc.stage[i] : JOURNEY_NO_STAGE,
-                .channel = m->fc.channel[i], .sat = (float)sat,
-                .purchase = purchase_stage && m->fc.stage[i] == purchase_stage};
-            uint32_t tx = m->fc.tx[i];
-            g->flags[k] = (kind == FB_NPS && s <= 6 ? JF_DETRACTOR : 0) |
-                          (kind == FB_CES && s >= 5 ? JF_EFFORT : 0) |
-                          (tx && m->tc.sent[tx] <= -0.05f ? JF_NEGATIVE : 0) |
-                          (support && m->fc.stage[i] == support ? JF_SUPPORT : 0);
-        }
-        for (size_t i = 1; i <= m->oc.n; i++) {
-            uint32_t r = model_root(m, m->oc.cust[i]);
-            if (!pass[r] || !IN(m->oc.ts[i]))
-                continue;
-            if (!pass_) {
-                cnt[r + 1]++;
-                continue;
-            }
-            uint32_t k = cnt[r]++;
-            g->ev[k] = (struct jevent){
-                .ts = m->oc.ts[i], .touchpoint = 0,
-                .stage = purchase_stage ? purchase_stage : JOURNEY_NO_STAGE,
-                .channel = m->oc.channel[i], .sat = NAN, .purchase = 1};
-            g->flags[k] = 0;
-        }
-        if (pass_)
+        PUT(ic, ic_event)
+        PUT(fc, fc_event)
+        PUT(oc, oc_event)
+#undef PUT
+        if (place)
             break;
         for (size_t c = 1; c < nc; c++)
             cnt[c] += cnt[c - 1];
@@ -203,15 +201,12 @@ static int gather(const struct model *m, struct cust_filter *cf, int64_t from, i
         g->start = cxm_malloc(nc * sizeof *g->start);
         if (!g->ev || !g->flags || !g->start) {
             free(cnt);
-            free(pass);
             gathered_free(g);
             return CXM_ENOMEM;
         }
         memcpy(g->start, cnt, nc * sizeof *cnt);
     }
-#undef IN
     free(cnt);
-    free(pass);
     g->ncust = m->ncust;
     /* each profile's events by time, stable, flags with their event:
      * insertion on short runs (three sorted runs: interactions, feedback,
@@ -793,7 +788,7 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         if (!rc) {
             gathered_free(&jc->g);
             jc->m = NULL;
-            if ((rc = gather(m, NULL, 0, INT64_MAX, &jc->g)))
+            if ((rc = gather(m, &jc->g)))
                 cxm_err_set(err, rc, "out of memory");
             else {
                 jc->m = m;
@@ -897,41 +892,20 @@ int engine_customer_journey(struct engine *e, uint32_t id, int64_t gap, json_t *
     size_t nn = 0, ncap = 0;
     struct ref { struct jevent ev; uint8_t type; uint32_t row; } *ev = NULL;
     size_t n = 0, cap = 0;
-    if (cxm_grow((void **)&nodes, &ncap, 1, sizeof *nodes))
-        rc = CXM_ENOMEM;
-    else
-        nodes[nn++] = root;
-    for (size_t i = 0; !rc && i < nn; i++)
-        for (uint32_t c = m->cust[nodes[i]].first_child; !rc && c; c = m->cust[c].next_sibling)
-            if (!(rc = cxm_grow((void **)&nodes, &ncap, nn + 1, sizeof *nodes)))
-                nodes[nn++] = c;
-    uint16_t purchase_stage = dict_code(m, DICT_STAGE, "purchase");
-    uint16_t purchase_kind = dict_code(m, DICT_ITYPE, "purchase");
-#define ADD(type_, row_, ...) do { \
+    rc = model_profile_nodes(m, root, &nodes, &nn, &ncap);
+    struct codes cd = codes_of(m);
+    uint8_t fl;
+#define ADD(type_, row_, make) do { \
         if ((rc = cxm_grow((void **)&ev, &cap, n + 1, sizeof *ev))) break; \
-        ev[n++] = (struct ref){(struct jevent){__VA_ARGS__}, (type_), (row_)}; } while (0)
+        ev[n++] = (struct ref){make(m, &cd, (row_), &fl), (type_), (row_)}; } while (0)
     for (size_t k = 0; !rc && k < nn; k++) {
         const struct cust *c = &m->cust[nodes[k]];
         for (uint32_t i = c->ihead; !rc && i; i = m->ic.next[i])
-            ADD(0, i, .ts = m->ic.ts[i], .touchpoint = m->ic.touchpoint[i],
-                .stage = m->ic.stage[i] ? m->ic.stage[i] : JOURNEY_NO_STAGE,
-                .channel = m->ic.channel[i], .sat = NAN,
-                .purchase = (purchase_kind && m->ic.kind[i] == purchase_kind) ||
-                            (purchase_stage && m->ic.stage[i] == purchase_stage));
-        for (uint32_t i = c->fhead; !rc && i; i = m->fc.next[i]) {
-            int kind = m->fc.kind[i];
-            double s = kind == FB_NPS || kind == FB_RATING ? metrics_normalise(SCALE_0_10, m->fc.score[i])
-                     : kind == FB_CSAT ? metrics_normalise(SCALE_1_5, m->fc.score[i])
-                     : kind == FB_CES ? metrics_normalise(SCALE_EFFORT_1_7, m->fc.score[i]) : NAN;
-            ADD(1, i, .ts = m->fc.ts[i], .touchpoint = m->fc.touchpoint[i],
-                .stage = m->fc.stage[i] ? m->fc.stage[i] : JOURNEY_NO_STAGE,
-                .channel = m->fc.channel[i], .sat = (float)s,
-                .purchase = purchase_stage && m->fc.stage[i] == purchase_stage);
-        }
+            ADD(0, i, ic_event);
+        for (uint32_t i = c->fhead; !rc && i; i = m->fc.next[i])
+            ADD(1, i, fc_event);
         for (uint32_t i = c->ohead; !rc && i; i = m->oc.next[i])
-            ADD(2, i, .ts = m->oc.ts[i], .stage = purchase_stage ? purchase_stage
-                                                                 : JOURNEY_NO_STAGE,
-                .channel = m->oc.channel[i], .sat = NAN, .purchase = 1);
+            ADD(2, i, oc_event);
     }
 #undef ADD
     /* by time; ties by type then row, the order they were recorded */

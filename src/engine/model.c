@@ -704,6 +704,22 @@ static int r_feedback(void *ctx, const struct store_feedback *r)
     return model_add_feedback(m, r);
 }
 
+int model_profile_nodes(const struct model *m, uint32_t root, uint32_t **v, size_t *n,
+                        size_t *cap)
+{
+    *n = 0;
+    if (cxm_grow((void **)v, cap, 1, sizeof **v))
+        return CXM_ENOMEM;
+    (*v)[(*n)++] = root;
+    for (size_t i = 0; i < *n; i++)
+        for (uint32_t c = m->cust[(*v)[i]].first_child; c; c = m->cust[c].next_sibling) {
+            if (cxm_grow((void **)v, cap, *n + 1, sizeof **v))
+                return CXM_ENOMEM;
+            (*v)[(*n)++] = c;
+        }
+    return CXM_OK;
+}
+
 int model_set_themes(struct model *m, const char *const *ids, size_t n)
 {
     char *copy[32] = {0};

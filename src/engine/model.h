@@ -173,6 +173,10 @@ void model_free(struct model *m);
 
 /* Root of the profile that node c belongs to. */
 uint32_t model_root(const struct model *m, uint32_t c);
+/* The nodes of the profile rooted at root, root first (breadth-first),
+ * into the growable array *v (*cap its capacity; reused across calls). */
+int model_profile_nodes(const struct model *m, uint32_t root, uint32_t **v, size_t *n,
+                        size_t *cap);
 /* Node of an identity, 0 when unknown. */
 uint32_t model_find_ident(const struct model *m, const char *kind, const char *value);
 

@@ -20,19 +20,7 @@ struct nodes {
 
 static int collect(const struct model *m, uint32_t root, struct nodes *out)
 {
-    out->n = 0;
-    if (cxm_grow((void **)&out->v, &out->cap, 1, sizeof *out->v))
-        return CXM_ENOMEM;
-    out->v[out->n++] = root;
-    for (size_t i = 0; i < out->n; i++) {
-        for (uint32_t c = m->cust[out->v[i]].first_child; c;
-             c = m->cust[c].next_sibling) {
-            if (cxm_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v))
-                return CXM_ENOMEM;
-            out->v[out->n++] = c;
-        }
-    }
-    return CXM_OK;
+    return model_profile_nodes(m, root, &out->v, &out->n, &out->cap);
 }
 
 static json_t *jtime(int64_t t)

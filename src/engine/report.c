@@ -246,25 +246,6 @@ static int parse_dims(struct run *r, const char *by, struct cxm_err *err)
 
 /* ---- what each profile looks like ------------------------------------ */
 
-/* The nodes of the profile rooted at root (depth-first). */
-static int profile_nodes(const struct model *m, uint32_t root, uint32_t **out,
-                         size_t *n)
-{
-    size_t cap = 0;
-    *out = NULL;
-    *n = 0;
-    if (cxm_grow((void **)out, &cap, 1, sizeof **out))
-        return CXM_ENOMEM;
-    (*out)[(*n)++] = root;
-    for (size_t i = 0; i < *n; i++)
-        for (uint32_t c = m->cust[(*out)[i]].first_child; c; c = m->cust[c].next_sibling) {
-            if (cxm_grow((void **)out, &cap, *n + 1, sizeof **out))
-                return CXM_ENOMEM;
-            (*out)[(*n)++] = c;
-        }
-    return CXM_OK;
-}
-
 /* Fills prof[] for the given nodes (all customers when nodes is NULL): the
  * latest value of each attribute over the nodes of a profile, and the
  * category of its latest NPS answer. */
@@ -960,7 +941,9 @@ static int customer_rows(struct run *r, uint32_t id, uint32_t **nodes, size_t *n
 {
     const struct model *m = r->m;
     r->one = true;
-    if (profile_nodes(m, model_root(m, id), nodes, nn))
+    size_t ncap = 0;
+    *nodes = NULL;
+    if (model_profile_nodes(m, model_root(m, id), nodes, nn, &ncap))
         return CXM_ENOMEM;
     size_t cap = 0;
     for (size_t k = 0; k < *nn; k++)
