@@ -27,6 +27,7 @@ enum op {
     OP_AND, OP_OR, OP_NOT,
     OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
     OP_BETWEEN, OP_IN, OP_IN_SORTED,
+    OP_HAS,             /* a set field holds the literal */
 };
 
 /* A literal as written: text (unescaped) or a number. */
@@ -60,6 +61,7 @@ struct filter {
     size_t nlits;
     uint64_t used;
     bool has_text;      /* some literal needs filter_bind */
+    bool has_sets;      /* some comparison reads a set field */
     bool bound;
 };
 
@@ -68,7 +70,7 @@ struct filter {
 enum tk {
     TK_END, TK_IDENT, TK_NUMBER, TK_STRING, TK_LPAREN, TK_RPAREN, TK_COMMA,
     TK_EQ, TK_NE, TK_LT, TK_LE, TK_GT, TK_GE,
-    TK_AND, TK_OR, TK_NOT, TK_IN, TK_BETWEEN,
+    TK_AND, TK_OR, TK_NOT, TK_IN, TK_BETWEEN, TK_CONTAINS,
 };
 
 struct tok {
@@ -82,7 +84,7 @@ static const struct {
     enum tk kind;
 } keywords[] = {
     {"and", TK_AND}, {"or", TK_OR}, {"not", TK_NOT},
-    {"in", TK_IN}, {"between", TK_BETWEEN},
+    {"in", TK_IN}, {"between", TK_BETWEEN}, {"contains", TK_CONTAINS},
 };
 
 /* A node of the tree the parser builds; children are a linked list. */
@@ -436,6 +438,10 @@ static bool parse_literal(struct parser *p, uint32_t fd)
 {
     const struct filter_field *ff = &p->fields[fd];
     char b[48];
+    if (p->tok.kind == TK_NUMBER && ff->type == FT_SET)
+        return fail(p, p->tok.pos, ff->name,
+                    "%.64s is a set of texts; expected a quoted text, found %s",
+                    ff->name, describe(p, &p->tok, b, sizeof b));
     if (p->tok.kind == TK_NUMBER && ff->type == FT_TEXT)
         return fail(p, p->tok.pos, ff->name,
                     "%.64s is text; expected a quoted text, found %s",
@@ -446,7 +452,7 @@ static bool parse_literal(struct parser *p, uint32_t fd)
                     ff->name, describe(p, &p->tok, b, sizeof b));
     if (p->tok.kind != TK_NUMBER && p->tok.kind != TK_STRING) {
         char hint[64] = "";
-        if (ff->type == FT_TEXT &&
+        if (ff->type != FT_NUMBER &&
             (p->tok.kind == TK_IDENT || p->tok.kind >= TK_AND)) {
             int n = snprintf(hint, sizeof hint, " (text goes in quotes: '%.*s')",
                              (int)(p->tok.len > 32 ? 32 : p->tok.len),
@@ -483,6 +489,35 @@ static bool parse_literal(struct parser *p, uint32_t fd)
 
 static bool parse_or(struct parser *p, uint32_t *out);
 
+/* After a set FIELD: 'contains' literal | '(' literal ')' */
+static bool parse_has(struct parser *p, uint32_t fd, uint32_t *out)
+{
+    bool call = p->tok.kind == TK_LPAREN;
+    if (!call && p->tok.kind != TK_CONTAINS) {
+        char hint[96];
+        int n = snprintf(hint, sizeof hint, " (%.32s is a set: %.32s contains 'x' or %.32s('x'))",
+                         p->fields[fd].name, p->fields[fd].name, p->fields[fd].name);
+        if (n < 0)
+            hint[0] = '\0';
+        return expected(p, "'contains' or '('", hint);
+    }
+    uint32_t n;
+    if (!new_node(p, OP_HAS, fd, &n))
+        return false;
+    p->pn[n].lit = (uint32_t)p->nlits;
+    if (!next(p) || !parse_literal(p, fd))
+        return false;
+    if (call) {
+        if (p->tok.kind != TK_RPAREN)
+            return expected(p, "')'", "");
+        if (!next(p))
+            return false;
+    }
+    p->pn[n].nlit = 1;
+    *out = n;
+    return true;
+}
+
 /* FIELD op literal | FIELD in (...) | FIELD between literal and literal */
 static bool parse_cmp(struct parser *p, uint32_t *out)
 {
@@ -492,6 +527,8 @@ static bool parse_cmp(struct parser *p, uint32_t *out)
     const struct filter_field *ff = &p->fields[fd];
     if (!next(p))
         return false;
+    if (ff->type == FT_SET)
+        return parse_has(p, fd, out);
     enum op op;
     switch (p->tok.kind) {
     case TK_EQ: op = OP_EQ; break;
@@ -749,8 +786,10 @@ static struct filter *build(struct parser *p, uint32_t root)
     for (size_t i = 0; i < f->nnodes; i++) {
         struct node *nd = &f->nodes[i];
         f->used |= 1ull << (nd->field < 63 ? nd->field : 63);
-        if (p->fields[nd->field].type == FT_TEXT)
+        if (p->fields[nd->field].type != FT_NUMBER)
             f->has_text = true;
+        if (nd->op == OP_HAS)
+            f->has_sets = true;
         load(f, nd, NULL, NULL);
     }
     return f;
@@ -872,19 +911,28 @@ static bool test(const struct node *nd, double v)
     }
 }
 
-bool filter_eval(const struct filter *f, filter_get_fn get, void *ctx)
+bool filter_eval_sets(const struct filter *f, filter_get_fn get, filter_has_fn has,
+                      void *ctx)
 {
     assert(f);
     assert(!f->has_text || f->bound);  /* text literals need filter_bind */
+    assert(!f->has_sets || has);
     if (!f->nnodes)
         return true;
     uint32_t i = 0;
     for (;;) {
         const struct node *nd = &f->nodes[i];
-        i = test(nd, get(ctx, (int)nd->field)) ? nd->on_true : nd->on_false;
+        bool yes = nd->op == OP_HAS ? nd->a == nd->a && has(ctx, (int)nd->field, nd->a)
+                                    : test(nd, get(ctx, (int)nd->field));
+        i = yes ? nd->on_true : nd->on_false;
         if (i >= TO_FALSE)
             return i == TO_TRUE;
     }
+}
+
+bool filter_eval(const struct filter *f, filter_get_fn get, void *ctx)
+{
+    return filter_eval_sets(f, get, NULL, ctx);
 }
 
 uint64_t filter_fields_used(const struct filter *f)

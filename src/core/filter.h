@@ -7,7 +7,9 @@
 
 #include "common.h"
 
-enum filter_type { FT_TEXT, FT_NUMBER };
+/* FT_SET: a set of texts per row (a customer's channels): read with
+ * FIELD contains 'x' or FIELD('x'), evaluated through filter_has_fn. */
+enum filter_type { FT_TEXT, FT_NUMBER, FT_SET };
 
 /* A field the caller offers: its name and type. Field ids are indexes
  * into the caller's array. */
@@ -25,14 +27,16 @@ struct filter;
  *   unary   := 'not' unary | '(' expr ')' | cmp
  *   cmp     := FIELD op literal | FIELD 'in' '(' literal (',' literal)* ')'
  *            | FIELD 'between' literal 'and' literal
+ *            | FIELD 'contains' literal | FIELD '(' literal ')'   (FT_SET)
  *   op      := '=' | '!=' | '<>' | '<' | '<=' | '>' | '>='
  *   literal := number | 'single-quoted' | "double-quoted" (a quote inside is
  *              doubled: 'O''Brien')
  * FIELD is [A-Za-z_][A-Za-z0-9_.:-]* (e.g. age_band, attr.tier); names
- * are case-sensitive, and the keywords and, or, not, in, between (in any
- * case) cannot be field names. A number is -?digits[.digits][e[+-]digits]
+ * are case-sensitive, and the keywords and, or, not, in, between,
+ * contains (in any case) cannot be field names. A number is -?digits[.digits][e[+-]digits]
  * (also .5 and 7.). Text fields take =, !=, in with text literals; number
- * fields every operator with numbers. between includes both ends (and
+ * fields every operator with numbers; set fields contains (or the call
+ * form) with a text. between includes both ends (and
  * matches nothing when the first is larger).
  * Returns NULL with err set (CXM_EINVAL) on: a syntax error (the message
  * starts "column N: " with the 1-based byte column of the offending token
@@ -68,6 +72,13 @@ int filter_bind(struct filter *f, filter_bind_fn bind, void *ctx);
  * share one bound filter. */
 typedef double (*filter_get_fn)(void *ctx, int field);
 bool filter_eval(const struct filter *f, filter_get_fn get, void *ctx);
+/* The same for filters with set fields: has(ctx, field, code) says
+ * whether the row's set holds the bound code (never called for a text
+ * that bound to NAN: that test is false). has may be NULL only when the
+ * filter has no set field. */
+typedef bool (*filter_has_fn)(void *ctx, int field, double code);
+bool filter_eval_sets(const struct filter *f, filter_get_fn get, filter_has_fn has,
+                      void *ctx);
 
 /* The fields the filter reads, as a bitmask over field ids 0..63 (for the
  * caller to skip work); bit 63 stands for every id >= 63. */

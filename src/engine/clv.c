@@ -75,10 +75,7 @@ static void sort_days(struct dayamt *v, size_t n)
 
 static int32_t latest_order_day(const struct model *m)
 {
-    uint32_t t = 0;
-    for (size_t i = 1; i <= m->oc.n; i++)
-        t = m->oc.ts[i] > t ? m->oc.ts[i] : t;
-    return m->oc.n ? day_of(t) : 0;
+    return m->oc.n ? day_of(m->max_order_ts) : 0;
 }
 
 /* The summary of one profile's orders v[0..n), sorted by day, the first on
@@ -297,6 +294,25 @@ static int summarise_one(const struct model *m, const uint32_t *nodes, size_t nn
         r->root = nodes[0];
     }
     free(v);
+    return CXM_OK;
+}
+
+int clv_profile_predict(const struct model *m, const uint32_t *nodes, size_t nn,
+                        float *p_alive, float *value)
+{
+    *p_alive = *value = NAN;
+    if (!m->clv.has)
+        return CXM_OK;
+    struct srow r;
+    bool has;
+    if (summarise_one(m, nodes, nn, as_of_day(m), m->clv.unit_days, &r, &has))
+        return CXM_ENOMEM;
+    if (has) {
+        struct pred pr;
+        predict(&m->clv, &r, 52 * 7 / m->clv.unit_days, 0, &pr);
+        *p_alive = (float)pr.p_alive;
+        *value = (float)pr.clv;
+    }
     return CXM_OK;
 }
 

@@ -22,6 +22,8 @@
 
 #include "core/arena.h"
 #include "cxm_limits.h"
+#include "engine/decide.h"
+#include "engine/segments.h"
 #include "log.h"
 
 /* A record waiting for its commit before it is applied to memory. */
@@ -40,7 +42,19 @@ struct group {
     struct pending *p;
     size_t np, cap;
     int64_t seq;                 /* last seq handed out */
+    uint32_t *touched;           /* customer nodes whose profiles changed */
+    size_t nt, tcap;
+    bool refresh;                /* run the time-dependent segments again */
 };
+
+/* Remembers a node whose profile changed, for the segments. */
+static void touch(struct group *g, uint32_t node)
+{
+    if (node && (g->nt == 0 || g->touched[g->nt - 1] != node) &&
+        !cxm_grow((void **)&g->touched, &g->tcap, g->nt + 1, sizeof *g->touched))
+        g->touched[g->nt++] = node;
+    /* out of memory: the day's refresh brings the segment back in line */
+}
 
 static int64_t next_seq(struct group *g)
 {
@@ -484,6 +498,7 @@ static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,
             uint32_t cust = 0;
             if ((rc = resolve(e, g, ev, (long)i, &cust, err)))
                 return rc;
+            touch(g, cust);
             if (ev->type == EV_CUSTOMER)
                 rc = apply_customer(e, g, ev, cust, err);
             else if (ev->type == EV_IDENTIFY)
@@ -519,6 +534,8 @@ static int plan_unmerge(struct engine *e, struct group *g, struct engine_work *w
     if (rc)
         return rc;
     model_undo_merge(e->m, c, seq);
+    touch(g, c);
+    touch(g, w->parent);
     w->seq = seq;
     w->accepted = 1;
     return CXM_OK;
@@ -625,6 +642,20 @@ static void process(struct engine *e, struct engine_work *batch)
             rc = plan_clv(e, &g, w, &err);
         } else if (w->op == ENGINE_TAXONOMY) {
             rc = plan_taxonomy(e, &g, w, &err);
+        } else if (w->op == ENGINE_SEGMENT) {
+            int64_t seq = next_seq(&g);
+            if (!(rc = segments_apply(e, w, seq, &err)))
+                w->seq = seq;
+        } else if (w->op == ENGINE_REFRESH) {
+            g.refresh = true;
+        } else if (w->op == ENGINE_CONFIG) {
+            int64_t seq = next_seq(&g);
+            if (!(rc = nba_apply_config(e, w, seq, &err)))
+                w->seq = seq;
+        } else if (w->op == ENGINE_CONTACT) {
+            rc = nba_apply_contacts(e, w, &g.seq, &g.touched, &g.nt, &g.tcap, &err);
+        } else if (w->op == ENGINE_DECISIONS) {
+            rc = nba_apply_decisions(e, w, &err);
         } else if (w->op == ENGINE_TEXT_MODEL) {
             int64_t seq = next_seq(&g);
             if (!(rc = text_set_model(e, w, seq, &err)))
@@ -643,11 +674,18 @@ static void process(struct engine *e, struct engine_work *batch)
     pthread_rwlock_wrlock(&e->lock);
     if (!rc) {
         apply_pending(e->m, &g);
+        segments_touch(e, g.touched, g.nt);
+        if (g.refresh || segments_stale(e))
+            segments_refresh(e, false);
+        nba_rebind(e);
     } else if (!e->failed) {
         s->ops->rollback(s);
         log_msg(LOG_ERROR, "commit failed, reloading from the store: %s", err.msg);
         if (reload(e))
             e->failed = true;
+        else
+            segments_refresh(e, true);
+        nba_rebind(e);
     }
     pthread_rwlock_unlock(&e->lock);
 
@@ -676,6 +714,7 @@ static void process(struct engine *e, struct engine_work *batch)
         batch = next;
     }
     free(g.p);
+    free(g.touched);
     strmap_free(g.ids);
     arena_free(&g.a);
 }
@@ -821,6 +860,10 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
         rc = model_load(e->store, &e->m, err);
     if (!rc)
         rc = text_open(e, o->lock, err);
+    if (!rc)
+        rc = segments_open(e, err);
+    if (!rc)
+        rc = nba_open(e, err);
     if (!rc) {
 #ifdef __GLIBC__
         malloc_trim(0);   /* hand back what the replay's page cache used */
@@ -837,6 +880,8 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
     }
     if (rc) {
         text_close(e);
+        nba_close(e);
+        segments_close(e);
         model_free(e->m);
         store_close(e->store);
         strmap_free(e->keys);
@@ -866,6 +911,8 @@ void engine_close(struct engine *e)
     pthread_mutex_unlock(&e->qlock);
     pthread_join(e->writer, NULL);
     text_close(e);
+    nba_close(e);
+    segments_close(e);
     journey_cache_free(e);
     pthread_mutex_destroy(&e->jmu);
     model_free(e->m);

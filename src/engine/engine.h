@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "common.h"
+#include "core/buf.h"
 #include "engine/event.h"
 #include "store/store.h"
 
@@ -27,7 +28,14 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
 void engine_close(struct engine *e);
 
 enum engine_op { ENGINE_INGEST = 1, ENGINE_UNMERGE, ENGINE_BENCHMARKS, ENGINE_CLV,
-                 ENGINE_TAXONOMY, ENGINE_TEXT_MODEL };
+                 ENGINE_TAXONOMY, ENGINE_TEXT_MODEL, ENGINE_SEGMENT, ENGINE_REFRESH,
+                 ENGINE_CONFIG, ENGINE_CONTACT, ENGINE_DECISIONS };
+
+/* A segment definition (docs/personalisation.md). */
+struct segment_def {
+    const char *id, *name, *rule, *description;
+};
+enum segment_mode { SEG_CREATE = 1, SEG_UPDATE, SEG_DELETE };
 
 /* One unit of write work. The submitter owns it and what it points to
  * until done is called (from the writer thread). */
@@ -42,6 +50,13 @@ struct engine_work {
     const void *blob;                      /* TEXT_MODEL: the model, its report */
     size_t blob_len;
     const char *report;
+    const struct segment_def *seg;         /* SEGMENT: the definition */
+    enum segment_mode seg_mode;
+    const char *config_name;               /* CONFIG: which document, its */
+    const void *config;                    /* parsed form (owned by the engine
+                                              once done with rc 0) */
+    const struct contact_req *contact;     /* CONTACT: contact[0..n) */
+    void *decisions;                       /* DECISIONS: a log batch */
     /* results, valid in done */
     int rc;
     struct cxm_err err;
@@ -209,6 +224,89 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
 /* One profile's episodes: stages reached, events in order, satisfaction. */
 int engine_customer_journey(struct engine *e, uint32_t id, int64_t gap, json_t **out,
                             struct cxm_err *err);
+
+/* Segments (docs/personalisation.md): named rules over customer
+ * features; memberships stay current as data arrives. */
+int engine_segment_put(struct engine *e, const struct segment_def *d, enum segment_mode mode,
+                       json_t **out, struct cxm_err *err);
+int engine_segment_delete(struct engine *e, const char *id, struct cxm_err *err);
+/* {"segments": [{id, name, rule, description, members, ...}]} */
+int engine_segments(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_segment(struct engine *e, const char *id, json_t **out, struct cxm_err *err);
+/* Members by profile id from after cursor (0: the start): {"segment",
+ * "members": [{id, name, country, orders, revenue, last_nps}],
+ * "next_cursor"}. */
+int engine_segment_members(struct engine *e, const char *id, uint32_t cursor, size_t limit,
+                           json_t **out, struct cxm_err *err);
+/* Checks a rule and counts who matches it now, without saving it. */
+int engine_segment_preview(struct engine *e, const char *rule, json_t **out,
+                           struct cxm_err *err);
+/* Next-best-action (docs/personalisation.md). The action catalogue and
+ * the contact policy are JSON documents: GET returns the one in use (the
+ * defaults before any PUT), PUT checks and replaces it. */
+int engine_actions(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_set_actions(struct engine *e, const char *json, size_t len, struct cxm_err *err);
+int engine_policy(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_set_policy(struct engine *e, const char *json, size_t len, struct cxm_err *err);
+
+struct decide_req {
+    uint32_t customer;           /* any node of the profile */
+    const char *channel;         /* where the customer is now: "web", "email", ... */
+    const char *context;         /* JSON object logged with the decision; NULL */
+    size_t limit;                /* eligible actions returned; 0: all */
+    bool log;                    /* log the decision (default on in the API) */
+};
+
+/* One action's verdict. */
+struct decision_item {
+    uint32_t action;             /* offset of its id in text */
+    uint32_t name, message, subject;   /* offsets in text; 0: none */
+    int kind;
+    double priority, value;
+    bool eligible;
+    const char *rule;            /* what excluded it: "channel", "segment",
+                                    "rule", "disabled" or a policy rule */
+    uint32_t why;                /* offset of the reason in text */
+    int64_t until;               /* policy: when it would allow; 0: n/a */
+};
+
+struct decision {
+    int64_t id;                  /* logged decision id; 0: not logged */
+    int64_t ts;
+    uint32_t customer;           /* the profile id */
+    size_t n, neligible;         /* items: eligible ranked first, then excluded */
+    struct decision_item *items;
+    struct buf *text;            /* strings the items point into */
+};
+
+/* Ranks the eligible actions for the customer on the channel, renders
+ * their messages (escaped for the channel) and says for every other
+ * action which rule excluded it. */
+int engine_decide(struct engine *e, const struct decide_req *q, struct decision *out,
+                  struct cxm_err *err);
+const char *decision_str(const struct decision *d, uint32_t off);
+/* {"decision","customer","channel","actions":[...],"excluded":[...]} */
+json_t *decision_json(const struct decision *d, const char *channel);
+void decision_free(struct decision *d);
+
+/* A contact made (or about to be made) to a customer. */
+struct contact_req {
+    uint32_t customer;
+    int kind;                    /* enum contact_kind; 0: the action's */
+    const char *action;          /* NULL: none */
+    const char *channel;
+    int64_t ts;                  /* 0: now */
+    int64_t decision;            /* 0: none */
+    bool force;                  /* record even when the policy says no */
+};
+/* Records contacts atomically with a last policy check: each is refused
+ * (CXM_ECONFLICT naming the rule, nothing recorded) when the policy
+ * forbids it now, unless force. Checked as a batch, all or nothing. */
+int engine_contacts(struct engine *e, const struct contact_req *c, size_t n, int64_t *seq,
+                    struct cxm_err *err);
+
+/* Fixes the engine's clock at ts (tests, benchmarks); 0: the real one. */
+void engine_set_clock(struct engine *e, int64_t ts);
 
 struct engine_stats {
     int64_t seq;

@@ -41,6 +41,11 @@ struct engine {
      * model; one journey query at a time holds jmu */
     pthread_mutex_t jmu;
     void *jcache;
+    /* personalisation: segments (segments.c) and next-best-action
+     * (decide.c), both under lock */
+    struct segset *segs;
+    struct nba *nba;
+    int64_t fixed_now;           /* engine_set_clock; 0: time(NULL) */
 };
 
 /* report.c: a filter over profiles in the filter language of reports, on
@@ -88,6 +93,9 @@ void journey_cache_free(struct engine *e);
  * profile (nodes: the profile's customer nodes, root first) when a model
  * exists. */
 int clv_profile_json(const struct model *m, const uint32_t *nodes, size_t nn, json_t *p);
+/* The same two numbers for one profile; NAN without a model or orders. */
+int clv_profile_predict(const struct model *m, const uint32_t *nodes, size_t nn,
+                        float *p_alive, float *value);
 /* P(alive) and predicted CLV over 52 weeks (whole periods of the model's
  * unit, undiscounted) of every profile, indexed by its root's id (arrays
  * of ncust + 1; NAN for a customer without an order); CXM_ENOTFOUND

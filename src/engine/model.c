@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cxm_limits.h"
+#include "engine/event.h"
 
 struct model *model_new(void)
 {
@@ -63,6 +64,8 @@ void model_free(struct model *m)
     FREE_COLS(fc, fc->bmin, fc->bmax, fc->seq, fc->ts, fc->cust, fc->next, fc->score, fc->survey,
               fc->channel, fc->touchpoint, fc->stage, fc->agent, fc->kind,
               fc->has_text, fc->tx);
+    struct ccols *cc = &m->cc;
+    FREE_COLS(cc, cc->seq, cc->ts, cc->cust, cc->next, cc->kind, cc->channel);
     struct tcols *tc = &m->tc;
     FREE_COLS(tc, tc->seq, tc->sent, tc->themes, tc->aoff, tc->nasp);
     free(tc->asp);
@@ -175,6 +178,7 @@ int model_add_customer(struct model *m, uint32_t id, int64_t created_ts,
     c->created_ts = created_ts;
     c->seq = seq;
     c->a.consent_m = c->a.consent_s = c->a.consent_p = -1;
+    c->f.last_nps = -1;
     m->ncust = id;
     return CXM_OK;
 }
@@ -347,6 +351,124 @@ static void set_scores(struct tcols *c, size_t i, const struct text_scores *sc)
     c->na += na;
 }
 
+/* ---- features --------------------------------------------------------- */
+
+static void feat_bit(uint64_t *bits, uint32_t code)
+{
+    if (code >= 1 && code <= 64)
+        *bits |= 1ull << (code - 1);
+}
+
+static void later(uint32_t *t, uint32_t ts)
+{
+    if (ts > *t)
+        *t = ts;
+}
+
+/* Code of s in dictionary d, remembered once the data has named it. */
+static uint32_t known(const struct model *m, int d, const char *s, uint32_t *cache)
+{
+    if (!*cache)
+        *cache = dict_find(m->dict[d], s);
+    return *cache;
+}
+
+/* Complaints and tickets of node cu after its latest resolution. */
+static uint32_t count_open(const struct model *m, uint32_t cu)
+{
+    const struct icols *c = &m->ic;
+    uint32_t n = 0, last = m->cust[cu].f.last_resolved;
+    for (uint32_t i = m->cust[cu].ihead; i; i = c->next[i])
+        if (c->kind[i] && (c->kind[i] == m->k_complaint || c->kind[i] == m->k_ticket) &&
+            c->ts[i] > last)
+            n++;
+    return n;
+}
+
+static void feat_interaction(struct model *m, uint32_t cu, size_t i,
+                             const struct store_interaction *r)
+{
+    struct feat *f = &m->cust[cu].f;
+    const struct icols *c = &m->ic;
+    uint32_t ts = c->ts[i], kind = c->kind[i];
+    later(&f->last_touch, ts);
+    feat_bit(&f->channels, c->channel[i]);
+    uint32_t kc = known(m, DICT_ITYPE, "complaint", &m->k_complaint);
+    uint32_t kt = known(m, DICT_ITYPE, "ticket", &m->k_ticket);
+    if (kind && (kind == kc || kind == kt)) {
+        if (kind == kc)
+            later(&f->last_complaint, ts);
+        if (ts > f->last_resolved)
+            f->open++;
+    }
+    uint32_t kr = known(m, DICT_OUTCOME, "resolved", &m->k_resolved);
+    if (c->outcome[i] && c->outcome[i] == kr && ts >= f->last_resolved) {
+        f->last_resolved = ts;
+        f->open = count_open(m, cu);
+    }
+    if (r->text && r->sc && isfinite(r->sc->sentiment)) {
+        f->sent_sum += r->sc->sentiment;
+        f->sent_n++;
+    }
+}
+
+static void feat_feedback(struct model *m, uint32_t cu, size_t i,
+                          const struct store_feedback *r)
+{
+    struct feat *f = &m->cust[cu].f;
+    const struct fcols *c = &m->fc;
+    uint32_t ts = c->ts[i];
+    float sc = c->score[i];
+    later(&f->last_touch, ts);
+    feat_bit(&f->channels, c->channel[i]);
+    if (c->kind[i] != FB_ENPS)
+        later(&f->last_answer, ts);
+    if (c->kind[i] == FB_NPS && isfinite(sc) &&
+        (ts > f->last_nps_ts || (ts == f->last_nps_ts && r->seq > f->last_nps_seq))) {
+        f->last_nps_ts = ts;
+        f->last_nps_seq = r->seq;
+        f->last_nps = (int8_t)sc;
+    } else if (c->kind[i] == FB_CSAT && isfinite(sc)) {
+        f->csat_sum += sc;
+        f->csat_n++;
+    } else if (c->kind[i] == FB_CES && isfinite(sc)) {
+        f->ces_sum += sc;
+        f->ces_n++;
+    }
+    if (r->comment && r->sc && isfinite(r->sc->sentiment)) {
+        f->sent_sum += r->sc->sentiment;
+        f->sent_n++;
+    }
+}
+
+static void feat_order(struct model *m, uint32_t cu, size_t i)
+{
+    struct feat *f = &m->cust[cu].f;
+    const struct ocols *c = &m->oc;
+    later(&m->max_order_ts, c->ts[i]);
+    f->orders++;
+    if (isfinite(c->amount[i]))
+        f->revenue += c->amount[i];
+    later(&f->last_order, c->ts[i]);
+    feat_bit(&f->channels, c->channel[i]);
+    for (uint32_t k = 0; k < c->nitems[i]; k++)
+        feat_bit(&f->categories, c->category[c->item_off[i] + k]);
+}
+
+/* A text's sentiment changed from old (NAN: it had none) to now. */
+static void feat_rescore(struct model *m, uint32_t cu, float old, float now)
+{
+    struct feat *f = &m->cust[cu].f;
+    if (isfinite(old)) {
+        f->sent_sum -= old;
+        f->sent_n--;
+    }
+    if (isfinite(now)) {
+        f->sent_sum += now;
+        f->sent_n++;
+    }
+}
+
 static int add_scores(struct model *m, int64_t seq, const struct text_scores *sc,
                       uint32_t *tx)
 {
@@ -403,11 +525,13 @@ uint32_t model_itx(const struct model *m, size_t i)
 
 int model_set_scores(struct model *m, int64_t seq, const struct text_scores *sc)
 {
-    uint32_t *tx = NULL, itx = 0;
+    uint32_t *tx = NULL, itx = 0, cu;
     size_t i = row_of_seq(m->fc.seq, m->fc.n, seq);
     if (i) {
         tx = &m->fc.tx[i];
+        cu = m->fc.cust[i];
     } else if ((i = row_of_seq(m->ic.seq, m->ic.n, seq))) {
+        cu = m->ic.cust[i];
         size_t k = itx_find(m, i);
         if (k < m->nitx && m->itx[k].row == i) {
             tx = &m->itx[k].tx;
@@ -422,19 +546,25 @@ int model_set_scores(struct model *m, int64_t seq, const struct text_scores *sc)
             memmove(m->itx + k + 1, m->itx + k, (m->nitx - k) * sizeof *m->itx);
             m->itx[k] = (struct itext){(uint32_t)i, itx};
             m->nitx++;
+            feat_rescore(m, cu, NAN, sc->sentiment);
             return CXM_OK;
         }
     } else {
         return CXM_ENOTFOUND;
     }
-    if (!*tx)
-        return add_scores(m, seq, sc, tx);
+    if (!*tx) {
+        int rc = add_scores(m, seq, sc, tx);
+        if (!rc)
+            feat_rescore(m, cu, NAN, sc->sentiment);
+        return rc;
+    }
     /* new aspects go to the end; the old ones stay as garbage, which a
      * new taxonomy (the only rewrite) leaves once per text */
     struct tcols *c = &m->tc;
     int rc = cxm_grow((void **)&c->asp, &c->acap, c->na + sc->naspects + 1, sizeof *c->asp);
     if (rc)
         return rc;
+    feat_rescore(m, cu, c->sent[*tx], sc->sentiment);
     set_scores(c, *tx, sc);
     return CXM_OK;
 }
@@ -490,6 +620,7 @@ int model_add_interaction(struct model *m, const struct store_interaction *r)
             return rc;
         m->itx[m->nitx++] = (struct itext){(uint32_t)i, tx};   /* rows only grow */
     }
+    feat_interaction(m, cu, i, r);
     if (r->event_id && *r->event_id)
         return index_id(m, 0, r->event_id, (uint32_t)i);
     return CXM_OK;
@@ -538,6 +669,7 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     c->tx[i] = 0;
     if (r->comment && r->sc && (rc = add_scores(m, r->seq, r->sc, &c->tx[i])))
         return rc;
+    feat_feedback(m, cu, i, r);
     if (r->event_id && *r->event_id)
         return index_id(m, 1, r->event_id, (uint32_t)i);
     return CXM_OK;
@@ -582,7 +714,30 @@ int model_add_order(struct model *m, const struct store_order *r)
         c->price[c->ni] = r->items[k].price;
         c->ni++;
     }
+    feat_order(m, cu, i);
     return index_id(m, 2, oid, (uint32_t)i);
+}
+
+int model_add_contact(struct model *m, const struct store_contact *r)
+{
+    struct ccols *c = &m->cc;
+    if (r->customer < 1 || (size_t)r->customer > m->ncust)
+        return CXM_EINVAL;
+    struct colspec cols[] = {COL(c->seq), COL(c->ts), COL(c->cust), COL(c->next),
+                             COL(c->kind), COL(c->channel)};
+    int rc = grow_cols(cols, sizeof cols / sizeof cols[0], &c->cap, c->n + 2);
+    if (rc)
+        return rc;
+    size_t i = ++c->n;
+    uint32_t cu = (uint32_t)r->customer;
+    c->seq[i] = r->seq;
+    c->ts[i] = (uint32_t)r->ts;
+    c->cust[i] = cu;
+    c->next[i] = m->cust[cu].chead;
+    m->cust[cu].chead = (uint32_t)i;
+    c->kind[i] = (uint8_t)r->kind;
+    c->channel[i] = code16(r->channel);
+    return CXM_OK;
 }
 
 int model_put_employee(struct model *m, const struct store_employee *e)
@@ -690,6 +845,13 @@ static int r_employee(void *ctx, const struct store_employee *e)
     return model_put_employee(m, e);
 }
 
+static int r_contact(void *ctx, const struct store_contact *c)
+{
+    struct model *m = ctx;
+    seen(m, c->seq);
+    return model_add_contact(m, c);
+}
+
 static int r_interaction(void *ctx, const struct store_interaction *r)
 {
     struct model *m = ctx;
@@ -779,7 +941,7 @@ int model_load(struct store *s, struct model **out, struct cxm_err *err)
         .ctx = m, .dict = r_dict, .customer = r_customer, .identity = r_identity,
         .merge = r_merge, .employee = r_employee, .interaction = r_interaction,
         .feedback = r_feedback, .order = r_order, .benchmark = r_benchmark,
-        .clv_model = r_clv};
+        .clv_model = r_clv, .contact = r_contact};
     m->loading = true;
     int rc = s->ops->scan(s, &cb, err);
     struct idset *set[] = {&m->ids_i, &m->ids_f, &m->ids_o};

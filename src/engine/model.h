@@ -21,6 +21,22 @@ struct attrs {
     int consent_m, consent_s, consent_p;
 };
 
+/* What segments and the contact policy read of a customer node, kept
+ * current as the node's records arrive (features.c adds up a profile's
+ * nodes). Times are unix seconds, 0: none. Channel and category codes
+ * 1..64 have a bit (c - 1); larger codes are found in the records. */
+struct feat {
+    double revenue;
+    float csat_sum, ces_sum, sent_sum;
+    uint32_t csat_n, ces_n, sent_n, orders;
+    uint32_t last_order, last_touch, last_answer, last_nps_ts;
+    uint32_t last_complaint, last_resolved;
+    uint32_t open;             /* complaints and tickets after last_resolved */
+    int8_t last_nps;           /* -1: none */
+    int64_t last_nps_seq;
+    uint64_t channels, categories;
+};
+
 /* One customer node. A profile is a tree of nodes: the root is the
  * surviving customer, children were merged into it. Records and identities
  * stay on the node they arrived through, so an unmerge (cutting a child's
@@ -30,8 +46,10 @@ struct cust {
     uint32_t merge;            /* index+1 into merges of the active merge */
     uint32_t ident_head;       /* identities, newest first */
     uint32_t ihead, fhead, ohead;   /* records, newest first */
+    uint32_t chead;            /* contacts made, newest first */
     int64_t created_ts, seq;
     struct attrs a;
+    struct feat f;
 };
 
 struct ident {
@@ -105,6 +123,15 @@ struct ocols {
     double *price;
 };
 
+/* Contacts made to customers (contact policy), index 1..n. */
+struct ccols {
+    size_t n, cap;
+    int64_t *seq;
+    uint32_t *ts, *cust, *next;
+    uint8_t *kind;
+    uint16_t *channel;
+};
+
 struct employee {
     char *id, *name, *team, *role;
     int64_t seq;
@@ -143,6 +170,10 @@ struct model {
     struct fcols fc;
     struct ocols oc;
     struct tcols tc;
+    struct ccols cc;
+    /* codes of the interaction kinds and outcome the features look for;
+     * 0 until the data names them */
+    uint32_t k_complaint, k_ticket, k_resolved;
     /* interaction rows with scored texts: (row, index in tcols) pairs by
      * row; most interactions have no text, so no column for them */
     struct itext { uint32_t row, tx; } *itx;
@@ -152,6 +183,7 @@ struct model {
     struct strmap *emp_map;
     int64_t last_seq;
     int64_t min_ts, max_ts;     /* over interactions, feedback, orders; 0 0: none */
+    uint32_t max_order_ts;      /* the latest order; 0: none */
     size_t nmerged;             /* active merges */
     /* idempotency: event ids of interactions and feedback, order ids */
     struct idset ids_i, ids_f, ids_o;
@@ -197,6 +229,7 @@ int model_add_interaction(struct model *m, const struct store_interaction *r);
 int model_add_feedback(struct model *m, const struct store_feedback *r);
 int model_add_order(struct model *m, const struct store_order *r);
 int model_put_employee(struct model *m, const struct store_employee *e);
+int model_add_contact(struct model *m, const struct store_contact *c);
 /* Inserts or replaces (same name, metric, period, segment). */
 int model_put_benchmark(struct model *m, const struct store_benchmark *b);
 

@@ -121,6 +121,27 @@ struct store_clv_model {
     const char *report;                 /* JSON */
 };
 
+/* A segment: a named rule over customer features (docs/personalisation.md). */
+struct store_segment {
+    int64_t seq, created_ts, updated_ts;
+    const char *id, *name, *rule, *description;
+};
+
+/* A contact made to a customer (an offer sent, a survey invitation), so
+ * the contact policy's caps count it. channel: a DICT_CHANNEL code. */
+struct store_contact {
+    int64_t seq, ts, customer, decision;   /* decision 0: none */
+    int kind;                              /* enum contact_kind */
+    uint32_t channel;
+    const char *action;                    /* NULL: none */
+};
+
+/* A logged decision of next-best-action, for measuring uplift later. */
+struct store_decision {
+    int64_t id, ts, customer;
+    const char *channel, *context, *actions;   /* context, actions: JSON */
+};
+
 struct store_key {
     const char *hash, *role, *name;   /* hash: hex of the key's hash */
     int64_t created;
@@ -143,6 +164,8 @@ struct store_scan {
     int (*benchmark)(void *ctx, const struct store_benchmark *b);
     /* the latest fitted CLV model only */
     int (*clv_model)(void *ctx, const struct store_clv_model *c);
+    int (*segment)(void *ctx, const struct store_segment *sg);   /* by id */
+    int (*contact)(void *ctx, const struct store_contact *c);    /* by seq */
 };
 
 struct store_ops {
@@ -204,6 +227,23 @@ struct store_ops {
     /* Records a fitted CLV model; the latest is the one in use. */
     int (*put_clv_model)(struct store *s, const struct store_clv_model *c,
                          struct cxm_err *err);
+    /* Inserts or replaces the segment with this id; delete removes it
+     * (CXM_ENOTFOUND when there is none). */
+    int (*put_segment)(struct store *s, const struct store_segment *sg,
+                       struct cxm_err *err);
+    int (*delete_segment)(struct store *s, const char *id, struct cxm_err *err);
+    /* A named settings document (JSON): "actions", "contact_policy",
+     * "recommendations". get: *out malloc'd, NULL when never set. */
+    int (*put_config)(struct store *s, const char *name, const char *body, int64_t seq,
+                      struct cxm_err *err);
+    int (*get_config)(struct store *s, const char *name, char **out, struct cxm_err *err);
+    int (*put_contact)(struct store *s, const struct store_contact *c,
+                       struct cxm_err *err);
+    /* Decisions are a log outside seq: put_decision inside a writer
+     * transaction; max_decision the highest id stored (0: none). */
+    int (*put_decision)(struct store *s, const struct store_decision *d,
+                        struct cxm_err *err);
+    int (*max_decision)(struct store *s, int64_t *out, struct cxm_err *err);
     int (*scan)(struct store *s, const struct store_scan *cb, struct cxm_err *err);
     /* Text of an interaction or a feedback comment by its seq; *out is NULL
      * when there is none, else malloc'd and owned by the caller. Safe to

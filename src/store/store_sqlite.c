@@ -86,6 +86,19 @@ static const char *const migrations[] = {
     /* 6: sentiment models trained on the company's own feedback */
     "CREATE TABLE text_model(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
     "  model BLOB NOT NULL, report TEXT NOT NULL);",
+    /* 7: personalisation: segments, settings documents, contacts made,
+     * decisions logged */
+    "CREATE TABLE segment(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  rule TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',"
+    "  created_ts INTEGER NOT NULL, updated_ts INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE config(name TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL)"
+    "  WITHOUT ROWID;"
+    "CREATE TABLE contact(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    "  customer INTEGER NOT NULL, kind INTEGER NOT NULL, channel INTEGER NOT NULL,"
+    "  action TEXT, decision INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE decision(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    "  customer INTEGER NOT NULL, channel TEXT NOT NULL, context TEXT,"
+    "  actions TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -93,7 +106,8 @@ enum stmt_id {
     ST_CLAIM, ST_DICT, ST_CUSTOMER, ST_IDENTITY, ST_MERGE, ST_UNDO_MERGE,
     ST_EMPLOYEE, ST_INTERACTION, ST_FEEDBACK, ST_TEXT, ST_ORDER, ST_ITEM,
     ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_BENCHMARK, ST_CLV, ST_SCORE_I, ST_SCORE_F,
-    ST_TAXONOMY, ST_TEXT_MODEL, ST_COUNT
+    ST_TAXONOMY, ST_TEXT_MODEL, ST_SEGMENT, ST_SEGMENT_DEL, ST_CONFIG, ST_CONTACT,
+    ST_DECISION, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -138,6 +152,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                    " WHERE seq = ?",
     [ST_TAXONOMY] = "INSERT OR REPLACE INTO taxonomy(id, seq, json) VALUES(1,?,?)",
     [ST_TEXT_MODEL] = "INSERT INTO text_model(seq, ts, model, report) VALUES(?,?,?,?)",
+    [ST_SEGMENT] = "INSERT OR REPLACE INTO segment(id, seq, name, rule, description,"
+                   " created_ts, updated_ts) VALUES(?,?,?,?,?,?,?)",
+    [ST_SEGMENT_DEL] = "DELETE FROM segment WHERE id = ?",
+    [ST_CONFIG] = "INSERT OR REPLACE INTO config(name, seq, body) VALUES(?,?,?)",
+    [ST_CONTACT] = "INSERT INTO contact(seq, ts, customer, kind, channel, action,"
+                   " decision) VALUES(?,?,?,?,?,?,?)",
+    [ST_DECISION] = "INSERT INTO decision(id, ts, customer, channel, context, actions)"
+                    " VALUES(?,?,?,?,?,?)",
 };
 
 struct sq {
@@ -722,6 +744,25 @@ static int row_clv(sqlite3_stmt *st, const struct store_scan *cb)
     return cb->clv_model(cb->ctx, &c);
 }
 
+static int row_segment(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_segment sg = {
+        .id = col_text(st, 0), .seq = sqlite3_column_int64(st, 1),
+        .name = col_text(st, 2), .rule = col_text(st, 3), .description = col_text(st, 4),
+        .created_ts = sqlite3_column_int64(st, 5), .updated_ts = sqlite3_column_int64(st, 6)};
+    return cb->segment(cb->ctx, &sg);
+}
+
+static int row_contact(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_contact c = {
+        .seq = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
+        .customer = sqlite3_column_int64(st, 2), .kind = sqlite3_column_int(st, 3),
+        .channel = col_code(st, 4), .action = col_text(st, 5),
+        .decision = sqlite3_column_int64(st, 6)};
+    return cb->contact(cb->ctx, &c);
+}
+
 static int row_employee(sqlite3_stmt *st, const struct store_scan *cb)
 {
     struct store_employee e = {.id = col_text(st, 0),
@@ -846,6 +887,10 @@ static int sq_scan(struct store *s, const struct store_scan *cb,
          " stage, agent, event_id, has_text, sentiment, themes, aspects"
          " FROM feedback ORDER BY seq", row_feedback,
          offsetof(struct store_scan, feedback)},
+        {"SELECT id, seq, name, rule, description, created_ts, updated_ts FROM segment"
+         " ORDER BY id", row_segment, offsetof(struct store_scan, segment)},
+        {"SELECT seq, ts, customer, kind, channel, action, decision FROM contact"
+         " ORDER BY seq", row_contact, offsetof(struct store_scan, contact)},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         void *fn;
@@ -1037,6 +1082,108 @@ static int sq_put_taxonomy(struct store *s, const char *json, int64_t seq,
     return step_done(q, st, err, "taxonomy");
 }
 
+static int sq_put_segment(struct store *s, const struct store_segment *sg,
+                          struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_SEGMENT];
+    bind_text(st, 1, sg->id);
+    sqlite3_bind_int64(st, 2, sg->seq);
+    bind_text(st, 3, sg->name);
+    bind_text(st, 4, sg->rule);
+    bind_text(st, 5, sg->description ? sg->description : "");
+    sqlite3_bind_int64(st, 6, sg->created_ts);
+    sqlite3_bind_int64(st, 7, sg->updated_ts);
+    return step_done(q, st, err, "segment");
+}
+
+static int sq_delete_segment(struct store *s, const char *id, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_SEGMENT_DEL];
+    bind_text(st, 1, id);
+    int rc = step_done(q, st, err, "segment");
+    if (!rc && sqlite3_changes(q->db) == 0)
+        rc = cxm_err_set(err, CXM_ENOTFOUND, "no segment \"%s\"", id);
+    return rc;
+}
+
+static int sq_put_config(struct store *s, const char *name, const char *body, int64_t seq,
+                         struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_CONFIG];
+    bind_text(st, 1, name);
+    sqlite3_bind_int64(st, 2, seq);
+    bind_text(st, 3, body);
+    return step_done(q, st, err, "config");
+}
+
+static int sq_get_config(struct store *s, const char *name, char **out,
+                         struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    *out = NULL;
+    int rc = scan_query(q, "SELECT body FROM config WHERE name = ?", &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, name);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        const char *t = col_text(st, 0);
+        if (t && !(*out = cxm_strdup(t)))
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    } else if (src != SQLITE_DONE) {
+        rc = sq_fail(q->db, err, "config");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_put_contact(struct store *s, const struct store_contact *c,
+                          struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_CONTACT];
+    sqlite3_bind_int64(st, 1, c->seq);
+    sqlite3_bind_int64(st, 2, c->ts);
+    sqlite3_bind_int64(st, 3, c->customer);
+    sqlite3_bind_int(st, 4, c->kind);
+    sqlite3_bind_int64(st, 5, c->channel);
+    bind_text(st, 6, c->action);
+    sqlite3_bind_int64(st, 7, c->decision);
+    return step_done(q, st, err, "contact");
+}
+
+static int sq_put_decision(struct store *s, const struct store_decision *d,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_DECISION];
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_int64(st, 2, d->ts);
+    sqlite3_bind_int64(st, 3, d->customer);
+    bind_text(st, 4, d->channel);
+    bind_text(st, 5, d->context);
+    bind_text(st, 6, d->actions);
+    return step_done(q, st, err, "decision");
+}
+
+static int sq_max_decision(struct store *s, int64_t *out, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    *out = 0;
+    int rc = scan_query(q, "SELECT max(id) FROM decision", &st, err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return CXM_OK;
+}
+
 static int sq_get_text(struct store *s, int64_t seq, char **out,
                        struct cxm_err *err)
 {
@@ -1182,6 +1329,13 @@ static const struct store_ops sqlite_ops = {
     .put_text_model = sq_put_text_model,
     .get_text_model = sq_get_text_model,
     .put_taxonomy = sq_put_taxonomy,
+    .put_segment = sq_put_segment,
+    .delete_segment = sq_delete_segment,
+    .put_config = sq_put_config,
+    .get_config = sq_get_config,
+    .put_contact = sq_put_contact,
+    .put_decision = sq_put_decision,
+    .max_decision = sq_max_decision,
     .scan = sq_scan,
     .get_text = sq_get_text,
     .get_event_id = sq_get_event_id,

@@ -973,3 +973,81 @@ Test(filter, words_near_keywords_are_field_names)
     cr_assert_eq(filter_fields_used(f), (1ull << 11) - 1);
     filter_free(f);
 }
+
+/* ---- set fields ------------------------------------------------------- */
+
+enum { S_CHANNELS, S_BOUGHT, S_SCORE, NS };
+static const struct filter_field set_fields[NS] = {
+    {"channels", FT_SET}, {"bought_category", FT_SET}, {"score", FT_NUMBER},
+};
+
+struct srow {
+    uint32_t channels, bought;   /* bit i: word i */
+    double score;
+    int has_calls;
+};
+
+static double set_bind(void *ctx, int field, const char *text)
+{
+    (void)ctx;
+    cr_assert(field == S_CHANNELS || field == S_BOUGHT);
+    return code(text);
+}
+
+static double set_get(void *ctx, int field)
+{
+    cr_assert_eq(field, S_SCORE);
+    return ((struct srow *)ctx)->score;
+}
+
+static bool set_has(void *ctx, int field, double c)
+{
+    struct srow *r = ctx;
+    r->has_calls++;
+    cr_assert(c == c, "has called for an unbound text");
+    uint32_t bits = field == S_CHANNELS ? r->channels : r->bought;
+    return (bits >> (unsigned)c) & 1u;
+}
+
+static bool set_match(const char *expr, struct srow *r)
+{
+    struct cxm_err err;
+    struct filter *f = filter_parse(expr, set_fields, NS, &err);
+    cr_assert_not_null(f, "%s: %s", expr, err.msg);
+    filter_bind(f, set_bind, NULL);
+    bool ok = filter_eval_sets(f, set_get, set_has, r);
+    filter_free(f);
+    return ok;
+}
+
+Test(filter, set_fields_contains_and_call_forms)
+{
+    struct srow r = {.channels = 1u << 0 | 1u << 2, .bought = 1u << 10, .score = 8};
+    cr_assert(set_match("channels contains 'web'", &r));
+    cr_assert(set_match("channels CONTAINS \"email\"", &r));
+    cr_assert_not(set_match("channels contains 'app'", &r));
+    cr_assert(set_match("bought_category('gold')", &r));
+    cr_assert_not(set_match("bought_category(\"FR\")", &r));
+    cr_assert(set_match("not channels contains 'app' and score > 7", &r));
+    cr_assert(set_match("bought_category('gold') or channels contains 'app'", &r));
+    /* an unknown text never matches and never reaches has */
+    r.has_calls = 0;
+    cr_assert_not(set_match("channels contains 'fax'", &r));
+    cr_assert_eq(r.has_calls, 0);
+    cr_assert(set_match("not channels('fax')", &r));
+}
+
+Test(filter, set_field_errors_name_the_column)
+{
+    struct cxm_err err;
+    cr_assert_null(filter_parse("channels = 'web'", set_fields, NS, &err));
+    cr_assert_str_eq(err.msg, "column 10: expected 'contains' or '(' after 'channels', "
+                              "found '=' (channels is a set: channels contains 'x' or "
+                              "channels('x'))");
+    cr_assert_null(filter_parse("channels contains 3", set_fields, NS, &err));
+    cr_assert(strstr(err.msg, "column 19: channels is a set of texts"), "%s", err.msg);
+    cr_assert_null(filter_parse("bought_category('x'", set_fields, NS, &err));
+    cr_assert(strstr(err.msg, "column 20: expected ')'"), "%s", err.msg);
+    cr_assert_null(filter_parse("score contains 'x'", set_fields, NS, &err));
+    cr_assert(strstr(err.msg, "column 7: expected an operator"), "%s", err.msg);
+}
