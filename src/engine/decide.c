@@ -256,6 +256,16 @@ int engine_set_actions(struct engine *e, const char *json, size_t len, struct cx
 int nba_apply_config(struct engine *e, struct engine_work *w, int64_t seq,
                      struct cxm_err *err)
 {
+    if (!strcmp(w->config_name, "recommendations")) {
+        /* checked by the caller, which swaps the settings in */
+        char *doc = cxm_strndup(w->config, w->blob_len);
+        if (!doc)
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        int rc = e->store->ops->put_config(e->store, w->config_name, doc, seq, err);
+        free(doc);
+        w->accepted = !rc;
+        return rc;
+    }
     struct config *c = (struct config *)w->config;
     struct nba *n = e->nba;
     if (!c->is_policy) {

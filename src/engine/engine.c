@@ -845,6 +845,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
     pthread_rwlock_init(&e->lock, NULL);
     pthread_rwlock_init(&e->tlock, NULL);
     pthread_mutex_init(&e->jmu, NULL);
+    pthread_mutex_init(&e->recmu, NULL);
     e->text_off = o->no_text;
     pthread_mutex_init(&e->qlock, NULL);
     pthread_cond_init(&e->qcond, NULL);
@@ -864,6 +865,8 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
         rc = segments_open(e, err);
     if (!rc)
         rc = nba_open(e, err);
+    if (!rc)
+        rc = rec_state_open(e, err);
     if (!rc) {
 #ifdef __GLIBC__
         malloc_trim(0);   /* hand back what the replay's page cache used */
@@ -880,6 +883,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
     }
     if (rc) {
         text_close(e);
+        rec_state_free(e);
         nba_close(e);
         segments_close(e);
         model_free(e->m);
@@ -911,9 +915,11 @@ void engine_close(struct engine *e)
     pthread_mutex_unlock(&e->qlock);
     pthread_join(e->writer, NULL);
     text_close(e);
+    rec_state_free(e);
     nba_close(e);
     segments_close(e);
     journey_cache_free(e);
+    pthread_mutex_destroy(&e->recmu);
     pthread_mutex_destroy(&e->jmu);
     model_free(e->m);
     store_close(e->store);

@@ -305,6 +305,21 @@ struct contact_req {
 int engine_contacts(struct engine *e, const struct contact_req *c, size_t n, int64_t *seq,
                     struct cxm_err *err);
 
+/* Recommendations (docs/personalisation.md): items for a customer, each
+ * with its reason, and items bought with an item. The model is built from
+ * the orders on first use and again when orders arrived and it is older
+ * than the refresh interval (60 s by default). */
+int engine_recommendations(struct engine *e, uint32_t customer, size_t n, json_t **out,
+                           struct cxm_err *err);
+int engine_similar(struct engine *e, const char *sku, size_t n, json_t **out,
+                   struct cxm_err *err);
+/* Categories whose items are bought again (groceries, ink): recommended
+ * even when the customer has them. GET/PUT {"consumable_categories": [...],
+ * "refresh_seconds": 60}. */
+int engine_rec_settings(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_set_rec_settings(struct engine *e, const char *json, size_t len,
+                            struct cxm_err *err);
+
 /* Fixes the engine's clock at ts (tests, benchmarks); 0: the real one. */
 void engine_set_clock(struct engine *e, int64_t ts);
 

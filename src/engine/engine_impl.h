@@ -46,7 +46,15 @@ struct engine {
     struct segset *segs;
     struct nba *nba;
     int64_t fixed_now;           /* engine_set_clock; 0: time(NULL) */
+    /* recommendations (recommend.c): one model build or query at a time */
+    pthread_mutex_t recmu;
+    struct rec_state *rec;
 };
+
+/* recommend.c */
+struct rec_state;
+int rec_state_open(struct engine *e, struct cxm_err *err);
+void rec_state_free(struct engine *e);
 
 /* report.c: a filter over profiles in the filter language of reports, on
  * customer fields only (country, city, gender, age_band at the latest

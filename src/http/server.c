@@ -24,7 +24,10 @@ enum route_id {
     RT_CUSTOMER, RT_TIMELINE, RT_UNMERGE, RT_EXPORT, RT_METRICS_API, RT_BENCH,
     RT_CLV_FIT, RT_CLV_MODEL, RT_CLV_PREDICT, RT_AT_RISK, RT_DRIVERS,
     RT_SENTIMENT, RT_SENTIMENT_POST, RT_THEMES, RT_EMERGING, RT_TAXONOMY, RT_TAXONOMY_PUT,
-    RT_FEEDBACK, RT_TRAIN, RT_JOURNEYS, RT_CUST_JOURNEY, RT_COUNT
+    RT_FEEDBACK, RT_TRAIN, RT_JOURNEYS, RT_CUST_JOURNEY,
+    RT_SEGMENTS, RT_SEGMENT_NEW, RT_SEGMENT, RT_SEGMENT_PUT, RT_SEGMENT_DEL,
+    RT_SEG_MEMBERS, RT_SEG_PREVIEW, RT_ACTIONS, RT_ACTIONS_PUT, RT_POLICY, RT_POLICY_PUT,
+    RT_DECIDE, RT_CONTACTS, RT_RECS, RT_SIMILAR, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -32,7 +35,10 @@ static const char *const route_names[RT_COUNT] = {
     "customer", "timeline", "unmerge", "export", "v1_metrics", "benchmarks",
     "clv_fit", "clv_model", "clv_predict", "churn_at_risk", "churn_drivers",
     "text_sentiment", "text_sentiment", "text_themes", "text_emerging", "taxonomy",
-    "taxonomy_put", "feedback", "text_train", "journeys", "customer_journey"};
+    "taxonomy_put", "feedback", "text_train", "journeys", "customer_journey",
+    "segments", "segment_create", "segment", "segment_update", "segment_delete",
+    "segment_members", "segment_preview", "actions", "actions_put", "contact_policy",
+    "contact_policy_put", "decide", "contacts", "recommendations", "similar_items"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -207,6 +213,23 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_TRAIN] = {RT_TRAIN, "POST", R(ROLE_ADMIN)},
         [RT_JOURNEYS] = {RT_JOURNEYS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
         [RT_CUST_JOURNEY] = {RT_CUST_JOURNEY, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        /* segment rules and counts are aggregates; members are people */
+        [RT_SEGMENTS] = {RT_SEGMENTS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_SEGMENT_NEW] = {RT_SEGMENT_NEW, "POST", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_SEGMENT] = {RT_SEGMENT, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_SEGMENT_PUT] = {RT_SEGMENT_PUT, "PUT", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_SEGMENT_DEL] = {RT_SEGMENT_DEL, "DELETE", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_SEG_MEMBERS] = {RT_SEG_MEMBERS, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_SEG_PREVIEW] = {RT_SEG_PREVIEW, "POST", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_ACTIONS] = {RT_ACTIONS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_ACTIONS_PUT] = {RT_ACTIONS_PUT, "PUT", R(ROLE_ADMIN)},
+        [RT_POLICY] = {RT_POLICY, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_POLICY_PUT] = {RT_POLICY_PUT, "PUT", R(ROLE_ADMIN)},
+        /* a decision renders messages with names: people's data */
+        [RT_DECIDE] = {RT_DECIDE, "POST", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_CONTACTS] = {RT_CONTACTS, "POST", R(ROLE_ADMIN) | R(ROLE_AGENT) | R(ROLE_WRITER)},
+        [RT_RECS] = {RT_RECS, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_SIMILAR] = {RT_SIMILAR, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -247,6 +270,30 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = RT_JOURNEYS;
     else if (customer_path(path, "/journey", id))
         rt = RT_CUST_JOURNEY;
+    else if (!strcmp(path, "/v1/segments"))
+        rt = strcmp(method, "POST") ? RT_SEGMENTS : RT_SEGMENT_NEW;
+    else if (!strcmp(path, "/v1/segments/preview") && !strcmp(method, "POST"))
+        rt = RT_SEG_PREVIEW;
+    else if (!strncmp(path, "/v1/segments/", 13) && path[13] && !strchr(path + 13, '/'))
+        rt = !strcmp(method, "PUT") ? RT_SEGMENT_PUT
+             : !strcmp(method, "DELETE") ? RT_SEGMENT_DEL : RT_SEGMENT;
+    else if (!strncmp(path, "/v1/segments/", 13) && path[13] != '/' &&
+             strchr(path + 13, '/') && !strcmp(strchr(path + 13, '/'), "/members"))
+        rt = RT_SEG_MEMBERS;
+    else if (!strcmp(path, "/v1/actions"))
+        rt = strcmp(method, "PUT") ? RT_ACTIONS : RT_ACTIONS_PUT;
+    else if (!strcmp(path, "/v1/contact-policy"))
+        rt = strcmp(method, "PUT") ? RT_POLICY : RT_POLICY_PUT;
+    else if (!strcmp(path, "/v1/decide"))
+        rt = RT_DECIDE;
+    else if (!strcmp(path, "/v1/contacts"))
+        rt = RT_CONTACTS;
+    else if (customer_path(path, "/recommendations", id))
+        rt = RT_RECS;
+    else if (!strncmp(path, "/v1/items/", 10) && path[10] && strlen(path) > 18 &&
+             !strcmp(path + strlen(path) - 8, "/similar") &&
+             !memchr(path + 10, '/', strlen(path) - 18))
+        rt = RT_SIMILAR;
     else if (!strcmp(path, "/v1/customers"))
         rt = RT_CUSTOMERS;
     else if (customer_path(path, "", id))
@@ -330,6 +377,21 @@ static void dispatch(struct req *r)
     case RT_TRAIN: api_text_train(r); break;
     case RT_JOURNEYS: api_journeys(r, r->path + 13); break;
     case RT_CUST_JOURNEY: api_customer_journey(r, id); break;
+    case RT_SEGMENTS:
+    case RT_SEGMENT_NEW: api_segments(r); break;
+    case RT_SEGMENT:
+    case RT_SEGMENT_PUT:
+    case RT_SEGMENT_DEL: api_segment(r); break;
+    case RT_SEG_MEMBERS: api_segment_members(r); break;
+    case RT_SEG_PREVIEW: api_segment_preview(r); break;
+    case RT_ACTIONS:
+    case RT_ACTIONS_PUT: api_actions(r); break;
+    case RT_POLICY:
+    case RT_POLICY_PUT: api_policy(r); break;
+    case RT_DECIDE: api_decide(r); break;
+    case RT_CONTACTS: api_contacts(r); break;
+    case RT_RECS: api_recommendations(r, id); break;
+    case RT_SIMILAR: api_similar(r); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
 }
