@@ -62,7 +62,7 @@ void rec_state_free(struct engine *e);
  * clv_predicted). where NULL or "": *out NULL, which passes everyone. Use
  * and free under the read lock. */
 struct cust_filter;
-int cust_filter_new(const struct model *m, const char *where, struct cust_filter **out,
+int cust_filter_new(const struct engine *e, const char *where, struct cust_filter **out,
                     struct cxm_err *err);
 bool cust_filter_pass(struct cust_filter *cf, uint32_t root);
 void cust_filter_free(struct cust_filter *cf);

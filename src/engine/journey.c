@@ -16,6 +16,7 @@
 #include "core/metrics.h"
 #include "core/timefmt.h"
 #include "engine/engine_impl.h"
+#include "engine/segments.h"
 #include "engine/event.h"
 
 #define DAY 86400
@@ -741,10 +742,10 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
     }
     size_t top = q->top ? q->top : 20;
     double t0 = cxm_seconds();
-    pthread_rwlock_rdlock(&e->lock);
+    segments_rdlock(e);
     const struct model *m = e->m;
     struct cust_filter *cf = NULL;
-    int rc = cust_filter_new(m, q->where, &cf, err);
+    int rc = cust_filter_new(e, q->where, &cf, err);
     uint16_t stages[JOURNEY_MAX_STAGES];
     size_t ns = 0;
     size_t ntp = dict_count(m->dict[DICT_TOUCHPOINT]) + 1;

@@ -17,6 +17,7 @@
 #include "core/themes.h"
 #include "core/timefmt.h"
 #include "engine/engine_impl.h"
+#include "engine/segments.h"
 #include "cxm_limits.h"
 
 /* Feedback metrics count answers; from M_RETENTION on, metrics count
@@ -41,25 +42,27 @@ enum dim {
     D_CSAT_MEAN,   /* a profile's mean CSAT over the matching answers, rounded */
     D_THEME,       /* a comment's themes: a row counts in each of its themes */
     D_P_ALIVE_BAND, D_CLV_BAND,   /* the profile's predictions (clv.c), banded */
+    D_SEGMENT,     /* the profile's segments: a row counts in each of them */
     D_COUNT
 };
 /* Number fields of the filter language, numbered after the dimensions. */
 enum { F_SCORE = D_COUNT, F_AGE, F_BIRTH_YEAR, F_SENTIMENT, F_P_ALIVE, F_CLV_PRED };
+/* Set fields of the filter: segment('id') or segment contains 'id'. */
 
 /* The filter's fields: the text dimensions (ids 0..D_KIND are the same
  * in both numberings), then the numbers; filter_ids maps a filter field
  * id to the id field_of takes. */
-#define NFILTER (D_KIND + 1 + 6)
+#define NFILTER (D_KIND + 1 + 7)
 static const int filter_ids[NFILTER] = {
     D_CHANNEL, D_TOUCHPOINT, D_STAGE, D_SURVEY, D_AGENT, D_TEAM, D_COUNTRY,
     D_CITY, D_GENDER, D_AGE_BAND, D_NPS_CATEGORY, D_KIND,
-    F_SCORE, F_AGE, F_BIRTH_YEAR, F_SENTIMENT, F_P_ALIVE, F_CLV_PRED};
+    F_SCORE, F_AGE, F_BIRTH_YEAR, F_SENTIMENT, F_P_ALIVE, F_CLV_PRED, D_SEGMENT};
 
 static const char *const dim_names[D_COUNT] = {
     "channel", "touchpoint", "stage", "survey", "agent", "team", "country",
     "city", "gender", "age_band", "nps_category", "kind",
     "day", "week", "month", "quarter", "year", "csat_mean", "theme", "p_alive_band",
-    "clv_band"};
+    "clv_band", "segment"};
 
 static const struct filter_field filter_fields[NFILTER] = {
     {"channel", FT_TEXT}, {"touchpoint", FT_TEXT}, {"stage", FT_TEXT},
@@ -67,7 +70,8 @@ static const struct filter_field filter_fields[NFILTER] = {
     {"country", FT_TEXT}, {"city", FT_TEXT}, {"gender", FT_TEXT},
     {"age_band", FT_TEXT}, {"nps_category", FT_TEXT}, {"kind", FT_TEXT},
     {"score", FT_NUMBER}, {"age", FT_NUMBER}, {"birth_year", FT_NUMBER},
-    {"sentiment", FT_NUMBER}, {"p_alive", FT_NUMBER}, {"clv_predicted", FT_NUMBER}};
+    {"sentiment", FT_NUMBER}, {"p_alive", FT_NUMBER}, {"clv_predicted", FT_NUMBER},
+    {"segment", FT_SET}};
 
 static const char *const bands[] = {NULL, "18-24", "25-34", "35-44", "45-54",
                                     "55-64", "65+"};
@@ -149,6 +153,8 @@ struct run {
     /* lifetime value predictions by profile root, when the report uses
      * them (NULL otherwise) */
     float *palive, *pclv;
+    /* segments in use (segment dimension and filter), under the read lock */
+    const struct segset *segs;
 };
 
 static uint32_t alive_band(float p)
@@ -419,7 +425,7 @@ static double bind_text(void *ctx, int field, const char *text)
     const struct run *r = ctx;
     const struct model *m = r->m;
     uint32_t c = 0;
-    switch (field) {
+    switch (filter_ids[field]) {
     case D_CHANNEL: c = dict_find(m->dict[DICT_CHANNEL], text); break;
     case D_TOUCHPOINT: c = dict_find(m->dict[DICT_TOUCHPOINT], text); break;
     case D_STAGE: c = dict_find(m->dict[DICT_STAGE], text); break;
@@ -444,9 +450,41 @@ static double bind_text(void *ctx, int field, const char *text)
                 c = b;
         break;
     case D_KIND: c = (uint32_t)event_fkind_parse(text); break;
+    case D_SEGMENT:
+        for (size_t k = 0; r->segs && k < r->segs->n && k < 64; k++)
+            if (strcmp(r->segs->s[k].id, text) == 0)
+                c = (uint32_t)k + 1;
+        break;
     default: break;
     }
     return c ? (double)c : NAN;
+}
+
+/* The segments (first 64) profile root is in: bit k for segment k. */
+static uint64_t root_segments(const struct run *r, uint32_t root)
+{
+    uint64_t bits = 0;
+    for (size_t k = 0; r->segs && k < r->segs->n && k < 64; k++)
+        if (segment_has(&r->segs->s[k], root))
+            bits |= 1ull << k;
+    return bits;
+}
+
+static bool has_row_segment(void *ctx, int field, double code)
+{
+    const struct run *r = ctx;
+    (void)field;
+    uint32_t root = model_root(r->m, r->m->fc.cust[r->row]);
+    return code >= 1 && code <= 64 && r->segs && (size_t)code <= r->segs->n &&
+           segment_has(&r->segs->s[(size_t)code - 1], root);
+}
+
+static bool has_cust_segment(void *ctx, int field, double code)
+{
+    const struct run *r = ctx;
+    (void)field;
+    return code >= 1 && code <= 64 && r->segs && (size_t)code <= r->segs->n &&
+           segment_has(&r->segs->s[(size_t)code - 1], r->cur);
 }
 
 /* Text of a value v of text dimension d; NULL for none. */
@@ -470,6 +508,9 @@ static const char *dim_text(const struct run *r, enum dim d, int64_t v)
     case D_KIND: s = c ? event_fkind_name((int)c) : NULL; break;
     case D_CSAT_MEAN: s = c <= 5 ? means[c] : NULL; break;
     case D_THEME: s = c && c <= m->nthemes ? m->theme_ids[c - 1] : NULL; break;
+    case D_SEGMENT:
+        s = c && r->segs && c <= r->segs->n ? r->segs->s[c - 1].id : NULL;
+        break;
     case D_P_ALIVE_BAND: s = c <= 4 ? alive_bands[c] : NULL; break;
     case D_CLV_BAND: s = c <= 4 ? clv_bands[c] : NULL; break;
     default: break;
@@ -899,7 +940,7 @@ static bool row_counts(struct run *r, const struct report_query *q,
     if ((r->metric == M_SENTIMENT || r->metric == M_PAIN) && !any_kind && !fc->tx[i])
         return false;
     r->row = i;
-    return !f || filter_eval(f, get_field, r);
+    return !f || filter_eval_sets(f, get_field, has_row_segment, r);
 }
 
 /* D_CSAT_MEAN: each profile's mean CSAT over the answers that count. */
@@ -1011,7 +1052,7 @@ static int check_customer_query(struct run *r, const struct filter *f, struct cx
     }
     uint64_t used = f ? filter_fields_used(f) : 0;
     for (int i = 0; i < NFILTER; i++)
-        if ((used >> i & 1) && !customer_dim(filter_ids[i]) &&
+        if ((used >> i & 1) && !customer_dim(filter_ids[i]) && filter_ids[i] != D_SEGMENT &&
             filter_ids[i] != F_AGE && filter_ids[i] != F_BIRTH_YEAR &&
             filter_ids[i] != F_P_ALIVE && filter_ids[i] != F_CLV_PRED)
             return cxm_err_field(err, CXM_EINVAL, -1, "where", "where: %s counts"
@@ -1124,7 +1165,7 @@ static struct group *cust_group(struct run *r, uint32_t root, int64_t t)
 static bool cust_passes(struct run *r, const struct filter *f, uint32_t root)
 {
     r->cur = root;
-    return !f || filter_eval(f, get_cust_field, r);
+    return !f || filter_eval_sets(f, get_cust_field, has_cust_segment, r);
 }
 
 #define DAY 86400
@@ -1739,6 +1780,7 @@ static size_t dim_card(const struct run *r, enum dim d)
     case D_KIND: return FB_TEXT + 1;
     case D_CSAT_MEAN: return 6;
     case D_THEME: return m->nthemes + 1;
+    case D_SEGMENT: return (r->segs ? (r->segs->n < 64 ? r->segs->n : 64) : 0) + 1;
     case D_P_ALIVE_BAND:
     case D_CLV_BAND: return 5;
     default: return 0;   /* time: set up apart */
@@ -1815,7 +1857,7 @@ static int dense_run(struct run *r, const struct report_query *q, const struct f
             size_t v;
             if (k == r->time_dim) {
                 v = dn->day_bucket[((int64_t)fc->ts[i] + r->tz) / 86400 - dn->day0];
-            } else if (r->dims[k] == D_THEME) {
+            } else if (r->dims[k] == D_THEME || r->dims[k] == D_SEGMENT) {
                 tk = k;
                 continue;
             } else {
@@ -1824,16 +1866,20 @@ static int dense_run(struct run *r, const struct report_query *q, const struct f
             }
             cell += v * dn->stride[k];
         }
-        /* a comment counts once in each of its themes (none: theme null) */
-        uint32_t bits = tk >= 0 ? row_themes(r, i) : 0;
+        /* a comment counts once in each of its themes (none: theme null),
+         * an answer once in each segment of its customer */
+        bool seg = tk >= 0 && r->dims[tk] == D_SEGMENT;
+        uint64_t bits = tk < 0 ? 0 : seg ? root_segments(r, model_root(r->m, fc->cust[i]))
+                                         : row_themes(r, i);
         if (r->metric == M_PAIN && !bits)
             continue;            /* pain is of themes */
         do {
             size_t c = cell;
             r->theme = -1;
             if (tk >= 0 && bits) {
-                r->theme = __builtin_ctz(bits);
-                c += (size_t)(r->theme + 1) * dn->stride[tk];
+                int b = __builtin_ctzll(bits);
+                r->theme = seg ? -1 : b;
+                c += (size_t)(b + 1) * dn->stride[tk];
                 bits &= bits - 1;
             }
             struct group g;
@@ -1968,16 +2014,19 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
         for (int k = 0; k < r->ndims; k++) {
             double v = field_of(r, r->dims[k], i);
             key[k] = isnan(v) ? 0 : (int64_t)v;
-            tk = r->dims[k] == D_THEME ? k : tk;
+            tk = r->dims[k] == D_THEME || r->dims[k] == D_SEGMENT ? k : tk;
         }
-        uint32_t bits = tk >= 0 ? row_themes(r, i) : 0;
+        bool seg = tk >= 0 && r->dims[tk] == D_SEGMENT;
+        uint64_t bits = tk < 0 ? 0 : seg ? root_segments(r, model_root(r->m, r->m->fc.cust[i]))
+                                         : row_themes(r, i);
         if (r->metric == M_PAIN && !bits)
             continue;
         do {
             r->theme = -1;
             if (tk >= 0 && bits) {
-                r->theme = __builtin_ctz(bits);
-                key[tk] = r->theme + 1;
+                int b = __builtin_ctzll(bits);
+                r->theme = seg ? -1 : b;
+                key[tk] = b + 1;
                 bits &= bits - 1;
             }
             struct group *g = group_of(r, key, true);
@@ -2087,9 +2136,22 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
         filter_free(f);
         return rc;
     }
-    bool by_theme = false;
-    for (int k = 0; k < r.ndims; k++)
+    bool by_theme = false, by_segment = false;
+    for (int k = 0; k < r.ndims; k++) {
         by_theme |= r.dims[k] == D_THEME;
+        by_segment |= r.dims[k] == D_SEGMENT;
+    }
+    if (by_theme && by_segment) {
+        filter_free(f);
+        return cxm_err_field(err, CXM_EINVAL, -1, "by", "theme and segment cannot be"
+                             " combined: a row counts in several of each");
+    }
+    if (by_segment && is_customer_metric(r.metric)) {
+        filter_free(f);
+        return cxm_err_field(err, CXM_EINVAL, -1, "by", "segment is a dimension of"
+                             " feedback metrics; filter customer metrics with"
+                             " where=segment('id')");
+    }
     if (r.metric == M_PAIN && !by_theme) {
         filter_free(f);
         return cxm_err_field(err, CXM_EINVAL, -1, "by", "pain is per theme: add theme"
@@ -2104,8 +2166,9 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     }
     r.theme = -1;
     r.tz = q->tz;
-    pthread_rwlock_rdlock(&e->lock);
+    segments_rdlock(e);
     r.m = e->m;
+    r.segs = e->segs;
     rc = run_report(&r, q, f, out, err);
     pthread_rwlock_unlock(&e->lock);
     filter_free(f);
@@ -2286,9 +2349,10 @@ void cust_filter_free(struct cust_filter *cf)
     free(cf);
 }
 
-int cust_filter_new(const struct model *m, const char *where, struct cust_filter **out,
+int cust_filter_new(const struct engine *e, const char *where, struct cust_filter **out,
                     struct cxm_err *err)
 {
+    const struct model *m = e->m;
     *out = NULL;
     if (!where || !*where)
         return CXM_OK;
@@ -2311,7 +2375,7 @@ int cust_filter_new(const struct model *m, const char *where, struct cust_filter
         nps |= d == D_NPS_CATEGORY;
         clv |= d == D_P_ALIVE_BAND || d == D_CLV_BAND || d == F_P_ALIVE || d == F_CLV_PRED;
         if (!customer_dim(d) && d != F_AGE && d != F_BIRTH_YEAR && d != F_P_ALIVE &&
-            d != F_CLV_PRED) {
+            d != F_CLV_PRED && d != D_SEGMENT) {
             cust_filter_free(cf);
             return cxm_err_field(err, CXM_EINVAL, -1, "where", "where: '%s' describes"
                                  " answers; filter customers on country, city, gender,"
@@ -2322,6 +2386,7 @@ int cust_filter_new(const struct model *m, const char *where, struct cust_filter
     }
     struct run *r = &cf->r;
     r->m = m;
+    r->segs = e->segs;
     r->ref_ts = latest_ts(m);
     r->theme = -1;
     int rc = build_profiles(r, NULL, 0, nps, false);

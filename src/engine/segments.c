@@ -385,8 +385,7 @@ int segments_apply(struct engine *e, struct engine_work *w, int64_t seq, struct 
 
 /* ---- reads -------------------------------------------------------------- */
 
-/* Read lock held on return; time-dependent memberships of today. */
-static void read_fresh(struct engine *e)
+void segments_rdlock(struct engine *e)
 {
     pthread_rwlock_rdlock(&e->lock);
     if (!segments_stale(e))
@@ -408,7 +407,7 @@ static json_t *seg_json(const struct segment *s)
 
 int engine_segments(struct engine *e, json_t **out, struct cxm_err *err)
 {
-    read_fresh(e);
+    segments_rdlock(e);
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < e->segs->n; i++)
         if (json_array_append_new(arr, seg_json(&e->segs->s[i])))
@@ -421,7 +420,7 @@ int engine_segments(struct engine *e, json_t **out, struct cxm_err *err)
 
 int engine_segment(struct engine *e, const char *id, json_t **out, struct cxm_err *err)
 {
-    read_fresh(e);
+    segments_rdlock(e);
     const struct segment *s = segment_find(e, id);
     *out = s ? seg_json(s) : NULL;
     pthread_rwlock_unlock(&e->lock);
@@ -440,7 +439,7 @@ int engine_segment_members(struct engine *e, const char *id, uint32_t cursor, si
 {
     if (limit < 1 || limit > CXM_MAX_PAGE)
         return cxm_err_field(err, CXM_EINVAL, -1, "limit", "limit must be 1-%d", CXM_MAX_PAGE);
-    read_fresh(e);
+    segments_rdlock(e);
     const struct segment *s = segment_find(e, id);
     if (!s) {
         pthread_rwlock_unlock(&e->lock);

@@ -38,6 +38,9 @@ void segments_touch(struct engine *e, const uint32_t *nodes, size_t n);
 /* Writer, under the write lock: runs the time-dependent rules again when
  * the day changed; everything after a reload (all = true). */
 void segments_refresh(struct engine *e, bool all);
+/* Takes the read lock with the time-dependent memberships of today (the
+ * writer runs them first when the day changed). */
+void segments_rdlock(struct engine *e);
 /* Whether time-dependent memberships are from an earlier day. */
 bool segments_stale(const struct engine *e);
 /* Writer: ENGINE_SEGMENT work (create, update, delete). */
