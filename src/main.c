@@ -23,6 +23,12 @@ static const struct {
     {"journey", cmd_journey, "journey funnel, flows, paths, drop-offs and friction"},
     {"clv", cmd_clv, "fit and read customer lifetime value (BG/NBD + Gamma-Gamma)"},
     {"churn", cmd_churn, "customers at risk of churning and what drives churn"},
+    {"segments", cmd_segments, "named customer segments with live members"},
+    {"actions", cmd_actions, "show or set the next-best-action catalogue"},
+    {"policy", cmd_policy, "show or set the contact policy (consent, suppression, caps)"},
+    {"decide", cmd_decide, "the next best actions for a customer on a channel, and why"},
+    {"contact", cmd_contact, "record a contact made to a customer (checked by the policy)"},
+    {"recommend", cmd_recommend, "item recommendations for a customer, or similar items"},
     {"keys", cmd_keys, "create API keys"},
     {"export", cmd_export, "print a customer's profile and full history as JSON"},
     {"unmerge", cmd_unmerge, "split a merged customer off its profile"},
@@ -36,7 +42,7 @@ static void usage(FILE *f)
                "journeys and value, in one binary over an embedded database.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nEvery command takes --db FILE (default $CXM_DB or cxm.db) and --help.\n"
                "Exit status: 0 ok, 1 failure, 2 bad usage.\n");
 }

@@ -44,5 +44,12 @@ int text_cmd_taxonomy(int argc, char **argv);
 int text_cmd_feedback(int argc, char **argv);
 int text_cmd_train(int argc, char **argv);
 int cmd_churn(int argc, char **argv);
+/* cmd_personal.c */
+int cmd_segments(int argc, char **argv);
+int cmd_actions(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_decide(int argc, char **argv);
+int cmd_contact(int argc, char **argv);
+int cmd_recommend(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@
 #include "core/actions.h"
 #include "core/policy.h"
 #include "core/template.h"
+#include "core/timefmt.h"
 #include "cxm_limits.h"
 #include "engine/features.h"
 #include "engine/segments.h"
@@ -579,6 +580,13 @@ done:
     return CXM_OK;
 }
 
+static json_t *jtime(int64_t t)
+{
+    char buf[TIMEFMT_LEN];
+    timefmt_format(t, buf);
+    return json_string(buf);
+}
+
 json_t *decision_json(const struct decision *d, const char *channel)
 {
     json_t *acts = json_array(), *exc = json_array();
@@ -594,16 +602,16 @@ json_t *decision_json(const struct decision *d, const char *channel)
         else
             o = json_pack("{s:s, s:s, s:s?, s:o}", "action", decision_str(d, it->action),
                           "rule", it->rule, "reason", decision_str(d, it->why), "until",
-                          it->until ? json_integer(it->until) : json_null());
+                          it->until ? jtime(it->until) : json_null());
         if (!o || json_array_append_new(it->eligible ? acts : exc, o)) {
             json_decref(acts);
             json_decref(exc);
             return NULL;
         }
     }
-    return json_pack("{s:o, s:I, s:s, s:I, s:o, s:o}", "decision",
+    return json_pack("{s:o, s:I, s:s, s:o, s:o, s:o}", "decision",
                      d->id ? json_integer(d->id) : json_null(), "customer",
-                     (json_int_t)d->customer, "channel", channel, "ts", (json_int_t)d->ts,
+                     (json_int_t)d->customer, "channel", channel, "ts", jtime(d->ts),
                      "actions", acts, "excluded", exc);
 }
 

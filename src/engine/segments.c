@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/timefmt.h"
 #include "cxm_limits.h"
 #include "engine/decide.h"
 #include "engine/features.h"
@@ -398,11 +399,13 @@ void segments_rdlock(struct engine *e)
 
 static json_t *seg_json(const struct segment *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:I}", "id", s->id, "name",
+    char c[TIMEFMT_LEN], u[TIMEFMT_LEN];
+    timefmt_format(s->created_ts, c);
+    timefmt_format(s->updated_ts, u);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:s, s:s}", "id", s->id, "name",
                      s->name, "rule", s->rule, "description", s->description, "members",
                      (json_int_t)s->count, "time_dependent", s->timed, "seq",
-                     (json_int_t)s->seq, "created", (json_int_t)s->created_ts, "updated",
-                     (json_int_t)s->updated_ts);
+                     (json_int_t)s->seq, "created", c, "updated", u);
 }
 
 int engine_segments(struct engine *e, json_t **out, struct cxm_err *err)

@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 #include "core/policy.h"
+#include "core/timefmt.h"
 #include "core/utf8.h"
 #include "cxm_limits.h"
 #include "http/route.h"
@@ -433,9 +434,21 @@ void api_contacts(struct req *r)
         }
         json_t *ts = json_object_get(o, "ts"), *dec = json_object_get(o, "decision"),
                *force = json_object_get(o, "force");
-        if (ts && !json_is_integer(ts)) {
-            reply_error(r, 400, "invalid", "ts: unix seconds", idx, "ts");
+        int64_t t = 0;
+        if (json_is_string(ts)) {
+            struct cxm_err terr;
+            if (timefmt_parse(json_string_value(ts), &t, &terr)) {
+                reply_error(r, 400, "invalid", terr.msg, idx, "ts");
+                ok = false;
+            }
+        } else if (ts && !json_is_integer(ts)) {
+            reply_error(r, 400, "invalid", "ts: an ISO 8601 time or unix seconds", idx, "ts");
             ok = false;
+        } else if (ts) {
+            t = json_integer_value(ts);
+        }
+        if (!ok) {
+            break;
         } else if (dec && !json_is_integer(dec)) {
             reply_error(r, 400, "invalid", "decision: a decision id", idx, "decision");
             ok = false;
@@ -443,7 +456,7 @@ void api_contacts(struct req *r)
             reply_error(r, 400, "invalid", "force must be true or false", idx, "force");
             ok = false;
         }
-        c[i].ts = ts ? json_integer_value(ts) : 0;
+        c[i].ts = t;
         c[i].decision = dec ? json_integer_value(dec) : 0;
         c[i].force = json_is_true(force);
     }
