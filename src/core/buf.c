@@ -22,6 +22,9 @@ void buf_free(struct buf *b)
 
 static int reserve(struct buf *b, size_t n)
 {
+    /* room for n bytes and the NUL, within the cap: most calls */
+    if (n < b->cap - b->len && n <= b->max - b->len)
+        return CXM_OK;
     size_t need;
     if (!cxm_add_size(b->len, n, &need) || !cxm_add_size(need, 1, &need) ||
         need > b->max + 1)

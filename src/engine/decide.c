@@ -26,6 +26,7 @@
 #define DAY 86400
 #define MAX_CONTEXT 4096             /* bytes of a decision's context */
 #define LOG_MAX 100000               /* decisions waiting to be written */
+#define LOG_BATCH 512                /* a full batch is queued as writer work */
 
 static const char *const vars[] = {"first_name", "name", "country", "city", "language",
                                    "customer_id", "channel", "top_category", "orders",
@@ -494,7 +495,8 @@ int engine_decide(struct engine *e, const struct decide_req *q, struct decision 
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     buf_init(text, 4u << 20);
     out->text = text;
-    if (buf_add(text, "", 1)) {
+    /* most decisions fit: one allocation instead of a doubling series */
+    if (cxm_grow((void **)&text->p, &text->cap, 8192, 1) || buf_add(text, "", 1)) {
         decision_free(out);
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     }
@@ -527,22 +529,23 @@ int engine_decide(struct engine *e, const struct decide_req *q, struct decision 
                                      .name = put_str(text, a->name), .kind = a->kind,
                                      .priority = a->priority, .value = a->value};
         struct policy_verdict pv;
+        bool ex = q->explain;
         if (!a->enabled) {
             it->rule = "disabled";
-            it->why = put_str(text, "the action is disabled");
+            it->why = ex ? put_str(text, "the action is disabled") : 0;
         } else if (!on_channel(a, q->channel)) {
             it->rule = "channel";
-            it->why = put_two(text, "not offered on", q->channel);
+            it->why = ex ? put_two(text, "not offered on", q->channel) : 0;
         } else if (n->act[i].seg >= 0 &&
                    !feat_match(&x, e->segs->s[n->act[i].seg].f)) {
             it->rule = "segment";
-            it->why = put_two(text, "not in segment", a->segment);
+            it->why = ex ? put_two(text, "not in segment", a->segment) : 0;
         } else if (n->act[i].rule && !feat_match(&x, n->act[i].rule)) {
             it->rule = "rule";
-            it->why = put_two(text, "does not match:", a->rule);
+            it->why = ex ? put_two(text, "does not match:", a->rule) : 0;
         } else if (!policy_check(&n->pol, &sb.s, a->kind, a->acquisition, now, &pv)) {
             it->rule = policy_rule_name(pv.rule);
-            it->why = put_str(text, pv.why);
+            it->why = ex ? put_str(text, pv.why) : 0;
             it->until = pv.until;
         } else {
             it->eligible = true;
@@ -615,6 +618,111 @@ json_t *decision_json(const struct decision *d, const char *channel)
                      "actions", acts, "excluded", exc);
 }
 
+/* The same document written straight into a buffer: a decision answers
+ * thousands of requests a second, and building a jansson tree of 50
+ * objects cost more than deciding. Strings are valid UTF-8 (checked or
+ * rendered so); quotes, backslashes and control characters are escaped. */
+static int put_jstr(struct buf *b, const char *s)
+{
+    if (!s)
+        return buf_add(b, "null", 4);
+    int rc = buf_add(b, "\"", 1);
+    const char *run = s;
+    for (; !rc && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = buf_add(b, run, (size_t)(s - run));
+        if (!rc)
+            rc = c == '"' ? buf_add(b, "\\\"", 2) : c == '\\' ? buf_add(b, "\\\\", 2)
+                                                    : buf_printf(b, "\\u%04x", c);
+        run = s + 1;
+    }
+    if (!rc)
+        rc = buf_add(b, run, (size_t)(s - run));
+    return rc ? rc : buf_add(b, "\"", 1);
+}
+
+/* A number that reads back as a real (3.0, not 3), exactly. */
+static int put_real(struct buf *b, double v)
+{
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    if (n < 0 || (size_t)n >= sizeof tmp - 2)
+        return CXM_EINVAL;
+    if (!strpbrk(tmp, ".eEn"))
+        memcpy(tmp + n, ".0", 3);
+    return buf_add(b, tmp, strlen(tmp));
+}
+
+static int put_time(struct buf *b, int64_t t)
+{
+    char buf[TIMEFMT_LEN];
+    timefmt_format(t, buf);
+    return put_jstr(b, buf);
+}
+
+int decision_write(const struct decision *d, const char *channel, struct buf *b)
+{
+    int rc = d->id ? buf_printf(b, "{\"decision\":%lld", (long long)d->id)
+                   : buf_add(b, "{\"decision\":null", 16);
+    if (!rc)
+        rc = buf_printf(b, ",\"customer\":%u,\"channel\":", d->customer);
+    if (!rc)
+        rc = put_jstr(b, channel);
+    if (!rc)
+        rc = buf_add(b, ",\"ts\":", 6);
+    if (!rc)
+        rc = put_time(b, d->ts);
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        rc = buf_add(b, pass ? "],\"excluded\":[" : ",\"actions\":[", pass ? 14 : 12);
+        bool first = true;
+        for (size_t i = 0; i < d->n && !rc; i++) {
+            const struct decision_item *it = &d->items[i];
+            if (it->eligible == (pass == 1))
+                continue;
+            rc = buf_add(b, first ? "{\"action\":" : ",{\"action\":", first ? 10 : 11);
+            first = false;
+            if (!rc)
+                rc = put_jstr(b, decision_str(d, it->action));
+            if (pass == 0) {
+                if (!rc && it->name && (rc = buf_add(b, ",\"name\":", 8)) == 0)
+                    rc = put_jstr(b, decision_str(d, it->name));
+                if (!rc)
+                    rc = buf_add(b, ",\"kind\":", 8);
+                if (!rc)
+                    rc = put_jstr(b, contact_kind_name(it->kind));
+                if (!rc)
+                    rc = buf_add(b, ",\"priority\":", 12);
+                if (!rc)
+                    rc = put_real(b, it->priority);
+                if (!rc)
+                    rc = buf_add(b, ",\"value\":", 9);
+                if (!rc)
+                    rc = put_real(b, it->value);
+                if (!rc && it->subject && (rc = buf_add(b, ",\"subject\":", 11)) == 0)
+                    rc = put_jstr(b, decision_str(d, it->subject));
+                if (!rc && it->message && (rc = buf_add(b, ",\"message\":", 11)) == 0)
+                    rc = put_jstr(b, decision_str(d, it->message));
+            } else {
+                if (!rc)
+                    rc = buf_add(b, ",\"rule\":", 8);
+                if (!rc)
+                    rc = put_jstr(b, it->rule);
+                if (!rc && it->why && (rc = buf_add(b, ",\"reason\":", 10)) == 0)
+                    rc = put_jstr(b, decision_str(d, it->why));
+                if (!rc)
+                    rc = buf_add(b, ",\"until\":", 9);
+                if (!rc)
+                    rc = it->until ? put_time(b, it->until) : buf_add(b, "null", 4);
+            }
+            if (!rc)
+                rc = buf_add(b, "}", 1);
+        }
+    }
+    return rc ? rc : buf_add(b, "]}", 2);
+}
+
 /* ---- the decision log --------------------------------------------------- */
 
 static void flush_done(struct engine_work *w)
@@ -626,15 +734,26 @@ static void queue_log(struct engine *e, struct decision *d, const char *channel,
                       const char *context)
 {
     struct nba *n = e->nba;
-    struct buf b;
-    buf_init(&b, 64u * 1024u);
-    int rc = buf_add(&b, channel, strlen(channel) + 1);
-    if (!rc)
-        rc = context ? buf_add(&b, context, strlen(context) + 1) : buf_add(&b, "", 1);
-    for (size_t i = 0; !rc && i < d->neligible; i++)
-        rc = buf_printf(&b, "%s%s", i ? "," : "", decision_str(d, d->items[i].action));
-    if (!rc)
-        rc = buf_add(&b, "", 1);
+    /* channel, context and the actions proposed ("a,b,c"), one block */
+    size_t cl = strlen(channel) + 1, xl = context ? strlen(context) + 1 : 1, al = 1;
+    for (size_t i = 0; i < d->neligible; i++)
+        al += strlen(decision_str(d, d->items[i].action)) + 1;
+    struct buf b = {.p = cxm_malloc(cl + xl + al), .cap = cl + xl + al, .max = cl + xl + al};
+    int rc = b.p ? CXM_OK : CXM_ENOMEM;
+    if (!rc) {
+        memcpy(b.p, channel, cl);
+        memcpy(b.p + cl, context ? context : "", xl);
+        char *a = b.p + cl + xl;
+        *a = '\0';
+        for (size_t i = 0; i < d->neligible; i++) {
+            const char *id = decision_str(d, d->items[i].action);
+            size_t l = strlen(id);
+            if (i)
+                *a++ = ',';
+            memcpy(a, id, l + 1);
+            a += l;
+        }
+    }
     bool submit = false;
     pthread_mutex_lock(&n->mu);
     if (!rc && n->nlog < LOG_MAX &&
@@ -650,7 +769,7 @@ static void queue_log(struct engine *e, struct decision *d, const char *channel,
         sd->context = *ctx ? ctx : NULL;
         sd->actions = ctx + strlen(ctx) + 1;
         b.p = NULL;
-        if (!n->flushing)
+        if (!n->flushing && n->nlog >= LOG_BATCH)
             submit = n->flushing = true;
     } else {
         n->dropped++;
@@ -673,6 +792,17 @@ static void queue_log(struct engine *e, struct decision *d, const char *channel,
             pthread_mutex_unlock(&n->mu);
         }
     }
+}
+
+bool nba_log_waiting(struct engine *e)
+{
+    struct nba *n = e->nba;
+    if (!n)
+        return false;
+    pthread_mutex_lock(&n->mu);
+    bool waiting = n->nlog > 0;
+    pthread_mutex_unlock(&n->mu);
+    return waiting;
 }
 
 int nba_apply_decisions(struct engine *e, struct engine_work *w, struct cxm_err *err)

@@ -626,7 +626,17 @@ static void process(struct engine *e, struct engine_work *batch)
     struct cxm_err err;
     cxm_err_clear(&err);
     struct store *s = e->store;
-    pthread_rwlock_wrlock(&e->lock);
+    /* A batch of nothing but decision logs need not wait for the disk: a
+     * crash may lose the last of them, never acknowledged data. */
+    bool log_only = true;
+    for (struct engine_work *w = batch; w; w = w->next)
+        log_only &= w->op == ENGINE_DECISIONS;
+    bool relaxed = log_only && e->sync > STORE_SYNC_NORMAL &&
+                   !s->ops->set_sync(s, STORE_SYNC_NORMAL, &err);
+    /* and changes no memory: readers go on while it is written (only
+     * this thread writes the model, so it may read it unlocked) */
+    if (!log_only)
+        pthread_rwlock_wrlock(&e->lock);
     g.seq = e->m->last_seq;
     int rc = e->failed ? cxm_err_set(&err, CXM_EUNAVAIL, "the store failed;"
                                      " restart cxm") : s->ops->begin(s, &err);
@@ -655,7 +665,7 @@ static void process(struct engine *e, struct engine_work *batch)
         } else if (w->op == ENGINE_CONTACT) {
             rc = nba_apply_contacts(e, w, &g.seq, &g.touched, &g.nt, &g.tcap, &err);
         } else if (w->op == ENGINE_DECISIONS) {
-            rc = nba_apply_decisions(e, w, &err);
+            /* written below, without the lock: readers need not wait */
         } else if (w->op == ENGINE_TEXT_MODEL) {
             int64_t seq = next_seq(&g);
             if (!(rc = text_set_model(e, w, seq, &err)))
@@ -664,15 +674,26 @@ static void process(struct engine *e, struct engine_work *batch)
             rc = plan_ingest(e, &g, w, &err);
         }
     }
-    pthread_rwlock_unlock(&e->lock);
+    if (!log_only)
+        pthread_rwlock_unlock(&e->lock);
 
+    /* the decision log touches no memory the lock guards */
+    for (struct engine_work *w = batch; !rc && w; w = w->next)
+        if (w->op == ENGINE_DECISIONS && !w->rc)
+            rc = nba_apply_decisions(e, w, &err);
     double t0 = cxm_seconds();
     if (!rc)
         rc = s->ops->commit(s, g.seq, &err);
     double dt = cxm_seconds() - t0;
+    if (relaxed && s->ops->set_sync(s, e->sync, &err))
+        log_msg(LOG_ERROR, "restoring the store's durability failed: %s", err.msg);
 
-    pthread_rwlock_wrlock(&e->lock);
-    if (!rc) {
+    bool locked = !log_only || rc;
+    if (locked)
+        pthread_rwlock_wrlock(&e->lock);
+    if (!rc && log_only) {
+        /* nothing to apply */
+    } else if (!rc) {
         apply_pending(e->m, &g);
         segments_touch(e, g.touched, g.nt);
         if (g.refresh || segments_stale(e))
@@ -687,7 +708,8 @@ static void process(struct engine *e, struct engine_work *batch)
             segments_refresh(e, true);
         nba_rebind(e);
     }
-    pthread_rwlock_unlock(&e->lock);
+    if (locked)
+        pthread_rwlock_unlock(&e->lock);
 
     pthread_mutex_lock(&e->qlock);
     e->st.commits += !rc;
@@ -723,15 +745,50 @@ static void process(struct engine *e, struct engine_work *batch)
  * the time readers wait for the planning phase bounded. */
 #define GROUP_MAX_EVENTS 200000
 
+static void log_done(struct engine_work *w)
+{
+    (void)w;
+}
+
+/* Writes the decisions waiting in the log (writer thread). */
+static void flush_log(struct engine *e)
+{
+    struct engine_work w = {.op = ENGINE_DECISIONS, .done = log_done};
+    process(e, &w);
+}
+
+/* Decisions are logged in batches: a full batch is queued as work, and
+ * what waits longer than this is written when the writer is idle. */
+#define LOG_FLUSH_NS 100000000L
+
 static void *writer_main(void *arg)
 {
     struct engine *e = arg;
     for (;;) {
         pthread_mutex_lock(&e->qlock);
-        while (!e->qhead && !e->closing)
-            pthread_cond_wait(&e->qcond, &e->qlock);
+        while (!e->qhead && !e->closing) {
+            if (!nba_log_waiting(e)) {
+                pthread_cond_wait(&e->qcond, &e->qlock);
+                continue;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += LOG_FLUSH_NS;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            if (pthread_cond_timedwait(&e->qcond, &e->qlock, &ts) == ETIMEDOUT &&
+                !e->qhead) {
+                pthread_mutex_unlock(&e->qlock);
+                flush_log(e);
+                pthread_mutex_lock(&e->qlock);
+            }
+        }
         if (!e->qhead) {
             pthread_mutex_unlock(&e->qlock);
+            if (nba_log_waiting(e))   /* closing: the log is written first */
+                flush_log(e);
             return NULL;
         }
         struct engine_work *batch = e->qhead, *last = batch;
@@ -847,6 +904,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
     pthread_mutex_init(&e->jmu, NULL);
     pthread_mutex_init(&e->recmu, NULL);
     e->text_off = o->no_text;
+    e->sync = o->sync;
     pthread_mutex_init(&e->qlock, NULL);
     pthread_cond_init(&e->qcond, NULL);
     pthread_mutex_init(&e->kmu, NULL);

@@ -255,6 +255,7 @@ struct decide_req {
     const char *context;         /* JSON object logged with the decision; NULL */
     size_t limit;                /* eligible actions returned; 0: all */
     bool log;                    /* log the decision (default on in the API) */
+    bool explain;                /* reasons in words for the actions left out */
 };
 
 /* One action's verdict. */
@@ -287,6 +288,9 @@ int engine_decide(struct engine *e, const struct decide_req *q, struct decision 
 const char *decision_str(const struct decision *d, uint32_t off);
 /* {"decision","customer","channel","actions":[...],"excluded":[...]} */
 json_t *decision_json(const struct decision *d, const char *channel);
+/* The same document, compact, appended to b (CXM_ENOMEM, CXM_ETOOBIG). */
+int decision_write(const struct decision *d, const char *channel, struct buf *b);
+/* Without explain, left-out actions carry their rule and until only. */
 void decision_free(struct decision *d);
 
 /* A contact made (or about to be made) to a customer. */

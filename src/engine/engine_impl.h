@@ -37,6 +37,7 @@ struct engine {
     char *tm_report;             /* its training report (JSON) */
     uint64_t tax_gen;
     bool text_off;               /* texts stored unscored (benchmarks) */
+    enum store_sync sync;        /* durability of acknowledged writes */
     /* journeys (journey.c): every profile's events for one state of the
      * model; one journey query at a time holds jmu */
     pthread_mutex_t jmu;

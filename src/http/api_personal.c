@@ -333,12 +333,13 @@ void api_decide(struct req *r)
     json_t *o = body_object(r, "{\"customer\", \"channel\", \"context\"}");
     if (!o)
         return;
-    static const char *const names[] = {"customer", "channel", "context", "limit", "log"};
+    static const char *const names[] = {"customer", "channel", "context", "limit", "log",
+                                        "explain"};
     struct decide_req q = {.log = true};
     json_t *ctx = json_object_get(o, "context"), *lim = json_object_get(o, "limit"),
-           *lg = json_object_get(o, "log");
+           *lg = json_object_get(o, "log"), *ex = json_object_get(o, "explain");
     char *ctxs = NULL;
-    if (!only_members(r, o, names, 5) || !customer_member(r, o, -1, &q.customer) ||
+    if (!only_members(r, o, names, 6) || !customer_member(r, o, -1, &q.customer) ||
         !str_member(r, o, "channel", &q.channel))
         goto out;
     if (!q.channel) {
@@ -359,6 +360,11 @@ void api_decide(struct req *r)
         reply_error(r, 400, "invalid", "log must be true or false", -1, "log");
         goto out;
     }
+    if (ex && !json_is_boolean(ex)) {
+        reply_error(r, 400, "invalid", "explain must be true or false", -1, "explain");
+        goto out;
+    }
+    q.explain = json_is_true(ex);
     q.limit = lim ? (size_t)json_integer_value(lim) : 0;
     q.log = !lg || json_is_true(lg);
     if (json_is_object(ctx))
@@ -370,10 +376,15 @@ void api_decide(struct req *r)
         reply_err(r, &err);
         goto out;
     }
-    json_t *doc = decision_json(&d, q.channel);
+    struct buf b;
+    buf_init(&b, 8u << 20);
+    int wrc = decision_write(&d, q.channel, &b);
     decision_free(&d);
-    if (doc)
-        reply_json(r, 200, doc);
+    size_t len;
+    char *body = wrc ? NULL : buf_take(&b, &len);
+    buf_free(&b);
+    if (body)
+        reply_text(r, 200, "application/json", body, len);
     else
         reply_error(r, 500, "internal", "out of memory", -1, NULL);
 out:

@@ -173,6 +173,9 @@ struct store_ops {
     void (*close)(struct store *s);
     int (*begin)(struct store *s, struct cxm_err *err);
     int (*commit)(struct store *s, int64_t last_seq, struct cxm_err *err);
+    /* Durability of the next transactions (outside a transaction): the
+     * writer relaxes it for transactions that hold only the decision log. */
+    int (*set_sync)(struct store *s, enum store_sync sync, struct cxm_err *err);
     void (*rollback)(struct store *s);
     /* Records an idempotency id; *dup set when it was already there. */
     int (*claim)(struct store *s, int kind, const char *id, int64_t seq,

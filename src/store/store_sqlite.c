@@ -369,6 +369,13 @@ static int sq_begin(struct store *s, struct cxm_err *err)
     return step_done(Q(s), Q(s)->st[ST_BEGIN], err, "begin");
 }
 
+static int sq_set_sync(struct store *s, enum store_sync sync, struct cxm_err *err)
+{
+    static const char *const sql[] = {"PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
+                                      "PRAGMA synchronous=FULL"};
+    return exec(Q(s)->db, sql[sync], err);
+}
+
 static int sq_commit(struct store *s, int64_t last_seq, struct cxm_err *err)
 {
     struct sq *q = Q(s);
@@ -1309,6 +1316,7 @@ static const struct store_ops sqlite_ops = {
     .close = sq_close,
     .begin = sq_begin,
     .commit = sq_commit,
+    .set_sync = sq_set_sync,
     .rollback = sq_rollback,
     .claim = sq_claim,
     .put_dict = sq_put_dict,
