@@ -70,6 +70,51 @@ static int emit(json_t *rec, void *ctx)
     return s->n == DEMO_BATCH ? flush(s) : CXM_OK;
 }
 
+/* Segments and a catalogue of actions, so decisions and the segment
+ * dimension have something to show from the start. */
+static int demo_personalise(struct engine *e, struct cxm_err *err)
+{
+    static const struct segment_def segs[] = {
+        {"lapsed", "Lapsed buyers", "orders >= 1 and days_since_last_order > 180",
+         "bought before, nothing in six months"},
+        {"detractors", "Detractors", "nps_category = 'detractor'", NULL},
+        {"promoters", "Promoters", "nps_category = 'promoter'", NULL},
+        {"runners", "Runners", "bought_category('running')", NULL},
+        {"unhappy-loud", "Unhappy and loud", "nps_category = 'detractor' and complaints_90d >= 1",
+         "detractors who complained in the last 90 days"},
+    };
+    for (size_t i = 0; i < sizeof segs / sizeof segs[0]; i++) {
+        json_t *doc = NULL;
+        int rc = engine_segment_put(e, &segs[i], SEG_CREATE, &doc, err);
+        json_decref(doc);
+        if (rc)
+            return rc;
+    }
+    static const char catalogue[] =
+        "{\"actions\": ["
+        "{\"id\": \"winback\", \"name\": \"Win-back 15%\", \"kind\": \"retention_offer\","
+        " \"segment\": \"lapsed\", \"priority\": 5, \"value\": 30, \"channels\": [\"email\"],"
+        " \"subject\": \"We miss you, {first_name|there}\","
+        " \"message\": \"Hi {first_name|there}, here is 15% off your next {top_category|order}.\"},"
+        "{\"id\": \"care-call\", \"name\": \"Service follow-up\", \"kind\": \"service_follow_up\","
+        " \"rule\": \"open_cases > 0\", \"priority\": 9, \"channels\": [\"email\", \"phone\"],"
+        " \"message\": \"Hi {first_name|there}, we are following up on your recent issue.\"},"
+        "{\"id\": \"nps-survey\", \"name\": \"Relationship NPS\", \"kind\": \"survey\","
+        " \"priority\": 3, \"message\": \"How likely are you to recommend us, {first_name|there}?\"},"
+        "{\"id\": \"thanks\", \"name\": \"Thank-you note\", \"kind\": \"thank_you\","
+        " \"segment\": \"promoters\", \"priority\": 2,"
+        " \"message\": \"Thank you for being with us, {first_name|there}!\"},"
+        "{\"id\": \"refer\", \"name\": \"Refer a friend\", \"kind\": \"referral\","
+        " \"segment\": \"promoters\", \"priority\": 4, \"value\": 20,"
+        " \"message\": \"Love running with us? Give a friend 10%, get 10%.\"},"
+        "{\"id\": \"running-gear\", \"name\": \"New running gear\", \"kind\": \"promotion\","
+        " \"segment\": \"runners\", \"acquisition\": true, \"priority\": 1, \"value\": 15,"
+        " \"channels\": [\"web\", \"email\", \"app\"],"
+        " \"message\": \"New in {top_category|running}: picked for you, {first_name|there}.\"}"
+        "]}";
+    return engine_set_actions(e, catalogue, sizeof catalogue - 1, err);
+}
+
 int cmd_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -135,6 +180,8 @@ int cmd_demo(int argc, char **argv)
         rc = CXM_OK;
     }
     json_decref(fit);
+    if (!rc)
+        rc = demo_personalise(s.e, &s.err);
     engine_close(s.e);
     json_decref(s.recs);
     free(s.ev);

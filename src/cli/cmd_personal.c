@@ -273,7 +273,7 @@ int cmd_decide(int argc, char **argv)
         return EXIT_FAIL;
     struct cxm_err err;
     cxm_err_clear(&err);
-    struct decide_req q = {.customer = (uint32_t)a.customer, .channel = a.channel,
+    struct decide_req q = {.customer = (uint32_t)a.customer, .channel = a.channel, .explain = true,
                            .limit = a.limit == CXM_DEFAULT_PAGE ? 0 : (size_t)a.limit};
     struct decision d;
     json_t *doc = NULL;

@@ -312,6 +312,11 @@ void api_policy(struct req *r)
     settings(r, engine_policy, engine_set_policy);
 }
 
+void api_rec_settings(struct req *r)
+{
+    settings(r, engine_rec_settings, engine_set_rec_settings);
+}
+
 /* ---- decisions and contacts --------------------------------------------- */
 
 static bool customer_member(struct req *r, json_t *o, long index, uint32_t *out)

@@ -27,7 +27,8 @@ enum route_id {
     RT_FEEDBACK, RT_TRAIN, RT_JOURNEYS, RT_CUST_JOURNEY,
     RT_SEGMENTS, RT_SEGMENT_NEW, RT_SEGMENT, RT_SEGMENT_PUT, RT_SEGMENT_DEL,
     RT_SEG_MEMBERS, RT_SEG_PREVIEW, RT_ACTIONS, RT_ACTIONS_PUT, RT_POLICY, RT_POLICY_PUT,
-    RT_DECIDE, RT_CONTACTS, RT_RECS, RT_SIMILAR, RT_COUNT
+    RT_DECIDE, RT_CONTACTS, RT_RECS, RT_SIMILAR, RT_REC_SETTINGS, RT_REC_SETTINGS_PUT,
+    RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -38,7 +39,8 @@ static const char *const route_names[RT_COUNT] = {
     "taxonomy_put", "feedback", "text_train", "journeys", "customer_journey",
     "segments", "segment_create", "segment", "segment_update", "segment_delete",
     "segment_members", "segment_preview", "actions", "actions_put", "contact_policy",
-    "contact_policy_put", "decide", "contacts", "recommendations", "similar_items"};
+    "contact_policy_put", "decide", "contacts", "recommendations", "similar_items",
+    "recommendation_settings", "recommendation_settings_put"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -230,6 +232,9 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_CONTACTS] = {RT_CONTACTS, "POST", R(ROLE_ADMIN) | R(ROLE_AGENT) | R(ROLE_WRITER)},
         [RT_RECS] = {RT_RECS, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
         [RT_SIMILAR] = {RT_SIMILAR, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_REC_SETTINGS] = {RT_REC_SETTINGS, "GET",
+                             R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_REC_SETTINGS_PUT] = {RT_REC_SETTINGS_PUT, "PUT", R(ROLE_ADMIN)},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -284,6 +289,8 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = strcmp(method, "PUT") ? RT_ACTIONS : RT_ACTIONS_PUT;
     else if (!strcmp(path, "/v1/contact-policy"))
         rt = strcmp(method, "PUT") ? RT_POLICY : RT_POLICY_PUT;
+    else if (!strcmp(path, "/v1/recommendations/settings"))
+        rt = strcmp(method, "PUT") ? RT_REC_SETTINGS : RT_REC_SETTINGS_PUT;
     else if (!strcmp(path, "/v1/decide"))
         rt = RT_DECIDE;
     else if (!strcmp(path, "/v1/contacts"))
@@ -392,6 +399,8 @@ static void dispatch(struct req *r)
     case RT_CONTACTS: api_contacts(r); break;
     case RT_RECS: api_recommendations(r, id); break;
     case RT_SIMILAR: api_similar(r); break;
+    case RT_REC_SETTINGS:
+    case RT_REC_SETTINGS_PUT: api_rec_settings(r); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
 }
