@@ -10,6 +10,7 @@
 #include "core/identity.h"
 #include "core/timefmt.h"
 #include "engine/engine_impl.h"
+#include "engine/segments.h"
 #include "cxm_limits.h"
 
 /* Nodes of the profile rooted at root, root first (depth-first). */
@@ -294,7 +295,7 @@ static json_t *profile_json(const struct model *m, uint32_t root)
 
 int engine_customer(struct engine *e, uint32_t id, json_t **out, struct cxm_err *err)
 {
-    pthread_rwlock_rdlock(&e->lock);
+    segments_rdlock(e);
     const struct model *m = e->m;
     int rc = CXM_OK;
     if (id < 1 || id > m->ncust) {
@@ -307,6 +308,11 @@ int engine_customer(struct engine *e, uint32_t id, json_t **out, struct cxm_err 
         } else {
             if (root != id)
                 json_object_set_new(p, "requested_id", json_integer(id));
+            json_t *sg = json_array();
+            for (size_t i = 0; sg && e->segs && i < e->segs->n; i++)
+                if (segment_has(&e->segs->s[i], root))
+                    json_array_append_new(sg, json_string(e->segs->s[i].id));
+            json_object_set_new(p, "segments", sg ? sg : json_null());
             json_object_set_new(p, "seq", json_integer(m->last_seq));
             *out = p;
         }

@@ -115,6 +115,11 @@ Test(personal_api, segments_decisions_contacts_and_recommendations)
     cr_assert_str_eq(jstr(d, "actions[1].action"), "svy");
     cr_assert_gt(jint(d, "decision"), 0);
     json_decref(d);
+    /* the profile lists the segments it is in */
+    json_t *pc = get_json(&s, "/v1/customers/2", agent);
+    cr_assert_eq(json_array_size(jget(pc, "segments")), 1);
+    cr_assert_str_eq(jstr(pc, "segments[0]"), "repeat");
+    json_decref(pc);
     /* a channel the action is not on */
     d = http_json(&s, "POST", "/v1/decide", agent, "application/json",
                   "{\"customer\":2,\"channel\":\"sms\"}", 200);
