@@ -16,6 +16,7 @@
 #include "core/clv.h"
 #include "core/timefmt.h"
 #include "engine/engine_impl.h"
+#include "engine/segments.h"
 #include "engine/event.h"
 
 #define DAY 86400
@@ -956,8 +957,13 @@ int engine_churn_drivers(struct engine *e, const struct clv_predict_opts *o, jso
 {
     static const char *const dname[DRV_COUNT] = {"nps_category", "ces", "complaints",
                                                  "channel"};
-    pthread_rwlock_rdlock(&e->lock);
+    segments_rdlock(e);
     const struct model *m = e->m;
+    /* segments: a customer counts in each of theirs (the first 64) */
+    const struct segset *segs = e->segs;
+    size_t nseg = segs ? (segs->n < 64 ? segs->n : 64) : 0;
+    struct dacc sacc[64];
+    memset(sacc, 0, sizeof sacc);
     double horizon, rate;
     int rc = check_opts(m, o, &horizon, &rate, err);
     struct summ s = {0};
@@ -1003,6 +1009,16 @@ int engine_churn_drivers(struct engine *e, const struct clv_predict_opts *o, jso
                 a->value_at_risk += one.value_at_risk;
                 a->clv += one.clv;
             }
+            for (size_t k = 0; k < nseg; k++) {
+                if (!segment_has(&segs->s[k], s.row[i].root))
+                    continue;
+                struct dacc *a = &sacc[k];
+                a->n += one.n;
+                a->at_risk += one.at_risk;
+                a->p_alive += one.p_alive;
+                a->value_at_risk += one.value_at_risk;
+                a->clv += one.clv;
+            }
             all.n++;
             all.at_risk += one.at_risk;
             all.p_alive += one.p_alive;
@@ -1018,15 +1034,16 @@ int engine_churn_drivers(struct engine *e, const struct clv_predict_opts *o, jso
     if (!rc) {
         dims = json_array();
         double base = all.n ? all.at_risk / all.n : 0;
-        for (int d = 0; d < DRV_COUNT; d++) {
+        for (int d = 0; d < DRV_COUNT + (nseg > 0); d++) {
             json_t *rows = json_array();
-            for (int k = 0; k < DRV_MAX_GROUPS; k++) {
-                const struct dacc *a = &acc[d][k];
+            bool seg = d == DRV_COUNT;
+            for (int k = 0; k < (seg ? (int)nseg : DRV_MAX_GROUPS); k++) {
+                const struct dacc *a = seg ? &sacc[k] : &acc[d][k];
                 if (!a->n)
                     continue;
                 double share = a->at_risk / a->n;
                 double margin = 1.96 * sqrt(share * (1 - share) / a->n);
-                const char *lab = label[d][k] ? label[d][k] : "none";
+                const char *lab = seg ? segs->s[k].id : label[d][k] ? label[d][k] : "none";
                 json_array_append_new(rows, json_pack(
                     "{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
                     "group", lab, "n", (json_int_t)a->n, "at_risk_share", round_to(share, 1e-4),
@@ -1038,8 +1055,8 @@ int engine_churn_drivers(struct engine *e, const struct clv_predict_opts *o, jso
                     "value_at_risk_share", all.value_at_risk > 0 ?
                         round_to(a->value_at_risk / all.value_at_risk, 1e-4) : 0.0));
             }
-            json_array_append_new(dims, json_pack("{s:s, s:o}", "dimension", dname[d],
-                                                  "rows", rows));
+            json_array_append_new(dims, json_pack("{s:s, s:o}", "dimension",
+                                                  seg ? "segment" : dname[d], "rows", rows));
         }
     }
     pthread_rwlock_unlock(&e->lock);

@@ -437,6 +437,29 @@ Test(engine_personal, recommendations_never_offer_what_is_owned, .init = fx_setu
     cr_assert_gt(json_array_size(json_object_get(doc, "similar")), 0);
     json_decref(doc);
     cr_assert_eq(engine_similar(e, "nope", 5, &doc, &err), CXM_ENOTFOUND);
+    /* churn drivers by segment: each member with orders counts once */
+    put_segment(e, "three-plus", "orders >= 3");
+    struct clv_fit_opts fo = {.unit = "day"};
+    cr_assert_eq(engine_clv_fit(e, &fo, &doc, &err), 0, "%s", err.msg);
+    json_decref(doc);
+    struct clv_predict_opts po = {.horizon = 30};
+    cr_assert_eq(engine_churn_drivers(e, &po, &doc, &err), 0, "%s", err.msg);
+    json_t *dims = json_object_get(doc, "drivers"), *dim;
+    size_t k;
+    bool seen = false;
+    json_array_foreach(dims, k, dim) {
+        if (strcmp(json_string_value(json_object_get(dim, "dimension")), "segment"))
+            continue;
+        json_t *row = json_array_get(json_object_get(dim, "rows"), 0);
+        cr_assert_str_eq(json_string_value(json_object_get(row, "group")), "three-plus");
+        int want = 0;
+        for (int c = 0; c < 200; c++)
+            want += 1 + c % 5 >= 3;
+        cr_assert_eq(json_integer_value(json_object_get(row, "n")), want);
+        seen = true;
+    }
+    cr_assert(seen);
+    json_decref(doc);
     engine_close(e);
 }
 
