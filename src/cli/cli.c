@@ -2,8 +2,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "cli/rows.h"
 #include "engine/engine.h"
 #include "log.h"
 
@@ -75,4 +77,33 @@ int cli_open_engine(const char *cmd, const char *db, bool write, struct engine *
     if (engine_open(cli_db(db), &eo, e, &err))
         return cli_fail(cmd, &err);
     return EXIT_OK;
+}
+
+int cli_whole(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    int64_t v;
+    if (!cxm_parse_i64(s, &v) || v < lo || v > hi)
+        return cli_usage(cmd, "%s wants a whole number from %ld to %ld", opt, lo, hi);
+    *out = (long)v;
+    return EXIT_OK;
+}
+
+int cli_finish(const char *cmd, struct engine *e, json_t *doc, const char *format, int rc,
+               const struct cxm_err *err)
+{
+    if (!rc) {
+        if (!strcmp(format, "json")) {
+            char *s = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+            if (s)
+                puts(s);
+            free(s);
+        } else {
+            rows_print(stdout, doc, format);
+        }
+    }
+    json_decref(doc);
+    engine_close(e);
+    if (!rc)
+        return EXIT_OK;
+    return rc == CXM_EINVAL ? cli_usage(cmd, "%s", err->msg) : cli_fail(cmd, err);
 }

@@ -4,6 +4,8 @@
 #ifndef CXM_CLI_H
 #define CXM_CLI_H
 
+#include <jansson.h>
+
 #include "common.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -24,6 +26,14 @@ struct engine;
  * only); write takes the writer lock. Prints the failure as cmd's and
  * returns EXIT_FAIL, or EXIT_OK. */
 int cli_open_engine(const char *cmd, const char *db, bool write, struct engine **e);
+/* Parses a whole number of option opt into [lo, hi]; a usage error
+ * (EXIT_USAGE) naming the range otherwise. */
+int cli_whole(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* Ends a command that read a document: prints doc (format json, else its
+ * rows as a table or CSV) when rc is 0, frees it, closes the engine, and
+ * maps rc to the exit status (CXM_EINVAL: a usage error). */
+int cli_finish(const char *cmd, struct engine *e, json_t *doc, const char *format, int rc,
+               const struct cxm_err *err);
 
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);

@@ -40,15 +40,6 @@ static const struct option popts[] = {
     {"force", no_argument, NULL, O_FORCE}, {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0}};
 
-static int whole(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
-{
-    int64_t v;
-    if (!cxm_parse_i64(s, &v) || v < lo || v > hi)
-        return cli_usage(cmd, "%s wants a whole number from %ld to %ld", opt, lo, hi);
-    *out = (long)v;
-    return EXIT_OK;
-}
-
 /* -1: --help printed. */
 static int pargs_parse(const char *cmd, const char *usage, int argc, char **argv,
                        struct pargs *a)
@@ -71,12 +62,12 @@ static int pargs_parse(const char *cmd, const char *usage, int argc, char **argv
         case O_KIND: a->kind = optarg; break;
         case O_NOLOG: a->nolog = true; break;
         case O_FORCE: a->force = true; break;
-        case O_LIMIT: rc = whole(cmd, "--limit", optarg, 1, CXM_MAX_PAGE, &a->limit); break;
-        case O_CURSOR: rc = whole(cmd, "--cursor", optarg, 0, UINT32_MAX, &a->cursor); break;
+        case O_LIMIT: rc = cli_whole(cmd, "--limit", optarg, 1, CXM_MAX_PAGE, &a->limit); break;
+        case O_CURSOR: rc = cli_whole(cmd, "--cursor", optarg, 0, UINT32_MAX, &a->cursor); break;
         case O_CUSTOMER:
-            rc = whole(cmd, "--customer", optarg, 1, UINT32_MAX, &a->customer);
+            rc = cli_whole(cmd, "--customer", optarg, 1, UINT32_MAX, &a->customer);
             break;
-        case O_N: rc = whole(cmd, "--n", optarg, 1, 100, &a->n); break;
+        case O_N: rc = cli_whole(cmd, "--n", optarg, 1, 100, &a->n); break;
         case O_HELP: fputs(usage, stdout); return -1;
         default: return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -89,28 +80,18 @@ static int pargs_parse(const char *cmd, const char *usage, int argc, char **argv
     return rc;
 }
 
-/* Prints doc (its array member `rows` as rows) and closes the engine. */
+/* cli_finish with doc's array member `rows` printed as the rows. */
 static int finish(const char *cmd, struct engine *e, json_t *doc, const char *rows,
-                  const char *format, int rc, const struct cxm_err *err)
+                  const char *format, int rc, struct cxm_err *err)
 {
-    if (!rc) {
-        if (!strcmp(format, "json")) {
-            char *s = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-            if (s)
-                puts(s);
-            free(s);
-        } else {
-            json_t *r = json_pack("{s:O}", "rows", rows ? json_object_get(doc, rows) : doc);
-            if (r)
-                rows_print(stdout, r, format);
-            json_decref(r);
-        }
+    if (!rc && strcmp(format, "json")) {
+        json_t *r = json_pack("{s:O}", "rows", rows ? json_object_get(doc, rows) : doc);
+        json_decref(doc);
+        doc = r;
+        if (!doc)
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
     }
-    json_decref(doc);
-    engine_close(e);
-    if (!rc)
-        return EXIT_OK;
-    return rc == CXM_EINVAL ? cli_usage(cmd, "%s", err->msg) : cli_fail(cmd, err);
+    return cli_finish(cmd, e, doc, format, rc, err);
 }
 
 static const char segments_usage[] =

@@ -33,15 +33,6 @@ static const struct option topts[] = {
     {"set", required_argument, NULL, O_SET}, {"customer", required_argument, NULL, O_CUSTOMER},
     {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
 
-static int whole(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
-{
-    int64_t v;
-    if (!cxm_parse_i64(s, &v) || v < lo || v > hi)
-        return cli_usage(cmd, "%s wants a whole number from %ld to %ld", opt, lo, hi);
-    *out = (long)v;
-    return EXIT_OK;
-}
-
 /* -1: --help printed. */
 static int targs_parse(const char *cmd, const char *usage, int argc, char **argv,
                        struct targs *a)
@@ -66,8 +57,8 @@ static int targs_parse(const char *cmd, const char *usage, int argc, char **argv
         case O_SEARCH: a->search = optarg; break;
         case O_SET: a->set = optarg; break;
         case O_CUSTOMER: a->customer = optarg; break;
-        case O_BASELINE: rc = whole(cmd, "--baseline", optarg, 1, 52, &a->baseline); break;
-        case O_LIMIT: rc = whole(cmd, "--limit", optarg, 1, CXM_MAX_PAGE, &a->limit); break;
+        case O_BASELINE: rc = cli_whole(cmd, "--baseline", optarg, 1, 52, &a->baseline); break;
+        case O_LIMIT: rc = cli_whole(cmd, "--limit", optarg, 1, CXM_MAX_PAGE, &a->limit); break;
         case O_HELP: fputs(usage, stdout); return -1;
         default: return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -78,26 +69,6 @@ static int targs_parse(const char *cmd, const char *usage, int argc, char **argv
         strcmp(a->format, "json"))
         rc = cli_usage(cmd, "--format wants table, csv or json");
     return rc;
-}
-
-static int done(const char *cmd, struct engine *e, json_t *doc, const char *format,
-                int rc, const struct cxm_err *err)
-{
-    if (!rc) {
-        if (!strcmp(format, "json")) {
-            char *s = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-            if (s)
-                puts(s);
-            free(s);
-        } else {
-            rows_print(stdout, doc, format);
-        }
-    }
-    json_decref(doc);
-    engine_close(e);
-    if (!rc)
-        return EXIT_OK;
-    return rc == CXM_EINVAL ? cli_usage(cmd, "%s", err->msg) : cli_fail(cmd, err);
 }
 
 static const char themes_usage[] =
@@ -129,7 +100,7 @@ int text_cmd_themes(int argc, char **argv)
         return rc;
     json_t *doc = NULL;
     rc = engine_text_themes(e, &q, &doc, &err);
-    return done("text themes", e, doc, a.format, rc, &err);
+    return cli_finish("text themes", e, doc, a.format, rc, &err);
 }
 
 static const char emerging_usage[] =
@@ -178,7 +149,7 @@ int text_cmd_emerging(int argc, char **argv)
             json_object_del(row, "examples");
         }
     }
-    return done("text emerging", e, doc, a.format, rc, &err);
+    return cli_finish("text emerging", e, doc, a.format, rc, &err);
 }
 
 static const char taxonomy_usage[] =
@@ -222,7 +193,7 @@ int text_cmd_taxonomy(int argc, char **argv)
         return EXIT_OK;
     }
     rc = engine_taxonomy(e, &doc, &err);
-    return done("text taxonomy", e, doc, "json", rc, &err);
+    return cli_finish("text taxonomy", e, doc, "json", rc, &err);
 }
 
 static const char feedback_usage[] =
@@ -287,7 +258,7 @@ int text_cmd_feedback(int argc, char **argv)
             }
         }
     }
-    return done("text feedback", e, doc, a.format, rc, &err);
+    return cli_finish("text feedback", e, doc, a.format, rc, &err);
 }
 
 static const char train_usage[] =
@@ -346,5 +317,5 @@ int text_cmd_train(int argc, char **argv)
         engine_close(e);
         return EXIT_OK;
     }
-    return done("text train", e, doc, "json", rc, &err);
+    return cli_finish("text train", e, doc, "json", rc, &err);
 }

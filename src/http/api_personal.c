@@ -13,23 +13,6 @@
 #include "cxm_limits.h"
 #include "http/route.h"
 
-static bool int_arg(struct req *r, const char *name, long lo, long hi, long def, long *out)
-{
-    const char *s = req_arg(r, name);
-    int64_t v;
-    *out = def;
-    if (!s || !*s)
-        return true;
-    if (!cxm_parse_i64(s, &v) || v < lo || v > hi) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s: a whole number from %ld to %ld", name, lo, hi);
-        reply_error(r, 400, "invalid", msg, -1, name);
-        return false;
-    }
-    *out = (long)v;
-    return true;
-}
-
 /* The body as a JSON object; replies 400 and returns NULL when it is not. */
 static json_t *body_object(struct req *r, const char *what)
 {
@@ -206,8 +189,8 @@ void api_segment_members(struct req *r)
     char id[80];
     long limit, cursor;
     if (!segment_id(r, id, sizeof id) ||
-        !int_arg(r, "limit", 1, CXM_MAX_PAGE, CXM_DEFAULT_PAGE, &limit) ||
-        !int_arg(r, "cursor", 0, UINT32_MAX, 0, &cursor))
+        !req_int_arg(r, "limit", 1, CXM_MAX_PAGE, CXM_DEFAULT_PAGE, &limit) ||
+        !req_int_arg(r, "cursor", 0, UINT32_MAX, 0, &cursor))
         return;
     const char *format = req_arg(r, "format");
     bool csv = format && !strcmp(format, "csv");
@@ -495,7 +478,7 @@ void api_contacts(struct req *r)
 void api_recommendations(struct req *r, uint32_t id)
 {
     long n;
-    if (!int_arg(r, "n", 1, 100, 10, &n))
+    if (!req_int_arg(r, "n", 1, 100, 10, &n))
         return;
     struct cxm_err err;
     cxm_err_clear(&err);
@@ -518,7 +501,7 @@ void api_similar(struct req *r)
     }
     memcpy(sku, p, len);
     sku[len] = '\0';
-    if (!int_arg(r, "n", 1, 100, 10, &n))
+    if (!req_int_arg(r, "n", 1, 100, 10, &n))
         return;
     struct cxm_err err;
     cxm_err_clear(&err);

@@ -14,23 +14,6 @@ static bool flag_arg(struct req *r, const char *name)
     return s && (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes"));
 }
 
-static bool int_arg(struct req *r, const char *name, long lo, long hi, long def, long *out)
-{
-    const char *s = req_arg(r, name);
-    int64_t v;
-    *out = def;
-    if (!s || !*s)
-        return true;
-    if (!cxm_parse_i64(s, &v) || v < lo || v > hi) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s: a whole number from %ld to %ld", name, lo, hi);
-        reply_error(r, 400, "invalid", msg, -1, name);
-        return false;
-    }
-    *out = (long)v;
-    return true;
-}
-
 /* from, to and tz as for /v1/metrics. */
 static bool period_args(struct req *r, int64_t *from, int64_t *to, int64_t *tz)
 {
@@ -110,7 +93,7 @@ void api_text_emerging(struct req *r)
                                .with_text = r->role != ROLE_ANALYST};
     long baseline, limit;
     const char *at = req_arg(r, "at"), *sent = req_arg(r, "sentiment");
-    if (!int_arg(r, "baseline", 1, 52, 4, &baseline) || !int_arg(r, "limit", 1, 200, 20, &limit) ||
+    if (!req_int_arg(r, "baseline", 1, 52, 4, &baseline) || !req_int_arg(r, "limit", 1, 200, 20, &limit) ||
         !theme_arg(r, &q.theme))
         return;
     q.baseline = (int)baseline;
@@ -172,7 +155,7 @@ void api_feedback_list(struct req *r)
     long limit;
     int64_t tz, cur = 0, cust = 0;
     const char *c = req_arg(r, "cursor"), *cid = req_arg(r, "customer_id");
-    if (!int_arg(r, "limit", 1, CXM_MAX_PAGE, CXM_DEFAULT_PAGE, &limit) ||
+    if (!req_int_arg(r, "limit", 1, CXM_MAX_PAGE, CXM_DEFAULT_PAGE, &limit) ||
         !theme_arg(r, &q.theme) || !period_args(r, &q.from, &q.to, &tz))
         return;
     q.limit = (size_t)limit;

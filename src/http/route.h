@@ -46,6 +46,9 @@ void reply_text(struct req *r, unsigned status, const char *ctype, char *body,
                 size_t len);   /* body is malloc'd and stolen */
 unsigned status_of(int rc);
 const char *req_arg(struct req *r, const char *name);
+/* The whole-number query argument name in [lo, hi] into *out (def when
+ * absent or empty); false after replying 400 naming it. */
+bool req_int_arg(struct req *r, const char *name, long lo, long hi, long def, long *out);
 const char *req_header(struct req *r, const char *name);
 /* Starts async engine work: the request is answered when it is done. */
 void req_submit(struct req *r);

@@ -120,6 +120,23 @@ const char *req_arg(struct req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+bool req_int_arg(struct req *r, const char *name, long lo, long hi, long def, long *out)
+{
+    const char *s = req_arg(r, name);
+    int64_t v;
+    *out = def;
+    if (!s || !*s)
+        return true;
+    if (!cxm_parse_i64(s, &v) || v < lo || v > hi) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s: a whole number from %ld to %ld", name, lo, hi);
+        reply_error(r, 400, "invalid", msg, -1, name);
+        return false;
+    }
+    *out = (long)v;
+    return true;
+}
+
 const char *req_header(struct req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);

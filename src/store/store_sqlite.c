@@ -1012,24 +1012,34 @@ static int sq_search_text(struct store *s, const char *qs, int64_t before, int64
     return rc;
 }
 
-static int sq_get_taxonomy(struct store *s, char **out, struct cxm_err *err)
+/* The text of the first row of sql (arg bound to its parameter, if
+ * any) into *out, malloc'd; NULL when there is no row. */
+static int query_text(struct sq *q, const char *sql, const char *arg, char **out,
+                      const char *what, struct cxm_err *err)
 {
-    struct sq *q = Q(s);
     sqlite3_stmt *st;
     *out = NULL;
-    int rc = scan_query(q, "SELECT json FROM taxonomy WHERE id = 1", &st, err);
+    int rc = scan_query(q, sql, &st, err);
     if (rc)
         return rc;
+    if (arg)
+        bind_text(st, 1, arg);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         const char *t = col_text(st, 0);
         if (t && !(*out = cxm_strdup(t)))
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
     } else if (src != SQLITE_DONE) {
-        rc = sq_fail(q->db, err, "taxonomy");
+        rc = sq_fail(q->db, err, what);
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+static int sq_get_taxonomy(struct store *s, char **out, struct cxm_err *err)
+{
+    return query_text(Q(s), "SELECT json FROM taxonomy WHERE id = 1", NULL, out, "taxonomy",
+                      err);
 }
 
 static int sq_put_text_model(struct store *s, int64_t seq, int64_t ts, const void *blob,
@@ -1129,23 +1139,8 @@ static int sq_put_config(struct store *s, const char *name, const char *body, in
 static int sq_get_config(struct store *s, const char *name, char **out,
                          struct cxm_err *err)
 {
-    struct sq *q = Q(s);
-    sqlite3_stmt *st;
-    *out = NULL;
-    int rc = scan_query(q, "SELECT body FROM config WHERE name = ?", &st, err);
-    if (rc)
-        return rc;
-    bind_text(st, 1, name);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        const char *t = col_text(st, 0);
-        if (t && !(*out = cxm_strdup(t)))
-            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
-    } else if (src != SQLITE_DONE) {
-        rc = sq_fail(q->db, err, "config");
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return query_text(Q(s), "SELECT body FROM config WHERE name = ?", name, out, "config",
+                      err);
 }
 
 static int sq_put_contact(struct store *s, const struct store_contact *c,
