@@ -139,9 +139,28 @@ int rec_state_open(struct engine *e, struct cxm_err *err)
     return rc;
 }
 
-/* Builds the model from the orders; under the read lock. */
-static int build(const struct model *m, struct rec_state *s)
+/* What a model is built from, copied out of the model under the read
+ * lock, so that the build itself (a second for a million customers) does
+ * not hold up the writer. */
+struct rec_input {
+    uint32_t *off, *items;
+    uint16_t *cat;
+    size_t nu, nitems, ncat, orders;
+    bool *cons;
+};
+
+static void input_free(struct rec_input *in)
 {
+    free(in->off);
+    free(in->items);
+    free(in->cat);
+    free(in->cons);
+}
+
+/* Every profile's purchases, oldest first; under the read lock. */
+static int gather(const struct model *m, const struct rec_state *s, struct rec_input *in)
+{
+    memset(in, 0, sizeof *in);
     size_t nu = m->ncust + 1;
     uint32_t *off = cxm_calloc(nu + 1, sizeof *off);
     size_t nitems = (size_t)dict_count(m->dict[DICT_SKU]) + 1;
@@ -182,44 +201,52 @@ static int build(const struct model *m, struct rec_state *s)
         }
         off[nu] = (uint32_t)w;
     }
+    if (!rc && s->nconsumable && (in->cons = cxm_calloc(ncat, sizeof *in->cons)))
+        for (size_t k = 0; k < s->nconsumable; k++) {
+            uint32_t c = dict_find(m->dict[DICT_CATEGORY], s->consumable_names[k]);
+            if (c && c < ncat)
+                in->cons[c] = true;
+        }
+    free(fill);
+    free(root);
+    *in = (struct rec_input){.off = off, .items = items, .cat = cat, .nu = nu,
+                             .nitems = nitems, .ncat = ncat, .orders = m->oc.n,
+                             .cons = in->cons};
+    if (rc)
+        input_free(in);
+    return rc;
+}
+
+/* e->recmu held, not the read lock: a model that is fresh enough. */
+static int ensure_model(struct engine *e, struct cxm_err *err)
+{
+    struct rec_state *s = e->rec;
+    double t0 = cxm_seconds();
+    pthread_rwlock_rdlock(&e->lock);
+    if (s->model && (s->orders == e->m->oc.n || t0 - s->built < s->refresh)) {
+        pthread_rwlock_unlock(&e->lock);
+        return CXM_OK;
+    }
+    struct rec_input in;
+    int rc = gather(e->m, s, &in);
+    pthread_rwlock_unlock(&e->lock);
     struct rec_opts o;
     rec_opts_default(&o);
     struct rec_model *model = NULL;
     if (!rc)
-        rc = rec_build(off, items, nu, nitems, cat, ncat, &o, &model);
-    if (!rc) {
-        bool *cons = NULL;
-        if (s->nconsumable && (cons = cxm_calloc(ncat, sizeof *cons)))
-            for (size_t k = 0; k < s->nconsumable; k++) {
-                uint32_t c = dict_find(m->dict[DICT_CATEGORY], s->consumable_names[k]);
-                if (c && c < ncat)
-                    cons[c] = true;
-            }
-        free(s->consumable);
-        s->consumable = cons;
-        rec_free(s->model);
-        s->model = model;
-        s->orders = m->oc.n;
-        pops_clear(s);
-    }
-    free(off);
-    free(fill);
-    free(cat);
-    free(items);
-    free(root);
-    return rc;
-}
-
-/* Read lock held, e->recmu held: a model that is fresh enough. */
-static int ensure_model(struct engine *e, struct cxm_err *err)
-{
-    struct rec_state *s = e->rec;
-    double now = cxm_seconds();
-    if (s->model && (s->orders == e->m->oc.n || now - s->built < s->refresh))
-        return CXM_OK;
-    double t0 = cxm_seconds();
-    if (build(e->m, s))
+        rc = rec_build(in.off, in.items, in.nu, in.nitems, in.cat, in.ncat, &o, &model);
+    if (rc) {
+        input_free(&in);
         return cxm_err_set(err, CXM_ENOMEM, "out of memory building recommendations");
+    }
+    free(s->consumable);
+    s->consumable = in.cons;
+    in.cons = NULL;
+    input_free(&in);
+    rec_free(s->model);
+    s->model = model;
+    s->orders = in.orders;
+    pops_clear(s);
     s->built = cxm_seconds();
     s->build_seconds = s->built - t0;
     log_msg(LOG_INFO, "recommendations built from %zu orders in %.3f s", s->orders,
@@ -303,16 +330,18 @@ int engine_recommendations(struct engine *e, uint32_t customer, size_t n, json_t
 {
     if (n < 1 || n > 100)
         return cxm_err_field(err, CXM_EINVAL, -1, "n", "n must be 1-100");
-    pthread_rwlock_rdlock(&e->lock);
     pthread_mutex_lock(&e->recmu);
+    int rc = ensure_model(e, err);
+    pthread_rwlock_rdlock(&e->lock);
     const struct model *m = e->m;
-    int rc = CXM_OK;
     uint32_t *owned = NULL;
     size_t no = 0, cap = 0;
     struct rec_item *items = cxm_calloc(n, sizeof *items);
     json_t *arr = json_array();
     uint32_t *nodes = NULL;
     size_t nn = 0, ncap = 0;
+    if (rc)
+        goto done;
     if (customer < 1 || customer > m->ncust) {
         rc = cxm_err_field(err, CXM_ENOTFOUND, -1, "customer", "no customer %u", customer);
         goto done;
@@ -321,8 +350,6 @@ int engine_recommendations(struct engine *e, uint32_t customer, size_t n, json_t
         rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = ensure_model(e, err)))
-        goto done;
     struct rec_state *s = e->rec;
     uint32_t root = model_root(m, customer);
     if (model_profile_nodes(m, root, &nodes, &nn, &ncap)) {
@@ -373,8 +400,8 @@ int engine_recommendations(struct engine *e, uint32_t customer, size_t n, json_t
     if (!*out)
         rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
 done:
-    pthread_mutex_unlock(&e->recmu);
     pthread_rwlock_unlock(&e->lock);
+    pthread_mutex_unlock(&e->recmu);
     json_decref(arr);
     free(items);
     free(owned);
@@ -390,13 +417,13 @@ int engine_similar(struct engine *e, const char *sku, size_t n, json_t **out,
     struct rec_item *items = cxm_calloc(n, sizeof *items);
     if (!items)
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
-    pthread_rwlock_rdlock(&e->lock);
     pthread_mutex_lock(&e->recmu);
+    int rc = ensure_model(e, err);
+    pthread_rwlock_rdlock(&e->lock);
     const struct model *m = e->m;
     uint32_t code = dict_find(m->dict[DICT_SKU], sku);
-    int rc = code ? ensure_model(e, err)
-                  : cxm_err_field(err, CXM_ENOTFOUND, -1, "sku", "no item \"%s\" in the orders",
-                                  sku);
+    if (!rc && !code)
+        rc = cxm_err_field(err, CXM_ENOTFOUND, -1, "sku", "no item \"%s\" in the orders", sku);
     json_t *arr = rc ? NULL : json_array();
     if (!rc) {
         size_t got = rec_similar(e->rec->model, code, items, n);
@@ -413,8 +440,8 @@ int engine_similar(struct engine *e, const char *sku, size_t n, json_t **out,
         if (!*out)
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
     }
-    pthread_mutex_unlock(&e->recmu);
     pthread_rwlock_unlock(&e->lock);
+    pthread_mutex_unlock(&e->recmu);
     free(items);
     return rc;
 }
