@@ -11,6 +11,10 @@
  * 100000: every cell), paths (top 100 timed; then one untimed call with
  * a top above the number of distinct paths, for the comparison) and
  * friction (timed only: with interactions alone only churn has cases).
+ * Then new data: batches of 1,000 and 10,000 new interactions of existing
+ * customers (late arrivals over the whole period) are ingested and the
+ * funnel timed right after each: the first call after new data, which
+ * extends the cached events instead of gathering them again.
  * Prints one JSON object of figures on stdout. Links the engine's release
  * objects; uses only engine.h, as the CLI does. */
 #include <errno.h>
@@ -23,7 +27,9 @@
 
 #include <jansson.h>
 
+#include "core/arena.h"
 #include "engine/engine.h"
+#include "engine/event.h"
 
 #define GAP_S (30 * 86400)
 #define ALL_ROWS 100000
@@ -230,6 +236,41 @@ static void put_timing(json_t *fig, const char *view, struct timing t)
     json_object_set_new(fig, k, json_real(t.first));
 }
 
+/* Ingests n new interactions of random existing customers (crm ids of
+ * the canonical customers) spread over the two years. */
+static void ingest_new(struct engine *e, size_t n, size_t ncust, unsigned *seed)
+{
+    static const char *const tps[] = {"homepage", "search", "product_page", "cart",
+                                      "checkout", "help_center"};
+    static const char *const st[] = {"awareness", "consideration", "consideration",
+                                     "purchase", "purchase", "support"};
+    struct event *ev = calloc(n, sizeof *ev);
+    json_t *recs = json_array();
+    struct arena a = {0};
+    struct cxm_err err;
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        unsigned r = *seed >> 4;
+        char crm[16], id[32];
+        snprintf(crm, sizeof crm, "C%07zu", 1 + (size_t)r % ncust);
+        snprintf(id, sizeof id, "new-%u-%zu", *seed, i);
+        int k = (int)((r >> 20) % 6);
+        json_t *rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "type", "interaction",
+                                "crm", crm, "event_id", id,
+                                "ts", (json_int_t)1719792000 + (json_int_t)(r % 63072000),
+                                "touchpoint", tps[k], "stage", st[k], "channel", "web");
+        json_array_append_new(recs, rec);
+        if (event_decode(rec, (long)i, 0, &a, &ev[i], &err))
+            die("event_decode", &err);
+    }
+    struct engine_work w = {.op = ENGINE_INGEST, .ev = ev, .n = n};
+    if (engine_run(e, &w))
+        die("ingest", &w.err);
+    free(ev);
+    arena_free(&a);
+    json_decref(recs);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -306,6 +347,19 @@ int main(int argc, char **argv)
     q = (struct journey_query){.view = "friction", .to = INT64_MAX, .gap = GAP_S};
     put_timing(fig, "friction", timed(e, &q, runs, &doc));
     json_decref(doc);
+
+    /* new data, then the first call after it */
+    unsigned seed = 77;
+    size_t sizes[] = {1000, 10000};
+    for (size_t s = 0; s < 2; s++) {
+        ingest_new(e, sizes[s], st.customers, &seed);
+        q = (struct journey_query){.view = "funnel", .to = INT64_MAX, .gap = GAP_S};
+        struct timing t = timed(e, &q, 1, &doc);
+        json_decref(doc);
+        char key[48];
+        snprintf(key, sizeof key, "funnel_after_%zu_new_s", sizes[s]);
+        json_object_set_new(fig, key, json_real(t.best));
+    }
 
     json_object_set_new(fig, "rss_end", json_integer(rss_bytes()));
     engine_close(e);

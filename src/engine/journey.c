@@ -26,6 +26,9 @@
 enum { JF_DETRACTOR = 1, JF_NEGATIVE = 2, JF_EFFORT = 4,
        JF_OPENER = 8,            /* a complaint or a ticket: a support journey starts */
        JF_SUPPORT = 16 };        /* an event at the support stage */
+/* Bits 5-6 of the flags: where the event came from (0 interactions, 1
+ * feedback, 2 orders), which orders events of the same second. */
+#define JF_SRC_SHIFT 5
 
 struct gathered {
     struct jevent *ev;
@@ -48,6 +51,8 @@ static void gathered_free(struct gathered *g)
 struct jcache {
     const struct model *m;
     int64_t seq, latest;
+    uint64_t gen;              /* the model's gen when gathered */
+    size_t ni, nf, no;         /* rows of each table gathered */
     struct gathered g;
 };
 
@@ -178,7 +183,7 @@ static int gather(const struct model *m, struct gathered *g)
     struct codes k = codes_of(m);
     for (int place = 0; place < 2; place++) {
         /* pass 0 counts each profile's rows, pass 1 puts them in place */
-#define PUT(col, make) \
+#define PUT(col, make, src) \
         for (size_t i = 1; i <= m->col.n; i++) { \
             uint32_t r = model_root(m, m->col.cust[i]); \
             if (!place) { \
@@ -187,10 +192,11 @@ static int gather(const struct model *m, struct gathered *g)
             } \
             uint32_t at = cnt[r]++; \
             g->ev[at] = make(m, &k, i, &g->flags[at]); \
+            g->flags[at] |= (src) << JF_SRC_SHIFT; \
         }
-        PUT(ic, ic_event)
-        PUT(fc, fc_event)
-        PUT(oc, oc_event)
+        PUT(ic, ic_event, 0)
+        PUT(fc, fc_event, 1)
+        PUT(oc, oc_event, 2)
 #undef PUT
         if (place)
             break;
@@ -232,6 +238,118 @@ static int gather(const struct model *m, struct gathered *g)
             g->flags[j] = f;
         }
     }
+    return CXM_OK;
+}
+
+/* A new row's event on its way into the gathered events. */
+struct newev {
+    uint32_t root, row;
+    struct jevent ev;
+    uint8_t flags;
+};
+
+static int newev_cmp(const void *pa, const void *pb)
+{
+    const struct newev *a = pa, *b = pb;
+    if (a->root != b->root)
+        return a->root < b->root ? -1 : 1;
+    if (a->ev.ts != b->ev.ts)
+        return a->ev.ts < b->ev.ts ? -1 : 1;
+    int sa = a->flags >> JF_SRC_SHIFT, sb = b->flags >> JF_SRC_SHIFT;
+    if (sa != sb)
+        return sa - sb;
+    return (a->row > b->row) - (a->row < b->row);
+}
+
+/* Whether event a (old) comes before the new event b in a profile: by
+ * time, then interactions, feedback, orders; a new row comes after an old
+ * row of the same table. The order gather gives. */
+static bool old_first(const struct jevent *a, uint8_t af, const struct newev *b)
+{
+    if (a->ts != b->ev.ts)
+        return a->ts < b->ev.ts;
+    return (af >> JF_SRC_SHIFT) <= (b->flags >> JF_SRC_SHIFT);
+}
+
+/* Adds the rows appended since the cache was gathered (no merge, unmerge
+ * or rescoring in between: gen unchanged) to the gathered events, giving
+ * what gather would give on the new state in one pass over the cache
+ * instead of the whole model. */
+static int extend(const struct model *m, struct jcache *jc)
+{
+    struct gathered *g = &jc->g;
+    size_t d = (m->ic.n - jc->ni) + (m->fc.n - jc->nf) + (m->oc.n - jc->no);
+    struct newev *nv = cxm_malloc((d ? d : 1) * sizeof *nv);
+    size_t nc = m->ncust + 2;
+    uint32_t *start = cxm_malloc(nc * sizeof *start);
+    struct jevent *ev = cxm_malloc((g->n + d ? g->n + d : 1) * sizeof *ev);
+    uint8_t *fl = cxm_malloc(g->n + d ? g->n + d : 1);
+    if (!nv || !start || !ev || !fl) {
+        free(nv);
+        free(start);
+        free(ev);
+        free(fl);
+        return CXM_ENOMEM;
+    }
+    struct codes k = codes_of(m);
+    size_t x = 0;
+#define NEW(col, from, make, src) \
+    for (size_t i = (from) + 1; i <= m->col.n; i++, x++) { \
+        nv[x].root = model_root(m, m->col.cust[i]); \
+        nv[x].row = (uint32_t)i; \
+        nv[x].ev = make(m, &k, i, &nv[x].flags); \
+        nv[x].flags |= (src) << JF_SRC_SHIFT; \
+        if ((int64_t)nv[x].ev.ts > jc->latest) \
+            jc->latest = nv[x].ev.ts; \
+    }
+    NEW(ic, jc->ni, ic_event, 0)
+    NEW(fc, jc->nf, fc_event, 1)
+    NEW(oc, jc->no, oc_event, 2)
+#undef NEW
+    qsort(nv, d, sizeof *nv, newev_cmp);
+    /* profiles in order; the runs between profiles with new events are
+     * copied whole */
+    size_t w = 0, y = 0, copied = 0;   /* copied: old events placed */
+    for (uint32_t c = 1; c <= m->ncust; c++) {
+        size_t lo = c <= g->ncust ? g->start[c] : g->n;
+        size_t hi = c <= g->ncust ? g->start[c + 1] : g->n;
+        start[c] = (uint32_t)(w + (lo - copied));
+        if (y == d || nv[y].root != c)
+            continue;
+        /* flush the untouched old events before this profile */
+        memcpy(ev + w, g->ev + copied, (lo - copied) * sizeof *ev);
+        memcpy(fl + w, g->flags + copied, lo - copied);
+        w += lo - copied;
+        size_t o = lo;
+        while (o < hi || (y < d && nv[y].root == c)) {
+            if (o < hi && (y == d || nv[y].root != c || old_first(&g->ev[o], g->flags[o], &nv[y]))) {
+                ev[w] = g->ev[o];
+                fl[w++] = g->flags[o++];
+            } else {
+                ev[w] = nv[y].ev;
+                fl[w++] = nv[y++].flags;
+            }
+        }
+        copied = hi;
+    }
+    memcpy(ev + w, g->ev + copied, (g->n - copied) * sizeof *ev);
+    memcpy(fl + w, g->flags + copied, g->n - copied);
+    w += g->n - copied;
+    start[0] = 0;
+    start[m->ncust + 1] = (uint32_t)w;
+    free(nv);
+    free(g->ev);
+    free(g->flags);
+    free(g->start);
+    g->ev = ev;
+    g->flags = fl;
+    g->start = start;
+    g->n = w;
+    g->ncust = m->ncust;
+    jc->ni = m->ic.n;
+    jc->nf = m->fc.n;
+    jc->no = m->oc.n;
+    jc->seq = m->last_seq;
     return CXM_OK;
 }
 
@@ -783,6 +901,10 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
      * (journey_cache): one journey query at a time uses it */
     pthread_mutex_lock(&e->jmu);
     struct jcache *jc = e->jcache;
+    if (!rc && jc && jc->m == m && jc->seq != m->last_seq && jc->gen == m->gen &&
+        m->ncust >= jc->g.ncust && m->ic.n >= jc->ni && m->fc.n >= jc->nf &&
+        m->oc.n >= jc->no && extend(m, jc))
+        jc->m = NULL;   /* out of memory: gather afresh below */
     if (!rc && (!jc || jc->m != m || jc->seq != m->last_seq)) {
         if (!jc && !(jc = e->jcache = cxm_calloc(1, sizeof *jc)))
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
@@ -794,6 +916,10 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
             else {
                 jc->m = m;
                 jc->seq = m->last_seq;
+                jc->gen = m->gen;
+                jc->ni = m->ic.n;
+                jc->nf = m->fc.n;
+                jc->no = m->oc.n;
                 jc->latest = 0;
                 for (size_t i = 0; i < jc->g.n; i++)
                     if ((int64_t)jc->g.ev[i].ts > jc->latest)

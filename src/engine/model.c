@@ -284,6 +284,7 @@ int model_add_merge(struct model *m, const struct store_merge *mg)
         link_child(m, p, c);
         m->cust[c].merge = (uint32_t)m->nmerges;
         m->nmerged++;
+        m->gen++;
     }
     return CXM_OK;
 }
@@ -302,6 +303,7 @@ int model_undo_merge(struct model *m, uint32_t child, int64_t undone_seq)
     m->merges[m->cust[child].merge - 1].undone_seq = undone_seq;
     m->cust[child].merge = NONE;
     m->nmerged--;
+    m->gen++;
     return CXM_OK;
 }
 
@@ -526,6 +528,7 @@ uint32_t model_itx(const struct model *m, size_t i)
 int model_set_scores(struct model *m, int64_t seq, const struct text_scores *sc)
 {
     uint32_t *tx = NULL, itx = 0, cu;
+    m->gen++;
     size_t i = row_of_seq(m->fc.seq, m->fc.n, seq);
     if (i) {
         tx = &m->fc.tx[i];
