@@ -626,6 +626,22 @@ static void process(struct engine *e, struct engine_work *batch)
     struct cxm_err err;
     cxm_err_clear(&err);
     struct store *s = e->store;
+    /* A batch that only asks for today's segments touches no store */
+    bool refresh_only = true;
+    for (struct engine_work *w = batch; w; w = w->next)
+        refresh_only &= w->op == ENGINE_REFRESH;
+    if (refresh_only) {
+        pthread_rwlock_wrlock(&e->lock);
+        segments_refresh(e, false);
+        pthread_rwlock_unlock(&e->lock);
+        while (batch) {
+            struct engine_work *next = batch->next;
+            batch->next = NULL;
+            batch->done(batch);
+            batch = next;
+        }
+        return;
+    }
     /* A batch of nothing but decision logs need not wait for the disk: a
      * crash may lose the last of them, never acknowledged data. */
     bool log_only = true;
@@ -953,6 +969,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
         pthread_rwlock_destroy(&e->lock);
         pthread_rwlock_destroy(&e->tlock);
         pthread_mutex_destroy(&e->jmu);
+        pthread_mutex_destroy(&e->recmu);
         pthread_mutex_destroy(&e->qlock);
         pthread_cond_destroy(&e->qcond);
         pthread_mutex_destroy(&e->kmu);
