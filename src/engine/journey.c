@@ -33,6 +33,8 @@ enum { JF_DETRACTOR = 1, JF_NEGATIVE = 2, JF_EFFORT = 4,
 struct gathered {
     struct jevent *ev;
     uint8_t *flags;
+    uint32_t *row;             /* the event's row in its table: with the
+                                  table (flags) and the time, its order */
     uint32_t *start;           /* events of root c: [start[c], start[c + 1]) */
     size_t n, ncust;
 };
@@ -41,6 +43,7 @@ static void gathered_free(struct gathered *g)
 {
     free(g->ev);
     free(g->flags);
+    free(g->row);
     free(g->start);
     memset(g, 0, sizeof *g);
 }
@@ -53,6 +56,7 @@ struct jcache {
     int64_t seq, latest;
     uint64_t gen;              /* the model's gen when gathered */
     size_t ni, nf, no;         /* rows of each table gathered */
+    size_t nmerges;            /* merges the grouping follows */
     struct gathered g;
 };
 
@@ -87,10 +91,12 @@ static int sort_long(struct gathered *g, size_t lo, size_t hi)
     uint32_t *ix = cxm_malloc(n * sizeof *ix);
     struct jevent *ev = cxm_malloc(n * sizeof *ev);
     uint8_t *fl = cxm_malloc(n);
-    if (!ix || !ev || !fl) {
+    uint32_t *rw = cxm_malloc(n * sizeof *rw);
+    if (!ix || !ev || !fl || !rw) {
         free(ix);
         free(ev);
         free(fl);
+        free(rw);
         return CXM_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
@@ -99,12 +105,15 @@ static int sort_long(struct gathered *g, size_t lo, size_t hi)
     for (size_t i = 0; i < n; i++) {
         ev[i] = g->ev[lo + ix[i]];
         fl[i] = g->flags[lo + ix[i]];
+        rw[i] = g->row[lo + ix[i]];
     }
     memcpy(g->ev + lo, ev, n * sizeof *ev);
     memcpy(g->flags + lo, fl, n);
+    memcpy(g->row + lo, rw, n * sizeof *rw);
     free(ix);
     free(ev);
     free(fl);
+    free(rw);
     return CXM_OK;
 }
 
@@ -193,6 +202,7 @@ static int gather(const struct model *m, struct gathered *g)
             uint32_t at = cnt[r]++; \
             g->ev[at] = make(m, &k, i, &g->flags[at]); \
             g->flags[at] |= (src) << JF_SRC_SHIFT; \
+            g->row[at] = (uint32_t)i; \
         }
         PUT(ic, ic_event, 0)
         PUT(fc, fc_event, 1)
@@ -205,8 +215,9 @@ static int gather(const struct model *m, struct gathered *g)
         g->n = cnt[nc - 1];
         g->ev = cxm_malloc((g->n ? g->n : 1) * sizeof *g->ev);
         g->flags = cxm_malloc(g->n ? g->n : 1);
+        g->row = cxm_malloc((g->n ? g->n : 1) * sizeof *g->row);
         g->start = cxm_malloc(nc * sizeof *g->start);
-        if (!g->ev || !g->flags || !g->start) {
+        if (!g->ev || !g->flags || !g->row || !g->start) {
             free(cnt);
             gathered_free(g);
             return CXM_ENOMEM;
@@ -228,29 +239,34 @@ static int gather(const struct model *m, struct gathered *g)
         for (size_t i = lo + 1; i < hi; i++) {
             struct jevent e = g->ev[i];
             uint8_t f = g->flags[i];
+            uint32_t rw = g->row[i];
             size_t j = i;
             while (j > lo && g->ev[j - 1].ts > e.ts) {
                 g->ev[j] = g->ev[j - 1];
                 g->flags[j] = g->flags[j - 1];
+                g->row[j] = g->row[j - 1];
                 j--;
             }
             g->ev[j] = e;
             g->flags[j] = f;
+            g->row[j] = rw;
         }
     }
     return CXM_OK;
 }
 
-/* A new row's event on its way into the gathered events. */
-struct newev {
-    uint32_t root, row;
+/* An event on its way into an extended profile. */
+struct xev {
     struct jevent ev;
     uint8_t flags;
+    uint32_t row, root;
 };
 
-static int newev_cmp(const void *pa, const void *pb)
+/* The order gather gives within a profile: time, then interactions,
+ * feedback, orders, then row. */
+static int xev_cmp(const void *pa, const void *pb)
 {
-    const struct newev *a = pa, *b = pb;
+    const struct xev *a = pa, *b = pb;
     if (a->root != b->root)
         return a->root < b->root ? -1 : 1;
     if (a->ev.ts != b->ev.ts)
@@ -261,94 +277,124 @@ static int newev_cmp(const void *pa, const void *pb)
     return (a->row > b->row) - (a->row < b->row);
 }
 
-/* Whether event a (old) comes before the new event b in a profile: by
- * time, then interactions, feedback, orders; a new row comes after an old
- * row of the same table. The order gather gives. */
-static bool old_first(const struct jevent *a, uint8_t af, const struct newev *b)
-{
-    if (a->ts != b->ev.ts)
-        return a->ts < b->ev.ts;
-    return (af >> JF_SRC_SHIFT) <= (b->flags >> JF_SRC_SHIFT);
-}
-
-/* Adds the rows appended since the cache was gathered (no merge, unmerge
- * or rescoring in between: gen unchanged) to the gathered events, giving
- * what gather would give on the new state in one pass over the cache
- * instead of the whole model. */
+/* Adds what changed since the cache was gathered, when that is only new
+ * rows and new merges (gen unchanged: no unmerge, no rescoring): the new
+ * rows' events and the events of profiles merged into others go to their
+ * profile, which is sorted again; every other profile is copied as it
+ * is. Gives what gather gives on the new state, in one pass over the
+ * cache instead of the whole model. */
 static int extend(const struct model *m, struct jcache *jc)
 {
     struct gathered *g = &jc->g;
     size_t d = (m->ic.n - jc->ni) + (m->fc.n - jc->nf) + (m->oc.n - jc->no);
-    struct newev *nv = cxm_malloc((d ? d : 1) * sizeof *nv);
-    size_t nc = m->ncust + 2;
+    /* old profiles merged into another since: their events move */
+    size_t moved = 0;
+    for (size_t k = jc->nmerges; k < m->nmerges; k++) {
+        uint32_t ch = m->merges[k].child;
+        if (ch <= g->ncust)
+            moved += g->start[ch + 1] - g->start[ch];
+    }
+    size_t nx = d + moved, nc = m->ncust + 2;
+    struct xev *xv = cxm_malloc((nx ? nx : 1) * sizeof *xv);
+    uint8_t *mark = cxm_calloc(nc, 1);   /* 1: re-sorted, 2: merged away */
     uint32_t *start = cxm_malloc(nc * sizeof *start);
-    struct jevent *ev = cxm_malloc((g->n + d ? g->n + d : 1) * sizeof *ev);
-    uint8_t *fl = cxm_malloc(g->n + d ? g->n + d : 1);
-    if (!nv || !start || !ev || !fl) {
-        free(nv);
+    size_t cap = g->n + d ? g->n + d : 1;
+    struct jevent *ev = cxm_malloc(cap * sizeof *ev);
+    uint8_t *fl = cxm_malloc(cap);
+    uint32_t *rw = cxm_malloc(cap * sizeof *rw);
+    if (!xv || !mark || !start || !ev || !fl || !rw) {
+        free(xv);
+        free(mark);
         free(start);
         free(ev);
         free(fl);
+        free(rw);
         return CXM_ENOMEM;
     }
     struct codes k = codes_of(m);
     size_t x = 0;
 #define NEW(col, from, make, src) \
     for (size_t i = (from) + 1; i <= m->col.n; i++, x++) { \
-        nv[x].root = model_root(m, m->col.cust[i]); \
-        nv[x].row = (uint32_t)i; \
-        nv[x].ev = make(m, &k, i, &nv[x].flags); \
-        nv[x].flags |= (src) << JF_SRC_SHIFT; \
-        if ((int64_t)nv[x].ev.ts > jc->latest) \
-            jc->latest = nv[x].ev.ts; \
+        xv[x].root = model_root(m, m->col.cust[i]); \
+        xv[x].row = (uint32_t)i; \
+        xv[x].ev = make(m, &k, i, &xv[x].flags); \
+        xv[x].flags |= (src) << JF_SRC_SHIFT; \
+        mark[xv[x].root] = 1; \
+        if ((int64_t)xv[x].ev.ts > jc->latest) \
+            jc->latest = xv[x].ev.ts; \
     }
     NEW(ic, jc->ni, ic_event, 0)
     NEW(fc, jc->nf, fc_event, 1)
     NEW(oc, jc->no, oc_event, 2)
 #undef NEW
-    qsort(nv, d, sizeof *nv, newev_cmp);
-    /* profiles in order; the runs between profiles with new events are
-     * copied whole */
-    size_t w = 0, y = 0, copied = 0;   /* copied: old events placed */
+    for (size_t mg = jc->nmerges; mg < m->nmerges; mg++) {
+        uint32_t ch = m->merges[mg].child;
+        if (ch > g->ncust)
+            continue;
+        uint32_t root = model_root(m, ch);
+        mark[ch] = 2;
+        mark[root] = mark[root] == 2 ? 2 : 1;
+        for (size_t i = g->start[ch]; i < g->start[ch + 1]; i++, x++)
+            xv[x] = (struct xev){g->ev[i], g->flags[i], g->row[i], root};
+    }
+    /* the affected profiles' own cached events join them */
+    size_t own = 0;
+    for (uint32_t c = 1; c <= g->ncust; c++)
+        if (mark[c] == 1)
+            own += g->start[c + 1] - g->start[c];
+    struct xev *all = cxm_realloc(xv, (nx + own ? nx + own : 1) * sizeof *xv);
+    if (!all) {
+        free(xv);
+        free(mark);
+        free(start);
+        free(ev);
+        free(fl);
+        free(rw);
+        return CXM_ENOMEM;
+    }
+    xv = all;
+    for (uint32_t c = 1; c <= g->ncust; c++)
+        if (mark[c] == 1)
+            for (size_t i = g->start[c]; i < g->start[c + 1]; i++, x++)
+                xv[x] = (struct xev){g->ev[i], g->flags[i], g->row[i], c};
+    qsort(xv, x, sizeof *xv, xev_cmp);
+    /* profiles in order; runs of untouched ones are copied whole */
+    size_t w = 0, y = 0, copied = 0;   /* copied: old events placed or dropped */
     for (uint32_t c = 1; c <= m->ncust; c++) {
         size_t lo = c <= g->ncust ? g->start[c] : g->n;
         size_t hi = c <= g->ncust ? g->start[c + 1] : g->n;
         start[c] = (uint32_t)(w + (lo - copied));
-        if (y == d || nv[y].root != c)
+        if (!mark[c])
             continue;
-        /* flush the untouched old events before this profile */
-        memcpy(ev + w, g->ev + copied, (lo - copied) * sizeof *ev);
-        memcpy(fl + w, g->flags + copied, lo - copied);
-        w += lo - copied;
-        size_t o = lo;
-        while (o < hi || (y < d && nv[y].root == c)) {
-            if (o < hi && (y == d || nv[y].root != c || old_first(&g->ev[o], g->flags[o], &nv[y]))) {
-                ev[w] = g->ev[o];
-                fl[w++] = g->flags[o++];
-            } else {
-                ev[w] = nv[y].ev;
-                fl[w++] = nv[y++].flags;
-            }
+        size_t run = lo - copied;
+        memcpy(ev + w, g->ev + copied, run * sizeof *ev);
+        memcpy(fl + w, g->flags + copied, run);
+        memcpy(rw + w, g->row + copied, run * sizeof *rw);
+        w += run;
+        start[c] = (uint32_t)w;
+        for (; y < x && xv[y].root == c; y++) {
+            ev[w] = xv[y].ev;
+            fl[w] = xv[y].flags;
+            rw[w++] = xv[y].row;
         }
         copied = hi;
     }
-    memcpy(ev + w, g->ev + copied, (g->n - copied) * sizeof *ev);
-    memcpy(fl + w, g->flags + copied, g->n - copied);
-    w += g->n - copied;
+    size_t run = g->n - copied;
+    memcpy(ev + w, g->ev + copied, run * sizeof *ev);
+    memcpy(fl + w, g->flags + copied, run);
+    memcpy(rw + w, g->row + copied, run * sizeof *rw);
+    w += run;
     start[0] = 0;
     start[m->ncust + 1] = (uint32_t)w;
-    free(nv);
-    free(g->ev);
-    free(g->flags);
-    free(g->start);
-    g->ev = ev;
-    g->flags = fl;
-    g->start = start;
-    g->n = w;
-    g->ncust = m->ncust;
+    free(xv);
+    free(mark);
+    gathered_free(g);
+    *g = (struct gathered){.ev = ev, .flags = fl, .row = rw, .start = start, .n = w,
+                           .ncust = m->ncust};
     jc->ni = m->ic.n;
     jc->nf = m->fc.n;
     jc->no = m->oc.n;
+    jc->nmerges = m->nmerges;
     jc->seq = m->last_seq;
     return CXM_OK;
 }
@@ -920,6 +966,7 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
                 jc->ni = m->ic.n;
                 jc->nf = m->fc.n;
                 jc->no = m->oc.n;
+                jc->nmerges = m->nmerges;
                 jc->latest = 0;
                 for (size_t i = 0; i < jc->g.n; i++)
                     if ((int64_t)jc->g.ev[i].ts > jc->latest)

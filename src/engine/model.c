@@ -284,7 +284,6 @@ int model_add_merge(struct model *m, const struct store_merge *mg)
         link_child(m, p, c);
         m->cust[c].merge = (uint32_t)m->nmerges;
         m->nmerged++;
-        m->gen++;
     }
     return CXM_OK;
 }

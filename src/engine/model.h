@@ -184,8 +184,8 @@ struct model {
     int64_t last_seq;
     int64_t min_ts, max_ts;     /* over interactions, feedback, orders; 0 0: none */
     uint32_t max_order_ts;      /* the latest order; 0: none */
-    uint64_t gen;               /* counts changes other than appended rows:
-                                   merges, unmerges, texts rescored */
+    uint64_t gen;               /* counts changes other than appended rows
+                                   and merges: unmerges, texts rescored */
     size_t nmerged;             /* active merges */
     /* idempotency: event ids of interactions and feedback, order ids */
     struct idset ids_i, ids_f, ids_o;

@@ -310,7 +310,7 @@ Test(engine_journey, support_journeys_time_to_resolution, .init = fx_setup,
 /* The views after new data arrives (the cached events extended with the
  * new rows) equal the views of a fresh engine that gathers everything:
  * late arrivals, events in the same second from every table, new
- * customers, many rounds. */
+ * customers, merges of customers who both have events, many rounds. */
 static char *dump_views(struct engine *e)
 {
     static const char *const views[] = {"funnel", "flows", "paths", "dropoffs", "friction"};
@@ -351,6 +351,17 @@ Test(engine_journey, new_rows_extend_the_gathered_events_exactly, .init = fx_set
             else
                 json_array_append_new(a, touch(em, t, tps[tp], stages[tp],
                                                r & 1 ? "web" : "app"));
+        }
+        /* two customers found to be one person, each round */
+        for (int k = 0; k < 2 && round > 0; k++) {
+            char other[32], phone[24];
+            snprintf(em, sizeof em, "j%d@x.io", 2 * round + k);
+            snprintf(other, sizeof other, "j%d@x.io", 19 - 2 * round - k);
+            snprintf(phone, sizeof phone, "+4420790000%02d", 10 * round + k);
+            json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "type", "identify", "email",
+                                               em, "phone", phone));
+            json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "type", "identify", "email",
+                                               other, "phone", phone));
         }
         fx_ingest(e, a, T0);
         json_decref(a);
