@@ -221,6 +221,10 @@ struct journey_query {
 };
 int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
                     struct cxm_err *err);
+/* Gathers every profile's events for the journey views now, so the first
+ * journey query does not pay for it (serve runs it in the background at
+ * start). */
+void engine_journeys_warm(struct engine *e);
 /* One profile's episodes: stages reached, events in order, satisfaction. */
 int engine_customer_journey(struct engine *e, uint32_t id, int64_t gap, json_t **out,
                             struct cxm_err *err);

@@ -18,6 +18,7 @@
 #include "engine/engine_impl.h"
 #include "engine/segments.h"
 #include "engine/event.h"
+#include "log.h"
 
 #define DAY 86400
 #define CHURN_DAYS 90
@@ -397,6 +398,52 @@ static int extend(const struct model *m, struct jcache *jc)
     jc->nmerges = m->nmerges;
     jc->seq = m->last_seq;
     return CXM_OK;
+}
+
+/* The cache for the model's current state: extended with what came
+ * since when it can be, else gathered afresh. Read lock and jmu held. */
+static int cache_current(struct engine *e, struct jcache **out)
+{
+    const struct model *m = e->m;
+    struct jcache *jc = e->jcache;
+    if (jc && jc->m == m && jc->seq != m->last_seq && jc->gen == m->gen &&
+        m->ncust >= jc->g.ncust && m->ic.n >= jc->ni && m->fc.n >= jc->nf &&
+        m->oc.n >= jc->no && extend(m, jc))
+        jc->m = NULL;   /* out of memory: gather afresh below */
+    if (!jc || jc->m != m || jc->seq != m->last_seq) {
+        if (!jc && !(jc = e->jcache = cxm_calloc(1, sizeof *jc)))
+            return CXM_ENOMEM;
+        gathered_free(&jc->g);
+        jc->m = NULL;
+        int rc = gather(m, &jc->g);
+        if (rc)
+            return rc;
+        *jc = (struct jcache){.m = m, .seq = m->last_seq, .gen = m->gen, .ni = m->ic.n,
+                              .nf = m->fc.n, .no = m->oc.n, .nmerges = m->nmerges,
+                              .g = jc->g};
+        for (size_t i = 0; i < jc->g.n; i++)
+            if ((int64_t)jc->g.ev[i].ts > jc->latest)
+                jc->latest = jc->g.ev[i].ts;
+    }
+    *out = jc;
+    return CXM_OK;
+}
+
+void engine_journeys_warm(struct engine *e)
+{
+    double t0 = cxm_seconds();
+    pthread_rwlock_rdlock(&e->lock);
+    pthread_mutex_lock(&e->jmu);
+    struct jcache *jc;
+    int rc = cache_current(e, &jc);
+    size_t n = rc ? 0 : jc->g.n;
+    pthread_mutex_unlock(&e->jmu);
+    pthread_rwlock_unlock(&e->lock);
+    if (rc)
+        log_msg(LOG_WARN, "journeys: events not gathered ahead: out of memory");
+    else
+        log_msg(LOG_INFO, "journeys: %zu events gathered ahead in %.3f s", n,
+                cxm_seconds() - t0);
 }
 
 /* ---- the views -------------------------------------------------------- */
@@ -946,34 +993,9 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
     /* every profile's events, built once per state of the data and kept
      * (journey_cache): one journey query at a time uses it */
     pthread_mutex_lock(&e->jmu);
-    struct jcache *jc = e->jcache;
-    if (!rc && jc && jc->m == m && jc->seq != m->last_seq && jc->gen == m->gen &&
-        m->ncust >= jc->g.ncust && m->ic.n >= jc->ni && m->fc.n >= jc->nf &&
-        m->oc.n >= jc->no && extend(m, jc))
-        jc->m = NULL;   /* out of memory: gather afresh below */
-    if (!rc && (!jc || jc->m != m || jc->seq != m->last_seq)) {
-        if (!jc && !(jc = e->jcache = cxm_calloc(1, sizeof *jc)))
-            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
-        if (!rc) {
-            gathered_free(&jc->g);
-            jc->m = NULL;
-            if ((rc = gather(m, &jc->g)))
-                cxm_err_set(err, rc, "out of memory");
-            else {
-                jc->m = m;
-                jc->seq = m->last_seq;
-                jc->gen = m->gen;
-                jc->ni = m->ic.n;
-                jc->nf = m->fc.n;
-                jc->no = m->oc.n;
-                jc->nmerges = m->nmerges;
-                jc->latest = 0;
-                for (size_t i = 0; i < jc->g.n; i++)
-                    if ((int64_t)jc->g.ev[i].ts > jc->latest)
-                        jc->latest = jc->g.ev[i].ts;
-            }
-        }
-    }
+    struct jcache *jc = NULL;
+    if (!rc && (rc = cache_current(e, &jc)))
+        cxm_err_set(err, rc, "out of memory");
     const struct gathered *gp = rc ? NULL : &jc->g;
     int64_t latest = rc ? 0 : jc->latest;
     uint32_t *starts = NULL;
