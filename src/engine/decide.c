@@ -54,7 +54,7 @@ struct nba {
     struct logged *log;
     size_t nlog, logcap;
     bool flushing;               /* a flush is queued */
-    size_t dropped;
+    uint64_t logged, dropped;
 };
 
 /* ---- loading ------------------------------------------------------------ */
@@ -759,6 +759,7 @@ static void queue_log(struct engine *e, struct decision *d, const char *channel,
     if (!rc && n->nlog < LOG_MAX &&
         !cxm_grow((void **)&n->log, &n->logcap, n->nlog + 1, sizeof *n->log)) {
         d->id = n->next_id++;
+        n->logged++;
         size_t clen = strlen(channel) + 1;
         const char *ctx = b.p + clen;
         n->log[n->nlog++] = (struct logged){
@@ -792,6 +793,15 @@ static void queue_log(struct engine *e, struct decision *d, const char *channel,
             pthread_mutex_unlock(&n->mu);
         }
     }
+}
+
+void nba_stats(struct engine *e, uint64_t *logged, uint64_t *dropped)
+{
+    struct nba *n = e->nba;
+    pthread_mutex_lock(&n->mu);
+    *logged = n->logged;
+    *dropped = n->dropped;
+    pthread_mutex_unlock(&n->mu);
 }
 
 bool nba_log_waiting(struct engine *e)

@@ -17,6 +17,8 @@ int nba_apply_config(struct engine *e, struct engine_work *w, int64_t seq,
 int nba_apply_contacts(struct engine *e, struct engine_work *w, int64_t *seq,
                        uint32_t **touched, size_t *nt, size_t *tcap, struct cxm_err *err);
 int nba_apply_decisions(struct engine *e, struct engine_work *w, struct cxm_err *err);
+/* Decisions logged and dropped (the log full) since start. */
+void nba_stats(struct engine *e, uint64_t *logged, uint64_t *dropped);
 /* Whether decisions wait to be written (the writer flushes them when
  * idle for a moment, and before it stops). */
 bool nba_log_waiting(struct engine *e);

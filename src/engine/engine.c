@@ -1030,5 +1030,8 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->orders = m->oc.n;
     st->employees = m->nemp;
     st->column_bytes = model_column_bytes(m);
+    st->segments = e->segs ? e->segs->n : 0;
+    st->contacts = m->cc.n;
     pthread_rwlock_unlock(&e->lock);
+    nba_stats(e, &st->decisions_logged, &st->decisions_dropped);
 }

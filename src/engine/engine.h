@@ -338,6 +338,8 @@ struct engine_stats {
     size_t column_bytes;
     double replay_seconds;
     size_t replay_rows;
+    size_t segments, contacts;
+    uint64_t decisions_logged, decisions_dropped;   /* dropped: the log was full */
     uint64_t events_accepted, events_duplicate, commits, commit_failures;
     double commit_seconds;       /* total time in commits */
 };

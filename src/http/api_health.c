@@ -45,11 +45,14 @@ void api_metrics(struct req *r)
         {"cxm_column_bytes", "Bytes reserved by the interaction and feedback columns."},
         {"cxm_replay_seconds", "Time the start-up replay took."},
         {"cxm_replay_rows", "Rows replayed at start-up."},
+        {"cxm_segments", "Segments defined."},
+        {"cxm_contacts", "Contacts recorded (contact policy)."},
     };
     double gv[] = {(double)st.seq, (double)st.customers, (double)st.profiles,
                    (double)st.identities, (double)st.merges, (double)st.interactions,
                    (double)st.feedback, (double)st.orders, (double)st.employees,
-                   (double)st.column_bytes, st.replay_seconds, (double)st.replay_rows};
+                   (double)st.column_bytes, st.replay_seconds, (double)st.replay_rows,
+                   (double)st.segments, (double)st.contacts};
     for (size_t i = 0; i < sizeof gv / sizeof gv[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", gauges[i][0],
                    gauges[i][1], gauges[i][0], gauges[i][0], gv[i]);
@@ -59,9 +62,12 @@ void api_metrics(struct req *r)
         {"cxm_commits_total", "Store transactions committed (group commits)."},
         {"cxm_commit_failures_total", "Store transactions that failed."},
         {"cxm_commit_seconds_total", "Time spent committing."},
+        {"cxm_decisions_total", "Next-best-action decisions logged."},
+        {"cxm_decisions_dropped_total", "Decisions not logged: the log queue was full."},
     };
     double cv[] = {(double)st.events_accepted, (double)st.events_duplicate,
-                   (double)st.commits, (double)st.commit_failures, st.commit_seconds};
+                   (double)st.commits, (double)st.commit_failures, st.commit_seconds,
+                   (double)st.decisions_logged, (double)st.decisions_dropped};
     for (size_t i = 0; i < sizeof cv / sizeof cv[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %.17g\n", counters[i][0],
                    counters[i][1], counters[i][0], counters[i][0], cv[i]);

@@ -166,6 +166,10 @@ Test(personal_api, segments_decisions_contacts_and_recommendations)
     /* metrics by segment answer */
     json_t *rep = get_json(&s, "/v1/metrics?metric=customers&where=segment('repeat')", analyst);
     json_decref(rep);
+    /* the decisions and the contact are counted in /metrics */
+    cr_assert_eq(srv_metric(&s, "cxm_contacts"), 1);
+    cr_assert_eq(srv_metric(&s, "cxm_segments"), 1);
+    cr_assert_eq(srv_metric(&s, "cxm_decisions_total"), 3);
     /* a restart keeps segments, the catalogue and the contact */
     srv_stop(&s);
     srv_start_on(&s, s.db);
