@@ -29,6 +29,7 @@ static const struct {
     {"decide", cmd_decide, "the next best actions for a customer on a channel, and why"},
     {"contact", cmd_contact, "record a contact made to a customer (checked by the policy)"},
     {"recommend", cmd_recommend, "item recommendations for a customer, or similar items"},
+    {"uplift", cmd_uplift, "who ordered after an action was proposed: contacted or not"},
     {"keys", cmd_keys, "create API keys"},
     {"export", cmd_export, "print a customer's profile and full history as JSON"},
     {"unmerge", cmd_unmerge, "split a merged customer off its profile"},

@@ -61,5 +61,6 @@ int cmd_policy(int argc, char **argv);
 int cmd_decide(int argc, char **argv);
 int cmd_contact(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
+int cmd_uplift(int argc, char **argv);
 
 #endif

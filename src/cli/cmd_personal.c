@@ -16,12 +16,13 @@
 #include "engine/engine.h"
 
 enum { O_DB = 1, O_FORMAT, O_RULE, O_NAME, O_DESC, O_LIMIT, O_CURSOR, O_CUSTOMER,
-       O_CHANNEL, O_CONTEXT, O_NOLOG, O_SIMILAR, O_N, O_ACTION, O_KIND, O_FORCE, O_HELP };
+       O_CHANNEL, O_CONTEXT, O_NOLOG, O_SIMILAR, O_N, O_ACTION, O_KIND, O_FORCE, O_DAYS,
+       O_FROM, O_TO, O_HELP };
 
 struct pargs {
     const char *db, *format, *rule, *name, *desc, *channel, *context, *similar, *action,
-        *kind;
-    long limit, cursor, customer, n;
+        *kind, *from, *to;
+    long limit, cursor, customer, n, days;
     bool nolog, force;
     char **pos;                  /* positional arguments */
     int npos;
@@ -37,14 +38,16 @@ static const struct option popts[] = {
     {"context", required_argument, NULL, O_CONTEXT}, {"no-log", no_argument, NULL, O_NOLOG},
     {"similar", required_argument, NULL, O_SIMILAR}, {"n", required_argument, NULL, O_N},
     {"action", required_argument, NULL, O_ACTION}, {"kind", required_argument, NULL, O_KIND},
-    {"force", no_argument, NULL, O_FORCE}, {"help", no_argument, NULL, O_HELP},
+    {"force", no_argument, NULL, O_FORCE}, {"days", required_argument, NULL, O_DAYS},
+    {"from", required_argument, NULL, O_FROM}, {"to", required_argument, NULL, O_TO},
+    {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0}};
 
 /* -1: --help printed. */
 static int pargs_parse(const char *cmd, const char *usage, int argc, char **argv,
                        struct pargs *a)
 {
-    *a = (struct pargs){.format = "table", .limit = CXM_DEFAULT_PAGE, .n = 10};
+    *a = (struct pargs){.format = "table", .limit = CXM_DEFAULT_PAGE, .n = 10, .days = 30};
     int c, rc = EXIT_OK;
     optind = 1;
     opterr = 0;
@@ -62,6 +65,9 @@ static int pargs_parse(const char *cmd, const char *usage, int argc, char **argv
         case O_KIND: a->kind = optarg; break;
         case O_NOLOG: a->nolog = true; break;
         case O_FORCE: a->force = true; break;
+        case O_FROM: a->from = optarg; break;
+        case O_TO: a->to = optarg; break;
+        case O_DAYS: rc = cli_whole(cmd, "--days", optarg, 1, 365, &a->days); break;
         case O_LIMIT: rc = cli_whole(cmd, "--limit", optarg, 1, CXM_MAX_PAGE, &a->limit); break;
         case O_CURSOR: rc = cli_whole(cmd, "--cursor", optarg, 0, UINT32_MAX, &a->cursor); break;
         case O_CUSTOMER:
@@ -344,4 +350,59 @@ int cmd_recommend(int argc, char **argv)
                        : engine_recommendations(e, (uint32_t)a.customer, (size_t)a.n, &doc,
                                                 &err);
     return finish("recommend", e, doc, a.similar ? "similar" : "items", a.format, rc, &err);
+}
+
+static const char uplift_usage[] =
+    "usage: cxm uplift --action ID [--days N] [--from DATE] [--to DATE] [--db FILE]\n"
+    "                  [--format table|json]\n\n"
+    "What the decision log says of an action: the customers it was proposed to\n"
+    "(their first such decision in the period), split by whether a contact of its\n"
+    "kind followed within 7 days, and the share of each group that ordered within\n"
+    "--days (default 30) after the decision. Observational: who was contacted was\n"
+    "not chosen at random, so the difference is an association.\n";
+
+int cmd_uplift(int argc, char **argv)
+{
+    struct pargs a;
+    int u = pargs_parse("uplift", uplift_usage, argc, argv, &a);
+    if (u)
+        return u < 0 ? EXIT_OK : u;
+    if (!a.action)
+        return cli_usage("uplift", "give --action");
+    if (a.npos)
+        return cli_usage("uplift", "unexpected argument '%s'", a.pos[0]);
+    struct uplift_query q = {.action = a.action, .days = (int)a.days, .from = 0,
+                             .to = INT64_MAX};
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    if ((a.from && report_parse_bound(a.from, false, 0, &q.from, &err)) ||
+        (a.to && report_parse_bound(a.to, true, 0, &q.to, &err)))
+        return cli_usage("uplift", "%s", err.msg);
+    struct engine *e;
+    if (cli_open_engine("uplift", a.db, false, &e))
+        return EXIT_FAIL;
+    json_t *doc = NULL;
+    int rc = engine_uplift(e, &q, &doc, &err);
+    if (!rc && strcmp(a.format, "json")) {
+        /* one row per group */
+        json_t *rows = json_array();
+        static const char *const g[] = {"contacted", "not_contacted"};
+        for (int k = 0; k < 2; k++) {
+            json_t *row = json_deep_copy(json_object_get(doc, g[k]));
+            json_object_set_new(row, "group", json_string(g[k]));
+            json_array_append_new(rows, row);
+        }
+        printf("action %s, %lld customers proposed to, %lld still inside the %d-day window\n",
+               a.action, (long long)json_integer_value(json_object_get(doc, "customers")),
+               (long long)json_integer_value(json_object_get(doc, "pending")), q.days);
+        json_t *up = json_object_get(doc, "uplift"), *mg = json_object_get(doc, "margin");
+        if (json_is_number(up))
+            printf("uplift %+.4f +/- %.4f (95%%)%s; observational\n", json_number_value(up),
+                   json_number_value(mg),
+                   json_is_true(json_object_get(doc, "significant")) ? ", significant" : "");
+        json_decref(doc);
+        doc = json_pack("{s:o}", "rows", rows);
+        return cli_finish("uplift", e, doc, a.format, CXM_OK, &err);
+    }
+    return cli_finish("uplift", e, doc, "json", rc, &err);
 }

@@ -967,3 +967,136 @@ int engine_contacts(struct engine *e, const struct contact_req *c, size_t n, int
         *seq = w.seq;
     return rc;
 }
+
+/* ---- uplift ------------------------------------------------------------- */
+
+struct proposed {
+    int64_t ts;
+    uint32_t customer;
+};
+
+struct props {
+    struct proposed *v;
+    size_t n, cap;
+};
+
+static int on_decision(void *ctx, const struct store_decision *d)
+{
+    struct props *p = ctx;
+    if (d->customer < 1 || d->customer > UINT32_MAX)
+        return CXM_OK;
+    if (cxm_grow((void **)&p->v, &p->cap, p->n + 1, sizeof *p->v))
+        return CXM_ENOMEM;
+    p->v[p->n++] = (struct proposed){d->ts, (uint32_t)d->customer};
+    return CXM_OK;
+}
+
+static int proposed_cmp(const void *pa, const void *pb)
+{
+    const struct proposed *a = pa, *b = pb;
+    if (a->customer != b->customer)
+        return a->customer < b->customer ? -1 : 1;
+    return (a->ts > b->ts) - (a->ts < b->ts);
+}
+
+#define UPLIFT_CONTACT_DAYS 7
+
+static json_t *group_json(uint64_t n, uint64_t conv)
+{
+    return json_pack("{s:I, s:I, s:o}", "customers", (json_int_t)n, "ordered",
+                     (json_int_t)conv, "rate", n ? json_real((double)conv / n) : json_null());
+}
+
+int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
+                  struct cxm_err *err)
+{
+    if (!q->action || !*q->action)
+        return cxm_err_field(err, CXM_EINVAL, -1, "action", "give the action id");
+    if (q->days < 1 || q->days > 365)
+        return cxm_err_field(err, CXM_EINVAL, -1, "days", "days must be 1-365");
+    if (q->from >= q->to)
+        return cxm_err_field(err, CXM_EINVAL, -1, "to", "the period is empty");
+    pthread_rwlock_rdlock(&e->lock);
+    int ai = actions_find(&e->nba->cat, q->action);
+    int kind = ai >= 0 ? e->nba->cat.a[ai].kind : 0;
+    pthread_rwlock_unlock(&e->lock);
+    if (ai < 0)
+        return cxm_err_field(err, CXM_ENOTFOUND, -1, "action", "no action \"%s\" in the"
+                             " catalogue", q->action);
+    /* decisions still queued are written first, then the log is read
+     * without the model lock */
+    if (nba_log_waiting(e)) {
+        struct engine_work w = {.op = ENGINE_DECISIONS};
+        if (engine_run(e, &w) && err) {
+            *err = w.err;
+            return w.rc;
+        }
+    }
+    struct props p = {0};
+    int rc = e->store->ops->scan_decisions(e->store, q->from, q->to, q->action, on_decision,
+                                           &p, err);
+    if (rc) {
+        free(p.v);
+        return rc == CXM_ENOMEM ? cxm_err_set(err, rc, "out of memory") : rc;
+    }
+    int64_t now = engine_now(e), window = (int64_t)q->days * DAY;
+    uint64_t n[2] = {0}, conv[2] = {0}, pending = 0, customers = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    const struct model *m = e->m;
+    for (size_t i = 0; i < p.n; i++)   /* decisions name profiles; merged since: their root */
+        p.v[i].customer = p.v[i].customer <= m->ncust ? model_root(m, p.v[i].customer) : 0;
+    qsort(p.v, p.n, sizeof *p.v, proposed_cmp);
+    uint32_t *nodes = NULL;
+    size_t nn = 0, ncap = 0;
+    for (size_t i = 0; i < p.n && !rc; i++) {
+        if (!p.v[i].customer || (i && p.v[i].customer == p.v[i - 1].customer))
+            continue;   /* each profile once: its first decision */
+        customers++;
+        int64_t t = p.v[i].ts;
+        if (t + window > now) {
+            pending++;
+            continue;
+        }
+        if ((rc = model_profile_nodes(m, p.v[i].customer, &nodes, &nn, &ncap))) {
+            cxm_err_set(err, rc, "out of memory");
+            break;
+        }
+        bool contacted = false, ordered = false;
+        for (size_t k = 0; k < nn; k++) {
+            const struct cust *c = &m->cust[nodes[k]];
+            for (uint32_t x = c->chead; x && !contacted; x = m->cc.next[x])
+                contacted = m->cc.kind[x] == kind && (int64_t)m->cc.ts[x] >= t &&
+                            (int64_t)m->cc.ts[x] <= t + UPLIFT_CONTACT_DAYS * DAY;
+            for (uint32_t x = c->ohead; x && !ordered; x = m->oc.next[x])
+                ordered = (int64_t)m->oc.ts[x] > t && (int64_t)m->oc.ts[x] <= t + window;
+        }
+        n[contacted]++;
+        conv[contacted] += ordered;
+    }
+    pthread_rwlock_unlock(&e->lock);
+    free(nodes);
+    free(p.v);
+    if (rc)
+        return rc;
+    json_t *diff = json_null(), *margin = json_null();
+    bool sig = false;
+    if (n[0] && n[1]) {
+        double p1 = (double)conv[1] / n[1], p0 = (double)conv[0] / n[0];
+        double mg = 1.96 * sqrt(p1 * (1 - p1) / n[1] + p0 * (1 - p0) / n[0]);
+        diff = json_real(p1 - p0);
+        margin = json_real(mg);
+        sig = fabs(p1 - p0) > mg;
+    }
+    char f[TIMEFMT_LEN], t[TIMEFMT_LEN];
+    timefmt_format(q->from, f);
+    timefmt_format(q->to, t);
+    *out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:b, s:s}",
+                     "action", q->action, "kind", contact_kind_name(kind), "days", q->days,
+                     "from", f, "to", t, "decisions", (json_int_t)p.n, "customers",
+                     (json_int_t)customers, "pending", (json_int_t)pending, "contacted",
+                     group_json(n[1], conv[1]), "not_contacted", group_json(n[0], conv[0]),
+                     "uplift", diff, "margin", margin, "significant", sig, "note",
+                     "observational: who was contacted was not chosen at random, so the"
+                     " difference is an association, not a measured effect");
+    return *out ? CXM_OK : cxm_err_set(err, CXM_ENOMEM, "out of memory");
+}

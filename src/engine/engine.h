@@ -328,6 +328,19 @@ int engine_rec_settings(struct engine *e, json_t **out, struct cxm_err *err);
 int engine_set_rec_settings(struct engine *e, const char *json, size_t len,
                             struct cxm_err *err);
 
+/* What the decision log says of an action (docs/personalisation.md): the
+ * customers it was proposed to in [from, to) (their first such decision),
+ * split by whether a contact of its kind followed within 7 days, and the
+ * share of each group that ordered within `days` after the decision.
+ * Observational: who was contacted was not chosen at random. */
+struct uplift_query {
+    const char *action;
+    int64_t from, to;
+    int days;                    /* outcome window, 1-365 */
+};
+int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
+                  struct cxm_err *err);
+
 /* Fixes the engine's clock at ts (tests, benchmarks); 0: the real one. */
 void engine_set_clock(struct engine *e, int64_t ts);
 

@@ -511,3 +511,22 @@ void api_similar(struct req *r)
     else
         reply_json(r, 200, doc);
 }
+
+void api_uplift(struct req *r)
+{
+    long days;
+    if (!req_int_arg(r, "days", 1, 365, 30, &days))
+        return;
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    struct uplift_query q = {.action = req_arg(r, "action"), .days = (int)days,
+                             .from = 0, .to = INT64_MAX};
+    const char *f = req_arg(r, "from"), *t = req_arg(r, "to");
+    json_t *doc = NULL;
+    if ((f && *f && report_parse_bound(f, false, 0, &q.from, &err)) ||
+        (t && *t && report_parse_bound(t, true, 0, &q.to, &err)) ||
+        engine_uplift(r->eng, &q, &doc, &err))
+        reply_err(r, &err);
+    else
+        reply_json(r, 200, doc);
+}

@@ -87,6 +87,7 @@ void api_contacts(struct req *r);
 void api_recommendations(struct req *r, uint32_t id);
 void api_similar(struct req *r);
 void api_rec_settings(struct req *r);
+void api_uplift(struct req *r);
 void api_healthz(struct req *r);
 void api_metrics(struct req *r);
 void api_openapi(struct req *r);

@@ -247,6 +247,12 @@ struct store_ops {
     int (*put_decision)(struct store *s, const struct store_decision *d,
                         struct cxm_err *err);
     int (*max_decision)(struct store *s, int64_t *out, struct cxm_err *err);
+    /* Calls fn for every logged decision with from <= ts < to that
+     * proposed action (NULL: any), in id order; fn's non-zero return stops
+     * the scan and is returned. Any thread (the reader connection). */
+    int (*scan_decisions)(struct store *s, int64_t from, int64_t to, const char *action,
+                          int (*fn)(void *ctx, const struct store_decision *d), void *ctx,
+                          struct cxm_err *err);
     int (*scan)(struct store *s, const struct store_scan *cb, struct cxm_err *err);
     /* Text of an interaction or a feedback comment by its seq; *out is NULL
      * when there is none, else malloc'd and owned by the caller. Safe to

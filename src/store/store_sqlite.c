@@ -1186,6 +1186,40 @@ static int sq_max_decision(struct store *s, int64_t *out, struct cxm_err *err)
     return CXM_OK;
 }
 
+static int sq_scan_decisions(struct store *s, int64_t from, int64_t to, const char *action,
+                             int (*fn)(void *ctx, const struct store_decision *d), void *ctx,
+                             struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    pthread_mutex_lock(&q->rlock);
+    int rc = CXM_OK;
+    if (sqlite3_prepare_v2(q->rdb, "SELECT id, ts, customer, channel, context, actions"
+                           " FROM decision WHERE ts >= ?1 AND ts < ?2 AND (?3 IS NULL OR"
+                           " instr(',' || actions || ',', ',' || ?3 || ',') > 0)"
+                           " ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(q->rdb, err, "decisions");
+        pthread_mutex_unlock(&q->rlock);
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    bind_text(st, 3, action);
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_decision d = {
+            .id = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
+            .customer = sqlite3_column_int64(st, 2), .channel = col_text(st, 3),
+            .context = col_text(st, 4), .actions = col_text(st, 5)};
+        rc = fn(ctx, &d);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = sq_fail(q->rdb, err, "decisions");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
 static int sq_get_text(struct store *s, int64_t seq, char **out,
                        struct cxm_err *err)
 {
@@ -1339,6 +1373,7 @@ static const struct store_ops sqlite_ops = {
     .put_contact = sq_put_contact,
     .put_decision = sq_put_decision,
     .max_decision = sq_max_decision,
+    .scan_decisions = sq_scan_decisions,
     .scan = sq_scan,
     .get_text = sq_get_text,
     .get_event_id = sq_get_event_id,

@@ -166,6 +166,17 @@ Test(personal_api, segments_decisions_contacts_and_recommendations)
     /* metrics by segment answer */
     json_t *rep = get_json(&s, "/v1/metrics?metric=customers&where=segment('repeat')", analyst);
     json_decref(rep);
+    /* the decision log, read back: customer 2 was proposed the survey */
+    json_t *up = get_json(&s, "/v1/decisions/uplift?action=svy&days=7", analyst);
+    cr_assert_eq(jint(up, "customers"), 1);
+    cr_assert_eq(jint(up, "pending"), 1);
+    json_decref(up);
+    b = http(&s, "GET", "/v1/decisions/uplift?action=svy", agent, NULL, NULL, &code);
+    cr_assert_eq(code, 403);
+    free(b);
+    b = http(&s, "GET", "/v1/decisions/uplift?action=svy&days=0", analyst, NULL, NULL, &code);
+    cr_assert_eq(code, 400);
+    free(b);
     /* the decisions and the contact are counted in /metrics */
     cr_assert_eq(srv_metric(&s, "cxm_contacts"), 1);
     cr_assert_eq(srv_metric(&s, "cxm_segments"), 1);

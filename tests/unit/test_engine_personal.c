@@ -529,3 +529,67 @@ Test(engine_personal, segment_is_a_report_dimension_and_filter, .init = fx_setup
     json_decref(doc);
     engine_close(e);
 }
+
+Test(engine_personal, uplift_splits_the_proposed_by_contact_and_counts_orders,
+     .init = fx_setup, .fini = fx_teardown)
+{
+    struct engine *e = fx_open(true);
+    engine_set_clock(e, NOW);
+    json_t *a = json_array();
+    char em[32];
+    for (int i = 0; i < 12; i++) {
+        snprintf(em, sizeof em, "u%d@x.io", i);
+        json_array_append_new(a, customer(em, "U", "FR", 1));
+    }
+    fx_ingest(e, a, NOW);
+    json_decref(a);
+    set_doc(e, engine_set_actions, "{\"actions\": [{\"id\": \"svy\", \"kind\": \"survey\","
+                                   " \"message\": \"tell us\"}]}");
+    set_doc(e, engine_set_policy, "{\"caps\": [], \"gaps\": [], \"consent\": {\"surveys\": []}}");
+    char ids[64];
+    /* proposed to all twelve (customer 1 twice: counted once, at the first) */
+    for (uint32_t c = 1; c <= 12; c++)
+        decide(e, c, "email", NULL, ids, sizeof ids, NULL, 0);
+    decide(e, 1, "email", NULL, ids, sizeof ids, NULL, 0);
+    /* 0-5 contacted (one of them 8 days later: too late to count), 6-11 not;
+     * orders: 0, 1, 2 and 6 within 30 days, 7 after 40 days */
+    struct cxm_err err;
+    for (int i = 0; i < 6; i++) {
+        struct contact_req c = {.customer = (uint32_t)i + 1, .kind = 2, .channel = "email",
+                                .ts = NOW + (i == 5 ? 8 * DAY : DAY)};
+        cr_assert_eq(engine_contacts(e, &c, 1, NULL, &err), 0, "%s", err.msg);
+    }
+    static const int buyers[] = {0, 1, 2, 6, 7};
+    for (int k = 0; k < 5; k++) {
+        char id[16];
+        snprintf(em, sizeof em, "u%d@x.io", buyers[k]);
+        snprintf(id, sizeof id, "up%d", k);
+        ingest1(e, order(em, id, NOW + (buyers[k] == 7 ? 40 : 10) * DAY, "S", "shoes"));
+    }
+    engine_close(e);                     /* the log is written at close */
+    e = fx_open(true);
+    struct uplift_query q = {.action = "svy", .from = 0, .to = INT64_MAX, .days = 30};
+    json_t *doc;
+    /* the window is not over yet: everyone pending */
+    engine_set_clock(e, NOW + 10 * DAY);
+    cr_assert_eq(engine_uplift(e, &q, &doc, &err), 0, "%s", err.msg);
+    cr_assert_eq(json_integer_value(json_object_get(doc, "decisions")), 13);
+    cr_assert_eq(json_integer_value(json_object_get(doc, "customers")), 12);
+    cr_assert_eq(json_integer_value(json_object_get(doc, "pending")), 12);
+    json_decref(doc);
+    engine_set_clock(e, NOW + 31 * DAY);
+    cr_assert_eq(engine_uplift(e, &q, &doc, &err), 0, "%s", err.msg);
+    json_t *c = json_object_get(doc, "contacted"), *nc = json_object_get(doc, "not_contacted");
+    cr_assert_eq(json_integer_value(json_object_get(c, "customers")), 5);
+    cr_assert_eq(json_integer_value(json_object_get(c, "ordered")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(nc, "customers")), 7);
+    cr_assert_eq(json_integer_value(json_object_get(nc, "ordered")), 1);
+    double p1 = 3.0 / 5, p0 = 1.0 / 7;
+    cr_assert_float_eq(json_number_value(json_object_get(doc, "uplift")), p1 - p0, 1e-12);
+    cr_assert_float_eq(json_number_value(json_object_get(doc, "margin")),
+                       1.96 * sqrt(p1 * (1 - p1) / 5 + p0 * (1 - p0) / 7), 1e-12);
+    json_decref(doc);
+    q.action = "nope";
+    cr_assert_eq(engine_uplift(e, &q, &doc, &err), CXM_ENOTFOUND);
+    engine_close(e);
+}
