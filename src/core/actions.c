@@ -19,11 +19,11 @@
 
 static const char *const MEMBERS[] = {
     "id", "name", "kind", "acquisition", "segment", "rule", "priority", "value",
-    "channels", "subject", "message", "enabled", NULL,
+    "channels", "subject", "message", "enabled", "holdout", NULL,
 };
 #define MEMBER_LIST                                                                    \
     "id, name, kind, acquisition, segment, rule, priority, value, channels, subject, "  \
-    "message, enabled"
+    "message, enabled, holdout"
 
 static bool valid_id(const char *s, size_t n)
 {
@@ -228,8 +228,12 @@ static int parse_action(json_t *o, size_t i, const struct action *prev,
     }
 
     if ((rc = number(o, "priority", i, id, &a->priority, err)) ||
-        (rc = number(o, "value", i, id, &a->value, err)))
+        (rc = number(o, "value", i, id, &a->value, err)) ||
+        (rc = number(o, "holdout", i, id, &a->holdout, err)))
         return rc;
+    if (a->holdout < 0 || a->holdout > 0.5)
+        return fail(err, i, id, "holdout", "holdout must be from 0 to 0.5 (a share of the"
+                    " eligible customers)");
 
     if ((v = json_object_get(o, "channels")) && (rc = parse_channels(v, i, id, a, err)))
         return rc;
@@ -341,7 +345,8 @@ static json_t *action_json(const struct action *a)
         json_object_set_new(o, "segment", string_or_null(a->segment)) ||
         json_object_set_new(o, "rule", string_or_null(a->rule)) ||
         json_object_set_new(o, "priority", json_real(a->priority)) ||
-        json_object_set_new(o, "value", json_real(a->value)))
+        json_object_set_new(o, "value", json_real(a->value)) ||
+        json_object_set_new(o, "holdout", json_real(a->holdout)))
         goto fail;
     json_t *chan = ch;
     ch = NULL;          /* owned by o from here, even when setting fails */

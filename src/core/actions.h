@@ -31,6 +31,9 @@ struct action {
     char *subject;               /* e-mail subject template; NULL: none */
     char *message;               /* message template (core/template.h) */
     bool enabled;                /* default true */
+    double holdout;              /* share of eligible customers it is never
+                                    proposed to (a control group, fixed per
+                                    customer): 0 to 0.5, default 0 */
 };
 
 struct catalogue {
@@ -40,7 +43,7 @@ struct catalogue {
 
 /* Parses {"actions": [{"id", "name", "kind", "acquisition", "segment",
  * "rule", "priority", "value", "channels", "subject", "message",
- * "enabled"}, ...]}: kind and message required; templates checked against
+ * "enabled", "holdout"}, ...]}: kind and message required; templates checked against
  * vars (tpl_check). Errors CXM_EINVAL with err->index the action's
  * position and err->field the member ("message", "kind", ...), the
  * message saying why ("action 3 (\"winback\"): ..."); unknown members are

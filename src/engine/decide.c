@@ -27,6 +27,7 @@
 #define MAX_CONTEXT 4096             /* bytes of a decision's context */
 #define LOG_MAX 100000               /* decisions waiting to be written */
 #define LOG_BATCH 512                /* a full batch is queued as writer work */
+static const char RULE_HOLDOUT[] = "holdout";
 
 static const char *const vars[] = {"first_name", "name", "country", "city", "language",
                                    "customer_id", "channel", "top_category", "orders",
@@ -467,6 +468,23 @@ void decision_free(struct decision *d)
     memset(d, 0, sizeof *d);
 }
 
+/* Whether profile root is in the control group of action id: a fixed
+ * draw per (profile, action), so a customer stays in or out across
+ * decisions and restarts, and the groups of two actions are independent. */
+static bool held_out(uint32_t root, const char *id, double share)
+{
+    if (share <= 0)
+        return false;
+    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a of the id, then the root */
+    for (const char *s = id; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    h ^= root;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;   /* splitmix64 finaliser */
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return (double)(h >> 11) / 9007199254740992.0 < share;
+}
+
 static bool on_channel(const struct action *a, const char *channel)
 {
     if (!a->nchannels)
@@ -547,6 +565,11 @@ int engine_decide(struct engine *e, const struct decide_req *q, struct decision 
             it->rule = policy_rule_name(pv.rule);
             it->why = ex ? put_str(text, pv.why) : 0;
             it->until = pv.until;
+        } else if (held_out(root, a->id, a->holdout)) {
+            /* eligible, and in the action's control group: logged as such */
+            it->rule = RULE_HOLDOUT;
+            it->why = ex ? put_str(text, "in the control group (held out to measure the"
+                                         " action)") : 0;
         } else {
             it->eligible = true;
             out->neligible++;
@@ -734,24 +757,36 @@ static void queue_log(struct engine *e, struct decision *d, const char *channel,
                       const char *context)
 {
     struct nba *n = e->nba;
-    /* channel, context and the actions proposed ("a,b,c"), one block */
-    size_t cl = strlen(channel) + 1, xl = context ? strlen(context) + 1 : 1, al = 1;
-    for (size_t i = 0; i < d->neligible; i++)
-        al += strlen(decision_str(d, d->items[i].action)) + 1;
+    /* channel, context, the actions proposed and those held out ("a,b"),
+     * one block */
+    size_t cl = strlen(channel) + 1, xl = context ? strlen(context) + 1 : 1, al = 2;
+    for (size_t i = 0; i < d->n; i++)
+        if (i < d->neligible || d->items[i].rule == RULE_HOLDOUT)
+            al += strlen(decision_str(d, d->items[i].action)) + 1;
     struct buf b = {.p = cxm_malloc(cl + xl + al), .cap = cl + xl + al, .max = cl + xl + al};
     int rc = b.p ? CXM_OK : CXM_ENOMEM;
+    char *held = NULL;
     if (!rc) {
         memcpy(b.p, channel, cl);
         memcpy(b.p + cl, context ? context : "", xl);
         char *a = b.p + cl + xl;
-        *a = '\0';
-        for (size_t i = 0; i < d->neligible; i++) {
-            const char *id = decision_str(d, d->items[i].action);
-            size_t l = strlen(id);
-            if (i)
-                *a++ = ',';
-            memcpy(a, id, l + 1);
-            a += l;
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass)
+                held = a;
+            *a = '\0';
+            bool first = true;
+            for (size_t i = 0; i < d->n; i++) {
+                if (pass ? d->items[i].rule != RULE_HOLDOUT : i >= d->neligible)
+                    continue;
+                const char *id = decision_str(d, d->items[i].action);
+                size_t l = strlen(id);
+                if (!first)
+                    *a++ = ',';
+                first = false;
+                memcpy(a, id, l + 1);
+                a += l;
+            }
+            a++;
         }
     }
     bool submit = false;
@@ -769,6 +804,7 @@ static void queue_log(struct engine *e, struct decision *d, const char *channel,
         sd->channel = b.p;
         sd->context = *ctx ? ctx : NULL;
         sd->actions = ctx + strlen(ctx) + 1;
+        sd->held = held;
         b.p = NULL;
         if (!n->flushing && n->nlog >= LOG_BATCH)
             submit = n->flushing = true;
@@ -973,11 +1009,26 @@ int engine_contacts(struct engine *e, const struct contact_req *c, size_t n, int
 struct proposed {
     int64_t ts;
     uint32_t customer;
+    bool held;                   /* in the action's control group */
 };
+
+/* Whether the comma-separated list names id. */
+static bool lists(const char *list, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *s = list; s && *s;) {
+        size_t l = strcspn(s, ",");
+        if (l == n && !memcmp(s, id, n))
+            return true;
+        s += l + (s[l] == ',');
+    }
+    return false;
+}
 
 struct props {
     struct proposed *v;
     size_t n, cap;
+    const char *action;
 };
 
 static int on_decision(void *ctx, const struct store_decision *d)
@@ -987,7 +1038,8 @@ static int on_decision(void *ctx, const struct store_decision *d)
         return CXM_OK;
     if (cxm_grow((void **)&p->v, &p->cap, p->n + 1, sizeof *p->v))
         return CXM_ENOMEM;
-    p->v[p->n++] = (struct proposed){d->ts, (uint32_t)d->customer};
+    p->v[p->n++] = (struct proposed){d->ts, (uint32_t)d->customer,
+                                     !lists(d->actions, p->action) && lists(d->held, p->action)};
     return CXM_OK;
 }
 
@@ -1032,7 +1084,7 @@ int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
             return w.rc;
         }
     }
-    struct props p = {0};
+    struct props p = {.action = q->action};
     int rc = e->store->ops->scan_decisions(e->store, q->from, q->to, q->action, on_decision,
                                            &p, err);
     if (rc) {
@@ -1040,7 +1092,9 @@ int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
         return rc == CXM_ENOMEM ? cxm_err_set(err, rc, "out of memory") : rc;
     }
     int64_t now = engine_now(e), window = (int64_t)q->days * DAY;
-    uint64_t n[2] = {0}, conv[2] = {0}, pending = 0, customers = 0;
+    /* n, conv: [0] proposed, not contacted; [1] proposed, contacted; [2]
+     * held out */
+    uint64_t n[3] = {0}, conv[3] = {0}, pending = 0, customers = 0;
     pthread_rwlock_rdlock(&e->lock);
     const struct model *m = e->m;
     for (size_t i = 0; i < p.n; i++)   /* decisions name profiles; merged since: their root */
@@ -1070,19 +1124,25 @@ int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
             for (uint32_t x = c->ohead; x && !ordered; x = m->oc.next[x])
                 ordered = (int64_t)m->oc.ts[x] > t && (int64_t)m->oc.ts[x] <= t + window;
         }
-        n[contacted]++;
-        conv[contacted] += ordered;
+        int gi = p.v[i].held ? 2 : contacted;
+        n[gi]++;
+        conv[gi] += ordered;
     }
     pthread_rwlock_unlock(&e->lock);
     free(nodes);
     free(p.v);
     if (rc)
         return rc;
+    /* with a control group: proposed (contacted or not) against held out,
+     * an experiment; without: contacted against not, an association */
+    bool exp = n[2] > 0;
+    uint64_t na = exp ? n[0] + n[1] : n[1], ca = exp ? conv[0] + conv[1] : conv[1];
+    uint64_t nb = exp ? n[2] : n[0], cb = exp ? conv[2] : conv[0];
     json_t *diff = json_null(), *margin = json_null();
     bool sig = false;
-    if (n[0] && n[1]) {
-        double p1 = (double)conv[1] / n[1], p0 = (double)conv[0] / n[0];
-        double mg = 1.96 * sqrt(p1 * (1 - p1) / n[1] + p0 * (1 - p0) / n[0]);
+    if (na && nb) {
+        double p1 = (double)ca / na, p0 = (double)cb / nb;
+        double mg = 1.96 * sqrt(p1 * (1 - p1) / na + p0 * (1 - p0) / nb);
         diff = json_real(p1 - p0);
         margin = json_real(mg);
         sig = fabs(p1 - p0) > mg;
@@ -1090,13 +1150,18 @@ int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
     char f[TIMEFMT_LEN], t[TIMEFMT_LEN];
     timefmt_format(q->from, f);
     timefmt_format(q->to, t);
-    *out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:b, s:s}",
+    *out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o,"
+                     " s:o, s:b, s:s, s:s}",
                      "action", q->action, "kind", contact_kind_name(kind), "days", q->days,
                      "from", f, "to", t, "decisions", (json_int_t)p.n, "customers",
-                     (json_int_t)customers, "pending", (json_int_t)pending, "contacted",
+                     (json_int_t)customers, "pending", (json_int_t)pending, "proposed",
+                     group_json(n[0] + n[1], conv[0] + conv[1]), "contacted",
                      group_json(n[1], conv[1]), "not_contacted", group_json(n[0], conv[0]),
-                     "uplift", diff, "margin", margin, "significant", sig, "note",
-                     "observational: who was contacted was not chosen at random, so the"
-                     " difference is an association, not a measured effect");
+                     "held_out", group_json(n[2], conv[2]), "uplift", diff, "margin", margin,
+                     "significant", sig, "method", exp ? "holdout" : "observational", "note",
+                     exp ? "proposed against the held-out control group, drawn at random:"
+                           " the difference measures the effect of proposing the action"
+                         : "observational: who was contacted was not chosen at random, so"
+                           " the difference is an association, not a measured effect");
     return *out ? CXM_OK : cxm_err_set(err, CXM_ENOMEM, "out of memory");
 }

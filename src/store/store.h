@@ -139,7 +139,9 @@ struct store_contact {
 /* A logged decision of next-best-action, for measuring uplift later. */
 struct store_decision {
     int64_t id, ts, customer;
-    const char *channel, *context, *actions;   /* context, actions: JSON */
+    const char *channel, *context;   /* context: JSON; NULL: none */
+    const char *actions, *held;      /* ids proposed, and held out (control
+                                        group), comma-separated */
 };
 
 struct store_key {
@@ -248,7 +250,7 @@ struct store_ops {
                         struct cxm_err *err);
     int (*max_decision)(struct store *s, int64_t *out, struct cxm_err *err);
     /* Calls fn for every logged decision with from <= ts < to that
-     * proposed action (NULL: any), in id order; fn's non-zero return stops
+     * proposed or held out action (NULL: any), in id order; fn's non-zero return stops
      * the scan and is returned. Any thread (the reader connection). */
     int (*scan_decisions)(struct store *s, int64_t from, int64_t to, const char *action,
                           int (*fn)(void *ctx, const struct store_decision *d), void *ctx,

@@ -99,6 +99,8 @@ static const char *const migrations[] = {
     "CREATE TABLE decision(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
     "  customer INTEGER NOT NULL, channel TEXT NOT NULL, context TEXT,"
     "  actions TEXT NOT NULL);",
+    /* 8: actions held out of a decision (control groups) */
+    "ALTER TABLE decision ADD COLUMN held TEXT NOT NULL DEFAULT '';",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -158,8 +160,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CONFIG] = "INSERT OR REPLACE INTO config(name, seq, body) VALUES(?,?,?)",
     [ST_CONTACT] = "INSERT INTO contact(seq, ts, customer, kind, channel, action,"
                    " decision) VALUES(?,?,?,?,?,?,?)",
-    [ST_DECISION] = "INSERT INTO decision(id, ts, customer, channel, context, actions)"
-                    " VALUES(?,?,?,?,?,?)",
+    [ST_DECISION] = "INSERT INTO decision(id, ts, customer, channel, context, actions,"
+                    " held) VALUES(?,?,?,?,?,?,?)",
 };
 
 struct sq {
@@ -1169,6 +1171,7 @@ static int sq_put_decision(struct store *s, const struct store_decision *d,
     bind_text(st, 4, d->channel);
     bind_text(st, 5, d->context);
     bind_text(st, 6, d->actions);
+    bind_text(st, 7, d->held ? d->held : "");
     return step_done(q, st, err, "decision");
 }
 
@@ -1194,9 +1197,10 @@ static int sq_scan_decisions(struct store *s, int64_t from, int64_t to, const ch
     sqlite3_stmt *st;
     pthread_mutex_lock(&q->rlock);
     int rc = CXM_OK;
-    if (sqlite3_prepare_v2(q->rdb, "SELECT id, ts, customer, channel, context, actions"
+    if (sqlite3_prepare_v2(q->rdb, "SELECT id, ts, customer, channel, context, actions, held"
                            " FROM decision WHERE ts >= ?1 AND ts < ?2 AND (?3 IS NULL OR"
-                           " instr(',' || actions || ',', ',' || ?3 || ',') > 0)"
+                           " instr(',' || actions || ',', ',' || ?3 || ',') > 0 OR"
+                           " instr(',' || held || ',', ',' || ?3 || ',') > 0)"
                            " ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
         rc = sq_fail(q->rdb, err, "decisions");
         pthread_mutex_unlock(&q->rlock);
@@ -1210,7 +1214,8 @@ static int sq_scan_decisions(struct store *s, int64_t from, int64_t to, const ch
         struct store_decision d = {
             .id = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
             .customer = sqlite3_column_int64(st, 2), .channel = col_text(st, 3),
-            .context = col_text(st, 4), .actions = col_text(st, 5)};
+            .context = col_text(st, 4), .actions = col_text(st, 5),
+            .held = col_text(st, 6)};
         rc = fn(ctx, &d);
     }
     if (!rc && src != SQLITE_DONE)

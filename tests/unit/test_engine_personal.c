@@ -593,3 +593,74 @@ Test(engine_personal, uplift_splits_the_proposed_by_contact_and_counts_orders,
     cr_assert_eq(engine_uplift(e, &q, &doc, &err), CXM_ENOTFOUND);
     engine_close(e);
 }
+
+Test(engine_personal, a_holdout_is_a_fixed_random_control_group, .init = fx_setup,
+     .fini = fx_teardown)
+{
+    struct engine *e = fx_open(true);
+    engine_set_clock(e, NOW);
+    json_t *a = json_array();
+    char em[32];
+    enum { N = 400 };
+    for (int i = 0; i < N; i++) {
+        snprintf(em, sizeof em, "h%d@x.io", i);
+        json_array_append_new(a, customer(em, "H", "FR", 1));
+    }
+    fx_ingest(e, a, NOW);
+    json_decref(a);
+    set_doc(e, engine_set_actions, "{\"actions\": [{\"id\": \"t\", \"kind\": \"thank_you\","
+                                   " \"holdout\": 0.3, \"message\": \"thanks\"},"
+                                   " {\"id\": \"u\", \"kind\": \"thank_you\", \"holdout\": 0.3,"
+                                   " \"message\": \"thanks\"}]}");
+    set_doc(e, engine_set_policy, "{\"caps\": [], \"gaps\": []}");
+    char ids[64];
+    bool held[N + 1], held_u[N + 1];
+    int nheld = 0, both = 0;
+    for (uint32_t c = 1; c <= N; c++) {
+        held[c] = decide(e, c, "web", "t", ids, sizeof ids, NULL, 0) != NULL;
+        held_u[c] = decide(e, c, "web", "u", ids, sizeof ids, NULL, 0) != NULL;
+        /* the same customer stays in the same group */
+        cr_assert_eq(decide(e, c, "email", "t", ids, sizeof ids, NULL, 0) != NULL, held[c]);
+        if (held[c])
+            cr_assert_str_eq(decide(e, c, "web", "t", ids, sizeof ids, NULL, 0), "holdout");
+        nheld += held[c];
+        both += held[c] && held_u[c];
+    }
+    /* about 30% held out (binomial: 120 +- 4.5 sd), the two actions' groups
+     * drawn independently (about 9% in both) */
+    cr_assert(nheld > 120 - 41 && nheld < 120 + 41, "%d held out of %d", nheld, N);
+    cr_assert(both > 36 - 22 && both < 36 + 22, "%d in both groups", both);
+    /* orders: every third customer, whatever their group */
+    int n_prop = 0, c_prop = 0, n_held = 0, c_held = 0;
+    for (int i = 0; i < N; i++) {
+        bool buys = i % 3 == 0;
+        if (buys) {
+            char id[16];
+            snprintf(em, sizeof em, "h%d@x.io", i);
+            snprintf(id, sizeof id, "ho%d", i);
+            ingest1(e, order(em, id, NOW + 5 * DAY, "S", "shoes"));
+        }
+        if (held[i + 1]) {
+            n_held++;
+            c_held += buys;
+        } else {
+            n_prop++;
+            c_prop += buys;
+        }
+    }
+    engine_set_clock(e, NOW + 40 * DAY);
+    struct uplift_query q = {.action = "t", .from = 0, .to = INT64_MAX, .days = 30};
+    json_t *doc;
+    struct cxm_err err;
+    cr_assert_eq(engine_uplift(e, &q, &doc, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(json_string_value(json_object_get(doc, "method")), "holdout");
+    json_t *pg = json_object_get(doc, "proposed"), *hg = json_object_get(doc, "held_out");
+    cr_assert_eq(json_integer_value(json_object_get(pg, "customers")), n_prop);
+    cr_assert_eq(json_integer_value(json_object_get(pg, "ordered")), c_prop);
+    cr_assert_eq(json_integer_value(json_object_get(hg, "customers")), n_held);
+    cr_assert_eq(json_integer_value(json_object_get(hg, "ordered")), c_held);
+    cr_assert_float_eq(json_number_value(json_object_get(doc, "uplift")),
+                       (double)c_prop / n_prop - (double)c_held / n_held, 1e-12);
+    json_decref(doc);
+    engine_close(e);
+}
