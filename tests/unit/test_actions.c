@@ -466,7 +466,7 @@ Test(actions, json_has_every_member)
     char *s = json_dumps(j, JSON_COMPACT);
     cr_assert_str_eq(s, "{\"actions\":[{\"id\":\"t\",\"name\":\"t\",\"kind\":\"thank_you\","
                         "\"acquisition\":false,\"segment\":null,\"rule\":null,"
-                        "\"priority\":0.0,\"value\":0.0,\"channels\":[],\"subject\":null,"
+                        "\"priority\":0.0,\"value\":0.0,\"holdout\":0.0,\"channels\":[],\"subject\":null,"
                         "\"message\":\"Thanks!\",\"enabled\":true}]}");
     free(s);
     json_decref(j);
@@ -493,4 +493,20 @@ Test(actions, json_round_trips)
     cr_assert_str_eq(d.a[0].name, "Caf\xc3\xa9 \"quotes\"");
     actions_free(&c);
     actions_free(&d);
+}
+
+Test(actions, holdout_is_a_share_up_to_a_half)
+{
+    struct catalogue c = {0};
+    struct cxm_err err;
+    const char *ok = "{\"actions\": [{\"id\": \"a\", \"kind\": \"promotion\", \"holdout\": 0.5,"
+                     " \"message\": \"m\"}]}";
+    cr_assert_eq(actions_parse(ok, strlen(ok), NULL, 0, &c, &err), 0, "%s", err.msg);
+    cr_assert_float_eq(c.a[0].holdout, 0.5, 1e-12);
+    actions_free(&c);
+    const char *bad = "{\"actions\": [{\"id\": \"a\", \"kind\": \"promotion\", \"holdout\":"
+                      " 0.6, \"message\": \"m\"}]}";
+    cr_assert_eq(actions_parse(bad, strlen(bad), NULL, 0, &c, &err), CXM_EINVAL);
+    cr_assert_str_eq(err.field, "holdout");
+    cr_assert_eq(err.index, 0);
 }
