@@ -93,7 +93,8 @@ static int demo_personalise(struct engine *e, struct cxm_err *err)
     static const char catalogue[] =
         "{\"actions\": ["
         "{\"id\": \"winback\", \"name\": \"Win-back 15%\", \"kind\": \"retention_offer\","
-        " \"segment\": \"lapsed\", \"priority\": 5, \"value\": 30, \"channels\": [\"email\"],"
+        " \"segment\": \"lapsed\", \"priority\": 5, \"value\": 30, \"holdout\": 0.1,"
+        " \"channels\": [\"email\"],"
         " \"subject\": \"We miss you, {first_name|there}\","
         " \"message\": \"Hi {first_name|there}, here is 15% off your next {top_category|order}.\"},"
         "{\"id\": \"care-call\", \"name\": \"Service follow-up\", \"kind\": \"service_follow_up\","
