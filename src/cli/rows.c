@@ -42,7 +42,22 @@ void rows_cell(json_t *v, bool table, char *out, size_t outsz)
     else if (json_is_boolean(v))
         snprintf(out, outsz, "%s", json_is_true(v) ? (table ? "yes" : "true")
                                                    : (table ? "no" : "false"));
-    else
+    else if (json_is_array(v)) {
+        /* a list of plain values, joined: "web,email" */
+        size_t used = 0, i;
+        json_t *x;
+        out[0] = '\0';
+        json_array_foreach(v, i, x) {
+            char one[256];
+            rows_cell(x, false, one, sizeof one);
+            int n = snprintf(out + used, outsz - used, "%s%s", i ? "," : "", one);
+            if (n < 0 || (size_t)n >= outsz - used)
+                break;
+            used += (size_t)n;
+        }
+        if (!used && table)
+            snprintf(out, outsz, "-");
+    } else
         snprintf(out, outsz, "?");
 }
 
