@@ -1147,10 +1147,10 @@ int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
         margin = json_real(mg);
         sig = fabs(p1 - p0) > mg;
     }
-    char f[TIMEFMT_LEN], t[TIMEFMT_LEN];
-    timefmt_format(q->from, f);
-    timefmt_format(q->to, t);
-    *out = json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o,"
+    /* an open end of the period is null */
+    json_t *f = q->from > 0 ? jtime(q->from) : json_null();
+    json_t *t = q->to < INT64_MAX ? jtime(q->to) : json_null();
+    *out = json_pack("{s:s, s:s, s:i, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o,"
                      " s:o, s:b, s:s, s:s}",
                      "action", q->action, "kind", contact_kind_name(kind), "days", q->days,
                      "from", f, "to", t, "decisions", (json_int_t)p.n, "customers",
