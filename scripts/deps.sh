@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
       libsqlite3-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
-      libxlsxwriter-dev libstemmer-dev libutf8proc-dev sqlite3 curl unzip)
+      libxlsxwriter-dev libstemmer-dev libutf8proc-dev sqlite3 curl unzip tzdata)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -209,7 +209,7 @@ int cmd_clv(int argc, char **argv)
         double d;
         if (a.unit && clv_unit_days(a.unit, &d))
             return cli_usage("clv", "--unit wants day, week or month");
-        if (a.end && report_parse_bound(a.end, false, 0, &o.calibration_end, &err))
+        if (a.end && report_parse_bound(a.end, false, NULL, &o.calibration_end, &err))
             return cli_usage("clv", "--calibration-end: %s", err.msg);
         if ((rc = cli_open_engine("clv", a.db, true, &e)))
             return rc;

@@ -101,8 +101,8 @@ int cmd_journey(int argc, char **argv)
         return cli_usage("journey", "--format wants table, csv or json");
     struct cxm_err err;
     cxm_err_clear(&err);
-    if ((from && report_parse_bound(from, false, 0, &q.from, &err)) ||
-        (to && report_parse_bound(to, true, 0, &q.to, &err)))
+    if ((from && report_parse_bound(from, false, NULL, &q.from, &err)) ||
+        (to && report_parse_bound(to, true, NULL, &q.to, &err)))
         return cli_usage("journey", "%s", err.msg);
     char *djson = NULL;
     if (design) {

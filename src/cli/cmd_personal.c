@@ -375,8 +375,8 @@ int cmd_uplift(int argc, char **argv)
                              .to = INT64_MAX};
     struct cxm_err err;
     cxm_err_clear(&err);
-    if ((a.from && report_parse_bound(a.from, false, 0, &q.from, &err)) ||
-        (a.to && report_parse_bound(a.to, true, 0, &q.to, &err)))
+    if ((a.from && report_parse_bound(a.from, false, NULL, &q.from, &err)) ||
+        (a.to && report_parse_bound(a.to, true, NULL, &q.to, &err)))
         return cli_usage("uplift", "%s", err.msg);
     struct engine *e;
     if (cli_open_engine("uplift", a.db, false, &e))

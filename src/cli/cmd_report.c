@@ -13,6 +13,7 @@
 #include <xlsxwriter.h>
 
 #include "cli/cli.h"
+#include "core/tz.h"
 #include "cli/rows.h"
 #include "core/buf.h"
 #include "engine/engine.h"
@@ -43,7 +44,8 @@ static const char usage_text[] =
     "  --format F    table (default), csv, json or xlsx (an Excel workbook;\n"
     "                needs --output)\n"
     "  --customer ID only this customer's profile (merged customers included)\n"
-    "  --tz ZONE     UTC (default) or a fixed offset like +02:00: where days,\n"
+    "  --tz ZONE     UTC (default), a fixed offset like +02:00 or a zone like\n"
+    "                Europe/Paris (with its daylight-saving time): where days,\n"
     "                weeks, months... and dates of --from/--to begin\n"
     "  --output FILE write to FILE instead of standard output (replaced only\n"
     "                once complete)\n\n"
@@ -360,18 +362,25 @@ int cmd_report(int argc, char **argv)
         return cli_usage("report", "--format xlsx needs --output FILE");
     struct cxm_err err;
     cxm_err_clear(&err);
-    if (report_parse_tz(tz, &q.tz, &err) ||
-        (from && report_parse_bound(from, false, q.tz, &q.from, &err)) ||
-        (to && report_parse_bound(to, true, q.tz, &q.to, &err)))
+    struct tz *zone = NULL;
+    if (report_parse_tz(tz, &zone, &err) ||
+        (from && report_parse_bound(from, false, zone, &q.from, &err)) ||
+        (to && report_parse_bound(to, true, zone, &q.to, &err))) {
+        tz_free(zone);
         return cli_usage("report", "%s", err.msg);
+    }
+    q.tz = zone;
     log_set_level(LOG_WARN);
     struct engine *e;
     struct engine_opts eo = {.sync = STORE_SYNC_FULL, .lock = false};
-    if (engine_open(cli_db(db), &eo, &e, &err))
+    if (engine_open(cli_db(db), &eo, &e, &err)) {
+        tz_free(zone);
         return cli_fail("report", &err);
+    }
     json_t *doc = NULL;
     int rc = engine_report(e, &q, &doc, &err);
     engine_close(e);
+    tz_free(zone);
     if (rc)
         return rc == CXM_EINVAL ? cli_usage("report", "%s", err.msg) : cli_fail("report", &err);
     if (output) {

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/rows.h"
+#include "core/tz.h"
 #include "cxm_limits.h"
 #include "engine/engine.h"
 #include "log.h"
@@ -90,16 +91,23 @@ int text_cmd_themes(int argc, char **argv)
     struct cxm_err err;
     cxm_err_clear(&err);
     struct report_query q = {.by = a.by, .where = a.where, .from = 0, .to = INT64_MAX};
-    if (report_parse_tz(a.tz, &q.tz, &err) ||
-        (a.from && report_parse_bound(a.from, false, q.tz, &q.from, &err)) ||
-        (a.to && report_parse_bound(a.to, true, q.tz, &q.to, &err)))
+    struct tz *zone = NULL;
+    if (report_parse_tz(a.tz, &zone, &err) ||
+        (a.from && report_parse_bound(a.from, false, zone, &q.from, &err)) ||
+        (a.to && report_parse_bound(a.to, true, zone, &q.to, &err))) {
+        tz_free(zone);
         return cli_usage("text themes", "%s", err.msg);
+    }
+    q.tz = zone;
     struct engine *e;
     int rc = cli_open_engine("text themes", a.db, false, &e);
-    if (rc)
+    if (rc) {
+        tz_free(zone);
         return rc;
+    }
     json_t *doc = NULL;
     rc = engine_text_themes(e, &q, &doc, &err);
+    tz_free(zone);
     return cli_finish("text themes", e, doc, a.format, rc, &err);
 }
 
@@ -125,7 +133,7 @@ int text_cmd_emerging(int argc, char **argv)
     if (a.sentiment && strcmp(a.sentiment, "negative"))
         return cli_usage("text emerging", "--sentiment: only 'negative'");
     q.negative = a.sentiment != NULL;
-    if (a.at && report_parse_bound(a.at, false, 0, &q.at, &err))
+    if (a.at && report_parse_bound(a.at, false, NULL, &q.at, &err))
         return cli_usage("text emerging", "--at: %s", err.msg);
     struct engine *e;
     int rc = cli_open_engine("text emerging", a.db, false, &e);
@@ -221,8 +229,8 @@ int text_cmd_feedback(int argc, char **argv)
     if (a.customer && (!cxm_parse_i64(a.customer, &cust) || cust < 1 || cust > UINT32_MAX - 1))
         return cli_usage("text feedback", "--customer wants a customer id");
     q.customer = (uint32_t)cust;
-    if ((a.from && report_parse_bound(a.from, false, 0, &q.from, &err)) ||
-        (a.to && report_parse_bound(a.to, true, 0, &q.to, &err)))
+    if ((a.from && report_parse_bound(a.from, false, NULL, &q.from, &err)) ||
+        (a.to && report_parse_bound(a.to, true, NULL, &q.to, &err)))
         return cli_usage("text feedback", "%s", err.msg);
     struct engine *e;
     int rc = cli_open_engine("text feedback", a.db, false, &e);

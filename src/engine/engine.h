@@ -87,26 +87,30 @@ int engine_export(struct engine *e, uint32_t id, json_t **out, struct cxm_err *e
 
 /* A metrics report (docs/metrics.md): one metric over the feedback in
  * [from, to), filtered by where, grouped by the dimensions in by. */
+struct tz;                       /* core/tz.h */
 struct report_query {
     const char *metric;          /* nps, enps, csat, ces, responses, customers */
     const char *by;              /* comma-separated dimensions; NULL: none */
     const char *where;           /* filter expression; NULL: everything */
     int64_t from, to;            /* unix seconds, [from, to) */
     uint32_t customer;           /* only this customer's profile; 0: all */
-    int64_t tz;                  /* seconds east of UTC for days, weeks,
-                                    months...; 0: UTC */
+    const struct tz *tz;         /* zone of days, weeks,
+                                    months...; NULL: UTC */
 };
 /* {"metric","by":[...],"where","from","to","seq","rows":[...]}. CXM_EINVAL
  * with err->field naming metric, by, where, from or to. */
 int engine_report(struct engine *e, const struct report_query *q, json_t **out,
                   struct cxm_err *err);
-/* Parses a report period bound: a date (YYYY-MM-DD, the whole day in the
- * zone tz seconds east of UTC) or an ISO 8601 date-time. is_to: a date
- * then means the end of that day. */
-int report_parse_bound(const char *s, bool is_to, int64_t tz, int64_t *out,
+/* Parses a report period bound: a date (YYYY-MM-DD, the whole day in zone
+ * tz, NULL: UTC) or an ISO 8601 date-time. is_to: a date then means the
+ * end of that day. */
+struct tz;
+int report_parse_bound(const char *s, bool is_to, const struct tz *tz, int64_t *out,
                        struct cxm_err *err);
-/* "UTC", "Z" or a fixed offset "+02:00" / "-05:00" into seconds. */
-int report_parse_tz(const char *s, int64_t *out, struct cxm_err *err);
+/* "UTC" or "Z" (*out NULL), a fixed offset "+02:00" / "-05:00", or a zone
+ * of the tz database ("Europe/Paris", with its daylight-saving time, read
+ * from /usr/share/zoneinfo) into a zone the caller frees with tz_free. */
+int report_parse_tz(const char *s, struct tz **out, struct cxm_err *err);
 
 /* Checks a benchmark row before it is submitted: a known metric, a period
  * "YYYY", "YYYY-Qn" or "YYYY-MM", a name, a finite value. */

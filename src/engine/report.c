@@ -16,6 +16,7 @@
 #include "core/metrics.h"
 #include "core/themes.h"
 #include "core/timefmt.h"
+#include "core/tz.h"
 #include "engine/engine_impl.h"
 #include "engine/segments.h"
 #include "cxm_limits.h"
@@ -145,7 +146,9 @@ struct run {
      * the last period */
     uint32_t cur;
     int64_t ref_ts;
-    int64_t tz;               /* seconds east of UTC for calendar buckets */
+    const struct tz *tz;      /* zone of calendar buckets; NULL: UTC */
+    int64_t fixed;            /* its offset when it has one offset (dense path) */
+    bool has_fixed;
     /* prof covers customer ids [prof_base, prof_base + prof_len): every
      * customer, or only the span of one profile's nodes */
     uint32_t prof_base;
@@ -167,6 +170,17 @@ static uint32_t clv_band(float v)
     return isnan(v) ? 0 : v < 50 ? 1 : v < 200 ? 2 : v < 1000 ? 3 : 4;
 }
 
+/* The report zone's offset at an instant, and the instant of a wall time. */
+static int64_t off_at(const struct run *r, int64_t utc)
+{
+    return r->has_fixed ? r->fixed : tz_offset(r->tz, utc);
+}
+
+static int64_t to_utc(const struct run *r, int64_t local)
+{
+    return r->has_fixed ? local - r->fixed : tz_local_to_utc(r->tz, local);
+}
+
 static inline struct prof *prof_at(const struct run *r, uint32_t c)
 {
     return &r->prof[c - r->prof_base];
@@ -175,17 +189,17 @@ static inline struct prof *prof_at(const struct run *r, uint32_t c)
 /* Calendar buckets in the report's time zone (a fixed UTC offset). */
 static int64_t rb_start(const struct run *r, int64_t ts, enum bucket b)
 {
-    return bucket_start(ts + r->tz, b) - r->tz;
+    return to_utc(r, bucket_start(ts + off_at(r, ts), b));
 }
 
 static int64_t rb_next(const struct run *r, int64_t start, enum bucket b)
 {
-    return bucket_next(start + r->tz, b) - r->tz;
+    return to_utc(r, bucket_next(start + off_at(r, start), b));
 }
 
 static void rb_label(const struct run *r, int64_t start, enum bucket b, char buf[16])
 {
-    bucket_label(start + r->tz, b, buf);
+    bucket_label(start + off_at(r, start), b, buf);
 }
 
 static int parse_metric(const char *s, enum metric *out, struct cxm_err *err)
@@ -1319,8 +1333,8 @@ static int cohort_rows(struct run *r, const struct report_query *q, const struct
             last = mb;
             int y1, y2;
             unsigned m1, m2, d;
-            timefmt_civil_from_days((cohort + r->tz) / DAY, &y1, &m1, &d);
-            timefmt_civil_from_days((mb + r->tz) / DAY, &y2, &m2, &d);
+            timefmt_civil_from_days((cohort + off_at(r, cohort)) / DAY, &y1, &m1, &d);
+            timefmt_civil_from_days((mb + off_at(r, mb)) / DAY, &y2, &m2, &d);
             int64_t key[MAX_DIMS] = {cohort, (y2 - y1) * 12 + (int)m2 - (int)m1};
             struct group *g = group_of(r, key, true);
             if (!g) {
@@ -1799,7 +1813,9 @@ static void dense_free(struct dense *dn)
 static bool dense_setup(struct run *r, const struct report_query *q, struct dense *dn)
 {
     memset(dn, 0, sizeof *dn);
-    if (r->metric == M_CUSTOMERS || r->ndims == 0)
+    /* days map to periods through one offset: zones with DST take the
+     * hashed path, which asks the zone for each row */
+    if (r->metric == M_CUSTOMERS || r->ndims == 0 || (r->time_dim >= 0 && !r->has_fixed))
         return false;
     size_t cells = 1;
     for (int k = 0; k < r->ndims; k++) {
@@ -1810,8 +1826,8 @@ static bool dense_setup(struct run *r, const struct report_query *q, struct dens
             int64_t hi = q->to - 1 < m->max_ts ? q->to - 1 : m->max_ts;
             if (hi < lo)
                 return false;
-            dn->day0 = (lo + r->tz) / 86400;
-            dn->ndays = (size_t)((hi + r->tz) / 86400 - dn->day0 + 1);
+            dn->day0 = (lo + r->fixed) / 86400;
+            dn->ndays = (size_t)((hi + r->fixed) / 86400 - dn->day0 + 1);
             if (dn->ndays > DENSE_MAX_DAYS)
                 return false;
             dn->day_bucket = cxm_malloc(dn->ndays * sizeof *dn->day_bucket);
@@ -1819,7 +1835,7 @@ static bool dense_setup(struct run *r, const struct report_query *q, struct dens
             if (!dn->day_bucket || !dn->bstart)
                 return false;
             for (size_t day = 0; day < dn->ndays; day++) {
-                int64_t t = (dn->day0 + (int64_t)day) * 86400 - r->tz;
+                int64_t t = (dn->day0 + (int64_t)day) * 86400 - r->fixed;
                 int64_t b = rb_start(r, t, r->bucket);
                 if (!dn->nb || dn->bstart[dn->nb - 1] != b)
                     dn->bstart[dn->nb++] = b;
@@ -1856,7 +1872,7 @@ static int dense_run(struct run *r, const struct report_query *q, const struct f
         for (int k = 0; k < r->ndims; k++) {
             size_t v;
             if (k == r->time_dim) {
-                v = dn->day_bucket[((int64_t)fc->ts[i] + r->tz) / 86400 - dn->day0];
+                v = dn->day_bucket[((int64_t)fc->ts[i] + r->fixed) / 86400 - dn->day0];
             } else if (r->dims[k] == D_THEME || r->dims[k] == D_SEGMENT) {
                 tk = k;
                 continue;
@@ -2166,6 +2182,7 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     }
     r.theme = -1;
     r.tz = q->tz;
+    r.has_fixed = !q->tz || tz_is_fixed(q->tz, &r.fixed);
     segments_rdlock(e);
     r.m = e->m;
     r.segs = e->segs;
@@ -2185,7 +2202,7 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     return rc;
 }
 
-int report_parse_bound(const char *s, bool is_to, int64_t tz, int64_t *out,
+int report_parse_bound(const char *s, bool is_to, const struct tz *tz, int64_t *out,
                        struct cxm_err *err)
 {
     struct cxm_err e;
@@ -2193,28 +2210,67 @@ int report_parse_bound(const char *s, bool is_to, int64_t tz, int64_t *out,
     if (timefmt_parse(s, out, &e))
         return cxm_err_field(err, CXM_EINVAL, -1, is_to ? "to" : "from", "%s: %s",
                              is_to ? "to" : "from", e.msg);
-    if (strlen(s) == 10) {   /* a date: its midnight in the report's zone */
-        *out -= tz;
-        if (is_to)           /* up to the end of that day */
-            *out += 86400;
+    if (strlen(s) == 10) {   /* a date: its midnight in the report's zone, or the
+                                next midnight (the end of that day) for to */
+        int64_t local = *out + (is_to ? 86400 : 0);
+        *out = tz ? tz_local_to_utc(tz, local) : local;
     }
     return CXM_OK;
 }
 
-int report_parse_tz(const char *s, int64_t *out, struct cxm_err *err)
+/* Where the tz database is: the zone files of Debian's tzdata. */
+#define ZONEINFO "/usr/share/zoneinfo/"
+#define ZONE_FILE_MAX (1u << 20)
+
+static bool zone_name_ok(const char *s)
 {
-    *out = 0;
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || s[0] == '/' || strstr(s, ".."))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '/' || s[i] == '_' || s[i] == '-' ||
+              s[i] == '+'))
+            return false;
+    return true;
+}
+
+int report_parse_tz(const char *s, struct tz **out, struct cxm_err *err)
+{
+    *out = NULL;
     if (!s || !*s || !strcmp(s, "UTC") || !strcmp(s, "Z"))
         return CXM_OK;
     int h, m;
     char sign, rest;
     if (sscanf(s, "%c%2d:%2d%c", &sign, &h, &m, &rest) == 3 && (sign == '+' || sign == '-') &&
         strlen(s) == 6 && h >= 0 && h <= 14 && m >= 0 && m < 60) {
-        *out = (sign == '-' ? -1 : 1) * (int64_t)(h * 3600 + m * 60);
+        if (!(*out = tz_fixed((sign == '-' ? -1 : 1) * (int64_t)(h * 3600 + m * 60))))
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
         return CXM_OK;
     }
-    return cxm_err_field(err, CXM_EINVAL, -1, "tz", "tz must be UTC or a fixed offset"
-                         " like +02:00 or -05:00");
+    const char *hint = "tz: UTC, a fixed offset like +02:00, or a zone of the tz database"
+                       " like Europe/Paris";
+    if (!zone_name_ok(s))
+        return cxm_err_field(err, CXM_EINVAL, -1, "tz", "%s", hint);
+    char path[128];
+    snprintf(path, sizeof path, ZONEINFO "%s", s);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cxm_err_field(err, CXM_EINVAL, -1, "tz", "no time zone '%s' (%s)", s, hint);
+    unsigned char *buf = cxm_malloc(ZONE_FILE_MAX);
+    size_t n = buf ? fread(buf, 1, ZONE_FILE_MAX, f) : 0;
+    fclose(f);
+    if (!buf)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    struct cxm_err e;
+    cxm_err_clear(&e);
+    int rc = tz_parse_tzif(buf, n, out, &e);
+    free(buf);
+    if (rc == CXM_ENOMEM)
+        return cxm_err_set(err, rc, "out of memory");
+    if (rc)
+        return cxm_err_field(err, CXM_EINVAL, -1, "tz", "time zone '%s': %s", s, e.msg);
+    return CXM_OK;
 }
 
 /* ---- benchmarks -------------------------------------------------------- */
@@ -2386,6 +2442,7 @@ int cust_filter_new(const struct engine *e, const char *where, struct cust_filte
     }
     struct run *r = &cf->r;
     r->m = m;
+    r->has_fixed = true;   /* UTC */
     r->segs = e->segs;
     r->ref_ts = latest_ts(m);
     r->theme = -1;

@@ -64,7 +64,7 @@ void api_clv_fit(struct req *r)
         }
     }
     json_t *doc = NULL;
-    int rc = end && *end ? report_parse_bound(end, false, 0, &o.calibration_end, &err) : 0;
+    int rc = end && *end ? report_parse_bound(end, false, NULL, &o.calibration_end, &err) : 0;
     if (rc && !strcmp(err.field, "from"))
         cxm_err_field(&err, CXM_EINVAL, -1, "calibration_end", "calibration_end: %s",
                       strchr(err.msg, ':') ? strchr(err.msg, ':') + 2 : err.msg);

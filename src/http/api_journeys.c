@@ -38,8 +38,8 @@ void api_journeys(struct req *r, const char *view)
     q.max_len = (size_t)len;
     q.self_links = self && (!strcmp(self, "1") || !strcmp(self, "true"));
     json_t *doc = NULL;
-    if ((from && *from && report_parse_bound(from, false, 0, &q.from, &err)) ||
-        (to && *to && report_parse_bound(to, true, 0, &q.to, &err)) ||
+    if ((from && *from && report_parse_bound(from, false, NULL, &q.from, &err)) ||
+        (to && *to && report_parse_bound(to, true, NULL, &q.to, &err)) ||
         engine_journeys(r->eng, &q, &doc, &err)) {
         reply_err(r, &err);
         return;

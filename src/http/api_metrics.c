@@ -1,6 +1,7 @@
 /* api_metrics.c - GET /v1/metrics: the report of `cxm report` as JSON. */
 #include <stdint.h>
 
+#include "core/tz.h"
 #include "http/route.h"
 
 void api_metrics_report(struct req *r)
@@ -25,14 +26,15 @@ void api_metrics_report(struct req *r)
     if (cust)
         q.customer = (uint32_t)id;
     json_t *doc = NULL;
-    if (report_parse_tz(req_arg(r, "tz"), &q.tz, &err) ||
-        (from && *from && report_parse_bound(from, false, q.tz, &q.from, &err)) ||
-        (to && *to && report_parse_bound(to, true, q.tz, &q.to, &err)) ||
-        engine_report(r->eng, &q, &doc, &err)) {
+    struct tz *zone = NULL;
+    if (report_parse_tz(req_arg(r, "tz"), &zone, &err) ||
+        (q.tz = zone, from && *from && report_parse_bound(from, false, zone, &q.from, &err)) ||
+        (to && *to && report_parse_bound(to, true, zone, &q.to, &err)) ||
+        engine_report(r->eng, &q, &doc, &err))
         reply_err(r, &err);
-        return;
-    }
-    reply_json(r, 200, doc);
+    else
+        reply_json(r, 200, doc);
+    tz_free(zone);
 }
 
 void api_benchmarks_compare(struct req *r)

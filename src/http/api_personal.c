@@ -523,8 +523,8 @@ void api_uplift(struct req *r)
                              .from = 0, .to = INT64_MAX};
     const char *f = req_arg(r, "from"), *t = req_arg(r, "to");
     json_t *doc = NULL;
-    if ((f && *f && report_parse_bound(f, false, 0, &q.from, &err)) ||
-        (t && *t && report_parse_bound(t, true, 0, &q.to, &err)) ||
+    if ((f && *f && report_parse_bound(f, false, NULL, &q.from, &err)) ||
+        (t && *t && report_parse_bound(t, true, NULL, &q.to, &err)) ||
         engine_uplift(r->eng, &q, &doc, &err))
         reply_err(r, &err);
     else

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/tz.h"
 #include "core/utf8.h"
 #include "cxm_limits.h"
 #include "http/route.h"
@@ -15,7 +16,7 @@ static bool flag_arg(struct req *r, const char *name)
 }
 
 /* from, to and tz as for /v1/metrics. */
-static bool period_args(struct req *r, int64_t *from, int64_t *to, int64_t *tz)
+static bool period_args(struct req *r, int64_t *from, int64_t *to, struct tz **tz)
 {
     struct cxm_err err;
     cxm_err_clear(&err);
@@ -25,6 +26,8 @@ static bool period_args(struct req *r, int64_t *from, int64_t *to, int64_t *tz)
     if (report_parse_tz(req_arg(r, "tz"), tz, &err) ||
         (f && *f && report_parse_bound(f, false, *tz, from, &err)) ||
         (t && *t && report_parse_bound(t, true, *tz, to, &err))) {
+        tz_free(*tz);
+        *tz = NULL;
         reply_err(r, &err);
         return false;
     }
@@ -75,16 +78,18 @@ void api_text_sentiment(struct req *r)
 void api_text_themes(struct req *r)
 {
     struct report_query q = {.by = req_arg(r, "by"), .where = req_arg(r, "where")};
-    if (!period_args(r, &q.from, &q.to, &q.tz))
+    struct tz *zone = NULL;
+    if (!period_args(r, &q.from, &q.to, &zone))
         return;
+    q.tz = zone;
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
-    if (engine_text_themes(r->eng, &q, &doc, &err)) {
+    if (engine_text_themes(r->eng, &q, &doc, &err))
         reply_err(r, &err);
-        return;
-    }
-    reply_json(r, 200, doc);
+    else
+        reply_json(r, 200, doc);
+    tz_free(zone);
 }
 
 void api_text_emerging(struct req *r)
@@ -108,7 +113,7 @@ void api_text_emerging(struct req *r)
     }
     struct cxm_err err;
     cxm_err_clear(&err);
-    if (at && *at && report_parse_bound(at, false, 0, &q.at, &err)) {
+    if (at && *at && report_parse_bound(at, false, NULL, &q.at, &err)) {
         cxm_err_field(&err, CXM_EINVAL, -1, "at", "at: a date or time");
         reply_err(r, &err);
         return;
@@ -153,11 +158,13 @@ void api_feedback_list(struct req *r)
 {
     struct feedback_query q = {.search = req_arg(r, "search"), .label = req_arg(r, "sentiment")};
     long limit;
-    int64_t tz, cur = 0, cust = 0;
+    int64_t cur = 0, cust = 0;
+    struct tz *tz = NULL;
     const char *c = req_arg(r, "cursor"), *cid = req_arg(r, "customer_id");
     if (!req_int_arg(r, "limit", 1, CXM_MAX_PAGE, CXM_DEFAULT_PAGE, &limit) ||
         !theme_arg(r, &q.theme) || !period_args(r, &q.from, &q.to, &tz))
         return;
+    tz_free(tz);   /* the period's dates are read; nothing else is by day */
     q.limit = (size_t)limit;
     if (q.label && strcmp(q.label, "positive") && strcmp(q.label, "negative") &&
         strcmp(q.label, "neutral")) {

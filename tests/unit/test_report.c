@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/tz.h"
 #include "engine/engine.h"
 #include "engine_fixture.h"
 #include "log.h"
@@ -473,8 +474,12 @@ Test(report, months_begin_in_the_time_zone_asked_for)
     cr_assert_eq(engine_report(e, &q, &doc, &err), 0);
     cr_assert_eq(json_array_size(json_object_get(doc, "rows")), 2, "UTC: January and February");
     json_decref(doc);
-    cr_assert_eq(report_parse_tz("+02:00", &q.tz, &err), 0);
-    cr_assert_eq(q.tz, 7200);
+    struct tz *zone;
+    cr_assert_eq(report_parse_tz("+02:00", &zone, &err), 0);
+    int64_t off;
+    cr_assert(tz_is_fixed(zone, &off));
+    cr_assert_eq(off, 7200);
+    q.tz = zone;
     cr_assert_eq(engine_report(e, &q, &doc, &err), 0);
     json_t *rows = json_object_get(doc, "rows");
     cr_assert_eq(json_array_size(rows), 1, "+02:00: both in February");
@@ -485,8 +490,65 @@ Test(report, months_begin_in_the_time_zone_asked_for)
     cr_assert_eq(q.from, 1738368000 - 7200);
     cr_assert_eq(report_parse_bound("2025-01-31", true, q.tz, &q.to, &err), 0);
     cr_assert_eq(q.to, 1738368000 - 7200);
-    cr_assert_eq(report_parse_tz("Europe/Paris", &q.tz, &err), CXM_EINVAL);
+    tz_free(zone);
+    struct tz *bad;
+    cr_assert_eq(report_parse_tz("Mars/Olympus", &bad, &err), CXM_EINVAL);
     cr_assert_str_eq(err.field, "tz");
+    cr_assert_eq(report_parse_tz("../etc/passwd", &bad, &err), CXM_EINVAL);
+    engine_close(e);
+}
+
+Test(report, days_follow_daylight_saving_time_in_a_named_zone)
+{
+    struct engine *e = fx_open(false);
+    json_t *arr = json_array();
+    /* Paris moves to CEST on Sunday 2026-03-29 at 01:00Z: that day is 23 hours */
+    add_fb(arr, "a", "nps", 10, "web", 1774732200);   /* 03-28 21:10Z = 22:10 CET, 28th */
+    add_fb(arr, "b", "nps", 0, "web", 1774739400);    /* 03-28 23:10Z = 00:10 CET, 29th */
+    add_fb(arr, "c", "nps", 10, "web", 1774820400);   /* 03-29 21:40Z = 23:40 CEST, 29th */
+    add_fb(arr, "d", "nps", 10, "web", 1774822200);   /* 03-29 22:10Z = 00:10 CEST, 30th */
+    /* and back on 2026-10-25 at 01:00Z: 25 hours */
+    add_fb(arr, "e", "nps", 0, "web", 1792879800);    /* 10-24 22:10Z = 00:10 CEST, 25th */
+    add_fb(arr, "f", "nps", 0, "web", 1792969800);    /* 10-25 23:10Z = 00:10 CET, 26th */
+    fx_ingest(e, arr, 0);
+    json_decref(arr);
+    struct tz *paris;
+    struct cxm_err err;
+    cr_assert_eq(report_parse_tz("Europe/Paris", &paris, &err), 0, "%s", err.msg);
+    struct report_query q = {.metric = "nps", .by = "day", .tz = paris};
+    /* the whole of March 2026 in Paris: from its local midnight */
+    cr_assert_eq(report_parse_bound("2026-03-28", false, paris, &q.from, &err), 0);
+    cr_assert_eq(q.from, 1774652400);                 /* 03-27 23:00Z */
+    cr_assert_eq(report_parse_bound("2026-10-26", true, paris, &q.to, &err), 0);
+    cr_assert_eq(q.to, 1793055600);                   /* 10-26 23:00Z: 10-27 00:00 CET */
+    json_t *doc;
+    cr_assert_eq(engine_report(e, &q, &doc, &err), 0, "%s", err.msg);
+    json_t *rows = json_object_get(doc, "rows");
+    static const struct { const char *day; long long n; } want[] = {
+        {"2026-03-28", 1}, {"2026-03-29", 2}, {"2026-03-30", 1}, {"2026-10-25", 1},
+        {"2026-10-26", 1}};
+    size_t i, found = 0;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        long long n = json_integer_value(json_object_get(row, "n"));
+        if (!n)
+            continue;
+        const char *day = json_string_value(json_object_get(row, "day"));
+        cr_assert_lt(found, 5, "extra day %s", day);
+        cr_assert_str_eq(day, want[found].day);
+        cr_assert_eq(n, want[found].n, "%s", day);
+        found++;
+    }
+    cr_assert_eq(found, 5);
+    json_decref(doc);
+    /* weeks start on Monday 00:00 Paris time too */
+    q.by = "week";
+    cr_assert_eq(engine_report(e, &q, &doc, &err), 0, "%s", err.msg);
+    rows = json_object_get(doc, "rows");
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "n")), 3,
+                 "the week of 03-23: 28th and 29th");
+    json_decref(doc);
+    tz_free(paris);
     engine_close(e);
 }
 
