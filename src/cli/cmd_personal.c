@@ -107,7 +107,8 @@ static const char segments_usage[] =
     "       cxm segments update ID [--rule EXPR] [--name TEXT] [--description TEXT]\n"
     "       cxm segments delete ID\n"
     "       cxm segments members ID [--limit N] [--cursor ID] [--format table|csv|json]\n"
-    "       cxm segments preview --rule EXPR\n\n"
+    "       cxm segments preview --rule EXPR\n"
+    "       cxm segments features            (what rules can use)\n\n"
     "Segments are named rules over customer features, kept current as data\n"
     "arrives (docs/personalisation.md has the language):\n"
     "  cxm segments create lapsed --rule 'orders >= 1 and days_since_last_order > 180'\n"
@@ -128,6 +129,24 @@ int cmd_segments(int argc, char **argv)
     const char *sub = a.pos[0];
     bool write = !strcmp(sub, "create") || !strcmp(sub, "update") || !strcmp(sub, "delete");
     bool needs_id = write || !strcmp(sub, "show") || !strcmp(sub, "members");
+    if (!strcmp(sub, "features")) {
+        struct cxm_err ferr;
+        json_t *fd = NULL;
+        if (engine_features(&fd, &ferr))
+            return cli_fail("segments", &ferr);
+        json_t *r = json_pack("{s:O}", "rows", json_object_get(fd, "features"));
+        if (strcmp(a.format, "json"))
+            rows_print(stdout, r, a.format);
+        else {
+            char *s = json_dumps(fd, JSON_INDENT(2));
+            if (s)
+                puts(s);
+            free(s);
+        }
+        json_decref(r);
+        json_decref(fd);
+        return EXIT_OK;
+    }
     if (strcmp(sub, "list") && strcmp(sub, "preview") && !needs_id)
         return cli_usage("segments", "unknown subcommand '%s'", sub);
     if (needs_id && a.npos != 2)

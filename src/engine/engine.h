@@ -246,6 +246,8 @@ int engine_segment(struct engine *e, const char *id, json_t **out, struct cxm_er
  * "next_cursor"}. */
 int engine_segment_members(struct engine *e, const char *id, uint32_t cursor, size_t limit,
                            json_t **out, struct cxm_err *err);
+/* The customer features rules can use: name, type, meaning. */
+int engine_features(json_t **out, struct cxm_err *err);
 /* Checks a rule and counts who matches it now, without saving it. */
 int engine_segment_preview(struct engine *e, const char *rule, json_t **out,
                            struct cxm_err *err);

@@ -31,6 +31,39 @@ const struct filter_field feature_fields[FF_COUNT] = {
     {"channels", FT_SET}, {"bought_category", FT_SET},
 };
 
+/* What each feature means, for people building rules (GET /v1/features). */
+static const char *const feature_help[FF_COUNT] = {
+    "the profile's country (latest known)", "the profile's city", "the profile's gender",
+    "the profile's language", "promoter, passive or detractor, from the latest NPS answer",
+    "18-24, 25-34, 35-44, 45-54, 55-64 or 65+ this year", "age in years this year",
+    "year of birth", "1 yes, 0 no; missing when never given", "1 yes, 0 no",
+    "1 yes, 0 no", "the latest NPS answer, 0-10", "mean of the CSAT answers (1-5)",
+    "mean of the CES answers (1-7)", "mean sentiment of comments and texts (-1 to 1)",
+    "orders placed", "total amount of the orders",
+    "whole days since the latest order", "whole days since the latest interaction or"
+    " answer", "whole days since the profile was created",
+    "complaints and tickets after the latest resolved interaction",
+    "complaints in the last 90 days", "contacts made in the last 30 days",
+    "predicted value over 52 weeks (fitted CLV model)", "probability the customer is"
+    " still active (fitted CLV model)",
+    "channels used: channels contains 'app'", "categories bought: bought_category('running')"};
+
+json_t *features_json(void)
+{
+    static const char *const types[] = {"text", "number", "set"};
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < FF_COUNT; i++)
+        if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b}", "name",
+                                                 feature_fields[i].name, "type",
+                                                 types[feature_fields[i].type], "meaning",
+                                                 feature_help[i], "time_dependent",
+                                                 feature_time_dependent(i)))) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr ? json_pack("{s:o}", "features", arr) : NULL;
+}
+
 static const char *const bands[] = {NULL, "18-24", "25-34", "35-44", "45-54", "55-64",
                                     "65+"};
 static const char *const categories[] = {NULL, "promoter", "passive", "detractor"};
@@ -335,10 +368,19 @@ struct filter *feat_parse(const struct model *m, const char *rule, struct cxm_er
     return f;
 }
 
+/* Fields whose value moves with the clock alone. */
+static const uint64_t TIMED = 1ull << FF_AGE_BAND | 1ull << FF_AGE |
+                              1ull << FF_DAYS_SINCE_LAST_ORDER |
+                              1ull << FF_DAYS_SINCE_LAST_CONTACT |
+                              1ull << FF_DAYS_SINCE_SIGNUP | 1ull << FF_COMPLAINTS_90D |
+                              1ull << FF_CONTACTS_30D;
+
+bool feature_time_dependent(int field)
+{
+    return (TIMED >> field) & 1u;
+}
+
 bool feat_time_dependent(const struct filter *f)
 {
-    uint64_t t = 1ull << FF_AGE_BAND | 1ull << FF_AGE | 1ull << FF_DAYS_SINCE_LAST_ORDER |
-                 1ull << FF_DAYS_SINCE_LAST_CONTACT | 1ull << FF_DAYS_SINCE_SIGNUP |
-                 1ull << FF_COMPLAINTS_90D | 1ull << FF_CONTACTS_30D;
-    return (filter_fields_used(f) & t) != 0;
+    return (filter_fields_used(f) & TIMED) != 0;
 }

@@ -6,6 +6,8 @@
 #ifndef CXM_FEATURES_H
 #define CXM_FEATURES_H
 
+#include <jansson.h>
+
 #include "core/filter.h"
 #include "engine/model.h"
 
@@ -65,5 +67,8 @@ void feat_bind(const struct model *m, struct filter *f);
 /* Whether the rule's answer can change with the clock alone (ages,
  * days since, windows): such segments are evaluated again each day. */
 bool feat_time_dependent(const struct filter *f);
+bool feature_time_dependent(int field);
+/* {"features": [{name, type, meaning, time_dependent}]} */
+json_t *features_json(void);
 
 #endif

@@ -547,3 +547,9 @@ int engine_segment_delete(struct engine *e, const char *id, struct cxm_err *err)
         *err = w.err;
     return rc;
 }
+
+int engine_features(json_t **out, struct cxm_err *err)
+{
+    *out = features_json();
+    return *out ? CXM_OK : cxm_err_set(err, CXM_ENOMEM, "out of memory");
+}

@@ -201,6 +201,8 @@ static const char openapi[] =
     "\"/v1/items/{sku}/similar\":{\"get\":{\"summary\":\"Items bought by the same customers (admin, analyst, agent)\","
     "\"parameters\":[{\"name\":\"sku\",\"in\":\"path\",\"required\":true},{\"name\":\"n\",\"in\":\"query\"}],"
     "\"responses\":{\"200\":{\"description\":\"{sku, buyers, similar}\"},\"404\":{\"description\":\"unknown item\"}}}},"
+    "\"/v1/features\":{\"get\":{\"summary\":\"Customer features rules can use (admin, analyst, agent)\","
+    "\"responses\":{\"200\":{\"description\":\"{features:[{name,type,meaning,time_dependent}]}\"}}}},"
     "\"/v1/decisions/uplift\":{\"get\":{\"summary\":\"Proposed, contacted or not, ordered within days (admin, analyst)\","
     "\"parameters\":[{\"name\":\"action\",\"in\":\"query\",\"required\":true},{\"name\":\"days\",\"in\":\"query\"},"
     "{\"name\":\"from\",\"in\":\"query\"},{\"name\":\"to\",\"in\":\"query\"}],"

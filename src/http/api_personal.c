@@ -240,6 +240,17 @@ void api_segment_members(struct req *r)
     reply_text(r, 200, "text/csv; charset=utf-8", body, len);
 }
 
+void api_features(struct req *r)
+{
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    json_t *doc = NULL;
+    if (engine_features(&doc, &err))
+        reply_err(r, &err);
+    else
+        reply_json(r, 200, doc);
+}
+
 void api_segment_preview(struct req *r)
 {
     json_t *o = body_object(r, "{\"rule\": ...}");

@@ -80,6 +80,7 @@ void api_segments(struct req *r);
 void api_segment(struct req *r);
 void api_segment_members(struct req *r);
 void api_segment_preview(struct req *r);
+void api_features(struct req *r);
 void api_actions(struct req *r);
 void api_policy(struct req *r);
 void api_decide(struct req *r);

@@ -28,7 +28,7 @@ enum route_id {
     RT_SEGMENTS, RT_SEGMENT_NEW, RT_SEGMENT, RT_SEGMENT_PUT, RT_SEGMENT_DEL,
     RT_SEG_MEMBERS, RT_SEG_PREVIEW, RT_ACTIONS, RT_ACTIONS_PUT, RT_POLICY, RT_POLICY_PUT,
     RT_DECIDE, RT_CONTACTS, RT_RECS, RT_SIMILAR, RT_REC_SETTINGS, RT_REC_SETTINGS_PUT,
-    RT_UPLIFT, RT_COUNT
+    RT_UPLIFT, RT_FEATURES, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -40,7 +40,7 @@ static const char *const route_names[RT_COUNT] = {
     "segments", "segment_create", "segment", "segment_update", "segment_delete",
     "segment_members", "segment_preview", "actions", "actions_put", "contact_policy",
     "contact_policy_put", "decide", "contacts", "recommendations", "similar_items",
-    "recommendation_settings", "recommendation_settings_put", "uplift"};
+    "recommendation_settings", "recommendation_settings_put", "uplift", "features"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -253,6 +253,7 @@ static int route_of(const char *method, const char *path, uint32_t *id,
                              R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
         [RT_REC_SETTINGS_PUT] = {RT_REC_SETTINGS_PUT, "PUT", R(ROLE_ADMIN)},
         [RT_UPLIFT] = {RT_UPLIFT, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_FEATURES] = {RT_FEATURES, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -309,6 +310,8 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = strcmp(method, "PUT") ? RT_POLICY : RT_POLICY_PUT;
     else if (!strcmp(path, "/v1/recommendations/settings"))
         rt = strcmp(method, "PUT") ? RT_REC_SETTINGS : RT_REC_SETTINGS_PUT;
+    else if (!strcmp(path, "/v1/features"))
+        rt = RT_FEATURES;
     else if (!strcmp(path, "/v1/decisions/uplift"))
         rt = RT_UPLIFT;
     else if (!strcmp(path, "/v1/decide"))
@@ -422,6 +425,7 @@ static void dispatch(struct req *r)
     case RT_REC_SETTINGS:
     case RT_REC_SETTINGS_PUT: api_rec_settings(r); break;
     case RT_UPLIFT: api_uplift(r); break;
+    case RT_FEATURES: api_features(r); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
 }

@@ -84,6 +84,11 @@ Test(personal_api, segments_decisions_contacts_and_recommendations)
     sg = get_json(&s, "/v1/segments/repeat", agent);
     cr_assert_eq(jint(sg, "members"), want + 1);
     json_decref(sg);
+    json_t *fe = get_json(&s, "/v1/features", analyst);
+    cr_assert_eq(json_array_size(jget(fe, "features")), 27);
+    cr_assert_str_eq(jstr(fe, "features[25].name"), "channels");
+    cr_assert_str_eq(jstr(fe, "features[25].type"), "set");
+    json_decref(fe);
     json_t *pv = http_json(&s, "POST", "/v1/segments/preview", analyst, "application/json",
                            "{\"rule\":\"bought_category('tents')\"}", 200);
     cr_assert_eq(jint(pv, "members"), 12);
