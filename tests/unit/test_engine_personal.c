@@ -242,15 +242,28 @@ Test(engine_personal, merged_profiles_share_caps_and_an_unmerge_splits_them,
     cr_assert_str_eq(decide(e, 2, "email", "promo", ids, sizeof ids, NULL, 0), "cap");
     cr_assert_eq(contact(e, 2, "promo", 0, false, &err), CXM_ECONFLICT);
     cr_assert_str_eq(err.field, "cap");
+    /* memberships follow the merge: one order each, two together */
+    engine_close(e);
+    e = fx_open(true);
+    engine_set_clock(e, NOW);
+    cr_assert_eq(members(e, "buyers"), 0);
     /* the cap lifts exactly 7 days after the older contact */
     engine_set_clock(e, NOW + 4 * DAY - 1);
     cr_assert_str_eq(decide(e, 1, "email", "promo", ids, sizeof ids, NULL, 0), "cap");
     engine_set_clock(e, NOW + 4 * DAY);
     cr_assert_null(decide(e, 1, "email", "promo", ids, sizeof ids, NULL, 0));
     engine_set_clock(e, NOW);
+    put_segment(e, "pair", "orders >= 2");
+    ingest1(e, order("ann@x.io", "m1", NOW - DAY, "S1", "shoes"));
+    cr_assert_eq(members(e, "pair"), 0);
+    ingest1(e, order("bob@x.io", "m2", NOW - DAY, "S1", "shoes"));   /* through node 2 */
+    cr_assert_eq(members(e, "pair"), 1);
+    cr_assert_eq(members(e, "buyers"), 1, "one profile, not two");
     /* unmerged, each has their own one contact again */
     struct engine_work w = {.op = ENGINE_UNMERGE, .customer = 2};
     cr_assert_eq(engine_run(e, &w), 0, "%s", w.err.msg);
+    cr_assert_eq(members(e, "pair"), 0);
+    cr_assert_eq(members(e, "buyers"), 2);
     cr_assert_null(decide(e, 1, "email", "promo", ids, sizeof ids, NULL, 0));
     cr_assert_null(decide(e, 2, "email", "promo", ids, sizeof ids, NULL, 0));
     /* a batch that would pass the cap is refused whole */
