@@ -35,46 +35,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../rng.h"
+
 #define END_TS 1782864000u               /* 2026-07-01T00:00:00Z, excluded */
 #define START_TS 1719792000u             /* 2024-07-01T00:00:00Z */
 #define DAY 86400u
 #define GAP (30u * DAY)
 #define MAX_SESSION 30
-
-struct rng { uint64_t s[4]; };
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix(&seed);
-}
-
-/* xoshiro256** */
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t x = s[1] * 5, res = ((x << 7) | (x >> 57)) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 45) | (s[3] >> 19);
-    return res;
-}
-
-static uint32_t rng_below(struct rng *r, uint32_t n)
-{
-    return (uint32_t)((rng_next(r) >> 32) * n >> 32);
-}
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
