@@ -139,9 +139,13 @@ struct run {
     bool one;
     uint32_t *rows;
     size_t nrows;
-    /* M_CUSTOMERS: (group, profile) pairs already counted */
+    /* M_CUSTOMERS: (group, profile) pairs already counted; when every
+     * dimension describes the profile (it is in one group only), a bit
+     * per profile instead */
     uint64_t *seen;
     size_t seencap, nseen;
+    bool profile_dims;
+    uint64_t *counted;
     /* customer metrics: the profile being filtered, and "now" for ages and
      * the last period */
     uint32_t cur;
@@ -651,8 +655,18 @@ static int accumulate(struct run *r, struct group *g, size_t i)
 {
     double s = r->m->fc.score[i];
     if (r->metric == M_CUSTOMERS) {
+        uint32_t root = prof_at(r, r->m->fc.cust[i])->root;
+        if (r->profile_dims) {
+            size_t b = root - r->prof_base;
+            if (!r->counted && !(r->counted = cxm_calloc(r->prof_len / 64 + 1, 8)))
+                return CXM_ENOMEM;
+            uint64_t bit = 1ull << (b & 63);
+            g->acc.count += !(r->counted[b >> 6] & bit);
+            r->counted[b >> 6] |= bit;
+            return CXM_OK;
+        }
         bool added = false;
-        uint64_t key = (uint64_t)(g - r->g + 1) << 32 | prof_at(r, r->m->fc.cust[i])->root;
+        uint64_t key = (uint64_t)(g - r->g + 1) << 32 | root;
         int rc = seen_add(r, key, &added);
         g->acc.count += added;
         return rc;
@@ -2181,6 +2195,13 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
                              " feedback metrics only");
     }
     r.theme = -1;
+    r.profile_dims = true;
+    for (int k = 0; k < r.ndims; k++) {
+        enum dim d = r.dims[k];
+        r.profile_dims &= d == D_COUNTRY || d == D_CITY || d == D_GENDER ||
+                          d == D_NPS_CATEGORY || d == D_CSAT_MEAN || d == D_P_ALIVE_BAND ||
+                          d == D_CLV_BAND;
+    }
     r.tz = q->tz;
     r.has_fixed = !q->tz || tz_is_fixed(q->tz, &r.fixed);
     segments_rdlock(e);
@@ -2197,6 +2218,7 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     free(r.teams);
     free(r.rows);
     free(r.seen);
+    free(r.counted);
     free(r.palive);
     free(r.pclv);
     return rc;
