@@ -33,7 +33,7 @@ static const struct {
     {"keys", cmd_keys, "create API keys"},
     {"export", cmd_export, "print a customer's profile and full history as JSON"},
     {"unmerge", cmd_unmerge, "split a merged customer off its profile"},
-    {"text", cmd_text, "text analytics on comments: sentiment"},
+    {"text", cmd_text, "text analytics on comments: sentiment, themes, emerging topics"},
 };
 
 static void usage(FILE *f)
