@@ -294,27 +294,23 @@ static unsigned first_month(unsigned m, enum bucket b)
     return m;
 }
 
-const char *metrics_age_band(int birth_year, int64_t ts)
+int metrics_age_band_index(int birth_year, int64_t ts)
 {
     if (birth_year == 0)
-        return NULL;
+        return 0;
     int y;
     unsigned m, d;
     timefmt_civil_from_days(day_of(ts), &y, &m, &d);
     int64_t age = (int64_t)y - birth_year;
-    if (age < 18)
-        return NULL;
-    if (age <= 24)
-        return "18-24";
-    if (age <= 34)
-        return "25-34";
-    if (age <= 44)
-        return "35-44";
-    if (age <= 54)
-        return "45-54";
-    if (age <= 64)
-        return "55-64";
-    return "65+";
+    return age < 18 ? 0 : age <= 24 ? 1 : age <= 34 ? 2 : age <= 44 ? 3 : age <= 54 ? 4
+         : age <= 64 ? 5 : 6;
+}
+
+const char *metrics_age_band(int birth_year, int64_t ts)
+{
+    static const char *const names[] = {NULL, "18-24", "25-34", "35-44", "45-54", "55-64",
+                                        "65+"};
+    return names[metrics_age_band_index(birth_year, ts)];
 }
 
 int64_t bucket_start(int64_t ts, enum bucket b)

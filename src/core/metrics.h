@@ -112,6 +112,8 @@ double metrics_weighted_spread(const double *mean, const double *n, size_t k);
  * the year difference: birthdays are not known, so all of a year's births
  * change band on 1 January. The string is static. */
 const char *metrics_age_band(int birth_year, int64_t ts);
+/* The same as an index: 0 none (unknown, under 18), 1 "18-24" ... 6 "65+". */
+int metrics_age_band_index(int birth_year, int64_t ts);
 
 /* Calendar buckets in UTC (proleptic Gregorian, before 1970 too). ts must
  * stay a week inside TIMEFMT_MAX_DAYS days of 1970 (some two billion

@@ -236,13 +236,7 @@ double feat_value(struct feat_eval *x, int field)
     case FF_NPS_CATEGORY:
         v = f->last_nps < 0 ? 0 : f->last_nps >= 9 ? 1 : f->last_nps >= 7 ? 2 : 3;
         break;
-    case FF_AGE_BAND: {
-        const char *b = metrics_age_band(p->birth_year, x->now);
-        for (uint32_t i = 1; b && i <= 6; i++)
-            if (strcmp(b, bands[i]) == 0)
-                v = i;
-        break;
-    }
+    case FF_AGE_BAND: v = (uint32_t)metrics_age_band_index(p->birth_year, x->now); break;
     case FF_AGE: return p->birth_year ? (double)(year_of(x->now) - p->birth_year) : NAN;
     case FF_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
     case FF_CONSENT_MARKETING: return p->consent_m < 0 ? NAN : p->consent_m;

@@ -380,11 +380,7 @@ static int build_teams(struct run *r)
 
 static int band_of(int birth_year, int64_t ts)
 {
-    const char *b = metrics_age_band(birth_year, ts);
-    for (int i = 1; b && i <= 6; i++)
-        if (strcmp(b, bands[i]) == 0)
-            return i;
-    return 0;
+    return metrics_age_band_index(birth_year, ts);   /* indexes match bands[] */
 }
 
 /* Value of dimension or filter field d for feedback row i: a code (0:

@@ -637,6 +637,12 @@ static int64_t at(const char *s)
 
 static void assert_band(int birth_year, int64_t ts, const char *want)
 {
+    static const char *const names[] = {NULL, "18-24", "25-34", "35-44", "45-54", "55-64",
+                                        "65+"};
+    int k = metrics_age_band_index(birth_year, ts);
+    cr_assert(k >= 0 && k <= 6);
+    cr_assert(want ? names[k] && !strcmp(names[k], want) : !names[k],
+              "born %d: index %d, want %s", birth_year, k, want ? want : "none");
     const char *got = metrics_age_band(birth_year, ts);
     if (want == NULL)
         cr_assert_null(got, "born %d: got %s", birth_year, got ? got : "");
