@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../driver.h"
 #include "engine/engine.h"
 
 static const char *const segs[20][2] = {
@@ -42,19 +43,6 @@ static const char *const segs[20][2] = {
 
 static const char *const kinds[] = {"promotion", "survey", "service_follow_up",
                                     "retention_offer", "thank_you", "referral"};
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t next(void)
@@ -89,7 +77,7 @@ static void run(struct engine *e, size_t n, uint32_t ncust, bool log, const char
         lat[i] = now_s() - a;
     }
     double total = now_s() - t0;
-    qsort(lat, n, sizeof *lat, cmp_d);
+    qsort(lat, n, sizeof *lat, cmp_double);
     printf("%-22s %8.0f decisions/s  p50 %6.1f us  p99 %6.1f us  p99.9 %6.1f us"
            "  max %7.1f us  (%.1f eligible of 50 on average)\n",
            label, n / total, lat[n / 2] * 1e6, lat[n * 99 / 100] * 1e6,

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "core/arena.h"
+#include "../driver.h"
 #include "engine/engine.h"
 #include "engine/event.h"
 
@@ -36,40 +37,10 @@
 #define PATHS_TOP 100
 #define PATHS_ALL 3000000
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* Resident memory of this process in bytes (VmRSS), 0 when unknown. */
-static long long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long long kb = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtoll(line + 6, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb * 1024;
-}
-
 static void die(const char *what, const struct cxm_err *err)
 {
     fprintf(stderr, "j: %s: %s (%s)\n", what, err->msg, cxm_rc_str(err->code));
     exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 struct timing {

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/rows.h"
+#include "core/buf.h"
 #include "core/policy.h"
 #include "cxm_limits.h"
 #include "engine/engine.h"
@@ -284,8 +285,12 @@ int cmd_decide(int argc, char **argv)
     struct decision d;
     json_t *doc = NULL;
     int rc = engine_decide(e, &q, &d, &err);
-    if (!rc) {
-        doc = decision_json(&d, a.channel);
+    if (!rc) {   /* the API's answer, read back */
+        struct buf b;
+        buf_init(&b, 8u << 20);
+        if (!decision_write(&d, a.channel, &b))
+            doc = json_loadb(b.p, b.len, 0, NULL);
+        buf_free(&b);
         decision_free(&d);
         if (!doc)
             rc = cxm_err_set(&err, CXM_ENOMEM, "out of memory");

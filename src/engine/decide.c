@@ -613,34 +613,6 @@ static json_t *jtime(int64_t t)
     return json_string(buf);
 }
 
-json_t *decision_json(const struct decision *d, const char *channel)
-{
-    json_t *acts = json_array(), *exc = json_array();
-    for (size_t i = 0; acts && exc && i < d->n; i++) {
-        const struct decision_item *it = &d->items[i];
-        json_t *o;
-        if (it->eligible)
-            o = json_pack("{s:s, s:s?, s:s, s:f, s:f, s:s?, s:s?}", "action",
-                          decision_str(d, it->action), "name", decision_str(d, it->name),
-                          "kind", contact_kind_name(it->kind), "priority", it->priority,
-                          "value", it->value, "subject", decision_str(d, it->subject),
-                          "message", decision_str(d, it->message));
-        else
-            o = json_pack("{s:s, s:s, s:s?, s:o}", "action", decision_str(d, it->action),
-                          "rule", it->rule, "reason", decision_str(d, it->why), "until",
-                          it->until ? jtime(it->until) : json_null());
-        if (!o || json_array_append_new(it->eligible ? acts : exc, o)) {
-            json_decref(acts);
-            json_decref(exc);
-            return NULL;
-        }
-    }
-    return json_pack("{s:o, s:I, s:s, s:o, s:o, s:o}", "decision",
-                     d->id ? json_integer(d->id) : json_null(), "customer",
-                     (json_int_t)d->customer, "channel", channel, "ts", jtime(d->ts),
-                     "actions", acts, "excluded", exc);
-}
-
 /* The same document written straight into a buffer: a decision answers
  * thousands of requests a second, and building a jansson tree of 50
  * objects cost more than deciding. Strings are valid UTF-8 (checked or

@@ -296,9 +296,8 @@ struct decision {
 int engine_decide(struct engine *e, const struct decide_req *q, struct decision *out,
                   struct cxm_err *err);
 const char *decision_str(const struct decision *d, uint32_t off);
-/* {"decision","customer","channel","actions":[...],"excluded":[...]} */
-json_t *decision_json(const struct decision *d, const char *channel);
-/* The same document, compact, appended to b (CXM_ENOMEM, CXM_ETOOBIG). */
+/* {"decision","customer","channel","ts","actions":[...],"excluded":[...]},
+ * compact JSON appended to b (CXM_ENOMEM, CXM_ETOOBIG). */
 int decision_write(const struct decision *d, const char *channel, struct buf *b);
 /* Without explain, left-out actions carry their rule and until only. */
 void decision_free(struct decision *d);
