@@ -27,47 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../rng.h"
+#include "../canon.h"
 
 #define END_TS 1782864000u               /* 2026-07-01T00:00:00Z, excluded */
 #define START_TS 1719792000u             /* 2024-07-01T00:00:00Z */
-
-/* A weighted choice among n values; weights are integers. */
-struct table {
-    int n;
-    const char *const *name;
-    const unsigned *w;
-    unsigned total;
-};
-
-static int pick(struct rng *r, const struct table *t)
-{
-    uint32_t x = rng_below(r, t->total);
-    for (int i = 0; i < t->n; i++) {
-        if (x < t->w[i])
-            return i;
-        x -= t->w[i];
-    }
-    return t->n - 1;
-}
-
-static void table_init(struct table *t)
-{
-    t->total = 0;
-    for (int i = 0; i < t->n; i++)
-        t->total += t->w[i];
-}
-
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-/* "" is an empty cell */
-static const char *const countries[] = {
-    "US", "GB", "DE", "FR", "CA", "AU", "ES", "IT", "NL", "BR", "MX", "IN",
-    "JP", "SE", "PL", "IE", "BE", "CH", "NZ", ""};
-static const unsigned country_w[] = {28, 12, 10, 8, 6, 5, 4, 4, 3, 3, 3, 3,
-                                     2, 2, 2, 1, 1, 1, 1, 1};
-static const char *const genders[] = {"female", "male", "non-binary", ""};
-static const unsigned gender_w[] = {49, 47, 1, 3};
 
 enum { K_NPS, K_CSAT, K_CES };
 static const char *const kinds[] = {"nps", "csat", "ces"};
@@ -99,8 +62,6 @@ static const char *const stages[] = {"awareness", "consideration", "purchase",
                                      "onboarding", "usage", "support", ""};
 static const unsigned stage_w[] = {5, 10, 29, 10, 25, 18, 3};
 
-static struct table t_country = {COUNT(countries), countries, country_w, 0};
-static struct table t_gender = {COUNT(genders), genders, gender_w, 0};
 static struct table t_kind = {COUNT(kinds), kinds, kind_w, 0};
 static struct table t_score[3] = {{COUNT(nps_w), nps_names, nps_w, 0},
                                   {COUNT(csat_w), nps_names, csat_w, 0},
@@ -168,33 +129,6 @@ static void gen_resp(struct rng *r, uint32_t ncust, uint64_t pmul, uint64_t seed
     o->score = (uint8_t)s;
 }
 
-static FILE *open_out(const char *dir, const char *name)
-{
-    char path[4096];
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= sizeof path) {
-        fprintf(stderr, "gen: path too long\n");
-        exit(1);
-    }
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "gen: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    static char bufs[4][1 << 20];
-    static int nb;
-    setvbuf(f, bufs[nb++ % 4], _IOFBF, sizeof bufs[0]);
-    return f;
-}
-
-static void close_out(FILE *f)
-{
-    if (ferror(f) || fclose(f)) {
-        fprintf(stderr, "gen: write failed: %s\n", strerror(errno));
-        exit(1);
-    }
-}
-
 static void write_resps(FILE *f, const struct resp *v, size_t n, uint64_t first_id)
 {
     fputs("event_id,ts,crm,kind,score,channel,touchpoint,stage\n", f);
@@ -204,18 +138,6 @@ static void write_resps(FILE *f, const struct resp *v, size_t n, uint64_t first_
                 first_id + i, x->ts, x->cust, kinds[x->kind], x->score,
                 channels[x->channel], touchpoints[x->touchpoint], stages[x->stage]);
     }
-}
-
-static unsigned long long arg_count(const char *s, const char *what)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || v > 100000000ull) {
-        fprintf(stderr, "gen: bad %s '%s'\n", what, s);
-        exit(2);
-    }
-    return v;
 }
 
 int main(int argc, char **argv)
@@ -247,22 +169,7 @@ int main(int argc, char **argv)
 
     struct rng r;
     rng_seed(&r, seed);
-    FILE *f = open_out(dir, "customers.csv");
-    fputs("crm,country,birth_year,gender\n", f);
-    for (uint32_t c = 1; c <= ncust; c++) {
-        const char *country = countries[pick(&r, &t_country)];
-        /* age in 2026: about 38 +- 13, 16-90; 4% unknown */
-        int age = 10 + (int)rng_below(&r, 24) + (int)rng_below(&r, 24) +
-                  (int)rng_below(&r, 24);
-        age = age < 16 ? 16 : age > 90 ? 90 : age;
-        bool known = rng_below(&r, 100) >= 4;
-        const char *gender = genders[pick(&r, &t_gender)];
-        if (known)
-            fprintf(f, "C%07" PRIu32 ",%s,%d,%s\n", c, country, 2026 - age, gender);
-        else
-            fprintf(f, "C%07" PRIu32 ",%s,,%s\n", c, country, gender);
-    }
-    close_out(f);
+    write_customers(dir, &r, ncust);
 
     /* multiplier for the scrambled order: a prime above any count, so
      * coprime with ncust, which makes idx -> idx * p mod n a permutation */
@@ -280,7 +187,7 @@ int main(int argc, char **argv)
         gen_resp(&r, ncust, pmul, seed, &v[i]);
     qsort(v, nfb, sizeof *v, resp_cmp);
     qsort(v + nfb, nextra, sizeof *v, resp_cmp);
-    f = open_out(dir, "feedback.csv");
+    FILE *f = open_out(dir, "feedback.csv");
     write_resps(f, v, nfb, 1);
     close_out(f);
     f = open_out(dir, "extra.csv");

@@ -35,52 +35,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../rng.h"
+#include "../canon.h"
 
 #define END_TS 1782864000u               /* 2026-07-01T00:00:00Z, excluded */
 #define START_TS 1719792000u             /* 2024-07-01T00:00:00Z */
 #define DAY 86400u
 #define GAP (30u * DAY)
 #define MAX_SESSION 30
-
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-/* ---- the customers: as bench/analytics/gen.c ------------------------- */
-
-struct table {
-    int n;
-    const char *const *name;
-    const unsigned *w;
-    unsigned total;
-};
-
-static int pick(struct rng *r, const struct table *t)
-{
-    uint32_t x = rng_below(r, t->total);
-    for (int i = 0; i < t->n; i++) {
-        if (x < t->w[i])
-            return i;
-        x -= t->w[i];
-    }
-    return t->n - 1;
-}
-
-static void table_init(struct table *t)
-{
-    t->total = 0;
-    for (int i = 0; i < t->n; i++)
-        t->total += t->w[i];
-}
-
-static const char *const countries[] = {
-    "US", "GB", "DE", "FR", "CA", "AU", "ES", "IT", "NL", "BR", "MX", "IN",
-    "JP", "SE", "PL", "IE", "BE", "CH", "NZ", ""};
-static const unsigned country_w[] = {28, 12, 10, 8, 6, 5, 4, 4, 3, 3, 3, 3,
-                                     2, 2, 2, 1, 1, 1, 1, 1};
-static const char *const genders[] = {"female", "male", "non-binary", ""};
-static const unsigned gender_w[] = {49, 47, 1, 3};
-static struct table t_country = {COUNT(countries), countries, country_w, 0};
-static struct table t_gender = {COUNT(genders), genders, gender_w, 0};
 
 /* ---- the journeys ----------------------------------------------------- */
 
@@ -340,45 +301,6 @@ static size_t gen_customer(struct rng *r, uint32_t c, uint32_t n, struct ev *out
     return k;
 }
 
-static FILE *open_out(const char *dir, const char *name)
-{
-    char path[4096];
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= sizeof path) {
-        fprintf(stderr, "gen: path too long\n");
-        exit(1);
-    }
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "gen: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    static char bufs[2][1 << 20];
-    static int nb;
-    setvbuf(f, bufs[nb++ % 2], _IOFBF, sizeof bufs[0]);
-    return f;
-}
-
-static void close_out(FILE *f)
-{
-    if (ferror(f) || fclose(f)) {
-        fprintf(stderr, "gen: write failed: %s\n", strerror(errno));
-        exit(1);
-    }
-}
-
-static unsigned long long arg_count(const char *s, const char *what)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || v > 100000000ull) {
-        fprintf(stderr, "gen: bad %s '%s'\n", what, s);
-        exit(2);
-    }
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 4 || argc > 5) {
@@ -398,21 +320,7 @@ int main(int argc, char **argv)
 
     struct rng r;
     rng_seed(&r, seed);
-    FILE *f = open_out(dir, "customers.csv");
-    fputs("crm,country,birth_year,gender\n", f);
-    for (uint32_t c = 1; c <= ncust; c++) {
-        const char *country = countries[pick(&r, &t_country)];
-        int age = 10 + (int)rng_below(&r, 24) + (int)rng_below(&r, 24) +
-                  (int)rng_below(&r, 24);
-        age = age < 16 ? 16 : age > 90 ? 90 : age;
-        bool known = rng_below(&r, 100) >= 4;
-        const char *gender = genders[pick(&r, &t_gender)];
-        if (known)
-            fprintf(f, "C%07" PRIu32 ",%s,%d,%s\n", c, country, 2026 - age, gender);
-        else
-            fprintf(f, "C%07" PRIu32 ",%s,,%s\n", c, country, gender);
-    }
-    close_out(f);
+    write_customers(dir, &r, ncust);
 
     /* interactions per customer: 70% anyone, 30% a power law over a
      * scrambled order (as bench/analytics picks who answers) */
@@ -448,7 +356,7 @@ int main(int argc, char **argv)
         return 1;
     }
     qsort(v, n, sizeof *v, ev_cmp);
-    f = open_out(dir, "interactions.csv");
+    FILE *f = open_out(dir, "interactions.csv");
     fputs("event_id,ts,crm,channel,touchpoint,stage,kind\n", f);
     for (size_t i = 0; i < n; i++) {
         const struct ev *x = &v[i];
