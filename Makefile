@@ -1,7 +1,7 @@
 # cxm - plain Makefile. Targets: all (./cxm), run, test, asan, lint, bench, clean.
 # Switches: SANITIZER=address|undefined|thread builds build/san-<name>/cxm.
 
-PKGS     := libmicrohttpd jansson sqlite3 libsodium xlsxwriter libutf8proc
+PKGS     := libmicrohttpd jansson sqlite3 libsodium xlsxwriter libutf8proc libcurl
 CC       ?= cc
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Werror
 CSTD     := -std=c11 -D_GNU_SOURCE

@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
       libsqlite3-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
-      libxlsxwriter-dev libstemmer-dev libutf8proc-dev sqlite3 curl unzip tzdata)
+      libxlsxwriter-dev libstemmer-dev libutf8proc-dev sqlite3 curl unzip tzdata
+      python3-aiosmtpd)
 
 missing=()
 for p in "${pkgs[@]}"; do

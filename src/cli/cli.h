@@ -62,5 +62,10 @@ int cmd_decide(int argc, char **argv);
 int cmd_contact(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 int cmd_uplift(int argc, char **argv);
+/* cmd_loop.c: the closed loop and the employee side */
+int cmd_cases(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+int cmd_webhooks(int argc, char **argv);
+int cmd_team(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "http/server.h"
 #include "cxm_limits.h"
 #include "log.h"
+#include "notify/deliver.h"
 
 static const char usage_text[] =
     "usage: cxm serve [--db FILE] [--listen HOST:PORT] [--threads N]\n"
@@ -31,7 +32,12 @@ static const char usage_text[] =
     "                     scores them)\n"
     "  --lazy-journeys    gather the events of journey views at the first journey\n"
     "                     query instead of in the background at start (saves\n"
-    "                     about 25 bytes an event when journeys are not used)\n\n"
+    "                     about 25 bytes an event when journeys are not used)\n"
+    "  --retry-base-ms N  webhook and e-mail retries: first backoff (default 5000,\n"
+    "                     doubling with jitter up to --retry-max-ms, default 1 h)\n"
+    "  --retry-max-ms N\n"
+    "  --max-attempts N   tries before a delivery is dead-lettered (default 8)\n"
+    "  --webhook-timeout-ms N  per request (default 10000)\n\n"
     "On first start, with no API key in the database, an admin key is created\n"
     "and printed once. Stop with Ctrl-C or SIGTERM: work already acknowledged\n"
     "is committed; requests in flight finish.\n";
@@ -50,7 +56,12 @@ int cmd_serve(int argc, char **argv)
         {"sync", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
         {"no-text-analytics", no_argument, NULL, 'n'},
         {"lazy-journeys", no_argument, NULL, 'j'},
+        {"retry-base-ms", required_argument, NULL, 'r'},
+        {"retry-max-ms", required_argument, NULL, 'R'},
+        {"max-attempts", required_argument, NULL, 'a'},
+        {"webhook-timeout-ms", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int64_t base_ms = 5000, max_ms = 3600000, attempts = 8, wh_timeout = 10000;
     bool no_text = false, lazy_journeys = false;
     const char *db = NULL, *listen = getenv("CXM_LISTEN");
     int64_t threads = 2 * sysconf(_SC_NPROCESSORS_ONLN), max_body = CXM_MAX_BODY_DEFAULT;
@@ -80,6 +91,19 @@ int cmd_serve(int argc, char **argv)
         case 'q': log_set_level(LOG_WARN); break;
         case 'n': no_text = true; break;
         case 'j': lazy_journeys = true; break;
+        case 'r':
+        case 'R':
+        case 'w':
+            if (!cxm_parse_i64(optarg, c == 'r' ? &base_ms : c == 'R' ? &max_ms : &wh_timeout) ||
+                (c == 'r' ? base_ms : c == 'R' ? max_ms : wh_timeout) < 10 ||
+                (c == 'r' ? base_ms : c == 'R' ? max_ms : wh_timeout) > 86400000)
+                return cli_usage("serve", "%s wants 10 to 86400000 milliseconds",
+                                 argv[optind - 1]);
+            break;
+        case 'a':
+            if (!cxm_parse_i64(optarg, &attempts) || attempts < 1 || attempts > 100)
+                return cli_usage("serve", "--max-attempts wants 1-100");
+            break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         default: return cli_usage("serve", "unknown option '%s'", argv[optind - 1]);
         }
@@ -116,7 +140,16 @@ int cmd_serve(int argc, char **argv)
     /* the journeys' events, gathered while the server starts answering */
     pthread_t warm;
     bool warming = !lazy_journeys && pthread_create(&warm, NULL, warm_main, e) == 0;
+    engine_set_delivery(e, &(struct delivery_opts){.max_attempts = (int)attempts,
+                                                   .base_ms = base_ms, .max_ms = max_ms});
+    struct deliver *dl = NULL;
+    struct deliver_opts dopt = {.timeout_ms = (long)wh_timeout};
+    if (deliver_start(e, &dopt, &dl, &err)) {
+        engine_close(e);
+        return cli_fail("serve", &err);
+    }
     int rc = server_run(e, &so, &err);
+    deliver_stop(dl);
     if (warming)
         pthread_join(warm, NULL);
     engine_close(e);

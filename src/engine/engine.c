@@ -23,6 +23,7 @@
 #include "core/arena.h"
 #include "cxm_limits.h"
 #include "engine/decide.h"
+#include "engine/loop.h"
 #include "engine/segments.h"
 #include "log.h"
 
@@ -59,6 +60,16 @@ static void touch(struct group *g, uint32_t node)
 static int64_t next_seq(struct group *g)
 {
     return ++g->seq;
+}
+
+int64_t group_next_seq(struct group *g)
+{
+    return next_seq(g);
+}
+
+int64_t *group_seq(struct group *g)
+{
+    return &g->seq;
 }
 
 static int push_pending(struct group *g, const struct pending *p)
@@ -113,7 +124,9 @@ static int new_customer(struct engine *e, struct group *g, int64_t ts,
     if (rc)
         return cxm_err_set(err, rc, "out of memory");
     *id = nid;
-    return put_customer_row(e, nid, err);
+    if ((rc = put_customer_row(e, nid, err)))
+        return rc;
+    return outbox_customer(e, EVT_CUSTOMER_CREATED, nid, 0, NULL, ts, err);
 }
 
 /* Finds the customer of an event by customer_id and identities, creating
@@ -166,7 +179,9 @@ static int resolve(struct engine *e, struct group *g, const struct event *ev,
                                      .cause = cause};
             if ((rc = model_add_merge(m, &mg)))
                 return cxm_err_set(err, rc, "merge failed: %s", cxm_rc_str(rc));
-            if ((rc = e->store->ops->put_merge(e->store, &mg, err)))
+            if ((rc = e->store->ops->put_merge(e->store, &mg, err)) ||
+                (rc = outbox_customer(e, EVT_CUSTOMER_MERGED, roots[s], roots[k], cause,
+                                      ev->ts, err)))
                 return rc;
         }
     }
@@ -195,8 +210,8 @@ static int replace_str(char **dst, const char *src)
     return CXM_OK;
 }
 
-static int apply_customer(struct engine *e, struct group *g,
-                          const struct event *ev, uint32_t id, struct cxm_err *err)
+static int apply_customer(struct engine *e, struct group *g, const struct event *ev,
+                          uint32_t id, bool created, struct cxm_err *err)
 {
     struct attrs *a = &e->m->cust[id].a;
     unsigned s = ev->set;
@@ -223,7 +238,11 @@ static int apply_customer(struct engine *e, struct group *g,
     if (s & CF_CONSENT_P)
         a->consent_p = ev->consent_p;
     a->updated_seq = next_seq(g);
-    return put_customer_row(e, id, err);
+    if ((rc = put_customer_row(e, id, err)))
+        return rc;
+    /* a customer created by this record: customer.created says it */
+    return created ? CXM_OK : outbox_customer(e, EVT_CUSTOMER_UPDATED, id, 0, NULL, ev->ts,
+                                              err);
 }
 
 static int plan_record(struct engine *e, struct group *g, const struct event *ev,
@@ -291,8 +310,16 @@ static int plan_record(struct engine *e, struct group *g, const struct event *ev
     default:
         return CXM_OK;
     }
-    return push_pending(g, &p) ? cxm_err_set(err, CXM_ENOMEM, "out of memory")
-                               : CXM_OK;
+    if (push_pending(g, &p))
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    return loop_record(e, g, ev->type, &p.u, cust, ev->type == EV_ORDER ? NULL : ev->text,
+                       err);
+}
+
+int engine_plan_record(struct engine *e, struct group *g, const struct event *ev,
+                       uint32_t cust, struct cxm_err *err)
+{
+    return plan_record(e, g, ev, cust, err);
 }
 
 /* Whether an interaction, feedback or order with this id was stored
@@ -494,13 +521,16 @@ static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,
                 return rc;
             if ((rc = model_put_employee(e->m, &se)))
                 return cxm_err_set(err, rc, "out of memory");
+            if ((rc = outbox_employee(e, &se, ev->ts, err)))
+                return rc;
         } else {
             uint32_t cust = 0;
+            int64_t before = g->seq;
             if ((rc = resolve(e, g, ev, (long)i, &cust, err)))
                 return rc;
             touch(g, cust);
             if (ev->type == EV_CUSTOMER)
-                rc = apply_customer(e, g, ev, cust, err);
+                rc = apply_customer(e, g, ev, cust, e->m->cust[cust].seq > before, err);
             else if (ev->type == EV_IDENTIFY)
                 next_seq(g);
             else
@@ -534,6 +564,9 @@ static int plan_unmerge(struct engine *e, struct group *g, struct engine_work *w
     if (rc)
         return rc;
     model_undo_merge(e->m, c, seq);
+    if ((rc = outbox_customer(e, EVT_CUSTOMER_UNMERGED, w->parent, c, NULL, engine_now(e),
+                              err)))
+        return rc;
     touch(g, c);
     touch(g, w->parent);
     w->seq = seq;
@@ -680,6 +713,8 @@ static void process(struct engine *e, struct engine_work *batch)
                 w->seq = seq;
         } else if (w->op == ENGINE_CONTACT) {
             rc = nba_apply_contacts(e, w, &g.seq, &g.touched, &g.nt, &g.tcap, &err);
+        } else if (w->op == ENGINE_LOOP) {
+            rc = loop_apply(e, &g, w, &err);
         } else if (w->op == ENGINE_DECISIONS) {
             /* written below, without the lock: readers need not wait */
         } else if (w->op == ENGINE_TEXT_MODEL) {
@@ -711,6 +746,7 @@ static void process(struct engine *e, struct engine_work *batch)
         /* nothing to apply */
     } else if (!rc) {
         apply_pending(e->m, &g);
+        outbox_committed(e);
         segments_touch(e, g.touched, g.nt);
         if (g.refresh || segments_stale(e))
             segments_refresh(e, false);
@@ -718,7 +754,10 @@ static void process(struct engine *e, struct engine_work *batch)
     } else if (!e->failed) {
         s->ops->rollback(s);
         log_msg(LOG_ERROR, "commit failed, reloading from the store: %s", err.msg);
-        if (reload(e))
+        outbox_aborted(e);
+        struct cxm_err lerr;
+        cxm_err_clear(&lerr);
+        if (reload(e) || loop_reload(e, &lerr))
             e->failed = true;
         else
             segments_refresh(e, true);
@@ -941,6 +980,8 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
         rc = nba_open(e, err);
     if (!rc)
         rc = rec_state_open(e, err);
+    if (!rc)
+        rc = loop_open(e, err);
     if (!rc) {
 #ifdef __GLIBC__
         malloc_trim(0);   /* hand back what the replay's page cache used */
@@ -956,6 +997,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
             rc = cxm_err_set(err, CXM_ENOMEM, "cannot start the writer thread");
     }
     if (rc) {
+        loop_close(e);
         text_close(e);
         rec_state_free(e);
         nba_close(e);
@@ -989,6 +1031,7 @@ void engine_close(struct engine *e)
     pthread_cond_signal(&e->qcond);
     pthread_mutex_unlock(&e->qlock);
     pthread_join(e->writer, NULL);
+    loop_close(e);
     text_close(e);
     rec_state_free(e);
     nba_close(e);

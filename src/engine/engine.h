@@ -29,7 +29,7 @@ void engine_close(struct engine *e);
 
 enum engine_op { ENGINE_INGEST = 1, ENGINE_UNMERGE, ENGINE_BENCHMARKS, ENGINE_CLV,
                  ENGINE_TAXONOMY, ENGINE_TEXT_MODEL, ENGINE_SEGMENT, ENGINE_REFRESH,
-                 ENGINE_CONFIG, ENGINE_CONTACT, ENGINE_DECISIONS };
+                 ENGINE_CONFIG, ENGINE_CONTACT, ENGINE_DECISIONS, ENGINE_LOOP };
 
 /* A segment definition (docs/personalisation.md). */
 struct segment_def {
@@ -57,6 +57,8 @@ struct engine_work {
                                               once done with rc 0) */
     const struct contact_req *contact;     /* CONTACT: contact[0..n) */
     void *decisions;                       /* DECISIONS: a log batch */
+    void *loop;                            /* LOOP: a closed-loop change
+                                              (engine/loop.c) */
     /* results, valid in done */
     int rc;
     struct cxm_err err;
@@ -345,6 +347,152 @@ struct uplift_query {
 };
 int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
                   struct cxm_err *err);
+
+/* The closed loop (docs/closed-loop.md). Alert rules turn incoming
+ * feedback and interactions into cases with SLAs and events; every state
+ * change is an event written to the outbox in the transaction of the
+ * change, then delivered to webhook endpoints (signed) and, for e-mail,
+ * to the SMTP server by the delivery thread (src/notify/). */
+/* The alert rules document in use: {"rules": [...], "business_hours":
+ * {...}}; PUT checks (CXM_EINVAL naming rules[i].field) and replaces. */
+int engine_alert_rules(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_set_alert_rules(struct engine *e, const char *json, size_t len,
+                           struct cxm_err *err);
+
+struct case_query {
+    const char *status;          /* NULL/"open": open and in_progress;
+                                    "all"; or one status */
+    const char *team, *assignee, *reason, *priority;   /* NULL: any */
+    uint32_t customer;           /* any node of a profile; 0: any */
+    bool breached;               /* only cases with a breached SLA */
+    const char *sort;            /* "urgency" (NULL: the earliest due
+                                    first), "newest", "oldest" */
+    size_t offset, limit;
+};
+/* {"cases": [...], "total", "next_offset"}; each case with its SLA
+ * states as of now. */
+int engine_cases(struct engine *e, const struct case_query *q, json_t **out,
+                 struct cxm_err *err);
+/* One case with its history and linked records; CXM_ENOTFOUND. */
+int engine_case(struct engine *e, int64_t id, json_t **out, struct cxm_err *err);
+
+/* A case opened by hand (id 0: customer and reason required) or a change
+ * to case id: NULL fields stay as they are. */
+struct case_change {
+    int64_t id;
+    const char *actor;           /* who did it (an employee id); NULL: "api" */
+    uint32_t customer;           /* new case */
+    const char *reason, *subject;   /* new case */
+    const char *status, *assignee, *team, *priority, *note, *resolution;
+    int64_t link;                /* a feedback or interaction seq to link; 0 */
+    bool tell_customer;          /* on resolution: e-mail the resolution
+                                    ("you said, we did") */
+    bool follow_up;              /* on resolution: a CSAT survey invitation */
+    int64_t ts;                  /* 0: now */
+};
+/* The case after the change. CXM_EINVAL naming the field (an unknown
+ * status, a move the states do not allow), CXM_ENOTFOUND. */
+int engine_case_change(struct engine *e, const struct case_change *c, json_t **out,
+                       struct cxm_err *err);
+/* Writer work: records SLA breaches due by now (case.sla_breached). The
+ * delivery thread calls it when engine_sla_next says so. */
+int engine_sla_check(struct engine *e, struct cxm_err *err);
+/* The earliest unmet due time not yet marked breached; 0: none. */
+int64_t engine_sla_next(struct engine *e);
+
+/* Webhook endpoints. */
+struct webhook_def {
+    const char *id;              /* create: NULL for a generated id */
+    const char *url;             /* http:// or https:// */
+    const char *events;          /* "*" or comma-separated types */
+    const char *description;
+    int enabled;                 /* -1: leave */
+    bool rotate;                 /* a new secret */
+};
+/* {"webhooks": [...]} without secrets. */
+int engine_webhooks(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_webhook(struct engine *e, const char *id, json_t **out, struct cxm_err *err);
+/* Creates (create true) or changes an endpoint; the answer carries the
+ * secret when it was made (creation, rotate). */
+int engine_webhook_put(struct engine *e, const struct webhook_def *d, bool create,
+                       json_t **out, struct cxm_err *err);
+int engine_webhook_delete(struct engine *e, const char *id, struct cxm_err *err);
+/* Deliveries newest first from before (an outbox id; 0: the newest), with
+ * their attempts when attempts is set. status: NULL any. */
+int engine_webhook_deliveries(struct engine *e, const char *id, int64_t before,
+                              const char *status, size_t limit, bool attempts,
+                              json_t **out, struct cxm_err *err);
+/* Sends the endpoint's events with from <= outbox id <= to again (those
+ * of types it subscribes to), in order: {"replayed": n}. */
+int engine_webhook_replay(struct engine *e, const char *id, int64_t from, int64_t to,
+                          json_t **out, struct cxm_err *err);
+/* The e-mail settings: {"smtp_url","from","username","password_set",
+ * "timeout_ms"}; PUT with "password" (never returned). */
+int engine_email_settings(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_set_email_settings(struct engine *e, const char *json, size_t len,
+                              struct cxm_err *err);
+
+/* The delivery thread's side. One delivery to send now. */
+struct outbound {
+    int64_t outbox, ts;          /* the event */
+    int attempt;                 /* this try, 1.. */
+    char *webhook, *url, *secret;   /* endpoint; e-mail: "smtp", the SMTP
+                                       server's URL, NULL */
+    char *type, *payload;
+    char *from, *username, *password;   /* e-mail: the settings */
+    long timeout_ms;
+};
+void outbound_free(struct outbound *o);   /* the strings; not o */
+/* Waits up to wait_ms for deliveries due now and fills out[0..*n), at
+ * most max. Never hands out a delivery while an earlier event of the same
+ * customer to the same endpoint is undelivered (in flight or waiting for
+ * a retry), so each endpoint sees a customer's events in order. */
+int engine_outbound_take(struct engine *e, struct outbound *out, size_t max, size_t *n,
+                         int wait_ms);
+struct outbound_result {
+    int64_t outbox, ts, ms;      /* ts: when the try started */
+    const char *webhook;
+    int attempt, code;           /* code: HTTP or SMTP status; 0: none */
+    int verdict;                 /* enum webhook_verdict (core/webhook.h) */
+    const char *error;           /* NULL: none */
+};
+/* Records attempts: delivered, retried later (exponential backoff with
+ * jitter), dead-lettered after the last try or a refusal; a 410 disables
+ * the endpoint. */
+int engine_outbound_done(struct engine *e, const struct outbound_result *r, size_t n,
+                         struct cxm_err *err);
+/* Wakes a waiting engine_outbound_take (shutting down). */
+void engine_outbound_wake(struct engine *e);
+struct delivery_opts {
+    int max_attempts;            /* 0: 8 */
+    int64_t base_ms, max_ms;     /* backoff: 0: 5 s, 1 h */
+};
+void engine_set_delivery(struct engine *e, const struct delivery_opts *o);
+
+/* The employee side (docs/team.md). */
+struct team_query {
+    int64_t from, to;            /* [from, to) */
+    const char *team;            /* NULL: every team */
+    uint32_t min_n;              /* leaderboard: fewest CSAT answers; 0: 5 */
+    double prior_n;              /* leaderboard: prior weight; 0: 10 */
+    int min_enps;                /* eNPS: smallest group shown; 0: 5 */
+    const char *period;          /* eNPS and trend buckets: week (NULL),
+                                    month, quarter */
+    size_t limit;
+};
+/* {"employees": [{id, name, team, role}]} */
+int engine_employees(struct engine *e, json_t **out, struct cxm_err *err);
+/* Per agent and per team: CSAT and NPS of what they handled (n, margin),
+ * first-response and resolution times (median, p90), SLA compliance, case
+ * volume, reopen rate; and the weekly trend. */
+int engine_team_performance(struct engine *e, const struct team_query *q, json_t **out,
+                            struct cxm_err *err);
+/* Agents by Bayesian-adjusted CSAT, then positive comments naming them. */
+int engine_team_recognition(struct engine *e, const struct team_query *q, json_t **out,
+                            struct cxm_err *err);
+/* eNPS by team and period; groups under min_enps answers are hidden. */
+int engine_enps(struct engine *e, const struct team_query *q, json_t **out,
+                struct cxm_err *err);
 
 /* Fixes the engine's clock at ts (tests, benchmarks); 0: the real one. */
 void engine_set_clock(struct engine *e, int64_t ts);

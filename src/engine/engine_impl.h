@@ -50,6 +50,8 @@ struct engine {
     /* recommendations (recommend.c): one model build or query at a time */
     pthread_mutex_t recmu;
     struct rec_state *rec;
+    /* the closed loop (loop.c, outbox.c) */
+    struct loop *loop;
 };
 
 /* recommend.c */

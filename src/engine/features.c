@@ -323,9 +323,8 @@ bool feat_match(struct feat_eval *x, const struct filter *f)
     return filter_eval_sets(f, get_cb, has_cb, x);
 }
 
-static double bind_cb(void *ctx, int field, const char *text)
+double feat_bind_text(const struct model *m, int field, const char *text)
 {
-    const struct model *m = ctx;
     uint32_t c = 0;
     switch (field) {
     case FF_COUNTRY: c = dict_find(m->cdict[CD_COUNTRY], text); break;
@@ -347,6 +346,11 @@ static double bind_cb(void *ctx, int field, const char *text)
     default: break;
     }
     return c ? (double)c : NAN;
+}
+
+static double bind_cb(void *ctx, int field, const char *text)
+{
+    return feat_bind_text(ctx, field, text);
 }
 
 void feat_bind(const struct model *m, struct filter *f)

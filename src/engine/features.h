@@ -62,6 +62,9 @@ bool feat_match(struct feat_eval *x, const struct filter *f);
  * codes (CXM_EINVAL with the position, or the unknown field and the known
  * ones). */
 struct filter *feat_parse(const struct model *m, const char *rule, struct cxm_err *err);
+/* The code a text literal of field id stands for; NAN when the data
+ * never named it. */
+double feat_bind_text(const struct model *m, int field, const char *text);
 /* Binds again: after the dictionaries gained a value the rule names. */
 void feat_bind(const struct model *m, struct filter *f);
 /* Whether the rule's answer can change with the clock alone (ages,

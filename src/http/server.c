@@ -28,7 +28,11 @@ enum route_id {
     RT_SEGMENTS, RT_SEGMENT_NEW, RT_SEGMENT, RT_SEGMENT_PUT, RT_SEGMENT_DEL,
     RT_SEG_MEMBERS, RT_SEG_PREVIEW, RT_ACTIONS, RT_ACTIONS_PUT, RT_POLICY, RT_POLICY_PUT,
     RT_DECIDE, RT_CONTACTS, RT_RECS, RT_SIMILAR, RT_REC_SETTINGS, RT_REC_SETTINGS_PUT,
-    RT_UPLIFT, RT_FEATURES, RT_COUNT
+    RT_UPLIFT, RT_FEATURES,
+    RT_ALERT_RULES, RT_ALERT_RULES_PUT, RT_CASES, RT_CASE_NEW, RT_CASE, RT_CASE_PATCH,
+    RT_WEBHOOKS, RT_WEBHOOK_NEW, RT_WEBHOOK, RT_WEBHOOK_PATCH, RT_WEBHOOK_DEL,
+    RT_WH_DELIVERIES, RT_WH_REPLAY, RT_EMAIL, RT_EMAIL_PUT, RT_EMPLOYEES, RT_TEAM_PERF,
+    RT_TEAM_RECOG, RT_TEAM_ENPS, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -40,7 +44,11 @@ static const char *const route_names[RT_COUNT] = {
     "segments", "segment_create", "segment", "segment_update", "segment_delete",
     "segment_members", "segment_preview", "actions", "actions_put", "contact_policy",
     "contact_policy_put", "decide", "contacts", "recommendations", "similar_items",
-    "recommendation_settings", "recommendation_settings_put", "uplift", "features"};
+    "recommendation_settings", "recommendation_settings_put", "uplift", "features",
+    "alert_rules", "alert_rules_put", "cases", "case_create", "case", "case_update",
+    "webhooks", "webhook_create", "webhook", "webhook_update", "webhook_delete",
+    "webhook_deliveries", "webhook_replay", "email_settings", "email_settings_put",
+    "employees", "team_performance", "team_recognition", "team_enps"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -170,12 +178,14 @@ void req_submit(struct req *r)
     }
 }
 
-/* Parses "/v1/customers/123[/timeline]": true and *id when it matches. */
-static bool customer_path(const char *path, const char *suffix, uint32_t *id)
+/* Parses prefix + "123" + suffix ("/v1/cases/" "123" ""): true and *id
+ * when it matches. */
+static bool id_path(const char *path, const char *prefix, const char *suffix, uint32_t *id)
 {
-    const char *p = path + strlen("/v1/customers/");
-    if (strncmp(path, "/v1/customers/", 14) != 0 || *p < '1' || *p > '9')
+    size_t n = strlen(prefix);
+    if (strncmp(path, prefix, n) != 0 || path[n] < '1' || path[n] > '9')
         return false;
+    const char *p = path + n;
     uint64_t v = 0;
     while (*p >= '0' && *p <= '9') {
         v = v * 10 + (uint64_t)(*p - '0');
@@ -187,6 +197,21 @@ static bool customer_path(const char *path, const char *suffix, uint32_t *id)
         return false;
     *id = (uint32_t)v;
     return true;
+}
+
+/* "/v1/customers/123[/timeline]" */
+static bool customer_path(const char *path, const char *suffix, uint32_t *id)
+{
+    return id_path(path, "/v1/customers/", suffix, id);
+}
+
+/* prefix + a non-empty name without '/' + suffix ("/v1/webhooks/" "crm"
+ * "/deliveries"). */
+static bool name_path(const char *path, const char *prefix, const char *suffix)
+{
+    size_t n = strlen(prefix), len = strlen(path), sl = strlen(suffix);
+    return !strncmp(path, prefix, n) && len > n + sl && !strcmp(path + len - sl, suffix) &&
+           !memchr(path + n, '/', len - n - sl);
 }
 
 struct route_rule {
@@ -254,6 +279,30 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_REC_SETTINGS_PUT] = {RT_REC_SETTINGS_PUT, "PUT", R(ROLE_ADMIN)},
         [RT_UPLIFT] = {RT_UPLIFT, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
         [RT_FEATURES] = {RT_FEATURES, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        /* the closed loop: cases name customers, agents work them;
+           webhooks and e-mail settings hold secrets */
+        [RT_ALERT_RULES] = {RT_ALERT_RULES, "GET",
+                            R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_ALERT_RULES_PUT] = {RT_ALERT_RULES_PUT, "PUT", R(ROLE_ADMIN)},
+        [RT_CASES] = {RT_CASES, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_CASE_NEW] = {RT_CASE_NEW, "POST", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_CASE] = {RT_CASE, "GET", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_CASE_PATCH] = {RT_CASE_PATCH, "PATCH", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_WEBHOOKS] = {RT_WEBHOOKS, "GET", R(ROLE_ADMIN)},
+        [RT_WEBHOOK_NEW] = {RT_WEBHOOK_NEW, "POST", R(ROLE_ADMIN)},
+        [RT_WEBHOOK] = {RT_WEBHOOK, "GET", R(ROLE_ADMIN)},
+        [RT_WEBHOOK_PATCH] = {RT_WEBHOOK_PATCH, "PATCH", R(ROLE_ADMIN)},
+        [RT_WEBHOOK_DEL] = {RT_WEBHOOK_DEL, "DELETE", R(ROLE_ADMIN)},
+        [RT_WH_DELIVERIES] = {RT_WH_DELIVERIES, "GET", R(ROLE_ADMIN)},
+        [RT_WH_REPLAY] = {RT_WH_REPLAY, "POST", R(ROLE_ADMIN)},
+        [RT_EMAIL] = {RT_EMAIL, "GET", R(ROLE_ADMIN)},
+        [RT_EMAIL_PUT] = {RT_EMAIL_PUT, "PUT", R(ROLE_ADMIN)},
+        /* the employee side: names of employees, no customer data */
+        [RT_EMPLOYEES] = {RT_EMPLOYEES, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_TEAM_PERF] = {RT_TEAM_PERF, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_TEAM_RECOG] = {RT_TEAM_RECOG, "GET",
+                           R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_TEAM_ENPS] = {RT_TEAM_ENPS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -318,6 +367,31 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = RT_DECIDE;
     else if (!strcmp(path, "/v1/contacts"))
         rt = RT_CONTACTS;
+    else if (!strcmp(path, "/v1/alert-rules"))
+        rt = strcmp(method, "PUT") ? RT_ALERT_RULES : RT_ALERT_RULES_PUT;
+    else if (!strcmp(path, "/v1/cases"))
+        rt = strcmp(method, "POST") ? RT_CASES : RT_CASE_NEW;
+    else if (id_path(path, "/v1/cases/", "", id))
+        rt = strcmp(method, "PATCH") ? RT_CASE : RT_CASE_PATCH;
+    else if (!strcmp(path, "/v1/webhooks"))
+        rt = strcmp(method, "POST") ? RT_WEBHOOKS : RT_WEBHOOK_NEW;
+    else if (name_path(path, "/v1/webhooks/", ""))
+        rt = !strcmp(method, "PATCH") ? RT_WEBHOOK_PATCH
+             : !strcmp(method, "DELETE") ? RT_WEBHOOK_DEL : RT_WEBHOOK;
+    else if (name_path(path, "/v1/webhooks/", "/deliveries"))
+        rt = RT_WH_DELIVERIES;
+    else if (name_path(path, "/v1/webhooks/", "/replay"))
+        rt = RT_WH_REPLAY;
+    else if (!strcmp(path, "/v1/settings/email"))
+        rt = strcmp(method, "PUT") ? RT_EMAIL : RT_EMAIL_PUT;
+    else if (!strcmp(path, "/v1/employees"))
+        rt = RT_EMPLOYEES;
+    else if (!strcmp(path, "/v1/team/performance"))
+        rt = RT_TEAM_PERF;
+    else if (!strcmp(path, "/v1/team/recognition"))
+        rt = RT_TEAM_RECOG;
+    else if (!strcmp(path, "/v1/team/enps"))
+        rt = RT_TEAM_ENPS;
     else if (customer_path(path, "/recommendations", id))
         rt = RT_RECS;
     else if (!strncmp(path, "/v1/items/", 10) && path[10] && strlen(path) > 18 &&
@@ -426,6 +500,25 @@ static void dispatch(struct req *r)
     case RT_REC_SETTINGS_PUT: api_rec_settings(r); break;
     case RT_UPLIFT: api_uplift(r); break;
     case RT_FEATURES: api_features(r); break;
+    case RT_ALERT_RULES:
+    case RT_ALERT_RULES_PUT: api_alert_rules(r); break;
+    case RT_CASES:
+    case RT_CASE_NEW: api_cases(r); break;
+    case RT_CASE:
+    case RT_CASE_PATCH: api_case(r, id); break;
+    case RT_WEBHOOKS:
+    case RT_WEBHOOK_NEW: api_webhooks(r); break;
+    case RT_WEBHOOK:
+    case RT_WEBHOOK_PATCH:
+    case RT_WEBHOOK_DEL: api_webhook(r); break;
+    case RT_WH_DELIVERIES: api_webhook_deliveries(r); break;
+    case RT_WH_REPLAY: api_webhook_replay(r); break;
+    case RT_EMAIL:
+    case RT_EMAIL_PUT: api_email_settings(r); break;
+    case RT_EMPLOYEES: api_employees(r); break;
+    case RT_TEAM_PERF: api_team_performance(r); break;
+    case RT_TEAM_RECOG: api_team_recognition(r); break;
+    case RT_TEAM_ENPS: api_team_enps(r); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
 }

@@ -144,6 +144,57 @@ struct store_decision {
                                         group), comma-separated */
 };
 
+/* A case of the closed loop (docs/closed-loop.md): opened by an alert
+ * rule on a signal (source_seq) or by hand (source_seq 0). Times are unix
+ * seconds, 0: not (yet). breached: bit 0 the first response was late,
+ * bit 1 the resolution. Strings NULL: none. */
+struct store_case {
+    int64_t id, seq, customer, source_seq;
+    int64_t opened_ts, updated_ts, response_due, resolve_due;
+    int64_t responded_ts, resolved_ts, closed_ts;
+    int reopened, breached;
+    const char *reason, *rule, *priority, *status, *team, *assignee, *subject,
+        *resolution;
+};
+
+/* One step of a case's history: opened, a note, a change of status,
+ * assignee, team or priority, a signal linked, an SLA breach. */
+struct store_case_event {
+    int64_t seq, case_id, ts, link_seq;   /* link_seq: a linked record; 0 */
+    const char *kind, *actor, *body;      /* body: a note, or the new value */
+};
+
+/* A webhook endpoint: events is "*" or comma-separated event types. */
+struct store_webhook {
+    int64_t seq, created_ts;
+    const char *id, *url, *secret, *events, *description;
+    bool enabled;
+};
+
+/* An event waiting in the outbox: written in the transaction of the
+ * change that caused it. customer 0: about no customer. */
+struct store_outbox {
+    int64_t id, ts, customer;
+    const char *type, *payload;           /* payload: the JSON sent */
+};
+
+/* The delivery of one outbox event to one endpoint ("smtp" for e-mail).
+ * status: pending, delivered, failed (dead letter after the last try or a
+ * refusal). */
+struct store_delivery {
+    int64_t outbox, attempts, next_ts, updated_ts;
+    int last_code;                        /* HTTP or SMTP status; 0: none */
+    const char *webhook, *status, *error;
+    struct store_outbox ev;               /* scans: the event itself */
+};
+
+/* One try of a delivery. code 0: no answer (connection, timeout). */
+struct store_attempt {
+    int64_t outbox, ts, ms;
+    int n, code;
+    const char *webhook, *error;
+};
+
 struct store_key {
     const char *hash, *role, *name;   /* hash: hex of the key's hash */
     int64_t created;
@@ -168,6 +219,11 @@ struct store_scan {
     int (*clv_model)(void *ctx, const struct store_clv_model *c);
     int (*segment)(void *ctx, const struct store_segment *sg);   /* by id */
     int (*contact)(void *ctx, const struct store_contact *c);    /* by seq */
+    int (*kase)(void *ctx, const struct store_case *c);          /* by id */
+    int (*case_event)(void *ctx, const struct store_case_event *ev);   /* by seq */
+    int (*webhook)(void *ctx, const struct store_webhook *w);    /* by id */
+    /* deliveries still pending, with their events, by outbox id */
+    int (*pending)(void *ctx, const struct store_delivery *d);
 };
 
 struct store_ops {
@@ -255,6 +311,36 @@ struct store_ops {
     int (*scan_decisions)(struct store *s, int64_t from, int64_t to, const char *action,
                           int (*fn)(void *ctx, const struct store_decision *d), void *ctx,
                           struct cxm_err *err);
+    /* Closed loop: cases and their history, webhook endpoints, the
+     * outbox and its deliveries. put_* insert or replace (by id; a
+     * delivery by webhook and outbox); writer transaction. */
+    int (*put_case)(struct store *s, const struct store_case *c, struct cxm_err *err);
+    int (*put_case_event)(struct store *s, const struct store_case_event *ev,
+                          struct cxm_err *err);
+    int (*put_webhook)(struct store *s, const struct store_webhook *w, struct cxm_err *err);
+    /* Removes the endpoint and its deliveries; CXM_ENOTFOUND. */
+    int (*delete_webhook)(struct store *s, const char *id, struct cxm_err *err);
+    int (*put_outbox)(struct store *s, const struct store_outbox *o, struct cxm_err *err);
+    int (*put_delivery)(struct store *s, const struct store_delivery *d,
+                        struct cxm_err *err);
+    int (*put_attempt)(struct store *s, const struct store_attempt *a, struct cxm_err *err);
+    /* The highest outbox id (0: none). Writer thread. */
+    int (*max_outbox)(struct store *s, int64_t *out, struct cxm_err *err);
+    /* Outbox events with from <= id <= to, by id (writer thread: a replay). */
+    int (*scan_outbox)(struct store *s, int64_t from, int64_t to,
+                       int (*fn)(void *ctx, const struct store_outbox *o), void *ctx,
+                       struct cxm_err *err);
+    /* An endpoint's deliveries with outbox id < before (0: any), newest
+     * first, at most limit, each with its event and status ("" for any)
+     * matching. Any thread (the reader connection). */
+    int (*scan_deliveries)(struct store *s, const char *webhook, int64_t before,
+                           const char *status, size_t limit,
+                           int (*fn)(void *ctx, const struct store_delivery *d), void *ctx,
+                           struct cxm_err *err);
+    /* The attempts of one delivery, in order. Any thread. */
+    int (*scan_attempts)(struct store *s, const char *webhook, int64_t outbox,
+                         int (*fn)(void *ctx, const struct store_attempt *a), void *ctx,
+                         struct cxm_err *err);
     int (*scan)(struct store *s, const struct store_scan *cb, struct cxm_err *err);
     /* Text of an interaction or a feedback comment by its seq; *out is NULL
      * when there is none, else malloc'd and owned by the caller. Safe to

@@ -101,6 +101,32 @@ static const char *const migrations[] = {
     "  actions TEXT NOT NULL);",
     /* 8: actions held out of a decision (control groups) */
     "ALTER TABLE decision ADD COLUMN held TEXT NOT NULL DEFAULT '';",
+    /* 9: the closed loop: cases and their history, webhook endpoints, the
+     * outbox, deliveries and their attempts */
+    "CREATE TABLE cases(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL,"
+    "  customer INTEGER NOT NULL, source_seq INTEGER NOT NULL, reason TEXT NOT NULL,"
+    "  rule TEXT, priority TEXT NOT NULL, status TEXT NOT NULL, team TEXT, assignee TEXT,"
+    "  subject TEXT, resolution TEXT, opened_ts INTEGER NOT NULL,"
+    "  updated_ts INTEGER NOT NULL, response_due INTEGER NOT NULL,"
+    "  resolve_due INTEGER NOT NULL, responded_ts INTEGER NOT NULL,"
+    "  resolved_ts INTEGER NOT NULL, closed_ts INTEGER NOT NULL,"
+    "  reopened INTEGER NOT NULL, breached INTEGER NOT NULL);"
+    "CREATE TABLE case_event(seq INTEGER PRIMARY KEY, case_id INTEGER NOT NULL,"
+    "  ts INTEGER NOT NULL, kind TEXT NOT NULL, actor TEXT, body TEXT,"
+    "  link_seq INTEGER NOT NULL);"
+    "CREATE TABLE webhook(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, url TEXT NOT NULL,"
+    "  secret TEXT NOT NULL, events TEXT NOT NULL, description TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL, created_ts INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE outbox(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, type TEXT NOT NULL,"
+    "  customer INTEGER NOT NULL, payload TEXT NOT NULL);"
+    "CREATE TABLE delivery(webhook TEXT NOT NULL, outbox INTEGER NOT NULL,"
+    "  status TEXT NOT NULL, attempts INTEGER NOT NULL, next_ts INTEGER NOT NULL,"
+    "  last_code INTEGER NOT NULL, error TEXT, updated_ts INTEGER NOT NULL,"
+    "  PRIMARY KEY(webhook, outbox)) WITHOUT ROWID;"
+    "CREATE INDEX delivery_pending ON delivery(outbox) WHERE status = 'pending';"
+    "CREATE TABLE attempt(webhook TEXT NOT NULL, outbox INTEGER NOT NULL, n INTEGER NOT NULL,"
+    "  ts INTEGER NOT NULL, code INTEGER NOT NULL, ms INTEGER NOT NULL, error TEXT,"
+    "  PRIMARY KEY(webhook, outbox, n)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -109,7 +135,8 @@ enum stmt_id {
     ST_EMPLOYEE, ST_INTERACTION, ST_FEEDBACK, ST_TEXT, ST_ORDER, ST_ITEM,
     ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_BENCHMARK, ST_CLV, ST_SCORE_I, ST_SCORE_F,
     ST_TAXONOMY, ST_TEXT_MODEL, ST_SEGMENT, ST_SEGMENT_DEL, ST_CONFIG, ST_CONTACT,
-    ST_DECISION, ST_COUNT
+    ST_DECISION, ST_CASE, ST_CASE_EVENT, ST_WEBHOOK, ST_OUTBOX, ST_DELIVERY, ST_ATTEMPT,
+    ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -162,6 +189,20 @@ static const char *const stmt_sql[ST_COUNT] = {
                    " decision) VALUES(?,?,?,?,?,?,?)",
     [ST_DECISION] = "INSERT INTO decision(id, ts, customer, channel, context, actions,"
                     " held) VALUES(?,?,?,?,?,?,?)",
+    [ST_CASE] = "INSERT OR REPLACE INTO cases(id, seq, customer, source_seq, reason, rule,"
+                " priority, status, team, assignee, subject, resolution, opened_ts,"
+                " updated_ts, response_due, resolve_due, responded_ts, resolved_ts,"
+                " closed_ts, reopened, breached)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_CASE_EVENT] = "INSERT INTO case_event(seq, case_id, ts, kind, actor, body, link_seq)"
+                      " VALUES(?,?,?,?,?,?,?)",
+    [ST_WEBHOOK] = "INSERT OR REPLACE INTO webhook(id, seq, url, secret, events,"
+                   " description, enabled, created_ts) VALUES(?,?,?,?,?,?,?,?)",
+    [ST_OUTBOX] = "INSERT INTO outbox(id, ts, type, customer, payload) VALUES(?,?,?,?,?)",
+    [ST_DELIVERY] = "INSERT OR REPLACE INTO delivery(webhook, outbox, status, attempts,"
+                    " next_ts, last_code, error, updated_ts) VALUES(?,?,?,?,?,?,?,?)",
+    [ST_ATTEMPT] = "INSERT OR REPLACE INTO attempt(webhook, outbox, n, ts, code, ms, error)"
+                   " VALUES(?,?,?,?,?,?,?)",
 };
 
 struct sq {
@@ -861,6 +902,295 @@ static int scan_orders(struct sq *q, const struct store_scan *cb,
     return rc;
 }
 
+/* ---- closed loop --------------------------------------------------------- */
+
+static int sq_put_case(struct store *s, const struct store_case *c, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_CASE];
+    sqlite3_bind_int64(st, 1, c->id);
+    sqlite3_bind_int64(st, 2, c->seq);
+    sqlite3_bind_int64(st, 3, c->customer);
+    sqlite3_bind_int64(st, 4, c->source_seq);
+    bind_text(st, 5, c->reason);
+    bind_text(st, 6, c->rule);
+    bind_text(st, 7, c->priority);
+    bind_text(st, 8, c->status);
+    bind_text(st, 9, c->team);
+    bind_text(st, 10, c->assignee);
+    bind_text(st, 11, c->subject);
+    bind_text(st, 12, c->resolution);
+    const int64_t t[] = {c->opened_ts, c->updated_ts, c->response_due, c->resolve_due,
+                         c->responded_ts, c->resolved_ts, c->closed_ts};
+    for (int i = 0; i < 7; i++)
+        sqlite3_bind_int64(st, 13 + i, t[i]);
+    sqlite3_bind_int(st, 20, c->reopened);
+    sqlite3_bind_int(st, 21, c->breached);
+    return step_done(q, st, err, "case");
+}
+
+static int sq_put_case_event(struct store *s, const struct store_case_event *ev,
+                             struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_CASE_EVENT];
+    sqlite3_bind_int64(st, 1, ev->seq);
+    sqlite3_bind_int64(st, 2, ev->case_id);
+    sqlite3_bind_int64(st, 3, ev->ts);
+    bind_text(st, 4, ev->kind);
+    bind_text(st, 5, ev->actor);
+    bind_text(st, 6, ev->body);
+    sqlite3_bind_int64(st, 7, ev->link_seq);
+    return step_done(q, st, err, "case event");
+}
+
+static int sq_put_webhook(struct store *s, const struct store_webhook *w, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_WEBHOOK];
+    bind_text(st, 1, w->id);
+    sqlite3_bind_int64(st, 2, w->seq);
+    bind_text(st, 3, w->url);
+    bind_text(st, 4, w->secret);
+    bind_text(st, 5, w->events);
+    bind_text(st, 6, w->description ? w->description : "");
+    sqlite3_bind_int(st, 7, w->enabled);
+    sqlite3_bind_int64(st, 8, w->created_ts);
+    return step_done(q, st, err, "webhook");
+}
+
+static int sq_delete_webhook(struct store *s, const char *id, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    static const char *const sql[] = {"DELETE FROM webhook WHERE id = ?",
+                                      "DELETE FROM delivery WHERE webhook = ?",
+                                      "DELETE FROM attempt WHERE webhook = ?"};
+    for (int i = 0; i < 3; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(q->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+            return sq_fail(q->db, err, "webhook");
+        bind_text(st, 1, id);
+        int src = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (src != SQLITE_DONE)
+            return sq_fail(q->db, err, "webhook");
+        if (i == 0 && sqlite3_changes(q->db) == 0)
+            return cxm_err_set(err, CXM_ENOTFOUND, "no webhook \"%s\"", id);
+    }
+    return CXM_OK;
+}
+
+static int sq_put_outbox(struct store *s, const struct store_outbox *o, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_OUTBOX];
+    sqlite3_bind_int64(st, 1, o->id);
+    sqlite3_bind_int64(st, 2, o->ts);
+    bind_text(st, 3, o->type);
+    sqlite3_bind_int64(st, 4, o->customer);
+    bind_text(st, 5, o->payload);
+    return step_done(q, st, err, "outbox");
+}
+
+static int sq_put_delivery(struct store *s, const struct store_delivery *d,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_DELIVERY];
+    bind_text(st, 1, d->webhook);
+    sqlite3_bind_int64(st, 2, d->outbox);
+    bind_text(st, 3, d->status);
+    sqlite3_bind_int64(st, 4, d->attempts);
+    sqlite3_bind_int64(st, 5, d->next_ts);
+    sqlite3_bind_int(st, 6, d->last_code);
+    bind_text(st, 7, d->error);
+    sqlite3_bind_int64(st, 8, d->updated_ts);
+    return step_done(q, st, err, "delivery");
+}
+
+static int sq_put_attempt(struct store *s, const struct store_attempt *a, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_ATTEMPT];
+    bind_text(st, 1, a->webhook);
+    sqlite3_bind_int64(st, 2, a->outbox);
+    sqlite3_bind_int(st, 3, a->n);
+    sqlite3_bind_int64(st, 4, a->ts);
+    sqlite3_bind_int(st, 5, a->code);
+    sqlite3_bind_int64(st, 6, a->ms);
+    bind_text(st, 7, a->error);
+    return step_done(q, st, err, "attempt");
+}
+
+static int sq_max_outbox(struct store *s, int64_t *out, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    *out = 0;
+    int rc = scan_query(q, "SELECT max(id) FROM outbox", &st, err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return CXM_OK;
+}
+
+static void col_outbox(sqlite3_stmt *st, int i, struct store_outbox *o)
+{
+    *o = (struct store_outbox){.id = sqlite3_column_int64(st, i),
+                               .ts = sqlite3_column_int64(st, i + 1),
+                               .type = col_text(st, i + 2),
+                               .customer = sqlite3_column_int64(st, i + 3),
+                               .payload = col_text(st, i + 4)};
+}
+
+static int sq_scan_outbox(struct store *s, int64_t from, int64_t to,
+                          int (*fn)(void *ctx, const struct store_outbox *o), void *ctx,
+                          struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    int rc = scan_query(q, "SELECT id, ts, type, customer, payload FROM outbox"
+                        " WHERE id >= ? AND id <= ? ORDER BY id", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_outbox o;
+        col_outbox(st, 0, &o);
+        rc = fn(ctx, &o);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = sq_fail(q->db, err, "outbox");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The columns of a delivery row followed by its event's, from i. */
+#define DELIVERY_COLS "d.webhook, d.outbox, d.status, d.attempts, d.next_ts, d.last_code," \
+    " d.error, d.updated_ts, o.id, o.ts, o.type, o.customer, o.payload"
+
+static void col_delivery(sqlite3_stmt *st, struct store_delivery *d)
+{
+    *d = (struct store_delivery){
+        .webhook = col_text(st, 0), .outbox = sqlite3_column_int64(st, 1),
+        .status = col_text(st, 2), .attempts = sqlite3_column_int64(st, 3),
+        .next_ts = sqlite3_column_int64(st, 4), .last_code = sqlite3_column_int(st, 5),
+        .error = col_text(st, 6), .updated_ts = sqlite3_column_int64(st, 7)};
+    col_outbox(st, 8, &d->ev);
+}
+
+static int row_pending(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_delivery d;
+    col_delivery(st, &d);
+    return cb->pending(cb->ctx, &d);
+}
+
+static int row_case(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_case c = {
+        .id = sqlite3_column_int64(st, 0), .seq = sqlite3_column_int64(st, 1),
+        .customer = sqlite3_column_int64(st, 2), .source_seq = sqlite3_column_int64(st, 3),
+        .reason = col_text(st, 4), .rule = col_text(st, 5), .priority = col_text(st, 6),
+        .status = col_text(st, 7), .team = col_text(st, 8), .assignee = col_text(st, 9),
+        .subject = col_text(st, 10), .resolution = col_text(st, 11),
+        .opened_ts = sqlite3_column_int64(st, 12), .updated_ts = sqlite3_column_int64(st, 13),
+        .response_due = sqlite3_column_int64(st, 14),
+        .resolve_due = sqlite3_column_int64(st, 15),
+        .responded_ts = sqlite3_column_int64(st, 16),
+        .resolved_ts = sqlite3_column_int64(st, 17), .closed_ts = sqlite3_column_int64(st, 18),
+        .reopened = sqlite3_column_int(st, 19), .breached = sqlite3_column_int(st, 20)};
+    return cb->kase(cb->ctx, &c);
+}
+
+static int row_case_event(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_case_event ev = {
+        .seq = sqlite3_column_int64(st, 0), .case_id = sqlite3_column_int64(st, 1),
+        .ts = sqlite3_column_int64(st, 2), .kind = col_text(st, 3), .actor = col_text(st, 4),
+        .body = col_text(st, 5), .link_seq = sqlite3_column_int64(st, 6)};
+    return cb->case_event(cb->ctx, &ev);
+}
+
+static int row_webhook(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_webhook w = {
+        .id = col_text(st, 0), .seq = sqlite3_column_int64(st, 1), .url = col_text(st, 2),
+        .secret = col_text(st, 3), .events = col_text(st, 4), .description = col_text(st, 5),
+        .enabled = sqlite3_column_int(st, 6) != 0, .created_ts = sqlite3_column_int64(st, 7)};
+    return cb->webhook(cb->ctx, &w);
+}
+
+static int sq_scan_deliveries(struct store *s, const char *webhook, int64_t before,
+                              const char *status, size_t limit,
+                              int (*fn)(void *ctx, const struct store_delivery *d), void *ctx,
+                              struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    pthread_mutex_lock(&q->rlock);
+    int rc = CXM_OK;
+    if (sqlite3_prepare_v2(q->rdb, "SELECT " DELIVERY_COLS " FROM delivery d JOIN outbox o"
+                           " ON o.id = d.outbox WHERE d.webhook = ?1 AND (?2 = 0 OR"
+                           " d.outbox < ?2) AND (?3 = '' OR d.status = ?3)"
+                           " ORDER BY d.outbox DESC LIMIT ?4", -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(q->rdb, err, "deliveries");
+        pthread_mutex_unlock(&q->rlock);
+        return rc;
+    }
+    bind_text(st, 1, webhook);
+    sqlite3_bind_int64(st, 2, before);
+    bind_text(st, 3, status ? status : "");
+    sqlite3_bind_int64(st, 4, (int64_t)limit);
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_delivery d;
+        col_delivery(st, &d);
+        rc = fn(ctx, &d);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = sq_fail(q->rdb, err, "deliveries");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
+static int sq_scan_attempts(struct store *s, const char *webhook, int64_t outbox,
+                            int (*fn)(void *ctx, const struct store_attempt *a), void *ctx,
+                            struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    pthread_mutex_lock(&q->rlock);
+    int rc = CXM_OK;
+    if (sqlite3_prepare_v2(q->rdb, "SELECT n, ts, code, ms, error FROM attempt"
+                           " WHERE webhook = ? AND outbox = ? ORDER BY n", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = sq_fail(q->rdb, err, "attempts");
+        pthread_mutex_unlock(&q->rlock);
+        return rc;
+    }
+    bind_text(st, 1, webhook);
+    sqlite3_bind_int64(st, 2, outbox);
+    int src;
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_attempt a = {
+            .webhook = webhook, .outbox = outbox, .n = sqlite3_column_int(st, 0),
+            .ts = sqlite3_column_int64(st, 1), .code = sqlite3_column_int(st, 2),
+            .ms = sqlite3_column_int64(st, 3), .error = col_text(st, 4)};
+        rc = fn(ctx, &a);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = sq_fail(q->rdb, err, "attempts");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
 static int sq_scan(struct store *s, const struct store_scan *cb,
                    struct cxm_err *err)
 {
@@ -900,6 +1230,17 @@ static int sq_scan(struct store *s, const struct store_scan *cb,
          " ORDER BY id", row_segment, offsetof(struct store_scan, segment)},
         {"SELECT seq, ts, customer, kind, channel, action, decision FROM contact"
          " ORDER BY seq", row_contact, offsetof(struct store_scan, contact)},
+        {"SELECT id, seq, customer, source_seq, reason, rule, priority, status, team,"
+         " assignee, subject, resolution, opened_ts, updated_ts, response_due,"
+         " resolve_due, responded_ts, resolved_ts, closed_ts, reopened, breached"
+         " FROM cases ORDER BY id", row_case, offsetof(struct store_scan, kase)},
+        {"SELECT seq, case_id, ts, kind, actor, body, link_seq FROM case_event"
+         " ORDER BY seq", row_case_event, offsetof(struct store_scan, case_event)},
+        {"SELECT id, seq, url, secret, events, description, enabled, created_ts"
+         " FROM webhook ORDER BY id", row_webhook, offsetof(struct store_scan, webhook)},
+        {"SELECT " DELIVERY_COLS " FROM delivery d JOIN outbox o ON o.id = d.outbox"
+         " WHERE d.status = 'pending' ORDER BY d.outbox, d.webhook", row_pending,
+         offsetof(struct store_scan, pending)},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         void *fn;
@@ -1379,6 +1720,17 @@ static const struct store_ops sqlite_ops = {
     .put_decision = sq_put_decision,
     .max_decision = sq_max_decision,
     .scan_decisions = sq_scan_decisions,
+    .put_case = sq_put_case,
+    .put_case_event = sq_put_case_event,
+    .put_webhook = sq_put_webhook,
+    .delete_webhook = sq_delete_webhook,
+    .put_outbox = sq_put_outbox,
+    .put_delivery = sq_put_delivery,
+    .put_attempt = sq_put_attempt,
+    .max_outbox = sq_max_outbox,
+    .scan_outbox = sq_scan_outbox,
+    .scan_deliveries = sq_scan_deliveries,
+    .scan_attempts = sq_scan_attempts,
     .scan = sq_scan,
     .get_text = sq_get_text,
     .get_event_id = sq_get_event_id,
