@@ -83,7 +83,7 @@ build/testsan/unit: $(TESTSAN_OBJ) $(UNITSRC) $(HDRS)
 
 build/test/integration: $(INTSRC) $(wildcard tests/integration/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) -Isrc -Itests/integration -o $@ $(INTSRC) $(shell pkg-config --cflags --libs jansson libcurl sqlite3) -lcriterion -lpthread
+	$(CC) $(CSTD) $(OPT) $(WARN) -Isrc -Itests/integration -o $@ $(INTSRC) $(shell pkg-config --cflags --libs jansson libcurl sqlite3 libmicrohttpd libsodium) -lcriterion -lpthread
 
 unit: build/test/unit
 	build/test/unit
