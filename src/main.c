@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "notify/smtp.h"
 
 #define CXM_VERSION "0.1.0"
 
@@ -60,6 +61,9 @@ int main(int argc, char **argv)
      * heap, copying them and keeping the old copies resident. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
+    /* libcurl (webhooks, e-mail) before any thread starts */
+    if (notify_global_init())
+        fprintf(stderr, "cxm: libcurl did not initialise: webhooks and e-mail will fail\n");
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

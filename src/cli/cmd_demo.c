@@ -116,6 +116,93 @@ static int demo_personalise(struct engine *e, struct cxm_err *err)
     return engine_set_actions(e, catalogue, sizeof catalogue - 1, err);
 }
 
+/* Alert rules, set before the data arrives: the last week's unhappy
+ * customers open cases, routed to the demo's teams. */
+static const char demo_rules[] =
+    "{\"rules\": ["
+    "{\"id\": \"detractor\", \"name\": \"Detractor follow-up\", \"when\": \"nps <= 6\","
+    " \"priority\": \"high\", \"team\": \"Support\","
+    " \"routes\": [{\"when\": \"negative_themes contains 'billing'\", \"team\": \"Billing\"},"
+    "  {\"when\": \"channel = 'social'\", \"team\": \"Social\"}],"
+    " \"sla\": {\"first_response\": \"4h\", \"resolution\": \"2d\", \"business_hours\": true}},"
+    "{\"id\": \"complaint\", \"name\": \"Formal complaint\", \"when\": \"type = 'complaint'\","
+    " \"priority\": \"urgent\", \"team\": \"Support\","
+    " \"sla\": {\"first_response\": \"1h\", \"resolution\": \"1d\"}},"
+    "{\"id\": \"unhappy-csat\", \"name\": \"Unhappy after support\", \"when\": \"csat <= 2\","
+    " \"priority\": \"normal\", \"team\": \"Support\", \"emit\": true},"
+    "{\"id\": \"valuable-unhappy\", \"name\": \"Valuable customer unhappy\","
+    " \"when\": \"negative = 1 and revenue >= 500\", \"priority\": \"high\","
+    " \"team\": \"Support\", \"sla\": {\"first_response\": \"2h\", \"resolution\": \"1d\"}}"
+    "],"
+    " \"business_hours\": {\"timezone\": \"UTC\", \"hours\": {\"mon\": \"08:00-18:00\","
+    "  \"tue\": \"08:00-18:00\", \"wed\": \"08:00-18:00\", \"thu\": \"08:00-18:00\","
+    "  \"fri\": \"08:00-18:00\", \"sat\": \"09:00-13:00\"}},"
+    " \"sla_defaults\": {\"urgent\": {\"first_response\": \"1h\", \"resolution\": \"8h\"},"
+    "  \"high\": {\"first_response\": \"4h\", \"resolution\": \"2d\"},"
+    "  \"normal\": {\"first_response\": \"1d\", \"resolution\": \"5d\"}}}";
+
+/* An agent of the team: the n-th of them, NULL when the team has none. */
+static const char *team_agent(json_t *emps, const char *team, size_t n)
+{
+    size_t count = 0, i;
+    json_t *x;
+    json_array_foreach(emps, i, x) {
+        const char *t = json_string_value(json_object_get(x, "team"));
+        count += t && team && !strcmp(t, team);
+    }
+    if (!count)
+        return NULL;
+    n %= count;
+    json_array_foreach(emps, i, x) {
+        const char *t = json_string_value(json_object_get(x, "team"));
+        if (t && team && !strcmp(t, team) && n-- == 0)
+            return json_string_value(json_object_get(x, "id"));
+    }
+    return NULL;
+}
+
+/* Work on the demo's cases as a team would have done by now: most
+ * assigned, many answered, some resolved and closed; the rest wait. */
+static int demo_casework(struct engine *e, int64_t now, struct cxm_err *err)
+{
+    json_t *emps = NULL, *list = NULL;
+    struct case_query q = {.status = "open", .sort = "oldest", .limit = 1000000};
+    int rc = engine_employees(e, &emps, err);
+    if (!rc)
+        rc = engine_cases(e, &q, &list, err);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(list, "cases"), i, c) {
+        int64_t id = json_integer_value(json_object_get(c, "id")), opened;
+        if (rc || timefmt_parse(json_string_value(json_object_get(c, "opened")), &opened, err))
+            break;
+        unsigned h = (unsigned)((uint64_t)id * 2654435761u % 100);
+        int64_t age = now - opened;
+        const char *agent = team_agent(json_object_get(emps, "employees"),
+                                       json_string_value(json_object_get(c, "team")),
+                                       (size_t)id);
+        struct case_change steps[] = {
+            {.id = id, .actor = agent, .assignee = agent, .ts = opened + 600 + h * 37},
+            {.id = id, .actor = agent, .note = "Called the customer and listened; agreed a fix.",
+             .ts = opened + 3600 + (h % 5) * 3600},
+            {.id = id, .actor = agent, .status = "resolved",
+             .resolution = "refunded the difference and fixed the cause",
+             .ts = opened + 86400 + (h % 3) * 43200},
+            {.id = id, .actor = agent, .status = "closed", .ts = opened + 3 * 86400 + h * 60},
+        };
+        unsigned share[] = {85, 70, 55, 30};
+        for (size_t k = 0; !rc && agent && k < 4 && h < share[k] && steps[k].ts < now &&
+             age > 0; k++) {
+            json_t *out = NULL;
+            rc = engine_case_change(e, &steps[k], &out, err);
+            json_decref(out);
+        }
+    }
+    json_decref(list);
+    json_decref(emps);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -167,6 +254,8 @@ int cmd_demo(int argc, char **argv)
     struct demo_opts o = {.customers = (size_t)customers, .seed = (uint64_t)seed,
                           .end_ts = end};
     if (!rc)
+        rc = engine_set_alert_rules(s.e, demo_rules, sizeof demo_rules - 1, &s.err);
+    if (!rc)
         rc = demo_generate(&o, emit, &s, &s.err);
     if (!rc)
         rc = flush(&s);
@@ -183,6 +272,8 @@ int cmd_demo(int argc, char **argv)
     json_decref(fit);
     if (!rc)
         rc = demo_personalise(s.e, &s.err);
+    if (!rc)
+        rc = demo_casework(s.e, (int64_t)today, &s.err);
     engine_close(s.e);
     json_decref(s.recs);
     free(s.ev);

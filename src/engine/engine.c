@@ -1075,6 +1075,7 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->column_bytes = model_column_bytes(m);
     st->segments = e->segs ? e->segs->n : 0;
     st->contacts = m->cc.n;
+    loop_stats(e, st);
     pthread_rwlock_unlock(&e->lock);
     nba_stats(e, &st->decisions_logged, &st->decisions_dropped);
 }

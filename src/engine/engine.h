@@ -505,6 +505,8 @@ struct engine_stats {
     double replay_seconds;
     size_t replay_rows;
     size_t segments, contacts;
+    size_t cases_open, deliveries_pending;
+    uint64_t deliveries_ok, deliveries_retried, deliveries_failed;
     uint64_t decisions_logged, decisions_dropped;   /* dropped: the log was full */
     uint64_t events_accepted, events_duplicate, commits, commit_failures;
     double commit_seconds;       /* total time in commits */

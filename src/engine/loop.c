@@ -1027,10 +1027,14 @@ int loop_record(struct engine *e, struct group *g, int type, const void *row, ui
         rules_bind(e);
     struct sig s = {.e = e, .i = ri, .f = rf, .root = model_root(e->m, cust)};
     feat_eval_init(&s.x, e->m, now);
+    /* the customer has waited since the signal (never from the future) */
+    int64_t ts = rf ? rf->ts : ri->ts;
+    if (ts > now)
+        ts = now;
     for (size_t i = 0; !rc && i < l->nrules; i++) {
         const struct alert_rule *r = &l->rules[i];
         if (r->enabled && filter_eval_sets(r->when, get_cb, has_cb, &s))
-            rc = rule_fire(e, g, &s, r, seq, cust, now, err);
+            rc = rule_fire(e, g, &s, r, seq, cust, ts, err);
     }
     feat_eval_free(&s.x);
     return rc;
@@ -1485,6 +1489,19 @@ json_t *case_json(const struct engine *e, const struct kase *k, bool full)
     json_object_set_new(o, "links", links ? links : json_null());
     json_object_set_new(o, "history", h ? h : json_null());
     return o;
+}
+
+void loop_stats(struct engine *e, struct engine_stats *st)
+{
+    struct loop *l = e->loop;
+    for (size_t i = 0; i < l->ncases; i++)
+        st->cases_open += case_open(&l->cases[i]);
+    pthread_mutex_lock(&l->omu);
+    st->deliveries_pending = l->nq;
+    st->deliveries_ok = l->n_ok;
+    st->deliveries_retried = l->n_retried;
+    st->deliveries_failed = l->n_failed;
+    pthread_mutex_unlock(&l->omu);
 }
 
 /* ---- load ----------------------------------------------------------------- */

@@ -107,6 +107,7 @@ struct loop {
     bool wake;
     struct delivery_opts dopt;
     uint32_t rnd;
+    uint64_t n_ok, n_retried, n_failed;   /* attempts since start, under omu */
     /* e-mail settings (config "email"), under the engine lock */
     char *smtp_url, *smtp_from, *smtp_user, *smtp_pass;
     long smtp_timeout;
@@ -152,6 +153,9 @@ int loop_apply(struct engine *e, struct group *g, struct engine_work *w,
                struct cxm_err *err);
 /* JSON of a case as of now (readers, under the read lock). */
 json_t *case_json(const struct engine *e, const struct kase *k, bool full);
+
+/* Open cases and queued deliveries, attempts' outcomes (engine_stats). */
+void loop_stats(struct engine *e, struct engine_stats *st);
 
 /* outbox.c */
 int outbox_open(struct engine *e, struct cxm_err *err);

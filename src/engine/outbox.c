@@ -778,6 +778,9 @@ static int record_result(struct engine *e, const struct outbound_result *res,
     if ((rc = e->store->ops->put_delivery(e->store, &d, err)))
         return rc;
     pthread_mutex_lock(&l->omu);
+    l->n_ok += res->verdict == WH_DELIVERED;
+    l->n_retried += !strcmp(d.status, "pending") && res->verdict != WH_DELIVERED;
+    l->n_failed += !strcmp(d.status, "failed");
     ssize_t i = q_find(l, res->outbox, res->webhook);
     if (i >= 0) {
         l->q[i].inflight = false;

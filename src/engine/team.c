@@ -95,8 +95,16 @@ static json_t *value_json(struct metric_value v)
                      (json_int_t)v.n);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static json_t *times_json(struct times *t)
 {
+    if (t->n > 1)
+        qsort(t->v, t->n, sizeof *t->v, cmp_u32);
     if (!t->n)
         return json_pack("{s:n, s:n, s:i}", "median_seconds", "p90_seconds", "n", 0);
     return json_pack("{s:f, s:f, s:I}", "median_seconds", journey_quantile(t->v, t->n, 0.5),
@@ -309,12 +317,15 @@ static int check_query(const struct team_query *q, struct cxm_err *err)
     return CXM_OK;
 }
 
+/* The period asked for; an open end (the whole history) is null. */
 static json_t *period_json(const struct team_query *q)
 {
     char f[TIMEFMT_LEN], t[TIMEFMT_LEN];
     timefmt_format(q->from, f);
     timefmt_format(q->to, t);
-    return json_pack("{s:s, s:s}", "from", f, "to", t);
+    bool open_from = q->from <= 0, open_to = q->to >= (int64_t)1 << 40;
+    return json_pack("{s:o, s:o}", "from", open_from ? json_null() : json_string(f), "to",
+                     open_to ? json_null() : json_string(t));
 }
 
 int engine_team_performance(struct engine *e, const struct team_query *q, json_t **out,

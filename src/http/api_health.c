@@ -47,12 +47,15 @@ void api_metrics(struct req *r)
         {"cxm_replay_rows", "Rows replayed at start-up."},
         {"cxm_segments", "Segments defined."},
         {"cxm_contacts", "Contacts recorded (contact policy)."},
+        {"cxm_cases_open", "Cases open or in progress."},
+        {"cxm_deliveries_pending", "Webhook and e-mail deliveries waiting to go."},
     };
     double gv[] = {(double)st.seq, (double)st.customers, (double)st.profiles,
                    (double)st.identities, (double)st.merges, (double)st.interactions,
                    (double)st.feedback, (double)st.orders, (double)st.employees,
                    (double)st.column_bytes, st.replay_seconds, (double)st.replay_rows,
-                   (double)st.segments, (double)st.contacts};
+                   (double)st.segments, (double)st.contacts, (double)st.cases_open,
+                   (double)st.deliveries_pending};
     for (size_t i = 0; i < sizeof gv / sizeof gv[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", gauges[i][0],
                    gauges[i][1], gauges[i][0], gauges[i][0], gv[i]);
@@ -64,10 +67,15 @@ void api_metrics(struct req *r)
         {"cxm_commit_seconds_total", "Time spent committing."},
         {"cxm_decisions_total", "Next-best-action decisions logged."},
         {"cxm_decisions_dropped_total", "Decisions not logged: the log queue was full."},
+        {"cxm_deliveries_total", "Deliveries that reached their endpoint."},
+        {"cxm_delivery_retries_total", "Delivery attempts that failed and will be tried again."},
+        {"cxm_deliveries_failed_total", "Deliveries dead-lettered (refused or out of attempts)."},
     };
     double cv[] = {(double)st.events_accepted, (double)st.events_duplicate,
                    (double)st.commits, (double)st.commit_failures, st.commit_seconds,
-                   (double)st.decisions_logged, (double)st.decisions_dropped};
+                   (double)st.decisions_logged, (double)st.decisions_dropped,
+                   (double)st.deliveries_ok, (double)st.deliveries_retried,
+                   (double)st.deliveries_failed};
     for (size_t i = 0; i < sizeof cv / sizeof cv[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %.17g\n", counters[i][0],
                    counters[i][1], counters[i][0], counters[i][0], cv[i]);
@@ -188,6 +196,45 @@ static const char openapi[] =
     "\"responses\":{\"200\":{\"description\":\"consent, suppress, caps, gaps\"}}},"
     "\"put\":{\"summary\":\"Replace the contact policy (admin)\",\"requestBody\":{\"content\":{\"application/json\":{}}},"
     "\"responses\":{\"200\":{\"description\":\"the policy\"},\"400\":{\"description\":\"names the member\"}}}},"
+    "\"/v1/alert-rules\":{\"get\":{\"summary\":\"The alert rules in use (admin, analyst, agent)\","
+    "\"responses\":{\"200\":{\"description\":\"{rules, business_hours, sla_defaults, messages}\"}}},"
+    "\"put\":{\"summary\":\"Replace the alert rules (admin)\",\"requestBody\":{\"content\":{\"application/json\":{}}},"
+    "\"responses\":{\"200\":{\"description\":\"the rules\"},\"400\":{\"description\":\"names rules[i].member\"}}}},"
+    "\"/v1/cases\":{\"get\":{\"summary\":\"Cases, the most urgent first (admin, agent)\","
+    "\"parameters\":[{\"name\":\"status\",\"in\":\"query\"},{\"name\":\"team\",\"in\":\"query\"},"
+    "{\"name\":\"assignee\",\"in\":\"query\"},{\"name\":\"customer\",\"in\":\"query\"},"
+    "{\"name\":\"breached\",\"in\":\"query\"},{\"name\":\"sort\",\"in\":\"query\"},"
+    "{\"name\":\"offset\",\"in\":\"query\"},{\"name\":\"limit\",\"in\":\"query\"}],"
+    "\"responses\":{\"200\":{\"description\":\"{cases, total, next_offset}\"}}},"
+    "\"post\":{\"summary\":\"Open a case by hand (admin, agent)\",\"requestBody\":{\"content\":{\"application/json\":{}}},"
+    "\"responses\":{\"201\":{\"description\":\"the case\"},\"400\":{\"description\":\"names the field\"}}}},"
+    "\"/v1/cases/{id}\":{\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true}],"
+    "\"get\":{\"summary\":\"A case with its history and links (admin, agent)\",\"responses\":{\"200\":{\"description\":\"the case\"},\"404\":{\"description\":\"no such case\"}}},"
+    "\"patch\":{\"summary\":\"Assign, note, change status, resolve (admin, agent)\",\"requestBody\":{\"content\":{\"application/json\":{}}},"
+    "\"responses\":{\"200\":{\"description\":\"the case\"},\"409\":{\"description\":\"a move the states do not allow\"}}}},"
+    "\"/v1/webhooks\":{\"get\":{\"summary\":\"Webhook endpoints (admin)\",\"responses\":{\"200\":{\"description\":\"{webhooks}\"}}},"
+    "\"post\":{\"summary\":\"Add an endpoint: {url, events, description} (admin)\",\"requestBody\":{\"content\":{\"application/json\":{}}},"
+    "\"responses\":{\"201\":{\"description\":\"the endpoint with its signing secret (shown once)\"}}}},"
+    "\"/v1/webhooks/{id}\":{\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true}],"
+    "\"get\":{\"summary\":\"An endpoint (admin)\",\"responses\":{\"200\":{\"description\":\"the endpoint and its pending count\"}}},"
+    "\"patch\":{\"summary\":\"Change url, events, description, enabled, rotate_secret (admin)\",\"responses\":{\"200\":{\"description\":\"the endpoint\"}}},"
+    "\"delete\":{\"summary\":\"Remove it and its deliveries (admin)\",\"responses\":{\"204\":{\"description\":\"removed\"}}}},"
+    "\"/v1/webhooks/{id}/deliveries\":{\"get\":{\"summary\":\"Delivery log, newest first, with attempts (admin)\","
+    "\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true},{\"name\":\"before\",\"in\":\"query\"},"
+    "{\"name\":\"status\",\"in\":\"query\"},{\"name\":\"attempts\",\"in\":\"query\"},{\"name\":\"limit\",\"in\":\"query\"}],"
+    "\"responses\":{\"200\":{\"description\":\"{deliveries, next_before}\"}}}},"
+    "\"/v1/webhooks/{id}/replay\":{\"post\":{\"summary\":\"Send events {from, to} (outbox ids) again, in order (admin)\","
+    "\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true}],"
+    "\"responses\":{\"200\":{\"description\":\"{replayed}\"}}}},"
+    "\"/v1/settings/email\":{\"get\":{\"summary\":\"SMTP settings, without the password (admin)\",\"responses\":{\"200\":{\"description\":\"settings\"}}},"
+    "\"put\":{\"summary\":\"Set {smtp_url, from, username, password, timeout_ms} (admin)\",\"responses\":{\"200\":{\"description\":\"settings\"}}}},"
+    "\"/v1/employees\":{\"get\":{\"summary\":\"Employees and their teams (admin, analyst, agent)\",\"responses\":{\"200\":{\"description\":\"{employees}\"}}}},"
+    "\"/v1/team/performance\":{\"get\":{\"summary\":\"Per agent and team: CSAT, NPS, cases, response and resolution times, SLA compliance, reopen rate, weekly trend\","
+    "\"responses\":{\"200\":{\"description\":\"{agents, teams, trend}\"}}}},"
+    "\"/v1/team/recognition\":{\"get\":{\"summary\":\"Leaderboard by Bayesian-adjusted CSAT and shout-outs\","
+    "\"responses\":{\"200\":{\"description\":\"{leaderboard, shoutouts}\"}}}},"
+    "\"/v1/team/enps\":{\"get\":{\"summary\":\"eNPS by team and period; small groups hidden\","
+    "\"responses\":{\"200\":{\"description\":\"{rows}\"}}}},"
     "\"/v1/decide\":{\"post\":{\"summary\":\"Next best actions for {customer, channel, context, limit, log, explain} (admin, agent)\","
     "\"requestBody\":{\"content\":{\"application/json\":{}}},"
     "\"responses\":{\"200\":{\"description\":\"{decision, customer, channel, ts, actions, excluded}\"},"

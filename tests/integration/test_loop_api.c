@@ -244,6 +244,8 @@ Test(loop_api, webhooks_signed_retried_and_in_order_across_a_restart, .timeout =
      * detractor joins the open case) */
     cr_assert_eq(wait_delivered(&r, 6, 20), 6, "deliveries through three 500s");
     cr_assert_eq(r.bad_signatures, 0);
+    cr_assert_eq(srv_metric(&s, "cxm_delivery_retries_total"), 3);
+    cr_assert_eq(srv_metric(&s, "cxm_cases_open"), 1);
     json_t *cases = get_json(&s, "/v1/cases", s.admin);
     cr_assert_eq(jint(cases, "total"), 1, "one case for two detractors");
     json_decref(cases);

@@ -162,6 +162,39 @@ Test(engine_loop, detractors_open_one_case_per_customer_and_reason)
     engine_close(e);
 }
 
+Test(engine_loop, rules_on_themes_and_on_valuable_customers)
+{
+    struct engine *e = fx_open(false);   /* texts scored: themes and aspects */
+    engine_set_clock(e, NOW);
+    rules(e, "{\"rules\":[{\"id\":\"billing\",\"when\":\"negative_themes contains 'billing'\","
+             "\"team\":\"Billing\"},{\"id\":\"valuable\",\"when\":\"revenue >= 100 and negative"
+             " = 1\",\"priority\":\"urgent\"}]}");
+    ingest(e, "[{\"type\":\"feedback\",\"email\":\"a@x.com\",\"kind\":\"text\","
+              "\"comment\":\"I was charged twice, the billing is a disgrace\"},"
+              "{\"type\":\"feedback\",\"email\":\"b@x.com\",\"kind\":\"text\","
+              "\"comment\":\"Billing was quick and easy, thank you\"},"
+              "{\"type\":\"order\",\"email\":\"c@x.com\",\"order_id\":\"o1\",\"amount\":150},"
+              "{\"type\":\"order\",\"email\":\"d@x.com\",\"order_id\":\"o2\",\"amount\":20}]");
+    ingest(e, "[{\"type\":\"feedback\",\"email\":\"c@x.com\",\"kind\":\"csat\",\"score\":1},"
+              "{\"type\":\"feedback\",\"email\":\"d@x.com\",\"kind\":\"csat\",\"score\":1},"
+              "{\"type\":\"feedback\",\"email\":\"c@x.com\",\"kind\":\"csat\",\"score\":5}]");
+    json_t *all = cases(e, "all");
+    json_t *cs = json_object_get(all, "cases");
+    cr_assert_eq(json_array_size(cs), 2, "the angry billing comment and the valuable customer");
+    bool billing = false, valuable = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(cs, i, c) {
+        billing |= !strcmp(str(c, "reason"), "billing") && json_integer_value(
+                       json_object_get(c, "customer")) == 1 && !strcmp(str(c, "team"), "Billing");
+        valuable |= !strcmp(str(c, "reason"), "valuable") && json_integer_value(
+                        json_object_get(c, "customer")) == 3 && !strcmp(str(c, "priority"), "urgent");
+    }
+    cr_assert(billing && valuable);
+    json_decref(all);
+    engine_close(e);
+}
+
 Test(engine_loop, old_signals_open_no_case)
 {
     struct engine *e = fx_open(true);
