@@ -89,7 +89,10 @@ static json_t *parse_json(struct req *r)
     return v;
 }
 
-void api_events_post(struct req *r)
+/* Decodes and submits the records of the body; type: the one kind of
+ * record the route takes (filled in when a record leaves it out), NULL:
+ * any. */
+static void post_records(struct req *r, const char *type)
 {
     const char *ct = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     bool nd = ctype_is(ct, "application/x-ndjson") || ctype_is(ct, "application/jsonl") ||
@@ -125,6 +128,16 @@ void api_events_post(struct req *r)
     for (size_t i = 0; i < n; i++) {
         struct cxm_err err;
         cxm_err_clear(&err);
+        json_t *rec = json_array_get(arr, i);
+        const char *t = json_string_value(json_object_get(rec, "type"));
+        if (type && json_is_object(rec) && t && strcmp(t, type)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "this route takes %s records only", type);
+            reply_error(r, 400, "invalid", msg, (long)i, "type");
+            return;
+        }
+        if (type && json_is_object(rec) && !t)
+            json_object_set_new(rec, "type", json_string(type));
         if (event_decode(json_array_get(arr, i), (long)i, now, &r->arena, &evs[i], &err)) {
             if (err.index < 0)
                 err.index = (long)i;
@@ -135,6 +148,16 @@ void api_events_post(struct req *r)
     r->work.op = ENGINE_INGEST;
     r->work.n = n;
     req_submit(r);
+}
+
+void api_events_post(struct req *r)
+{
+    post_records(r, NULL);
+}
+
+void api_employees_post(struct req *r)
+{
+    post_records(r, "employee");
 }
 
 void api_work_done(struct req *r)

@@ -55,6 +55,8 @@ void req_submit(struct req *r);
 
 /* Handlers (api_*.c). */
 void api_events_post(struct req *r);
+/* POST /v1/employees: employee records (type filled in). */
+void api_employees_post(struct req *r);
 void api_work_done(struct req *r);   /* formats the result of engine work */
 void api_customer_get(struct req *r, uint32_t id);
 void api_customer_search(struct req *r);

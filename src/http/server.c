@@ -31,7 +31,8 @@ enum route_id {
     RT_UPLIFT, RT_FEATURES,
     RT_ALERT_RULES, RT_ALERT_RULES_PUT, RT_CASES, RT_CASE_NEW, RT_CASE, RT_CASE_PATCH,
     RT_WEBHOOKS, RT_WEBHOOK_NEW, RT_WEBHOOK, RT_WEBHOOK_PATCH, RT_WEBHOOK_DEL,
-    RT_WH_DELIVERIES, RT_WH_REPLAY, RT_EMAIL, RT_EMAIL_PUT, RT_EMPLOYEES, RT_TEAM_PERF,
+    RT_WH_DELIVERIES, RT_WH_REPLAY, RT_EMAIL, RT_EMAIL_PUT, RT_EMPLOYEES, RT_EMPLOYEES_POST,
+    RT_TEAM_PERF,
     RT_TEAM_RECOG, RT_TEAM_ENPS, RT_COUNT
 };
 
@@ -48,7 +49,7 @@ static const char *const route_names[RT_COUNT] = {
     "alert_rules", "alert_rules_put", "cases", "case_create", "case", "case_update",
     "webhooks", "webhook_create", "webhook", "webhook_update", "webhook_delete",
     "webhook_deliveries", "webhook_replay", "email_settings", "email_settings_put",
-    "employees", "team_performance", "team_recognition", "team_enps"};
+    "employees", "employees_post", "team_performance", "team_recognition", "team_enps"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -299,6 +300,7 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_EMAIL_PUT] = {RT_EMAIL_PUT, "PUT", R(ROLE_ADMIN)},
         /* the employee side: names of employees, no customer data */
         [RT_EMPLOYEES] = {RT_EMPLOYEES, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_EMPLOYEES_POST] = {RT_EMPLOYEES_POST, "POST", R(ROLE_ADMIN) | R(ROLE_WRITER)},
         [RT_TEAM_PERF] = {RT_TEAM_PERF, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
         [RT_TEAM_RECOG] = {RT_TEAM_RECOG, "GET",
                            R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
@@ -385,7 +387,7 @@ static int route_of(const char *method, const char *path, uint32_t *id,
     else if (!strcmp(path, "/v1/settings/email"))
         rt = strcmp(method, "PUT") ? RT_EMAIL : RT_EMAIL_PUT;
     else if (!strcmp(path, "/v1/employees"))
-        rt = RT_EMPLOYEES;
+        rt = strcmp(method, "POST") ? RT_EMPLOYEES : RT_EMPLOYEES_POST;
     else if (!strcmp(path, "/v1/team/performance"))
         rt = RT_TEAM_PERF;
     else if (!strcmp(path, "/v1/team/recognition"))
@@ -516,6 +518,7 @@ static void dispatch(struct req *r)
     case RT_EMAIL:
     case RT_EMAIL_PUT: api_email_settings(r); break;
     case RT_EMPLOYEES: api_employees(r); break;
+    case RT_EMPLOYEES_POST: api_employees_post(r); break;
     case RT_TEAM_PERF: api_team_performance(r); break;
     case RT_TEAM_RECOG: api_team_recognition(r); break;
     case RT_TEAM_ENPS: api_team_enps(r); break;

@@ -294,6 +294,21 @@ Test(loop_api, webhooks_signed_retried_and_in_order_across_a_restart, .timeout =
     cr_assert_eq(code, 403);
     free(http(&s, "GET", "/v1/cases", writer, NULL, NULL, &code));
     cr_assert_eq(code, 403);
+    /* employees through their own route: a writer may send them */
+    json_decref(http_json(&s, "POST", "/v1/employees", writer, "application/json",
+                          "[{\"employee_id\":\"ann\",\"name\":\"Ann\",\"team\":\"care\"}]",
+                          200));
+    char *bad = http(&s, "POST", "/v1/employees", writer, "application/json",
+                     "[{\"type\":\"order\",\"order_id\":\"o\"}]", &code);
+    cr_assert_eq(code, 400);
+    cr_assert(strstr(bad, "\"field\":\"type\""), "%s", bad);
+    free(bad);
+    json_t *emps = get_json(&s, "/v1/employees", analyst);
+    cr_assert_str_eq(jstr(emps, "employees[0].team"), "care");
+    json_decref(emps);
+    json_t *perf = get_json(&s, "/v1/team/performance", analyst);
+    cr_assert(json_is_array(jget(perf, "agents")));
+    json_decref(perf);
     free(analyst);
     free(writer);
     srv_stop(&s);
