@@ -20,6 +20,7 @@
 #include "core/timefmt.h"
 #include "cxm_limits.h"
 #include "engine/features.h"
+#include "engine/loop.h"
 #include "engine/segments.h"
 #include "log.h"
 
@@ -939,7 +940,8 @@ int nba_apply_contacts(struct engine *e, struct engine_work *w, int64_t *seq,
         struct store_contact sc = {.seq = ++*seq, .ts = c->ts ? c->ts : now,
                                    .customer = c->customer, .decision = c->decision,
                                    .kind = kind, .channel = ch, .action = c->action};
-        if ((rc = e->store->ops->put_contact(e->store, &sc, err)))
+        if ((rc = e->store->ops->put_contact(e->store, &sc, err)) ||
+            (rc = outbox_contact(e, &sc, c->channel, err)))
             break;
         if ((rc = model_add_contact(m, &sc)) || (rc = touch_add(touched, nt, tcap, c->customer)))
             cxm_err_set(err, rc, "out of memory");

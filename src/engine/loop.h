@@ -23,6 +23,7 @@ enum evt {
     EVT_CUSTOMER_UNMERGED, EVT_EMPLOYEE_UPDATED, EVT_CASE_OPENED, EVT_CASE_UPDATED,
     EVT_CASE_RESOLVED, EVT_CASE_CLOSED, EVT_CASE_REOPENED, EVT_CASE_SLA_BREACHED,
     EVT_ALERT_TRIGGERED, EVT_SURVEY_REQUESTED, EVT_WEBHOOK_TEST, EVT_EMAIL,
+    EVT_CONTACT_RECORDED, EVT_SEGMENT_CREATED, EVT_SEGMENT_UPDATED, EVT_SEGMENT_DELETED,
     EVT_COUNT
 };
 extern const char *const evt_names[EVT_COUNT];
@@ -173,6 +174,11 @@ int outbox_customer(struct engine *e, enum evt t, uint32_t customer, uint32_t ot
                     const char *cause, int64_t ts, struct cxm_err *err);
 int outbox_employee(struct engine *e, const struct store_employee *se, int64_t ts,
                     struct cxm_err *err);
+/* contact.recorded (action and channel may be NULL) and segment.*. */
+int outbox_contact(struct engine *e, const struct store_contact *c, const char *channel,
+                   struct cxm_err *err);
+int outbox_segment(struct engine *e, enum evt t, const char *id, const char *name,
+                   const char *rule, int64_t ts, struct cxm_err *err);
 /* Writer, planning: an e-mail to send (to, subject, text). */
 int outbox_email(struct engine *e, uint32_t customer, int64_t ts, const char *to,
                  const char *subject, const char *text, struct cxm_err *err);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/policy.h"
 #include "core/timefmt.h"
 #include "core/webhook.h"
 #include "engine/segments.h"
@@ -40,6 +41,10 @@ const char *const evt_names[EVT_COUNT] = {
     [EVT_SURVEY_REQUESTED] = "survey.requested",
     [EVT_WEBHOOK_TEST] = "webhook.test",
     [EVT_EMAIL] = "email",
+    [EVT_CONTACT_RECORDED] = "contact.recorded",
+    [EVT_SEGMENT_CREATED] = "segment.created",
+    [EVT_SEGMENT_UPDATED] = "segment.updated",
+    [EVT_SEGMENT_DELETED] = "segment.deleted",
 };
 
 #define SMTP_ENDPOINT "smtp"
@@ -364,6 +369,33 @@ int outbox_employee(struct engine *e, const struct store_employee *se, int64_t t
     if (!d)
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     return outbox_emit(e, EVT_EMPLOYEE_UPDATED, 0, ts, d, err);
+}
+
+int outbox_contact(struct engine *e, const struct store_contact *c, const char *channel,
+                   struct cxm_err *err)
+{
+    if (!outbox_wants(e, EVT_CONTACT_RECORDED))
+        return CXM_OK;
+    char ts[TIMEFMT_LEN];
+    timefmt_format(c->ts, ts);
+    json_t *d = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:I}", "customer",
+                          (json_int_t)model_root(e->m, (uint32_t)c->customer), "ts", ts, "kind",
+                          contact_kind_name(c->kind), "action", c->action, "channel", channel,
+                          "decision", (json_int_t)c->decision);
+    if (!d)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    return outbox_emit(e, EVT_CONTACT_RECORDED, (uint32_t)c->customer, c->ts, d, err);
+}
+
+int outbox_segment(struct engine *e, enum evt t, const char *id, const char *name,
+                   const char *rule, int64_t ts, struct cxm_err *err)
+{
+    if (!outbox_wants(e, t))
+        return CXM_OK;
+    json_t *d = json_pack("{s:s, s:s?, s:s?}", "id", id, "name", name, "rule", rule);
+    if (!d)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    return outbox_emit(e, t, 0, ts, d, err);
 }
 
 int outbox_email(struct engine *e, uint32_t customer, int64_t ts, const char *to,

@@ -16,6 +16,7 @@
 #include "cxm_limits.h"
 #include "engine/decide.h"
 #include "engine/features.h"
+#include "engine/loop.h"
 #include "log.h"
 
 #define DAY 86400
@@ -329,6 +330,8 @@ int segments_apply(struct engine *e, struct engine_work *w, int64_t seq, struct 
             return CXM_OK;
         }
         int rc = e->store->ops->delete_segment(e->store, d->id, err);
+        if (!rc)
+            rc = outbox_segment(e, EVT_SEGMENT_DELETED, d->id, NULL, NULL, engine_now(e), err);
         if (rc)
             return rc;
         seg_free(&ss->s[at]);
@@ -370,7 +373,9 @@ int segments_apply(struct engine *e, struct engine_work *w, int64_t seq, struct 
         seg_free(&s);
         return cxm_err_set(err, rc, "out of memory");
     }
-    if ((rc = e->store->ops->put_segment(e->store, &sg, err))) {
+    if ((rc = e->store->ops->put_segment(e->store, &sg, err)) ||
+        (rc = outbox_segment(e, at < 0 ? EVT_SEGMENT_CREATED : EVT_SEGMENT_UPDATED, sg.id,
+                             sg.name, sg.rule, engine_now(e), err))) {
         seg_free(&s);
         return rc;
     }

@@ -533,3 +533,48 @@ Test(engine_loop, enps_hides_small_groups_and_the_group_the_total_would_reveal)
     json_decref(out);
     engine_close(e);
 }
+
+Test(engine_loop, every_state_change_has_its_event)
+{
+    struct engine *e = fx_open(true);
+    engine_set_clock(e, NOW);
+    struct webhook_def d = {.id = "all", .url = "http://127.0.0.1:9/h",
+                            .events = "segment.created,contact.recorded,customer.merged,"
+                                      "customer.unmerged,employee.updated",
+                            .enabled = -1};
+    json_t *w;
+    struct cxm_err err;
+    cr_assert_eq(engine_webhook_put(e, &d, true, &w, &err), 0, "%s", err.msg);
+    json_decref(w);
+    ingest(e, "[{\"type\":\"customer\",\"email\":\"a@x.com\"},"
+              "{\"type\":\"customer\",\"phone\":\"+33612345678\"},"
+              "{\"type\":\"identify\",\"email\":\"a@x.com\",\"phone\":\"+33612345678\"},"
+              "{\"type\":\"employee\",\"employee_id\":\"ann\",\"team\":\"care\"}]");
+    struct segment_def sd = {.id = "fr", .name = "France", .rule = "country = 'FR'"};
+    cr_assert_eq(engine_segment_put(e, &sd, SEG_CREATE, &w, &err), 0, "%s", err.msg);
+    json_decref(w);
+    struct contact_req cr = {.customer = 1, .kind = 3 /* service */, .channel = "email",
+                             .force = true};
+    int64_t seq;
+    cr_assert_eq(engine_contacts(e, &cr, 1, &seq, &err), 0, "%s", err.msg);
+    cr_assert_eq(engine_run(e, &(struct engine_work){.op = ENGINE_UNMERGE, .customer = 2}), 0);
+    const char *want[] = {"customer.merged", "employee.updated", "segment.created",
+                          "contact.recorded", "customer.unmerged"};
+    struct outbound out[8];
+    size_t n, got = 0;
+    /* customer events wait for each other: take and acknowledge in turn */
+    for (int round = 0; round < 5 && got < 5; round++) {
+        cr_assert_eq(engine_outbound_take(e, out, 8, &n, 200), 0);
+        for (size_t i = 0; i < n; i++) {
+            bool known = false;
+            for (size_t k = 0; k < 5; k++)
+                known |= !strcmp(out[i].type, want[k]);
+            cr_assert(known, "unexpected %s", out[i].type);
+            report(e, &out[i], WH_DELIVERED, 200);
+            outbound_free(&out[i]);
+            got++;
+        }
+    }
+    cr_assert_eq(got, 5);
+    engine_close(e);
+}
