@@ -37,6 +37,13 @@ $(GEN)/lexicon.c $(GEN)/lexicon.h &: scripts/gen-lexicon.mjs lexicon/cx.tsv \
 		lexicon/node_modules/.package-lock.json
 	node scripts/gen-lexicon.mjs $(GEN)
 
+# --- the survey pages' static files (web/), compiled into the binary -------
+$(GEN)/survey_assets.h: scripts/gen-assets.sh web/survey.css web/widget.js
+	@mkdir -p $(GEN)
+	scripts/gen-assets.sh $@ web/survey.css web/widget.js
+ASSET_USERS := $(foreach d,rel asan test testsan san-$(SANITIZER),build/$(d)/src/http/survey_page.o)
+$(ASSET_USERS): $(GEN)/survey_assets.h
+
 # --- release binary -------------------------------------------------------
 OBJ := $(SRC:%.c=build/rel/%.o)
 build/rel/%.o: %.c $(HDRS)

@@ -46,4 +46,24 @@
  * the parser and compiler, so no input can overflow the stack. */
 #define FILTER_MAX_DEPTH 64
 
+/* The public survey routes (no API key, anyone on the Internet):
+ * a hosted page's form (a text answer is at most 5,000 bytes, sent
+ * percent-encoded: up to 3 bytes each, with room for the other fields). */
+#define CXM_MAX_SURVEY_FORM (64u * 1024u)
+/* A widget answer: a score, a short comment and a visitor id. */
+#define CXM_MAX_WIDGET_BODY (8u * 1024u)
+/* Client addresses the rate limiters remember at once (each limiter):
+ * bounds their memory (about 40 bytes each); the least recently seen
+ * addresses are forgotten first. */
+#define CXM_RATELIMIT_SLOTS 4096
+/* Widget answers per client address: enough for a person answering on a
+ * few pages, too few to flood the feedback tables. */
+#define CXM_WIDGET_PER_MINUTE 10.0
+#define CXM_WIDGET_BURST 5.0
+/* Hosted page answers per client address: a respondent posts one page at
+ * a time, while guessing tokens needs millions of tries; a generous
+ * limit also serves a shared office address. */
+#define CXM_PAGE_PER_MINUTE 60.0
+#define CXM_PAGE_BURST 20.0
+
 #endif

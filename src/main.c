@@ -35,6 +35,7 @@ static const struct {
     {"alerts", cmd_alerts, "show or set the alert rules that open cases"},
     {"webhooks", cmd_webhooks, "webhook endpoints, their deliveries, and replays"},
     {"team", cmd_team, "agent and team performance, CSAT leaderboard, eNPS"},
+    {"surveys", cmd_surveys, "survey definitions, invitations and response rates"},
     {"keys", cmd_keys, "create API keys"},
     {"export", cmd_export, "print a customer's profile and full history as JSON"},
     {"unmerge", cmd_unmerge, "split a merged customer off its profile"},

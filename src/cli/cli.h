@@ -67,5 +67,7 @@ int cmd_cases(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
 int cmd_team(int argc, char **argv);
+/* cmd_survey.c */
+int cmd_surveys(int argc, char **argv);
 
 #endif

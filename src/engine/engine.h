@@ -494,6 +494,104 @@ int engine_team_recognition(struct engine *e, const struct team_query *q, json_t
 int engine_enps(struct engine *e, const struct team_query *q, json_t **out,
                 struct cxm_err *err);
 
+/* Surveys (docs/surveys.md): definitions, invitations through the
+ * contact policy, hosted pages answered question by question (each answer
+ * is feedback at once), the web widget, triggers. */
+struct survey;                   /* core/survey.h */
+struct survey_answer;
+/* {"surveys": [{id, name, kind, enabled, questions, invited, responded,
+ * completed}]} */
+int engine_surveys(struct engine *e, json_t **out, struct cxm_err *err);
+/* The survey's normalised document; CXM_ENOTFOUND. */
+int engine_survey(struct engine *e, const char *id, json_t **out, struct cxm_err *err);
+/* Creates (create: CXM_ECONFLICT when the id exists) or replaces (id: the
+ * path's id, which the document's must equal; CXM_ENOTFOUND when none) a
+ * survey from its document (CXM_EINVAL naming the member). *out: the
+ * normalised document. */
+int engine_survey_put(struct engine *e, const char *json, size_t len, bool create,
+                      const char *id, json_t **out, struct cxm_err *err);
+/* Response rate, completion rate and median time to respond for invitations
+ * sent in [from, to), overall, by channel and by period (week, month (NULL)
+ * or quarter), the skipped invitations by reason, and the metric engine's
+ * numbers for the survey's scored questions: {"survey", "invited",
+ * "responded", "completed", "response_rate", "completion_rate",
+ * "median_seconds_to_respond", "skipped": {reason: n}, "by_channel": [...],
+ * "by_period": [...], "metrics": {"nps": {...}, ...}}. */
+int engine_survey_results(struct engine *e, const char *id, int64_t from, int64_t to,
+                          const char *period, json_t **out, struct cxm_err *err);
+
+struct invite_req {
+    const char *survey;
+    const uint32_t *customers;   /* customers[0..n), or */
+    size_t n;
+    const char *segment;         /* every member of the segment */
+    const char *channel;         /* "email" (NULL): sent by e-mail through the
+                                    outbox; "link": links returned to the caller */
+    int64_t ts;                  /* 0: now */
+};
+/* Invites each customer who passes the survey's sampling, its quarantine
+ * (an invitation of the same survey still open or answered within its
+ * expiry) and the contact policy (kind survey, on the channel): {"survey",
+ * "invited": n, "skipped": {"reason": n}, "invitations": [{"customer",
+ * "invitation", "url"}]} (urls for the link channel only). */
+int engine_survey_invite(struct engine *e, const struct invite_req *r, json_t **out,
+                         struct cxm_err *err);
+
+/* The hosted page's side (/s/{token}). */
+enum survey_state { SVS_OPEN = 1, SVS_DONE, SVS_EXPIRED, SVS_UNKNOWN, SVS_CLOSED };
+struct survey_session {
+    enum survey_state state;     /* DONE: answered to the end; UNKNOWN: a
+                                    forged, malformed or unknown token;
+                                    CLOSED: the survey is disabled */
+    const struct survey *s;      /* valid until survey_session_free; NULL
+                                    when UNKNOWN */
+    int next;                    /* the question to ask; -1: none left */
+    int step, steps;             /* progress: question step of about steps */
+    const char *lang;            /* the language to speak (one of s's) */
+    int64_t invitation;
+    struct survey_answer *a;     /* answers so far, by question */
+    bool *answered;
+    void *priv;
+};
+/* Reads the token and its invitation. lang: the browser's preferred
+ * language or NULL; the customer's language wins when the survey has it. */
+int engine_survey_session(struct engine *e, const char *token, const char *lang,
+                          struct survey_session *out, struct cxm_err *err);
+void survey_session_free(struct survey_session *ss);
+/* Records the answer to question qid, the one the session asks next
+ * (CXM_ECONFLICT when another one is due, the response is complete, or
+ * the token is unusable), as feedback at once: a respondent who leaves
+ * keeps what was given. CXM_EINVAL with err->msg written for the
+ * respondent. */
+int engine_survey_answer(struct engine *e, const char *token, const char *qid,
+                         const char *const *values, size_t nvalues, struct cxm_err *err);
+
+/* The widget: one answer posted from a page of an allowed origin. */
+struct widget_answer {
+    const char *survey;
+    const char *origin;          /* the request's Origin header */
+    const char *question;        /* a question id; NULL: the first */
+    const char *value;           /* a score, a choice id or a text */
+    const char *comment;         /* optional: kept as the answer's comment */
+    const char *visitor;         /* the widget's anonymous visitor id */
+    const char *email;           /* optional: a known customer */
+};
+/* CXM_EPERM when the origin is not one of the survey's, CXM_EINVAL (the
+ * field), CXM_ENOTFOUND. {"recorded": true, "thanks": "..."}. */
+int engine_survey_widget(struct engine *e, const struct widget_answer *w, json_t **out,
+                         struct cxm_err *err);
+/* Whether origin may post to the survey's widget endpoint. */
+bool engine_survey_origin_ok(struct engine *e, const char *survey, const char *origin);
+/* Survey settings: {"public_url": "https://cx.example.com"} (the base of
+ * the links in invitations; default "http://127.0.0.1:8080"). */
+int engine_survey_settings(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_set_survey_settings(struct engine *e, const char *json, size_t len,
+                               struct cxm_err *err);
+/* Writer work the delivery thread runs (like engine_sla_check): due
+ * triggered invitations, the relationship cadence, reminders. *next: when
+ * to run again (unix seconds; 0: nothing planned). */
+int engine_survey_tick(struct engine *e, int64_t *next, struct cxm_err *err);
+
 /* Fixes the engine's clock at ts (tests, benchmarks); 0: the real one. */
 void engine_set_clock(struct engine *e, int64_t ts);
 

@@ -152,7 +152,8 @@ static bool sig_negative(const struct sig *s)
     if (s->f) {
         double v = s->f->score;
         switch (s->f->kind) {
-        case FB_NPS: case FB_ENPS: if (v <= 6) return true; break;
+        case FB_NPS: if (v <= 6) return true; break;
+        case FB_ENPS: return false;   /* an employee's answer, not a customer's */
         case FB_CSAT: if (v <= 2) return true; break;
         case FB_CES: if (v >= 5) return true; break;
         default: break;
@@ -931,7 +932,7 @@ static int rule_fire(struct engine *e, struct group *g, struct sig *s,
                 .assignee = r->assignee, .subject = r->name, .actor = NULL,
                 .response = defaults ? e->loop->def_response[p] : r->response,
                 .resolution = defaults ? e->loop->def_resolution[p] : r->resolution,
-                .biz = r->business_hours};
+                .biz = defaults ? e->loop->has_cal : r->business_hours};
             if ((rc = case_open_new(e, g, &n, &k, err)))
                 return rc;
         }
@@ -1019,6 +1020,8 @@ int loop_record(struct engine *e, struct group *g, int type, const void *row, ui
             return rc;
     }
     int64_t now = engine_now(e);
+    if ((rc = survey_record(e, type, row, cust, err)))
+        return rc;
     if (!l->nrules || (!ri && !rf) || (rf ? rf->ts : ri->ts) < now - l->max_age)
         return CXM_OK;           /* history being imported opens no cases */
     int64_t seq = rf ? rf->seq : ri->seq;
@@ -1103,14 +1106,14 @@ static int check_change(struct engine *e, const struct case_change *c, struct ka
     if (c->status && to != status_of(k) && !move_ok(status_of(k), to))
         return cxm_err_field(err, CXM_ECONFLICT, -1, "status",
                              "a %s case cannot become %s", k->status, c->status);
-    if ((c->tell_customer || c->follow_up) && to != ST_RESOLVED)
+    if ((c->tell_customer || c->follow_up) && (to != ST_RESOLVED ||
+                                               status_of(k) == ST_RESOLVED))
         return cxm_err_field(err, CXM_EINVAL, -1, c->tell_customer ? "tell_customer" :
-                             "follow_up", "goes with status \"resolved\"");
+                             "follow_up", "goes with a change to status \"resolved\"");
     return CXM_OK;
 }
 
-/* The customer's e-mail address (the profile's latest), NULL. */
-static const char *customer_email(const struct engine *e, uint32_t cust)
+const char *loop_customer_email(const struct engine *e, uint32_t cust)
 {
     const struct model *m = e->m;
     uint32_t *nodes = NULL;
@@ -1175,7 +1178,7 @@ static const char dflt_text[] =
 static int tell_customer(struct engine *e, struct group *g, struct kase *k, int64_t ts,
                          const char *actor, struct cxm_err *err)
 {
-    const char *to = customer_email(e, (uint32_t)k->customer);
+    const char *to = loop_customer_email(e, (uint32_t)k->customer);
     const char *why = !e->loop->smtp_url ? "no SMTP server is set (PUT /v1/settings/email)"
                       : !to ? "the customer has no e-mail address" : NULL;
     if (why)
@@ -1242,11 +1245,18 @@ static int change_status(struct engine *e, struct group *g, struct kase *k,
         return cxm_err_set(err, rc, "out of memory");
     if (reopen) {
         k->reopened++;
+        /* the resolution clock starts again, as long as the first time */
+        if (k->resolve_due)
+            k->resolve_due = ts + (k->resolve_due - k->opened);
+        k->breached &= ~2;
         k->resolved = k->closed = 0;
         *t = EVT_CASE_REOPENED;
     } else if (to == ST_RESOLVED) {
         k->resolved = ts;
         *t = EVT_CASE_RESOLVED;
+        if ((rc = survey_case_resolved(e, (uint32_t)k->customer, k->id, k->reopened, k->reason,
+                                       ts, err)))
+            return rc;
     } else if (to == ST_CLOSED) {
         k->closed = ts;
         if (!k->resolved)
@@ -1267,35 +1277,42 @@ static int change_status(struct engine *e, struct group *g, struct kase *k,
     return CXM_OK;
 }
 
+/* Adds a change's name to the comma-separated list of them. */
+static void add_change(char *buf, size_t cap, const char *what)
+{
+    size_t n = strlen(buf);
+    snprintf(buf + n, cap - n, "%s%s", n ? "," : "", what);
+}
+
 static int change_case(struct engine *e, struct group *g, struct kase *k,
                        const struct case_change *c, int64_t ts, struct cxm_err *err)
 {
     enum evt t = EVT_CASE_UPDATED;
     int rc = CXM_OK;
-    const char *what = NULL;
+    char what[128] = "";
     if (c->priority && strcmp(c->priority, k->priority) != 0) {
         if ((rc = set_str(&k->priority, c->priority)) ||
             (rc = case_step(e, g, k, ts, "priority", c->actor, c->priority, 0, err)))
             return rc == CXM_ENOMEM ? cxm_err_set(err, rc, "out of memory") : rc;
-        what = "priority";
+        add_change(what, sizeof what, "priority");
     }
     if (c->team && (!k->team || strcmp(c->team, k->team) != 0)) {
         if ((rc = set_str(&k->team, c->team)) ||
             (rc = case_step(e, g, k, ts, "team", c->actor, c->team, 0, err)))
             return rc == CXM_ENOMEM ? cxm_err_set(err, rc, "out of memory") : rc;
-        what = "team";
+        add_change(what, sizeof what, "team");
     }
     if (c->assignee && (!k->assignee || strcmp(c->assignee, k->assignee) != 0)) {
         if ((rc = set_str(&k->assignee, c->assignee)) ||
             (rc = case_step(e, g, k, ts, "assigned", c->actor, c->assignee, 0, err)) ||
             (rc = case_work(e, g, k, ts, "assigned", c->actor, err)))
             return rc == CXM_ENOMEM ? cxm_err_set(err, rc, "out of memory") : rc;
-        what = "assigned";
+        add_change(what, sizeof what, "assigned");
     }
     if (c->link) {
         if ((rc = case_step(e, g, k, ts, "linked", c->actor, NULL, c->link, err)))
             return rc;
-        what = "linked";
+        add_change(what, sizeof what, "linked");
     }
     if (c->resolution && (rc = set_str(&k->resolution, c->resolution)))
         return cxm_err_set(err, rc, "out of memory");
@@ -1305,17 +1322,18 @@ static int change_case(struct engine *e, struct group *g, struct kase *k,
         if ((rc = case_step(e, g, k, ts, "note", c->actor, c->note, 0, err)) ||
             (rc = case_work(e, g, k, ts, "note", c->actor, err)))
             return rc;
-        what = "note";
+        add_change(what, sizeof what, "note");
     }
-    if (c->status) {
+    if (c->status && strcmp(c->status, k->status) != 0) {
+        bool reopen = status_of(k) >= ST_RESOLVED &&
+                      find_name(statuses, 4, c->status) <= ST_PROGRESS;
         if ((rc = change_status(e, g, k, c, ts, &t, err)))
             return rc;
-        if (t != EVT_CASE_UPDATED || !what)
-            what = c->status;
+        add_change(what, sizeof what, reopen ? "reopened" : c->status);
     }
     if ((rc = case_put(e, k, err)))
         return rc;
-    return what ? emit_case(e, t, k, what, ts, err) : CXM_OK;
+    return *what ? emit_case(e, t, k, what, ts, err) : CXM_OK;
 }
 
 static int apply_case(struct engine *e, struct group *g, struct loop_req *r,
@@ -1549,7 +1567,9 @@ static int load(struct engine *e, struct cxm_err *err)
     if ((rc = e->store->ops->scan(e->store, &cb, err)))
         return rc;
     rules_bind(e);
-    return outbox_load(e, err);
+    if ((rc = outbox_load(e, err)))
+        return rc;
+    return survey_load(e, err);
 }
 
 static void unload(struct engine *e)
@@ -1560,6 +1580,7 @@ static void unload(struct engine *e)
     doc_free(&d);
     cases_free(l);
     outbox_unload(e);
+    survey_unload(e);
 }
 
 int loop_open(struct engine *e, struct cxm_err *err)
@@ -1581,6 +1602,7 @@ void loop_close(struct engine *e)
     if (!e->loop)
         return;
     unload(e);
+    survey_close(e);
     outbox_close(e);
     free(e->loop);
     e->loop = NULL;
@@ -1622,6 +1644,7 @@ int loop_apply(struct engine *e, struct group *g, struct engine_work *w, struct 
     case LOOP_RULES: rc = apply_rules(e, g, r, &mine); break;
     case LOOP_CASE: rc = apply_case(e, g, r, &mine); break;
     case LOOP_SLA: rc = apply_sla(e, g, &mine); break;
+    case LOOP_SURVEY: rc = survey_apply(e, g, r, &mine); break;
     default: rc = outbox_apply(e, g, r, &mine); break;
     }
     /* bad input is the request's own failure; the rest fails the group */

@@ -109,6 +109,7 @@ struct loop {
     struct delivery_opts dopt;
     uint32_t rnd;
     uint64_t n_ok, n_retried, n_failed;   /* attempts since start, under omu */
+    struct surveys *sv;          /* survey.c */
     /* e-mail settings (config "email"), under the engine lock */
     char *smtp_url, *smtp_from, *smtp_user, *smtp_pass;
     long smtp_timeout;
@@ -116,7 +117,7 @@ struct loop {
 
 /* A closed-loop change for the writer (ENGINE_LOOP work). */
 enum loop_op { LOOP_RULES = 1, LOOP_CASE, LOOP_SLA, LOOP_WEBHOOK, LOOP_WEBHOOK_DEL,
-               LOOP_REPLAY, LOOP_DONE, LOOP_EMAIL };
+               LOOP_REPLAY, LOOP_DONE, LOOP_EMAIL, LOOP_SURVEY };
 struct loop_req {
     enum loop_op op;
     const char *json;            /* RULES, EMAIL: the document */
@@ -128,6 +129,7 @@ struct loop_req {
     int64_t from, to;
     const struct outbound_result *res;   /* DONE */
     size_t nres;
+    void *survey;                /* SURVEY: survey.c's request */
     json_t *out;                 /* the answer, built by the writer */
 };
 
@@ -154,6 +156,22 @@ int loop_apply(struct engine *e, struct group *g, struct engine_work *w,
                struct cxm_err *err);
 /* JSON of a case as of now (readers, under the read lock). */
 json_t *case_json(const struct engine *e, const struct kase *k, bool full);
+/* The profile's latest e-mail address; NULL. Under a lock. */
+const char *loop_customer_email(const struct engine *e, uint32_t cust);
+
+/* survey.c */
+int survey_load(struct engine *e, struct cxm_err *err);
+/* Drops the state (keep: replaced survey versions stay alive for the
+ * sessions that hold them, as after a failed commit). */
+void survey_unload(struct engine *e);
+void survey_close(struct engine *e);
+int survey_apply(struct engine *e, struct group *g, struct loop_req *r, struct cxm_err *err);
+/* Writer, planning: triggers on an interaction or order row; on a case
+ * resolved. */
+int survey_record(struct engine *e, int type, const void *row, uint32_t cust,
+                  struct cxm_err *err);
+int survey_case_resolved(struct engine *e, uint32_t cust, int64_t case_id, int reopened,
+                         const char *reason, int64_t ts, struct cxm_err *err);
 
 /* Open cases and queued deliveries, attempts' outcomes (engine_stats). */
 void loop_stats(struct engine *e, struct engine_stats *st);

@@ -267,6 +267,10 @@ void outbox_committed(struct engine *e)
     struct loop *l = e->loop;
     if (!l || !l->nstaged)
         return;
+    /* one event to several endpoints is staged in endpoint order, which
+     * need not be the queue's (outbox id, then endpoint id) */
+    if (l->nstaged > 1)
+        qsort(l->staged, l->nstaged, sizeof *l->staged, cmp_dlv);
     pthread_mutex_lock(&l->omu);
     bool sorted = !l->nq || cmp_dlv(&l->q[l->nq - 1], &l->staged[0]) < 0;
     if (cxm_grow((void **)&l->q, &l->qcap, l->nq + l->nstaged, sizeof *l->q)) {
@@ -892,12 +896,15 @@ struct keyset {
     size_t cap;
 };
 
-static uint64_t key_of(const struct dlv *d)
+/* The profile's root, not the record's node: after a merge the events of
+ * both records are one customer's. */
+static uint64_t key_of(const struct model *m, const struct dlv *d)
 {
     uint64_t h = 1469598103934665603u;
     for (const char *p = d->webhook; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211u;
-    return (h ^ ((uint64_t)d->customer * 0x9e3779b97f4a7c15u)) | 1u;
+    uint32_t c = d->customer <= m->ncust ? model_root(m, d->customer) : d->customer;
+    return (h ^ ((uint64_t)c * 0x9e3779b97f4a7c15u)) | 1u;
 }
 
 /* Adds k; returns whether it was there. */
@@ -935,8 +942,8 @@ static int out_fill(const struct loop *l, const struct dlv *d, const struct hook
 
 /* One pass: hands out what may go now; *wait_until the earliest time a
  * held one may (0: none). Under omu and the engine's read lock. */
-static size_t take_pass(struct loop *l, struct outbound *out, size_t max, int64_t now,
-                        int64_t *wait_until)
+static size_t take_pass(const struct model *m, struct loop *l, struct outbound *out,
+                        size_t max, int64_t now, int64_t *wait_until)
 {
     struct keyset ks = {0};
     size_t n = 0;
@@ -953,7 +960,7 @@ static size_t take_pass(struct loop *l, struct outbound *out, size_t max, int64_
         bool smtp = !h && strcmp(d->webhook, SMTP_ENDPOINT) == 0;
         if ((!h && !smtp) || (h && !h->enabled) || (smtp && !l->smtp_url))
             continue;
-        if (d->customer && keyset_put(&ks, key_of(d)))
+        if (d->customer && keyset_put(&ks, key_of(m, d)))
             continue;            /* an earlier event of the customer is undelivered */
         if (d->inflight)
             continue;
@@ -979,7 +986,7 @@ static size_t take_locked(struct engine *e, struct outbound *out, size_t max, in
     pthread_rwlock_rdlock(&e->lock);
     pthread_mutex_lock(&l->omu);
     l->wake = false;
-    size_t n = take_pass(l, out, max, now_ms(), until);
+    size_t n = take_pass(e->m, l, out, max, now_ms(), until);
     pthread_rwlock_unlock(&e->lock);
     return n;
 }

@@ -21,6 +21,8 @@
 #include "engine/segments.h"
 #include "cxm_limits.h"
 
+#define ENPS_MIN_GROUP 5          /* eNPS groups smaller than this are hidden */
+
 /* Feedback metrics count answers; from M_RETENTION on, metrics count
  * customers by their orders and interactions. */
 enum metric {
@@ -739,6 +741,13 @@ static json_t *row_json(const struct run *r, const struct group *g,
     case M_NPS:
     case M_ENPS: {
         const struct nps_acc *a = &g->acc.nps;
+        if (r->metric == M_ENPS && a->n < ENPS_MIN_GROUP) {
+            /* too few answers to stay anonymous: only that it is hidden */
+            json_object_set_new(row, "value", json_null());
+            json_object_set_new(row, "n", json_null());
+            json_object_set_new(row, "note", json_string("not enough responses"));
+            break;
+        }
         set_value(row, "value", nps_value(a), true);
         json_object_set_new(row, "n", json_integer((json_int_t)a->n));
         json_object_set_new(row, "promoters", json_integer((json_int_t)a->promoters));
@@ -2190,6 +2199,15 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
         return cxm_err_field(err, CXM_EINVAL, -1, "by", "theme is a dimension of"
                              " feedback metrics only");
     }
+    /* eNPS answers are anonymous: never by the person who answered, and no
+     * group small enough to point at someone (docs/team.md) */
+    for (int k = 0; r.metric == M_ENPS && k < r.ndims; k++)
+        if (r.dims[k] == D_AGENT) {
+            filter_free(f);
+            return cxm_err_field(err, CXM_EINVAL, -1, "by", "eNPS is anonymous: it has no"
+                                 " per-person dimension; use team (GET /v1/team/enps hides"
+                                 " small groups)");
+        }
     r.theme = -1;
     r.profile_dims = true;
     for (int k = 0; k < r.ndims; k++) {

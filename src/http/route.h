@@ -14,6 +14,9 @@ struct server;
 
 enum req_state { RS_NEW, RS_WAITING, RS_DONE };
 
+/* Response headers a handler adds (reply_header). */
+#define REQ_MAX_HEADERS 8
+
 struct req {
     struct server *srv;
     struct engine *eng;
@@ -34,6 +37,9 @@ struct req {
     size_t resp_len;
     const char *ctype;
     double t0;
+    const char *hdr_name[REQ_MAX_HEADERS];   /* static strings */
+    char *hdr_value[REQ_MAX_HEADERS];        /* in arena */
+    size_t nhdr;
 };
 
 /* Replies with a JSON document (stolen). */
@@ -50,6 +56,10 @@ const char *req_arg(struct req *r, const char *name);
  * absent or empty); false after replying 400 naming it. */
 bool req_int_arg(struct req *r, const char *name, long lo, long hi, long def, long *out);
 const char *req_header(struct req *r, const char *name);
+/* Adds a response header: name is a static string, value is copied. A
+ * Cache-Control given here replaces the default no-store. false (header
+ * not sent) on OOM or past REQ_MAX_HEADERS. */
+bool reply_header(struct req *r, const char *name, const char *value);
 /* Starts async engine work: the request is answered when it is done. */
 void req_submit(struct req *r);
 
@@ -104,11 +114,25 @@ void api_employees(struct req *r);
 void api_team_performance(struct req *r);
 void api_team_recognition(struct req *r);
 void api_team_enps(struct req *r);
+/* api_survey.c: surveys for the people who run them */
+void api_surveys(struct req *r);
+void api_survey(struct req *r);
+void api_survey_results(struct req *r);
+void api_survey_invite(struct req *r);
+void api_survey_settings(struct req *r);
+/* api_survey_public.c: the respondents' side, no API key */
+void api_survey_page(struct req *r);        /* GET /s/{token} */
+void api_survey_page_post(struct req *r);   /* POST /s/{token} */
+void api_survey_widget_js(struct req *r);   /* GET /s/widget.js */
+void api_survey_widget(struct req *r);      /* OPTIONS|POST /v1/public/surveys/{id}/answers */
 void api_healthz(struct req *r);
 void api_metrics(struct req *r);
 void api_openapi(struct req *r);
 /* Appends the HTTP part of the metrics text (server.c). */
 struct buf;
 void server_metrics(struct server *s, struct buf *b);
+/* The server's rate limiters of the public routes (http/ratelimit.h). */
+enum server_limit { LIMIT_SURVEY_PAGE, LIMIT_WIDGET, LIMIT_COUNT };
+struct ratelimit *server_limiter(struct server *s, enum server_limit which);
 
 #endif

@@ -12,10 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "cxm_limits.h"
+#include "http/ratelimit.h"
 #include "http/route.h"
 #include "log.h"
 
@@ -33,7 +36,10 @@ enum route_id {
     RT_WEBHOOKS, RT_WEBHOOK_NEW, RT_WEBHOOK, RT_WEBHOOK_PATCH, RT_WEBHOOK_DEL,
     RT_WH_DELIVERIES, RT_WH_REPLAY, RT_EMAIL, RT_EMAIL_PUT, RT_EMPLOYEES, RT_EMPLOYEES_POST,
     RT_TEAM_PERF,
-    RT_TEAM_RECOG, RT_TEAM_ENPS, RT_COUNT
+    RT_TEAM_RECOG, RT_TEAM_ENPS,
+    RT_SURVEYS, RT_SURVEY_NEW, RT_SURVEY, RT_SURVEY_PUT, RT_SURVEY_RESULTS, RT_SURVEY_INVITE,
+    RT_SURVEY_SETTINGS, RT_SURVEY_SETTINGS_PUT,
+    RT_S_PAGE, RT_S_ANSWER, RT_S_WIDGET_JS, RT_S_PREFLIGHT, RT_S_WIDGET, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -49,7 +55,13 @@ static const char *const route_names[RT_COUNT] = {
     "alert_rules", "alert_rules_put", "cases", "case_create", "case", "case_update",
     "webhooks", "webhook_create", "webhook", "webhook_update", "webhook_delete",
     "webhook_deliveries", "webhook_replay", "email_settings", "email_settings_put",
-    "employees", "employees_post", "team_performance", "team_recognition", "team_enps"};
+    "employees", "employees_post", "team_performance", "team_recognition", "team_enps",
+    [RT_SURVEYS] = "surveys", [RT_SURVEY_NEW] = "survey_create", [RT_SURVEY] = "survey",
+    [RT_SURVEY_PUT] = "survey_update", [RT_SURVEY_RESULTS] = "survey_results",
+    [RT_SURVEY_INVITE] = "survey_invitations", [RT_SURVEY_SETTINGS] = "survey_settings",
+    [RT_SURVEY_SETTINGS_PUT] = "survey_settings_put", [RT_S_PAGE] = "survey_page",
+    [RT_S_ANSWER] = "survey_page_answer", [RT_S_WIDGET_JS] = "survey_widget_js",
+    [RT_S_PREFLIGHT] = "survey_widget_preflight", [RT_S_WIDGET] = "survey_widget_answer"};
 
 /* Latency histogram bounds in seconds. */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -65,6 +77,7 @@ struct server {
     atomic_ullong count[RT_COUNT][6];            /* by status class 1xx..5xx */
     atomic_ullong hist[RT_COUNT][NBUCKETS + 1];
     atomic_ullong usec_sum[RT_COUNT];
+    struct ratelimit *limit[LIMIT_COUNT];        /* the public POSTs, per address */
 };
 
 unsigned status_of(int rc)
@@ -215,6 +228,14 @@ static bool name_path(const char *path, const char *prefix, const char *suffix)
            !memchr(path + n, '/', len - n - sl);
 }
 
+/* "/v1/surveys/" + a survey id ([a-z0-9_-]) + suffix. */
+static bool survey_path(const char *path, const char *suffix)
+{
+    const char *p = path + strlen("/v1/surveys/");
+    return name_path(path, "/v1/surveys/", suffix) &&
+           strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(p) - strlen(suffix);
+}
+
 struct route_rule {
     enum route_id id;
     const char *method;
@@ -305,6 +326,21 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_TEAM_RECOG] = {RT_TEAM_RECOG, "GET",
                            R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
         [RT_TEAM_ENPS] = {RT_TEAM_ENPS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        /* definitions are no one's data; results are aggregates; agents invite */
+        [RT_SURVEYS] = {RT_SURVEYS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_SURVEY_NEW] = {RT_SURVEY_NEW, "POST", R(ROLE_ADMIN)},
+        [RT_SURVEY] = {RT_SURVEY, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_SURVEY_PUT] = {RT_SURVEY_PUT, "PUT", R(ROLE_ADMIN)},
+        [RT_SURVEY_RESULTS] = {RT_SURVEY_RESULTS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST)},
+        [RT_SURVEY_INVITE] = {RT_SURVEY_INVITE, "POST", R(ROLE_ADMIN) | R(ROLE_AGENT)},
+        [RT_SURVEY_SETTINGS] = {RT_SURVEY_SETTINGS, "GET", R(ROLE_ADMIN)},
+        [RT_SURVEY_SETTINGS_PUT] = {RT_SURVEY_SETTINGS_PUT, "PUT", R(ROLE_ADMIN)},
+        /* the respondents' side: the token or the origin is the key */
+        [RT_S_PAGE] = {RT_S_PAGE, "GET", 0},
+        [RT_S_ANSWER] = {RT_S_ANSWER, "POST", 0},
+        [RT_S_WIDGET_JS] = {RT_S_WIDGET_JS, "GET", 0},
+        [RT_S_PREFLIGHT] = {RT_S_PREFLIGHT, "OPTIONS", 0},
+        [RT_S_WIDGET] = {RT_S_WIDGET, "POST", 0},
     };
     enum route_id rt = RT_NOT_FOUND;
     if (!strcmp(path, "/healthz") || !strcmp(path, "/v1/healthz"))
@@ -394,6 +430,22 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = RT_TEAM_RECOG;
     else if (!strcmp(path, "/v1/team/enps"))
         rt = RT_TEAM_ENPS;
+    else if (!strcmp(path, "/v1/surveys"))
+        rt = strcmp(method, "POST") ? RT_SURVEYS : RT_SURVEY_NEW;
+    else if (survey_path(path, ""))
+        rt = strcmp(method, "PUT") ? RT_SURVEY : RT_SURVEY_PUT;
+    else if (survey_path(path, "/results"))
+        rt = RT_SURVEY_RESULTS;
+    else if (survey_path(path, "/invitations"))
+        rt = RT_SURVEY_INVITE;
+    else if (!strcmp(path, "/v1/settings/surveys"))
+        rt = strcmp(method, "PUT") ? RT_SURVEY_SETTINGS : RT_SURVEY_SETTINGS_PUT;
+    else if (!strcmp(path, "/s/widget.js"))
+        rt = RT_S_WIDGET_JS;
+    else if (!strncmp(path, "/s/", 3) && path[3] && !strchr(path + 3, '/'))
+        rt = strcmp(method, "POST") ? RT_S_PAGE : RT_S_ANSWER;
+    else if (name_path(path, "/v1/public/surveys/", "/answers"))
+        rt = strcmp(method, "OPTIONS") ? RT_S_WIDGET : RT_S_PREFLIGHT;
     else if (customer_path(path, "/recommendations", id))
         rt = RT_RECS;
     else if (!strncmp(path, "/v1/items/", 10) && path[10] && strlen(path) > 18 &&
@@ -450,7 +502,8 @@ static void dispatch(struct req *r)
             return;
         }
     }
-    if (r->too_big) {
+    /* the survey page answers an oversized form with a page, not JSON */
+    if (r->too_big && r->route != RT_S_ANSWER) {
         char msg[96];
         snprintf(msg, sizeof msg, "request body is over the %zu byte limit", r->max);
         reply_error(r, 413, "too_big", msg, -1, NULL);
@@ -522,8 +575,46 @@ static void dispatch(struct req *r)
     case RT_TEAM_PERF: api_team_performance(r); break;
     case RT_TEAM_RECOG: api_team_recognition(r); break;
     case RT_TEAM_ENPS: api_team_enps(r); break;
+    case RT_SURVEYS:
+    case RT_SURVEY_NEW: api_surveys(r); break;
+    case RT_SURVEY:
+    case RT_SURVEY_PUT: api_survey(r); break;
+    case RT_SURVEY_RESULTS: api_survey_results(r); break;
+    case RT_SURVEY_INVITE: api_survey_invite(r); break;
+    case RT_SURVEY_SETTINGS:
+    case RT_SURVEY_SETTINGS_PUT: api_survey_settings(r); break;
+    case RT_S_PAGE: api_survey_page(r); break;
+    case RT_S_ANSWER: api_survey_page_post(r); break;
+    case RT_S_WIDGET_JS: api_survey_widget_js(r); break;
+    case RT_S_PREFLIGHT:
+    case RT_S_WIDGET: api_survey_widget(r); break;
     default: reply_error(r, 404, "not_found", "no such route", -1, NULL); break;
     }
+}
+
+bool reply_header(struct req *r, const char *name, const char *value)
+{
+    if (r->nhdr == REQ_MAX_HEADERS)
+        return false;
+    char *v = arena_strndup(&r->arena, value, strlen(value));
+    if (!v)
+        return false;
+    r->hdr_name[r->nhdr] = name;
+    r->hdr_value[r->nhdr++] = v;
+    return true;
+}
+
+struct ratelimit *server_limiter(struct server *s, enum server_limit which)
+{
+    return s->limit[which];
+}
+
+/* The body limit of a route: the public ones take small bodies only. */
+static size_t body_max(const char *url, size_t max)
+{
+    size_t lim = !strncmp(url, "/s/", 3) ? CXM_MAX_SURVEY_FORM
+                 : !strncmp(url, "/v1/public/", 11) ? CXM_MAX_WIDGET_BODY : max;
+    return lim < max ? lim : max;
 }
 
 static enum MHD_Result send_reply(struct req *r)
@@ -536,7 +627,13 @@ static enum MHD_Result send_reply(struct req *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->ctype ? r->ctype : "application/json");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    bool cache_set = false;
+    for (size_t i = 0; i < r->nhdr; i++) {
+        MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+        cache_set |= !strcasecmp(r->hdr_name[i], MHD_HTTP_HEADER_CACHE_CONTROL);
+    }
+    if (!cache_set)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -557,7 +654,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         r->eng = s->eng;
         r->conn = conn;
         r->method = method;
-        r->max = s->o->max_body;
+        r->max = body_max(url, s->o->max_body);
         r->t0 = cxm_seconds();
         if (!(r->path = cxm_strdup(url))) {
             free(r);
@@ -707,18 +804,31 @@ void server_block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+static void server_free(struct server *s)
+{
+    for (size_t i = 0; i < LIMIT_COUNT; i++)
+        ratelimit_free(s->limit[i]);
+    free(s);
+}
+
 int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *err)
 {
     struct server *s = cxm_calloc(1, sizeof *s);
     if (!s)
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    s->limit[LIMIT_SURVEY_PAGE] = ratelimit_new(CXM_PAGE_PER_MINUTE, CXM_PAGE_BURST);
+    s->limit[LIMIT_WIDGET] = ratelimit_new(CXM_WIDGET_PER_MINUTE, CXM_WIDGET_BURST);
+    if (!s->limit[LIMIT_SURVEY_PAGE] || !s->limit[LIMIT_WIDGET]) {
+        server_free(s);
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    }
     s->eng = e;
     s->o = o;
     struct sockaddr_storage ss;
     socklen_t sl;
     int rc = parse_listen(o->listen, &ss, &sl, err);
     if (rc) {
-        free(s);
+        server_free(s);
         return rc;
     }
     sigset_t set;
@@ -740,7 +850,7 @@ int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *er
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
                             MHD_OPTION_END);
     if (!s->d) {
-        free(s);
+        server_free(s);
         return cxm_err_set(err, CXM_EIO, "cannot listen on %s (in use? not"
                            " permitted?)", o->listen);
     }
@@ -768,7 +878,7 @@ int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *er
                     atomic_load(&s->inflight));
     }
     MHD_stop_daemon(s->d);
-    free(s);
+    server_free(s);
     log_msg(LOG_INFO, "stopped");
     return CXM_OK;
 }

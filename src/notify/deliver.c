@@ -175,8 +175,10 @@ static void send_email(const struct outbound *o, struct outbound_result *r, char
     json_t *d = json_object_get(p, "data");
     char mid[64];
     snprintf(mid, sizeof mid, "<msg_%lld@cxm>", (long long)o->outbox);
+    /* a login never goes in clear: STARTTLS is required with credentials */
     struct smtp_conf c = {.url = o->url, .from = o->from, .username = o->username,
-                          .password = o->password, .timeout_ms = o->timeout_ms};
+                          .password = o->password, .timeout_ms = o->timeout_ms,
+                          .tls = o->username ? SMTP_TLS_REQUIRE : SMTP_TLS_TRY};
     struct smtp_msg msg = {.to = json_string_value(json_object_get(d, "to")),
                            .subject = json_string_value(json_object_get(d, "subject")),
                            .text = json_string_value(json_object_get(d, "text")),
@@ -207,15 +209,23 @@ void deliver_webhook_once(const struct outbound *o, long timeout_ms,
     r->error = r->error ? errbuf : NULL;
 }
 
-static void sla_tick(struct engine *e)
+/* Timed work of the engine: SLA breaches, and the surveys' triggers,
+ * cadence and reminders (*survey_next: when they are due again). */
+static void ticks(struct engine *e, int64_t *survey_next)
 {
-    int64_t due = engine_sla_next(e);
-    if (!due || due > (int64_t)time(NULL))
-        return;
+    int64_t now = (int64_t)time(NULL), due = engine_sla_next(e);
     struct cxm_err err;
     cxm_err_clear(&err);
-    if (engine_sla_check(e, &err))
+    if (due && due <= now && engine_sla_check(e, &err))
         log_msg(LOG_ERROR, "recording SLA breaches failed: %s", err.msg);
+    if (*survey_next > now)
+        return;
+    if (engine_survey_tick(e, survey_next, &err)) {
+        log_msg(LOG_ERROR, "survey invitations failed: %s", err.msg);
+        *survey_next = now + 60;
+    } else if (!*survey_next || *survey_next > now + 60) {
+        *survey_next = now + 60;     /* new triggers arrive with the data */
+    }
 }
 
 static void *deliver_main(void *arg)
@@ -226,8 +236,9 @@ static void *deliver_main(void *arg)
     struct outbound_result res[MAX_PARALLEL];
     struct job jobs[MAX_PARALLEL];
     char errs[MAX_PARALLEL][CURL_ERROR_SIZE];
+    int64_t survey_next = 0;
     while (!atomic_load(&d->stop)) {
-        sla_tick(d->e);
+        ticks(d->e, &survey_next);
         size_t n = 0;
         engine_outbound_take(d->e, out, max, &n, 1000);
         if (!n)

@@ -195,6 +195,34 @@ struct store_attempt {
     const char *webhook, *error;
 };
 
+/* A survey definition: its document (JSON, normalised). */
+struct store_survey {
+    int64_t seq, created_ts, updated_ts;
+    const char *id, *doc;
+};
+
+/* An invitation to a survey (or one skipped: status "skipped" and the
+ * reason). Times 0: not yet. context: JSON {touchpoint, channel, stage,
+ * agent} of what triggered it; NULL none. */
+struct store_invitation {
+    int64_t id, seq, customer, created_ts, expires_ts, answered_ts, completed_ts,
+        reminded_ts;
+    const char *survey, *channel, *status, *reason, *trigger, *context;
+};
+
+/* One question answered (or skipped: value NULL) on an invitation. */
+struct store_survey_answer {
+    int64_t invitation, ts, feedback_seq;   /* feedback_seq 0: none */
+    const char *question, *value;           /* value: JSON */
+};
+
+/* An invitation a trigger asked for, due later; status pending or done.
+ * (survey, customer, source) is unique: a trigger fires once. */
+struct store_schedule {
+    int64_t id, customer, due_ts;
+    const char *survey, *source, *status, *context;
+};
+
 struct store_key {
     const char *hash, *role, *name;   /* hash: hex of the key's hash */
     int64_t created;
@@ -224,6 +252,10 @@ struct store_scan {
     int (*webhook)(void *ctx, const struct store_webhook *w);    /* by id */
     /* deliveries still pending, with their events, by outbox id */
     int (*pending)(void *ctx, const struct store_delivery *d);
+    int (*survey)(void *ctx, const struct store_survey *s);             /* by id */
+    int (*invitation)(void *ctx, const struct store_invitation *iv);    /* by id */
+    int (*survey_answer)(void *ctx, const struct store_survey_answer *a);   /* by ts */
+    int (*schedule)(void *ctx, const struct store_schedule *s);   /* by id */
 };
 
 struct store_ops {
@@ -341,6 +373,16 @@ struct store_ops {
     int (*scan_attempts)(struct store *s, const char *webhook, int64_t outbox,
                          int (*fn)(void *ctx, const struct store_attempt *a), void *ctx,
                          struct cxm_err *err);
+    /* Surveys: definitions, invitations, answers, scheduled invitations
+     * (put_schedule of an existing (survey, customer, source) sets *dup
+     * and changes nothing). Writer transaction. */
+    int (*put_survey)(struct store *s, const struct store_survey *sv, struct cxm_err *err);
+    int (*put_invitation)(struct store *s, const struct store_invitation *iv,
+                          struct cxm_err *err);
+    int (*put_survey_answer)(struct store *s, const struct store_survey_answer *a,
+                             struct cxm_err *err);
+    int (*put_schedule)(struct store *s, const struct store_schedule *sc, bool *dup,
+                        struct cxm_err *err);
     int (*scan)(struct store *s, const struct store_scan *cb, struct cxm_err *err);
     /* Text of an interaction or a feedback comment by its seq; *out is NULL
      * when there is none, else malloc'd and owned by the caller. Safe to

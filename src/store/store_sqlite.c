@@ -127,6 +127,21 @@ static const char *const migrations[] = {
     "CREATE TABLE attempt(webhook TEXT NOT NULL, outbox INTEGER NOT NULL, n INTEGER NOT NULL,"
     "  ts INTEGER NOT NULL, code INTEGER NOT NULL, ms INTEGER NOT NULL, error TEXT,"
     "  PRIMARY KEY(webhook, outbox, n)) WITHOUT ROWID;",
+    /* 10: surveys, invitations, answers, scheduled invitations */
+    "CREATE TABLE survey(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, doc TEXT NOT NULL,"
+    "  created_ts INTEGER NOT NULL, updated_ts INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE invitation(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL,"
+    "  survey TEXT NOT NULL, customer INTEGER NOT NULL, channel TEXT NOT NULL,"
+    "  status TEXT NOT NULL, reason TEXT, trigger TEXT, context TEXT,"
+    "  created_ts INTEGER NOT NULL, expires_ts INTEGER NOT NULL,"
+    "  answered_ts INTEGER NOT NULL, completed_ts INTEGER NOT NULL,"
+    "  reminded_ts INTEGER NOT NULL);"
+    "CREATE TABLE survey_answer(invitation INTEGER NOT NULL, question TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL, value TEXT, feedback_seq INTEGER NOT NULL,"
+    "  PRIMARY KEY(invitation, question)) WITHOUT ROWID;"
+    "CREATE TABLE survey_schedule(id INTEGER PRIMARY KEY, survey TEXT NOT NULL,"
+    "  customer INTEGER NOT NULL, source TEXT NOT NULL, due_ts INTEGER NOT NULL,"
+    "  status TEXT NOT NULL, context TEXT, UNIQUE(survey, customer, source));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -136,7 +151,7 @@ enum stmt_id {
     ST_META_SEQ, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_BENCHMARK, ST_CLV, ST_SCORE_I, ST_SCORE_F,
     ST_TAXONOMY, ST_TEXT_MODEL, ST_SEGMENT, ST_SEGMENT_DEL, ST_CONFIG, ST_CONTACT,
     ST_DECISION, ST_CASE, ST_CASE_EVENT, ST_WEBHOOK, ST_OUTBOX, ST_DELIVERY, ST_ATTEMPT,
-    ST_COUNT
+    ST_SURVEY, ST_INVITATION, ST_SURVEY_ANSWER, ST_SCHEDULE_NEW, ST_SCHEDULE_SET, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -201,8 +216,21 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_OUTBOX] = "INSERT INTO outbox(id, ts, type, customer, payload) VALUES(?,?,?,?,?)",
     [ST_DELIVERY] = "INSERT OR REPLACE INTO delivery(webhook, outbox, status, attempts,"
                     " next_ts, last_code, error, updated_ts) VALUES(?,?,?,?,?,?,?,?)",
-    [ST_ATTEMPT] = "INSERT OR REPLACE INTO attempt(webhook, outbox, n, ts, code, ms, error)"
-                   " VALUES(?,?,?,?,?,?,?)",
+    /* attempts are numbered in the log in order, across replays (?3, the
+       try's number for the backoff, is not the log's) */
+    [ST_ATTEMPT] = "INSERT INTO attempt(webhook, outbox, n, ts, code, ms, error)"
+                   " VALUES(?1, ?2, (SELECT coalesce(max(n), 0) + 1 + 0 * ?3 FROM attempt"
+                   " WHERE webhook = ?1 AND outbox = ?2), ?4, ?5, ?6, ?7)",
+    [ST_SURVEY] = "INSERT OR REPLACE INTO survey(id, seq, doc, created_ts, updated_ts)"
+                  " VALUES(?,?,?,?,?)",
+    [ST_INVITATION] = "INSERT OR REPLACE INTO invitation(id, seq, survey, customer, channel,"
+                      " status, reason, trigger, context, created_ts, expires_ts, answered_ts,"
+                      " completed_ts, reminded_ts) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_SURVEY_ANSWER] = "INSERT OR REPLACE INTO survey_answer(invitation, question, ts, value,"
+                         " feedback_seq) VALUES(?,?,?,?,?)",
+    [ST_SCHEDULE_NEW] = "INSERT OR IGNORE INTO survey_schedule(id, survey, customer, source,"
+                        " due_ts, status, context) VALUES(?,?,?,?,?,?,?)",
+    [ST_SCHEDULE_SET] = "UPDATE survey_schedule SET status = ?2 WHERE id = ?1",
 };
 
 struct sq {
@@ -1125,6 +1153,117 @@ static int row_webhook(sqlite3_stmt *st, const struct store_scan *cb)
     return cb->webhook(cb->ctx, &w);
 }
 
+static int sq_put_survey(struct store *s, const struct store_survey *sv, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_SURVEY];
+    bind_text(st, 1, sv->id);
+    sqlite3_bind_int64(st, 2, sv->seq);
+    bind_text(st, 3, sv->doc);
+    sqlite3_bind_int64(st, 4, sv->created_ts);
+    sqlite3_bind_int64(st, 5, sv->updated_ts);
+    return step_done(q, st, err, "survey");
+}
+
+static int sq_put_invitation(struct store *s, const struct store_invitation *iv,
+                             struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_INVITATION];
+    sqlite3_bind_int64(st, 1, iv->id);
+    sqlite3_bind_int64(st, 2, iv->seq);
+    bind_text(st, 3, iv->survey);
+    sqlite3_bind_int64(st, 4, iv->customer);
+    bind_text(st, 5, iv->channel);
+    bind_text(st, 6, iv->status);
+    bind_text(st, 7, iv->reason);
+    bind_text(st, 8, iv->trigger);
+    bind_text(st, 9, iv->context);
+    const int64_t t[] = {iv->created_ts, iv->expires_ts, iv->answered_ts, iv->completed_ts,
+                         iv->reminded_ts};
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_int64(st, 10 + i, t[i]);
+    return step_done(q, st, err, "invitation");
+}
+
+static int sq_put_survey_answer(struct store *s, const struct store_survey_answer *a,
+                                struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st = q->st[ST_SURVEY_ANSWER];
+    sqlite3_bind_int64(st, 1, a->invitation);
+    bind_text(st, 2, a->question);
+    sqlite3_bind_int64(st, 3, a->ts);
+    bind_text(st, 4, a->value);
+    sqlite3_bind_int64(st, 5, a->feedback_seq);
+    return step_done(q, st, err, "survey answer");
+}
+
+static int sq_put_schedule(struct store *s, const struct store_schedule *sc, bool *dup,
+                           struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    *dup = false;
+    if (sc->source) {            /* a new one */
+        sqlite3_stmt *st = q->st[ST_SCHEDULE_NEW];
+        sqlite3_bind_int64(st, 1, sc->id);
+        bind_text(st, 2, sc->survey);
+        sqlite3_bind_int64(st, 3, sc->customer);
+        bind_text(st, 4, sc->source);
+        sqlite3_bind_int64(st, 5, sc->due_ts);
+        bind_text(st, 6, sc->status);
+        bind_text(st, 7, sc->context);
+        int rc = step_done(q, st, err, "schedule");
+        *dup = !rc && sqlite3_changes(q->db) == 0;
+        return rc;
+    }
+    sqlite3_stmt *st = q->st[ST_SCHEDULE_SET];   /* its status only */
+    sqlite3_bind_int64(st, 1, sc->id);
+    bind_text(st, 2, sc->status);
+    return step_done(q, st, err, "schedule");
+}
+
+static int row_survey(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_survey sv = {.id = col_text(st, 0), .seq = sqlite3_column_int64(st, 1),
+                              .doc = col_text(st, 2), .created_ts = sqlite3_column_int64(st, 3),
+                              .updated_ts = sqlite3_column_int64(st, 4)};
+    return cb->survey(cb->ctx, &sv);
+}
+
+static int row_invitation(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_invitation iv = {
+        .id = sqlite3_column_int64(st, 0), .seq = sqlite3_column_int64(st, 1),
+        .survey = col_text(st, 2), .customer = sqlite3_column_int64(st, 3),
+        .channel = col_text(st, 4), .status = col_text(st, 5), .reason = col_text(st, 6),
+        .trigger = col_text(st, 7), .context = col_text(st, 8),
+        .created_ts = sqlite3_column_int64(st, 9), .expires_ts = sqlite3_column_int64(st, 10),
+        .answered_ts = sqlite3_column_int64(st, 11),
+        .completed_ts = sqlite3_column_int64(st, 12),
+        .reminded_ts = sqlite3_column_int64(st, 13)};
+    return cb->invitation(cb->ctx, &iv);
+}
+
+static int row_survey_answer(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_survey_answer a = {
+        .invitation = sqlite3_column_int64(st, 0), .question = col_text(st, 1),
+        .ts = sqlite3_column_int64(st, 2), .value = col_text(st, 3),
+        .feedback_seq = sqlite3_column_int64(st, 4)};
+    return cb->survey_answer(cb->ctx, &a);
+}
+
+static int row_schedule(sqlite3_stmt *st, const struct store_scan *cb)
+{
+    struct store_schedule s = {
+        .id = sqlite3_column_int64(st, 0), .survey = col_text(st, 1),
+        .customer = sqlite3_column_int64(st, 2), .source = col_text(st, 3),
+        .due_ts = sqlite3_column_int64(st, 4), .status = col_text(st, 5),
+        .context = col_text(st, 6)};
+    return cb->schedule(cb->ctx, &s);
+}
+
 static int sq_scan_deliveries(struct store *s, const char *webhook, int64_t before,
                               const char *status, size_t limit,
                               int (*fn)(void *ctx, const struct store_delivery *d), void *ctx,
@@ -1241,6 +1380,17 @@ static int sq_scan(struct store *s, const struct store_scan *cb,
         {"SELECT " DELIVERY_COLS " FROM delivery d JOIN outbox o ON o.id = d.outbox"
          " WHERE d.status = 'pending' ORDER BY d.outbox, d.webhook", row_pending,
          offsetof(struct store_scan, pending)},
+        {"SELECT id, seq, doc, created_ts, updated_ts FROM survey ORDER BY id", row_survey,
+         offsetof(struct store_scan, survey)},
+        {"SELECT id, seq, survey, customer, channel, status, reason, trigger, context,"
+         " created_ts, expires_ts, answered_ts, completed_ts, reminded_ts FROM invitation"
+         " ORDER BY id", row_invitation, offsetof(struct store_scan, invitation)},
+        {"SELECT invitation, question, ts, value, feedback_seq FROM survey_answer"
+         " ORDER BY ts, invitation", row_survey_answer,
+         offsetof(struct store_scan, survey_answer)},
+        {"SELECT id, survey, customer, source, due_ts, status, context FROM survey_schedule"
+         " ORDER BY id", row_schedule,
+         offsetof(struct store_scan, schedule)},
     };
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         void *fn;
@@ -1731,6 +1881,10 @@ static const struct store_ops sqlite_ops = {
     .scan_outbox = sq_scan_outbox,
     .scan_deliveries = sq_scan_deliveries,
     .scan_attempts = sq_scan_attempts,
+    .put_survey = sq_put_survey,
+    .put_invitation = sq_put_invitation,
+    .put_survey_answer = sq_put_survey_answer,
+    .put_schedule = sq_put_schedule,
     .scan = sq_scan,
     .get_text = sq_get_text,
     .get_event_id = sq_get_event_id,

@@ -526,6 +526,17 @@ Test(engine_loop, enps_hides_small_groups_and_the_group_the_total_would_reveal)
     }
     cr_assert_eq(shown, 2, "company and sales");
     json_decref(out);
+    /* the metrics report keeps the same anonymity */
+    struct report_query rq = {.metric = "enps", .by = "agent", .from = 0, .to = NOW + 1};
+    cr_assert_eq(engine_report(e, &rq, &out, &err), CXM_EINVAL, "eNPS by person refused");
+    cr_assert_str_eq(err.field, "by");
+    rq.by = "team";
+    cr_assert_eq(engine_report(e, &rq, &out, &err), 0, "%s", err.msg);
+    json_array_foreach(json_object_get(out, "rows"), i, r) {
+        bool ops = !strcmp(str(r, "team"), "ops");
+        cr_assert_eq(json_is_null(json_object_get(r, "value")), ops, "only ops (4) hidden");
+    }
+    json_decref(out);
     q.min_enps = 4;
     cr_assert_eq(engine_enps(e, &q, &out, &err), 0, "%s", err.msg);
     json_array_foreach(json_object_get(out, "rows"), i, r)
