@@ -33,6 +33,10 @@ struct sv_def {
     struct survey *s;
     int64_t seq, created, updated;
     struct filter *tf[SURVEY_MAX_TRIGGERS];   /* trigger conditions, bound */
+    /* the cadence: profiles scheduled in the current period */
+    char cad_label[16];
+    uint64_t *cad_bits;
+    size_t cad_words;
 };
 
 struct inv_answer {
@@ -89,6 +93,10 @@ static int def_find(const struct surveys *sv, const char *id)
 
 static void def_filters_free(struct sv_def *d)
 {
+    free(d->cad_bits);
+    d->cad_bits = NULL;
+    d->cad_words = 0;
+    d->cad_label[0] = '\0';
     for (int i = 0; i < SURVEY_MAX_TRIGGERS; i++) {
         filter_free(d->tf[i]);
         d->tf[i] = NULL;
@@ -169,6 +177,10 @@ static int def_set(struct engine *e, struct survey *s, int64_t seq, int64_t crea
     }
     if (at >= 0) {
         sv->old[sv->nold++] = sv->defs[at].s;
+        memcpy(d.cad_label, sv->defs[at].cad_label, sizeof d.cad_label);
+        d.cad_bits = sv->defs[at].cad_bits;
+        d.cad_words = sv->defs[at].cad_words;
+        sv->defs[at].cad_bits = NULL;
         def_filters_free(&sv->defs[at]);
         d.created = sv->defs[at].created;
         sv->defs[at] = d;
@@ -631,6 +643,30 @@ static int cadence_bucket(const char *every)
                                                                            : BUCKET_QUARTER;
 }
 
+/* Marks profile c as scheduled in period label (a new label clears the
+ * marks); whether it was marked before. */
+static bool cad_mark(struct sv_def *d, const char *label, uint32_t c, size_t ncust)
+{
+    if (strcmp(d->cad_label, label)) {
+        free(d->cad_bits);
+        d->cad_bits = NULL;
+        d->cad_words = 0;
+        snprintf(d->cad_label, sizeof d->cad_label, "%s", label);
+    }
+    size_t need = (ncust >> 6) + 1;
+    if (d->cad_words < need) {
+        uint64_t *b = cxm_realloc(d->cad_bits, need * sizeof *b);
+        if (!b)
+            return false;        /* the store's unique key still holds */
+        memset(b + d->cad_words, 0, (need - d->cad_words) * sizeof *b);
+        d->cad_bits = b;
+        d->cad_words = need;
+    }
+    bool was = d->cad_bits[c >> 6] >> (c & 63) & 1u;
+    d->cad_bits[c >> 6] |= UINT64_C(1) << (c & 63);
+    return was;
+}
+
 /* Each customer once per period, on a day of the period their hash picks
  * (so the invitations spread evenly), sampled by the survey's rate. */
 static int run_cadence(struct engine *e, int64_t now, struct cxm_err *err)
@@ -657,7 +693,8 @@ static int run_cadence(struct engine *e, int64_t now, struct cxm_err *err)
                 h = ((h ^ c) * 1099511628211u) ^ (uint64_t)start;
                 h ^= h >> 31;
                 int64_t due = start + (int64_t)(h % (uint64_t)days) * DAY;
-                if (due <= now && sampled(s, c, label))
+                if (due <= now && !cad_mark(&sv->defs[d], label, c, m->ncust) &&
+                    sampled(s, c, label))
                     rc = schedule(e, (uint32_t)d, c, source, due, NULL, err);
             }
         }
@@ -980,6 +1017,16 @@ static int scan_schedule(void *ctx, const struct store_schedule *st)
     if (st->id > sv->sched_max)
         sv->sched_max = st->id;
     int d = def_find(sv, st->survey);
+    /* the cadence's marks of the current period */
+    for (size_t k = 0; d >= 0 && k < sv->defs[d].s->ntrig; k++) {
+        const struct survey_trigger *t = &sv->defs[d].s->trig[k];
+        char label[16];
+        if (t->on != TR_CADENCE || strncmp(st->source, "p:", 2))
+            continue;
+        bucket_label(engine_now(e), (enum bucket)cadence_bucket(t->every), label);
+        if (!strcmp(st->source + 2, label) && st->customer <= (int64_t)e->m->ncust)
+            cad_mark(&sv->defs[d], label, (uint32_t)st->customer, e->m->ncust);
+    }
     if (d < 0 || strcmp(st->status, "pending"))
         return CXM_OK;
     if (cxm_grow((void **)&sv->sch, &sv->schcap, sv->nsch + 1, sizeof *sv->sch))

@@ -266,3 +266,44 @@ Test(engine_survey, a_trigger_fires_once_and_only_once_across_a_restart)
     cr_assert_eq(invited(e), 1, "once and only once");
     engine_close(e);
 }
+
+Test(engine_survey, the_cadence_spreads_each_customer_once_over_the_quarter)
+{
+    struct engine *e = fx_open(true);
+    /* 2026-07-01, the first day of Q3 (92 days) */
+    int64_t q3 = 1782864000;
+    engine_set_clock(e, q3);
+    struct cxm_err err;
+    const char smtp[] = "{\"smtp_url\": \"smtp://127.0.0.1:9\", \"from\": \"cx@shop.example\"}";
+    cr_assert_eq(engine_set_email_settings(e, smtp, sizeof smtp - 1, &err), 0, "%s", err.msg);
+    const char rel[] = "{\"id\": \"post\", \"kind\": \"relationship\", \"questions\": [{\"id\":"
+                       " \"nps\", \"type\": \"nps\", \"text\": \"How likely...?\"}],"
+                       " \"triggers\": [{\"on\": \"cadence\", \"every\": \"quarter\"}]}";
+    put_survey(e, rel);
+    json_t *a = json_array();
+    for (int i = 0; i < 300; i++) {
+        char email[32];
+        snprintf(email, sizeof email, "c%d@x.com", i);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:{s:b}}", "type", "customer", "email",
+                                           email, "consent", "surveys", 1));
+    }
+    fx_ingest(e, a, q3);
+    json_decref(a);
+    int64_t next;
+    /* after 46 of 92 days, about half were asked (binomial: 150 +- 4 sd) */
+    engine_set_clock(e, q3 + 45 * DAY + 3600);
+    cr_assert_eq(engine_survey_tick(e, &next, &err), 0, "%s", err.msg);
+    size_t half = invited(e);
+    cr_assert(half >= 120 && half <= 180, "%zu of 300 by mid-quarter", half);
+    engine_close(e);
+    e = fx_open(true);
+    engine_set_clock(e, q3 + 45 * DAY + 7200);
+    cr_assert_eq(engine_survey_tick(e, &next, &err), 0, "%s", err.msg);
+    cr_assert_eq(invited(e), half, "no one twice on the same day, restart or not");
+    engine_set_clock(e, q3 + 91 * DAY + 3600);
+    cr_assert_eq(engine_survey_tick(e, &next, &err), 0, "%s", err.msg);
+    cr_assert_eq(invited(e), 300, "everyone once by the quarter's last day");
+    cr_assert_eq(engine_survey_tick(e, &next, &err), 0, "%s", err.msg);
+    cr_assert_eq(invited(e), 300);
+    engine_close(e);
+}
