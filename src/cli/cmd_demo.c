@@ -203,6 +203,85 @@ static int demo_casework(struct engine *e, int64_t now, struct cxm_err *err)
     return rc;
 }
 
+/* Two surveys: a quarterly relationship NPS (a quarter of the customers,
+ * e-mailed once an SMTP server is set) and a CSAT after support calls;
+ * a few customers already answered the NPS through links. */
+static const char demo_rel[] =
+    "{\"id\": \"relationship-nps\", \"name\": \"Relationship NPS\", \"kind\": \"relationship\","
+    " \"language\": \"en\", \"touchpoint\": \"brand\", \"sample\": 0.25, \"expiry_days\": 14,"
+    " \"reminder_days\": 4,"
+    " \"title\": {\"en\": \"Tell us how we are doing\", \"fr\": \"Dites-nous ce que vous en pensez\"},"
+    " \"questions\": ["
+    "  {\"id\": \"nps\", \"type\": \"nps\", \"text\": {\"en\": \"How likely are you to recommend"
+    " us to a friend or colleague?\", \"fr\": \"Quelle est la probabilit\u00e9 que vous nous"
+    " recommandiez \u00e0 un ami ou un coll\u00e8gue ?\"}, \"min_label\": {\"en\": \"Not at all"
+    " likely\", \"fr\": \"Pas du tout probable\"}, \"max_label\": {\"en\": \"Extremely likely\","
+    " \"fr\": \"Tr\u00e8s probable\"}},"
+    "  {\"id\": \"why\", \"type\": \"text\", \"show_if\": \"nps <= 6\", \"text\": {\"en\": \"What"
+    " should we have done better?\", \"fr\": \"Qu'aurions-nous d\u00fb mieux faire ?\"}},"
+    "  {\"id\": \"area\", \"type\": \"single_choice\", \"show_if\": \"nps <= 8\", \"text\":"
+    " {\"en\": \"What matters most to improve?\", \"fr\": \"Que faut-il am\u00e9liorer d'abord ?\"},"
+    " \"choices\": [{\"id\": \"price\", \"label\": {\"en\": \"Prices\", \"fr\": \"Les prix\"}},"
+    " {\"id\": \"delivery\", \"label\": {\"en\": \"Delivery\", \"fr\": \"La livraison\"}},"
+    " {\"id\": \"service\", \"label\": {\"en\": \"Customer service\", \"fr\": \"Le service client\"}}]}],"
+    " \"thanks\": {\"en\": \"Thank you: we read every answer.\", \"fr\": \"Merci : nous lisons"
+    " chaque r\u00e9ponse.\"},"
+    " \"triggers\": [{\"on\": \"cadence\", \"every\": \"quarter\"}]}";
+static const char demo_post[] =
+    "{\"id\": \"post-support\", \"name\": \"After a support call\", \"kind\": \"transactional\","
+    " \"stage\": \"support\", \"expiry_days\": 7,"
+    " \"questions\": ["
+    "  {\"id\": \"csat\", \"type\": \"csat\", \"text\": \"How satisfied are you with the help you"
+    " got?\", \"min_label\": \"Very dissatisfied\", \"max_label\": \"Very satisfied\"},"
+    "  {\"id\": \"ces\", \"type\": \"ces\", \"text\": \"How easy was it to get your issue"
+    " solved?\", \"reverse\": true, \"min_label\": \"Very difficult\", \"max_label\": \"Very easy\"},"
+    "  {\"id\": \"comment\", \"type\": \"text\", \"text\": \"Anything else you want to tell us?\"}],"
+    " \"triggers\": [{\"on\": \"interaction\", \"when\": \"type = 'call' and stage = 'support'\","
+    " \"delay\": \"1h\"}, {\"on\": \"case_resolved\", \"delay\": \"1d\"}]}";
+
+static int demo_surveys(struct engine *e, struct cxm_err *err)
+{
+    const char *docs[] = {demo_rel, demo_post};
+    size_t lens[] = {sizeof demo_rel - 1, sizeof demo_post - 1};
+    for (int i = 0; i < 2; i++) {
+        json_t *out = NULL;
+        int rc = engine_survey_put(e, docs[i], lens[i], true, NULL, &out, err);
+        json_decref(out);
+        if (rc)
+            return rc;
+    }
+    /* forty customers asked by link; most answered */
+    uint32_t who[40];
+    for (uint32_t i = 0; i < 40; i++)
+        who[i] = 1 + i * 97;
+    struct invite_req r = {.survey = "relationship-nps", .customers = who, .n = 40,
+                           .channel = "link"};
+    json_t *inv = NULL;
+    int rc = engine_survey_invite(e, &r, &inv, err);
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(inv, "invitations"), i, x) {
+        const char *url = json_string_value(json_object_get(x, "url"));
+        const char *tok = url ? strstr(url, "/s/") : NULL;
+        if (rc || !tok || i % 5 == 4)
+            continue;            /* a fifth never answer */
+        tok += 3;
+        char score[4];
+        snprintf(score, sizeof score, "%zu", (i * 7 + 3) % 11);
+        const char *v = score;
+        struct cxm_err ae;
+        engine_survey_answer(e, tok, "nps", &v, 1, &ae);
+        const char *why = "Delivery took two weeks and nobody told me why.";
+        if ((i * 7 + 3) % 11 <= 6)
+            engine_survey_answer(e, tok, "why", &why, 1, &ae);
+        const char *area = i % 2 ? "delivery" : "price";
+        if ((i * 7 + 3) % 11 <= 8)
+            engine_survey_answer(e, tok, "area", &area, 1, &ae);
+    }
+    json_decref(inv);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -274,6 +353,8 @@ int cmd_demo(int argc, char **argv)
         rc = demo_personalise(s.e, &s.err);
     if (!rc)
         rc = demo_casework(s.e, (int64_t)today, &s.err);
+    if (!rc)
+        rc = demo_surveys(s.e, &s.err);
     engine_close(s.e);
     json_decref(s.recs);
     free(s.ev);

@@ -468,8 +468,11 @@ static int invite_one(struct engine *e, struct group *g, uint32_t def, uint32_t 
     uint32_t root = model_root(e->m, cust);
     bool email = strcmp(channel, "email") == 0;
     const char *to = email ? loop_customer_email(e, cust) : NULL;
+    /* the sampling rate thins automated invitations; a list or a
+     * segment someone chose is asked as chosen */
+    bool automated = strcmp(trigger, "manual") != 0;
     const char *why = !s->enabled ? "survey_disabled"
-                      : !sampled(s, root, salt) ? "not_sampled"
+                      : automated && !sampled(s, root, salt) ? "not_sampled"
                       : quarantined(e, def, root, now) ? "already_invited"
                       : email && !e->loop->smtp_url ? "no_smtp_server"
                       : email && !to ? "no_email_address" : NULL;
@@ -668,7 +671,7 @@ static bool cad_mark(struct sv_def *d, const char *label, uint32_t c, size_t ncu
 }
 
 /* Each customer once per period, on a day of the period their hash picks
- * (so the invitations spread evenly), sampled by the survey's rate. */
+ * (so the invitations spread evenly). */
 static int run_cadence(struct engine *e, int64_t now, struct cxm_err *err)
 {
     struct surveys *sv = SV(e);
@@ -693,8 +696,8 @@ static int run_cadence(struct engine *e, int64_t now, struct cxm_err *err)
                 h = ((h ^ c) * 1099511628211u) ^ (uint64_t)start;
                 h ^= h >> 31;
                 int64_t due = start + (int64_t)(h % (uint64_t)days) * DAY;
-                if (due <= now && !cad_mark(&sv->defs[d], label, c, m->ncust) &&
-                    sampled(s, c, label))
+                /* sampled when invited, with the other automated ones */
+                if (due <= now && !cad_mark(&sv->defs[d], label, c, m->ncust))
                     rc = schedule(e, (uint32_t)d, c, source, due, NULL, err);
             }
         }
@@ -773,13 +776,14 @@ static int apply_put(struct engine *e, struct group *g, struct survey_req *q,
                      struct loop_req *r, struct cxm_err *err)
 {
     struct surveys *sv = SV(e);
+    if (!q->create && strcmp(q->id, q->s->id))
+        return cxm_err_field(err, CXM_EINVAL, -1, "id", "the document's id \"%s\" is not the"
+                             " path's \"%s\"", q->s->id, q->id);
     int at = def_find(sv, q->s->id);
     if (q->create && at >= 0)
         return cxm_err_field(err, CXM_ECONFLICT, -1, "id", "survey \"%s\" exists", q->s->id);
-    if (!q->create && (at < 0 || strcmp(q->id, q->s->id)))
-        return at < 0 ? cxm_err_set(err, CXM_ENOTFOUND, "no survey \"%s\"", q->id)
-                      : cxm_err_field(err, CXM_EINVAL, -1, "id", "the document's id \"%s\" is"
-                                      " not the path's \"%s\"", q->s->id, q->id);
+    if (!q->create && at < 0)
+        return cxm_err_set(err, CXM_ENOTFOUND, "no survey \"%s\"", q->id);
     json_t *doc = survey_json(q->s);
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     int64_t now = engine_now(e), seq = group_next_seq(g);

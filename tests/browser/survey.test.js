@@ -9,7 +9,8 @@
 // HTTP and in the browser, and always cleans up. Prints "ok - name" or
 // "not ok - name: reason" per test and a Criterion-like synthesis line
 // (scripts/run-tests.sh sums it). Env: CXM_BIN (default ./cxm),
-// CHROMIUM (default /usr/bin/chromium), CXM_BROWSER_KEEP=1 keeps the temp dir.
+// CHROMIUM (default /usr/bin/chromium), CXM_BROWSER_KEEP=1 keeps the temp dir,
+// CXM_BROWSER_SHOTS=DIR saves screenshots of the pages there.
 'use strict';
 
 const { spawn } = require('child_process');
@@ -192,6 +193,11 @@ async function axe(page, what) {
   assert(v.length === 0, `${what}: axe violations: ${v.join('; ')}`);
 }
 
+async function shot(page, name) {
+  const dir = process.env.CXM_BROWSER_SHOTS;
+  if (dir) await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
 const active = (page) => page.evaluate(() => {
   const a = document.activeElement;
   return a ? { tag: a.tagName, type: a.type || '', value: a.value || '', text: a.textContent } : {};
@@ -288,6 +294,7 @@ async function main() {
       executablePath: CHROMIUM,
       headless: true,
       locale: 'en-US',
+      bypassCSP: true,           // to inject axe; the CSP itself is checked on the headers
       viewport: { width: 1024, height: 768 },
       args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
         '--no-first-run', '--disable-background-networking', '--disable-component-update',
@@ -317,6 +324,7 @@ async function main() {
     eq(await page.locator('h1').innerText(), 'Votre commande récente', 'h1');
     eq(await page.locator('input[type=radio]').count(), 11, 'nps radios');
     assert((await bodyText(page)).includes('Question 1 sur environ'), 'progress text');
+    await shot(page, 'question-nps-fr');
     await axe(page, 'question page');
   });
 
@@ -332,6 +340,7 @@ async function main() {
     assert((await bodyText(page)).includes('raison principale'), 'why question text');
     await tabTo(page, (a) => a.tag === 'TEXTAREA', 'the text area');
     await page.keyboard.type('Trop cher & livraison <lente>');
+    await shot(page, 'question-text-fr');
     await submitByEnter(page);
     eq(await page.locator('input[type=radio]').count(), 3, 'choice radios');
   });
@@ -342,9 +351,11 @@ async function main() {
     eq(await page.locator('input[type=radio]:checked').getAttribute('value'), 'delivery', 'chosen');
     const send = await page.locator('button[type=submit]').first().innerText();
     eq(send, 'Envoyer', 'the last question sends');
+    await shot(page, 'question-choice-fr');
     await submitByEnter(page);
     const text = await bodyText(page);
     assert(text.includes('Merci pour votre avis'), `thank-you text: ${text.slice(0, 200)}`);
+    await shot(page, 'thanks-fr');
     await axe(page, 'thank-you page');
   });
 
@@ -386,6 +397,7 @@ async function main() {
     assert(desc && desc.split(' ').includes(id), `fieldset describedby ${desc} lacks ${id}`);
     const a = await active(page);
     assert(isRadio(a), `focus on the question, not ${a.tag}`);
+    await shot(page, 'error-en');
     await axe(page, 'error page');
   });
 
@@ -397,6 +409,7 @@ async function main() {
     assert(after > before * 1.2, `font size ${before} -> ${after}`);
     assert(/[?&]large=1/.test(await page.locator('form').getAttribute('action')), 'form keeps it');
     eq(await page.locator('.tools a').innerText(), 'Normal text', 'toggle back');
+    await shot(page, 'large-en');
   });
 
   await test('320 px wide phone: no horizontal scroll', async () => {
@@ -406,6 +419,7 @@ async function main() {
       const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth,
         document.documentElement.clientWidth]);
       assert(sw <= cw, `scrollWidth ${sw} > ${cw} (${q || 'normal'})`);
+      await shot(page, `phone${q ? '-large' : ''}`);
     }
     await page.setViewportSize({ width: 1024, height: 768 });
   });
@@ -426,6 +440,7 @@ async function main() {
     await page.locator('#cxm-w button[data-v="9"]').focus();
     await page.keyboard.press('Enter');
     eq(await page.locator('#cxm-w button[data-v="9"]').getAttribute('aria-pressed'), 'true', 'pressed');
+    await shot(page, 'widget');
     await page.locator('#cxm-w textarea').fill('Great lamps');
     const [resp] = await Promise.all([
       page.waitForResponse((r) => r.url().includes('/answers') && r.request().method() === 'POST'),
@@ -435,6 +450,7 @@ async function main() {
     await page.locator('#cxm-w [role=status]:not(:empty)').waitFor();
     const a = await page.evaluate(() => document.activeElement.getAttribute('role'));
     eq(a, 'status', 'focus moves to the thank-you message');
+    await shot(page, 'widget-thanks');
   });
 
   const answers = `${state.base}/v1/public/surveys/${SURVEY}/answers`;
@@ -457,7 +473,7 @@ async function main() {
     const posts = [];
     for (let i = 0; i < 12; i++) {
       posts.push(request('POST', answers, { headers: { Origin: state.hostBase },
-        body: { question: 'nps', value: String(i % 11), visitor: `v${i}` } }));
+        body: { question: 'nps', value: String(i % 11), visitor: `rate-test-visitor-${i}` } }));
     }
     const rs = await Promise.all(posts);
     const limited = rs.filter((r) => r.status === 429);
