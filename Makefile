@@ -22,7 +22,7 @@ CXM_DB     ?= cxm.db
 CXM_LISTEN ?= 127.0.0.1:8080
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all run test asan unit integration lint bench clean deps
+.PHONY: all run test asan unit integration browser lint bench clean deps
 
 all: cxm
 
@@ -95,12 +95,21 @@ build/test/integration: $(INTSRC) $(wildcard tests/integration/*.h)
 unit: build/test/unit
 	build/test/unit
 
+# Browser tests (tests/browser/): playwright-core and axe-core pinned there,
+# Debian's chromium (scripts/deps.sh).
+BROWSER_DEPS := tests/browser/node_modules/.package-lock.json
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: run scripts/deps.sh" >&2; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+browser: cxm $(BROWSER_DEPS)
+	CXM_BIN=./cxm node tests/browser/survey.test.js
+
 integration: cxm build/test/integration
 	CXM_BIN=./cxm build/test/integration
 
 test:
 	@scripts/deps.sh
-	@$(MAKE) --no-print-directory cxm build/asan/cxm build/test/unit build/testsan/unit build/test/integration
+	@$(MAKE) --no-print-directory cxm build/asan/cxm build/test/unit build/testsan/unit build/test/integration $(BROWSER_DEPS)
 	@scripts/run-tests.sh
 
 lint: $(GEN)/lexicon.c

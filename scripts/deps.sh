@@ -3,17 +3,19 @@
 # Idempotent; works as root or through sudo. Prints nothing when all is there.
 set -euo pipefail
 
+# chromium: the browser tests (tests/browser/) drive /usr/bin/chromium.
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev
       libsqlite3-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev
       libxlsxwriter-dev libstemmer-dev libutf8proc-dev sqlite3 curl unzip tzdata
-      python3-aiosmtpd)
+      python3-aiosmtpd chromium)
 
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
         missing+=("$p")
 done
-# node and npm generate the sentiment lexicon (lexicon/, Makefile). Any
+# node and npm generate the sentiment lexicon (lexicon/, Makefile) and run
+# the browser tests (npm ci --prefix tests/browser, from the Makefile). Any
 # install serves (NodeSource's nodejs bundles its own npm, which Debian's npm
 # package would conflict with), so Debian's are asked for only when the
 # command is missing.

@@ -52,6 +52,9 @@ run unit build/test/unit --jobs "$jobs"
 run unit-asan build/testsan/unit --jobs "$jobs"
 CXM_BIN=./cxm run integration build/test/integration --jobs "$jobs"
 CXM_BIN=build/asan/cxm CXM_SANITIZED=1 run integration-asan build/test/integration --jobs "$jobs"
+# The survey pages and the widget in chromium (tests/browser/): prints its
+# own Criterion-like synthesis line.
+CXM_BIN=./cxm run browser node tests/browser/survey.test.js
 
 echo
 echo "$total_pass passed, $total_fail failed"

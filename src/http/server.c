@@ -442,7 +442,7 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = strcmp(method, "PUT") ? RT_SURVEY_SETTINGS : RT_SURVEY_SETTINGS_PUT;
     else if (!strcmp(path, "/s/widget.js"))
         rt = RT_S_WIDGET_JS;
-    else if (!strncmp(path, "/s/", 3) && path[3] && !strchr(path + 3, '/'))
+    else if (!strncmp(path, "/s/", 3) && !strchr(path + 3, '/'))
         rt = strcmp(method, "POST") ? RT_S_PAGE : RT_S_ANSWER;
     else if (name_path(path, "/v1/public/surveys/", "/answers"))
         rt = strcmp(method, "OPTIONS") ? RT_S_WIDGET : RT_S_PREFLIGHT;

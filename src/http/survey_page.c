@@ -286,6 +286,21 @@ static int focus_index(const struct survey_page *p, const char *const *values, i
     return 0;
 }
 
+/* One end of a scale, "0 = Not at all likely" (empty without a label):
+ * the number says which end it is once the scale wraps on a phone. */
+static void h_end(struct html *h, const char *id, int v, const char *label)
+{
+    h_raw(h, "<span id=\"");
+    h_raw(h, id);
+    h_raw(h, "\">");
+    if (*label) {
+        h_int(h, v);
+        h_raw(h, " = ");
+        h_text(h, label);
+    }
+    h_raw(h, "</span>");
+}
+
 /* A scale (nps, csat, ces, rating): one radio per number; the end labels
  * describe the end numbers. */
 static void h_scale(struct html *h, const struct survey_page *p)
@@ -312,11 +327,11 @@ static void h_scale(struct html *h, const struct survey_page *p)
     }
     h_raw(h, "</div>\n");
     if (*lo || *hi) {
-        h_raw(h, "<p class=\"ends\"><span id=\"q-min\">");
-        h_text(h, lo);
-        h_raw(h, "</span> <span id=\"q-max\">");
-        h_text(h, hi);
-        h_raw(h, "</span></p>\n");
+        h_raw(h, "<p class=\"ends\">");
+        h_end(h, "q-min", q->min, lo);
+        h_raw(h, " ");
+        h_end(h, "q-max", q->max, hi);
+        h_raw(h, "</p>\n");
     }
 }
 

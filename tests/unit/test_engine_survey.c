@@ -307,3 +307,41 @@ Test(engine_survey, the_cadence_spreads_each_customer_once_over_the_quarter)
     cr_assert_eq(invited(e), 300);
     engine_close(e);
 }
+
+static json_t *invite_to(struct engine *e, const char *survey, uint32_t c)
+{
+    struct invite_req r = {.survey = survey, .customers = &c, .n = 1, .channel = "link"};
+    json_t *out;
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    cr_assert_eq(engine_survey_invite(e, &r, &out, &err), 0, "%s", err.msg);
+    return out;
+}
+
+Test(engine_survey, the_contact_policys_caps_hold_at_their_boundaries)
+{
+    struct engine *e = fx_open(true);
+    engine_set_clock(e, NOW);
+    ingest(e, "[{\"type\":\"customer\",\"email\":\"a@x.com\",\"consent\":{\"surveys\":true}}]",
+           NOW);
+    /* the default policy: one survey per 30 days, every kind 3 per 7 days */
+    put_survey(e, "{\"id\": \"a\", \"questions\": [{\"id\": \"q\", \"type\": \"csat\","
+                  " \"text\": \"?\"}]}");
+    put_survey(e, "{\"id\": \"b\", \"questions\": [{\"id\": \"q\", \"type\": \"csat\","
+                  " \"text\": \"?\"}]}");
+    json_t *r = invite_to(e, "a", 1);
+    cr_assert_eq(json_integer_value(json_object_get(r, "invited")), 1);
+    json_decref(r);
+    engine_set_clock(e, NOW + 30 * DAY - 1);
+    r = invite_to(e, "b", 1);
+    cr_assert_eq(json_integer_value(json_object_get(r, "invited")), 0, "29 days 23:59:59 later");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "skipped"), "cap")), 1,
+                 "skipped by the cap");
+    json_decref(r);
+    engine_set_clock(e, NOW + 30 * DAY);
+    r = invite_to(e, "b", 1);
+    cr_assert_eq(json_integer_value(json_object_get(r, "invited")), 1,
+                 "exactly 30 days later the first contact has left the window");
+    json_decref(r);
+    engine_close(e);
+}

@@ -96,7 +96,8 @@ Test(survey_page, nps_question_is_a_labelled_radio_group)
     cr_assert(strstr(html, "Question 1 of about 3"));
     cr_assert(strstr(html, "value=\"0\" aria-describedby=\"q-min\""));
     cr_assert(strstr(html, "value=\"10\" aria-describedby=\"q-max\""));
-    cr_assert(strstr(html, "<span id=\"q-min\">Not at all likely</span>"));
+    cr_assert(strstr(html, "<span id=\"q-min\">0 = Not at all likely</span> "
+                           "<span id=\"q-max\">10 = Extremely likely</span>"));
     cr_assert(strstr(html, "action=\"/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\""));
     cr_assert(strstr(html, "name=\"q\" value=\"nps\""));
     cr_assert(strstr(html, ">Next</button>"));
