@@ -1242,10 +1242,10 @@ static int respond(struct cxm_err *err, const struct survey_question *q, const c
     return cxm_err_field(err, CXM_EINVAL, -1, q->id, "%s", msg);
 }
 
-int survey_answer_read(const struct survey *s, size_t qi, const char *const *values,
+static int read_answer(const struct survey *s, size_t qi, const char *const *values,
                        size_t nvalues, struct survey_answer *a, struct cxm_err *err)
 {
-    if (!s || qi >= s->nq || !a || (nvalues && !values))
+    if (!s || qi >= s->nq || (nvalues && !values))
         return cxm_err_field(err, CXM_EINVAL, -1, "", "no such question");
     const struct survey_question *q = &s->q[qi];
     struct survey_answer r = {.given = true, .score = NAN};
@@ -1317,6 +1317,19 @@ int survey_answer_read(const struct survey *s, size_t qi, const char *const *val
     }
     *a = r;
     return CXM_OK;
+}
+
+/* On error *a is still written (not given), so that a caller may declare
+ * an answer, read into it and clear it whatever happened. */
+int survey_answer_read(const struct survey *s, size_t qi, const char *const *values,
+                       size_t nvalues, struct survey_answer *a, struct cxm_err *err)
+{
+    if (!a)
+        return cxm_err_field(err, CXM_EINVAL, -1, "", "no answer to read into");
+    int rc = read_answer(s, qi, values, nvalues, a, err);
+    if (rc)
+        *a = (struct survey_answer){.given = false, .score = NAN};
+    return rc;
 }
 
 /* ---- the next question ---------------------------------------------------------------------- */

@@ -147,8 +147,9 @@ void survey_answer_clear(struct survey_answer *a);   /* frees text */
  * for a single one, over SURVEY_MAX_ANSWER bytes, invalid UTF-8, a
  * required question left empty. Among choice ids an empty value is
  * ignored (a form's "Choose..." option); for a score it is an error. *a
- * is overwritten on success (survey_answer_clear a previous answer
- * first) and untouched on error. */
+ * (not NULL) is always written, without freeing what it held
+ * (survey_answer_clear a previous answer first): the answer on success,
+ * a not-given one on error, so it may be cleared either way. */
 int survey_answer_read(const struct survey *s, size_t qi, const char *const *values,
                        size_t nvalues, struct survey_answer *a, struct cxm_err *err);
 

@@ -121,18 +121,22 @@ static struct survey_answer answer1(const struct survey *s, size_t qi, const cha
 }
 
 /* Expects the values to be refused with want as the respondent's message,
- * the question id as the field, and the answer untouched. */
+ * the question id as the field, and the answer written as not given (so
+ * that an uninitialised answer may be cleared after any read). */
 static void answer_bad(const struct survey *s, size_t qi, const char *const *v, size_t n,
                        const char *want)
 {
-    struct survey_answer a = {.given = true, .score = 42, .text = NULL, .choices = 7};
+    struct survey_answer a;
+    memset(&a, 0x5A, sizeof a);     /* garbage, as in an uninitialised answer */
     struct cxm_err err;
     cxm_err_clear(&err);
     int rc = survey_answer_read(s, qi, v, n, &a, &err);
     cr_assert_eq(rc, CXM_EINVAL, "question %zu, '%s' accepted", qi, n ? v[0] : "(none)");
     cr_assert_str_eq(err.msg, want, "question %zu, '%s'", qi, n ? v[0] : "(none)");
     cr_assert_str_eq(err.field, s->q[qi].id);
-    cr_assert(a.given && a.score == 42 && a.choices == 7 && !a.text, "answer written on error");
+    cr_assert(!a.given && isnan(a.score) && a.choices == 0 && !a.text,
+              "answer not reset on error");
+    survey_answer_clear(&a);
 }
 
 static void answer_bad1(const struct survey *s, size_t qi, const char *v, const char *want)
