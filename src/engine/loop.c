@@ -1671,7 +1671,7 @@ int engine_alert_rules(struct engine *e, json_t **out, struct cxm_err *err)
     return *out ? CXM_OK : cxm_err_set(err, CXM_ENOMEM, "out of memory");
 }
 
-static int run_loop(struct engine *e, struct loop_req *r, json_t **out, struct cxm_err *err)
+int loop_run(struct engine *e, struct loop_req *r, json_t **out, struct cxm_err *err)
 {
     struct engine_work w = {.op = ENGINE_LOOP, .loop = r};
     int rc = engine_run(e, &w);
@@ -1692,20 +1692,20 @@ int engine_set_alert_rules(struct engine *e, const char *json, size_t len,
                            struct cxm_err *err)
 {
     struct loop_req r = {.op = LOOP_RULES, .json = json, .len = len};
-    return run_loop(e, &r, NULL, err);
+    return loop_run(e, &r, NULL, err);
 }
 
 int engine_case_change(struct engine *e, const struct case_change *c, json_t **out,
                        struct cxm_err *err)
 {
     struct loop_req r = {.op = LOOP_CASE, .cc = c};
-    return run_loop(e, &r, out, err);
+    return loop_run(e, &r, out, err);
 }
 
 int engine_sla_check(struct engine *e, struct cxm_err *err)
 {
     struct loop_req r = {.op = LOOP_SLA};
-    return run_loop(e, &r, NULL, err);
+    return loop_run(e, &r, NULL, err);
 }
 
 int engine_case(struct engine *e, int64_t id, json_t **out, struct cxm_err *err)

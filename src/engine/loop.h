@@ -154,6 +154,9 @@ int loop_record(struct engine *e, struct group *g, int type, const void *row, ui
 /* Writer, planning: ENGINE_LOOP work. */
 int loop_apply(struct engine *e, struct group *g, struct engine_work *w,
                struct cxm_err *err);
+/* Runs r as writer work and waits: *out (may be NULL) takes the answer;
+ * the request's own error (bad input) or the writer's comes back. */
+int loop_run(struct engine *e, struct loop_req *r, json_t **out, struct cxm_err *err);
 /* JSON of a case as of now (readers, under the read lock). */
 json_t *case_json(const struct engine *e, const struct kase *k, bool full);
 /* The profile's latest e-mail address; NULL. Under a lock. */

@@ -1021,28 +1021,11 @@ void engine_outbound_wake(struct engine *e)
     pthread_mutex_unlock(&l->omu);
 }
 
-static int run_req(struct engine *e, struct loop_req *r, json_t **out, struct cxm_err *err)
-{
-    struct engine_work w = {.op = ENGINE_LOOP, .loop = r};
-    int rc = engine_run(e, &w);
-    if (rc || w.rc) {
-        json_decref(r->out);
-        if (err)
-            *err = w.err;
-        return rc ? rc : w.rc;
-    }
-    if (out)
-        *out = r->out;
-    else
-        json_decref(r->out);
-    return CXM_OK;
-}
-
 int engine_outbound_done(struct engine *e, const struct outbound_result *r, size_t n,
                          struct cxm_err *err)
 {
     struct loop_req q = {.op = LOOP_DONE, .res = r, .nres = n};
-    return run_req(e, &q, NULL, err);
+    return loop_run(e, &q, NULL, err);
 }
 
 void engine_set_delivery(struct engine *e, const struct delivery_opts *o)
@@ -1091,20 +1074,20 @@ int engine_webhook_put(struct engine *e, const struct webhook_def *d, bool creat
                        json_t **out, struct cxm_err *err)
 {
     struct loop_req r = {.op = LOOP_WEBHOOK, .wd = d, .create = create};
-    return run_req(e, &r, out, err);
+    return loop_run(e, &r, out, err);
 }
 
 int engine_webhook_delete(struct engine *e, const char *id, struct cxm_err *err)
 {
     struct loop_req r = {.op = LOOP_WEBHOOK_DEL, .id = id};
-    return run_req(e, &r, NULL, err);
+    return loop_run(e, &r, NULL, err);
 }
 
 int engine_webhook_replay(struct engine *e, const char *id, int64_t from, int64_t to,
                           json_t **out, struct cxm_err *err)
 {
     struct loop_req r = {.op = LOOP_REPLAY, .id = id, .from = from, .to = to};
-    return run_req(e, &r, out, err);
+    return loop_run(e, &r, out, err);
 }
 
 int engine_email_settings(struct engine *e, json_t **out, struct cxm_err *err)
@@ -1119,7 +1102,7 @@ int engine_set_email_settings(struct engine *e, const char *json, size_t len,
                               struct cxm_err *err)
 {
     struct loop_req r = {.op = LOOP_EMAIL, .json = json, .len = len};
-    return run_req(e, &r, NULL, err);
+    return loop_run(e, &r, NULL, err);
 }
 
 

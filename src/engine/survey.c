@@ -966,19 +966,7 @@ static int run_survey(struct engine *e, struct survey_req *q, json_t **out,
                       struct cxm_err *err)
 {
     struct loop_req r = {.op = LOOP_SURVEY, .survey = q};
-    struct engine_work w = {.op = ENGINE_LOOP, .loop = &r};
-    int rc = engine_run(e, &w);
-    if (rc || w.rc) {
-        json_decref(r.out);
-        if (err)
-            *err = w.err;
-        return rc ? rc : w.rc;
-    }
-    if (out)
-        *out = r.out;
-    else
-        json_decref(r.out);
-    return CXM_OK;
+    return loop_run(e, &r, out, err);
 }
 
 /* ---- load ---------------------------------------------------------------------- */
