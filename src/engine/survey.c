@@ -997,7 +997,7 @@ static int scan_answer(void *ctx, const struct store_survey_answer *sa)
 {
     struct engine *e = ctx;
     struct inv *v = inv_get(SV(e), sa->invitation);
-    struct survey_answer a;
+    struct survey_answer a = {.score = NAN};
     answer_parse(sa->value, &a);
     return v ? inv_answer_set(v, sa->question, &a) : CXM_OK;
 }
@@ -1343,7 +1343,7 @@ int engine_survey_answer(struct engine *e, const char *token, const char *qid,
         return cxm_err_set(err, CXM_ECONFLICT, open ? "another question is due"
                                                     : "this survey link cannot be answered now");
     }
-    struct survey_answer a;
+    struct survey_answer a = {.score = NAN};
     rc = survey_answer_read(ss.s, (size_t)ss.next, values, nvalues, &a, err);
     struct arena ar = {0};
     json_t *keep = NULL;
