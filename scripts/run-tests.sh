@@ -53,8 +53,9 @@ run unit-asan build/testsan/unit --jobs "$jobs"
 CXM_BIN=./cxm run integration build/test/integration --jobs "$jobs"
 CXM_BIN=build/asan/cxm CXM_SANITIZED=1 run integration-asan build/test/integration --jobs "$jobs"
 # The survey pages and the widget in chromium (tests/browser/): prints its
-# own Criterion-like synthesis line.
+# own Criterion-like synthesis line; under ASan it checks the server's log.
 CXM_BIN=./cxm run browser node tests/browser/survey.test.js
+CXM_BIN=build/asan/cxm run browser-asan node tests/browser/survey.test.js
 
 echo
 echo "$total_pass passed, $total_fail failed"

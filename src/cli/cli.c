@@ -88,6 +88,46 @@ int cli_whole(const char *cmd, const char *opt, const char *s, long lo, long hi,
     return EXIT_OK;
 }
 
+int cli_format(const char *cmd, const char *format)
+{
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+        return cli_usage(cmd, "--format wants table, csv or json");
+    return EXIT_OK;
+}
+
+bool cli_set_str(void *args, const struct cli_str_opt *opts, size_t n, int opt,
+                 const char *v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (opts[i].opt == opt) {
+            *(const char **)(void *)((char *)args + opts[i].off) = v;
+            return true;
+        }
+    return false;
+}
+
+int cli_one_of(const char *opt, const char *v, const char *const *ok, size_t n,
+               const char *usage, struct cxm_err *err)
+{
+    for (size_t i = 0; v && i < n; i++)
+        if (!strcmp(v, ok[i]))
+            return CXM_OK;
+    return v ? cxm_err_set(err, CXM_EINVAL, "%s wants %s", opt, usage) : CXM_OK;
+}
+
+int cli_range(const char *from, const char *to, int64_t *t_from, int64_t *t_to,
+              struct cxm_err *err)
+{
+    int rc = CXM_OK;
+    *t_from = 0;
+    *t_to = INT64_MAX;
+    if (from)
+        rc = report_parse_bound(from, false, NULL, t_from, err);
+    if (!rc && to)
+        rc = report_parse_bound(to, true, NULL, t_to, err);
+    return rc;
+}
+
 int cli_finish(const char *cmd, struct engine *e, json_t *doc, const char *format, int rc,
                const struct cxm_err *err)
 {

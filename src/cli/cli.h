@@ -29,6 +29,28 @@ int cli_open_engine(const char *cmd, const char *db, bool write, struct engine *
 /* Parses a whole number of option opt into [lo, hi]; a usage error
  * (EXIT_USAGE) naming the range otherwise. */
 int cli_whole(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* EXIT_OK when format is table, csv or json; a usage error (EXIT_USAGE)
+ * otherwise. */
+int cli_format(const char *cmd, const char *format);
+/* An option that takes a string, and the offset of the const char * field
+ * of a command's argument struct it goes into. */
+struct cli_str_opt {
+    int opt;
+    size_t off;
+};
+/* Stores v (borrowed) in the field of args that opt goes into by
+ * opts[0..n); false when opt takes no string. */
+bool cli_set_str(void *args, const struct cli_str_opt *opts, size_t n, int opt,
+                 const char *v);
+/* CXM_OK when v is NULL or one of ok[0..n); CXM_EINVAL "OPT wants USAGE"
+ * otherwise. */
+int cli_one_of(const char *opt, const char *v, const char *const *ok, size_t n,
+               const char *usage, struct cxm_err *err);
+/* --from and --to (NULL: absent), bounds as report_parse_bound reads them
+ * in UTC (a date's --to is the end of that day), into *t_from and *t_to:
+ * 0 and INT64_MAX when absent. CXM_EINVAL naming the option's member. */
+int cli_range(const char *from, const char *to, int64_t *t_from, int64_t *t_to,
+              struct cxm_err *err);
 /* Ends a command that read a document: prints doc (format json, else its
  * rows as a table or CSV) when rc is 0, frees it, closes the engine, and
  * maps rc to the exit status (CXM_EINVAL: a usage error). */

@@ -54,10 +54,7 @@ static const struct option lopts[] = {
     {NULL, 0, NULL, 0}};
 
 /* Options that take a string, and where it goes. */
-static const struct {
-    int opt;
-    size_t off;
-} string_opts[] = {
+static const struct cli_str_opt string_opts[] = {
     {O_DB, offsetof(struct largs, db)}, {O_FORMAT, offsetof(struct largs, format)},
     {O_STATUS, offsetof(struct largs, status)}, {O_TEAM, offsetof(struct largs, team)},
     {O_ASSIGNEE, offsetof(struct largs, assignee)}, {O_SORT, offsetof(struct largs, sort)},
@@ -70,17 +67,6 @@ static const struct {
     {O_PERIOD, offsetof(struct largs, period)},
 };
 
-/* Option c's value into the field it names; false when c takes none. */
-static bool set_string(struct largs *a, int c, const char *v)
-{
-    for (size_t i = 0; i < sizeof string_opts / sizeof string_opts[0]; i++)
-        if (string_opts[i].opt == c) {
-            *(const char **)(void *)((char *)a + string_opts[i].off) = v;
-            return true;
-        }
-    return false;
-}
-
 /* -1: --help printed. */
 static int largs_parse(const char *cmd, const char *usage, int argc, char **argv,
                        struct largs *a)
@@ -90,7 +76,8 @@ static int largs_parse(const char *cmd, const char *usage, int argc, char **argv
     optind = 1;
     opterr = 0;
     while (!rc && (c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
-        if (set_string(a, c, optarg))
+        if (cli_set_str(a, string_opts, sizeof string_opts / sizeof string_opts[0], c,
+                        optarg))
             continue;
         switch (c) {
         case O_BREACHED: a->breached = true; break;
@@ -116,21 +103,7 @@ static int largs_parse(const char *cmd, const char *usage, int argc, char **argv
     }
     a->pos = argv + optind;
     a->npos = argc - optind;
-    if (!rc && strcmp(a->format, "table") && strcmp(a->format, "csv") &&
-        strcmp(a->format, "json"))
-        rc = cli_usage(cmd, "--format wants table, csv or json");
-    return rc;
-}
-
-/* CXM_EINVAL naming opt unless v is NULL or one of ok[0..n) (usage
- * names them). */
-static int one_of(const char *opt, const char *v, const char *const *ok, size_t n,
-                  const char *usage, struct cxm_err *err)
-{
-    for (size_t i = 0; v && i < n; i++)
-        if (!strcmp(v, ok[i]))
-            return CXM_OK;
-    return v ? cxm_err_set(err, CXM_EINVAL, "%s wants %s", opt, usage) : CXM_OK;
+    return rc ? rc : cli_format(cmd, a->format);
 }
 
 /* ---- printing ----------------------------------------------------------- */
@@ -157,26 +130,10 @@ static json_t *path_get(json_t *o, const char *path)
     return o;
 }
 
-/* A cell rows_print can show: objects and arrays holding more than plain
- * values as compact JSON text. A new reference. */
-static json_t *flat(json_t *v)
-{
-    bool nested = json_is_object(v);
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x)
-        nested = nested || json_is_object(x) || json_is_array(x);
-    if (!nested)
-        return v ? json_incref(v) : json_null();
-    char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_t *t = s ? json_string(s) : json_null();
-    free(s);
-    return t;
-}
-
 /* Prints an array of objects as one table (or CSV): the columns of cols
  * (NULL: the keys of the first row), nested values as compact JSON. */
-static void print_rows(json_t *rows, const struct col *cols, size_t ncols, const char *format)
+static void print_rows(FILE *fp, json_t *rows, const struct col *cols, size_t ncols,
+                       const char *format)
 {
     json_t *out = json_array(), *row;
     size_t i;
@@ -188,61 +145,31 @@ static void print_rows(json_t *rows, const struct col *cols, size_t ncols, const
             json_t *found = NULL;
             for (size_t p = 0; p < 3 && cols[j].paths[p] && !found; p++)
                 found = path_get(row, cols[j].paths[p]);
-            json_object_set_new(r, cols[j].name, flat(found));
+            json_object_set_new(r, cols[j].name, rows_flat(found));
         }
         if (!cols)
             json_object_foreach(row, k, v)
-                json_object_set_new(r, k, flat(v));
+                json_object_set_new(r, k, rows_flat(v));
         json_array_append_new(out, r);
     }
     json_t *doc = json_pack("{s:o}", "rows", out);
     if (doc)
-        rows_print(stdout, doc, format);
+        rows_print(fp, doc, format);
     json_decref(doc);
 }
 
-/* A member printed as a table of its own: a non-empty array of objects. */
-static bool is_table(json_t *v)
+/* A member printed as a table of its own (rows_print_doc): a non-empty
+ * array of objects. */
+static json_t *table_of(const char *member, json_t *v)
 {
-    return json_is_object(json_array_get(v, 0));
+    (void)member;
+    return json_is_object(json_array_get(v, 0)) ? json_incref(v) : NULL;
 }
 
-/* Prints any document: its other members as a field/value table, then
- * each table member under its name. */
-static void print_sections(json_t *doc, const char *format)
+/* print_rows with every key of the first row as the columns. */
+static void print_all(FILE *fp, json_t *rows, const char *format)
 {
-    json_t *fields = json_array(), *v;
-    const char *k;
-    size_t nsec = 0;
-    bool table = !strcmp(format, "table");
-    json_object_foreach(doc, k, v) {
-        if (is_table(v)) {
-            nsec++;
-            continue;
-        }
-        /* as text: a column of mixed values reads better aligned left */
-        char cell[512];
-        json_t *f = flat(v);
-        rows_cell(f, table, cell, sizeof cell);
-        json_decref(f);
-        /* cell may end inside a UTF-8 sequence: it was cut to fit */
-        json_array_append_new(fields, json_pack("{s:s, s:o}", "field", k, "value",
-                                                json_string_nocheck(cell)));
-    }
-    bool any = json_array_size(fields) > 0;
-    if (any)
-        print_rows(fields, NULL, 0, format);
-    json_decref(fields);
-    json_object_foreach(doc, k, v) {
-        if (!is_table(v))
-            continue;
-        if (any)
-            putchar('\n');
-        if (any || nsec > 1)
-            printf("%s:\n", k);
-        print_rows(v, NULL, 0, format);
-        any = true;
-    }
+    print_rows(fp, rows, NULL, 0, format);
 }
 
 /* ---- subcommands -------------------------------------------------------- */
@@ -285,9 +212,9 @@ static int print_answer(const char *cmd, struct engine *e, json_t *doc, const st
         return cli_finish(cmd, e, doc, "json", rc, err);
     json_t *rows = s->rows ? json_object_get(doc, s->rows) : NULL;
     if (rows)
-        print_rows(rows, s->cols, s->ncols, format);
+        print_rows(stdout, rows, s->cols, s->ncols, format);
     else
-        print_sections(doc, format);
+        rows_print_doc(stdout, doc, format, table_of, print_all);
     hints(doc);
     json_decref(doc);
     engine_close(e);
@@ -375,7 +302,7 @@ static const struct col case_cols[] = {
 static int cases_list_check(struct largs *a, struct cxm_err *err)
 {
     static const char *const sorts[] = {"urgency", "newest", "oldest"};
-    return one_of("--sort", a->sort, sorts, 3, "urgency, newest or oldest", err);
+    return cli_one_of("--sort", a->sort, sorts, 3, "urgency, newest or oldest", err);
 }
 
 static int cases_list(struct engine *e, const struct largs *a, json_t **doc,
@@ -534,7 +461,7 @@ static int deliveries_check(struct largs *a, struct cxm_err *err)
     static const char *const statuses[] = {"pending", "delivered", "failed"};
     if (a->limit > 500)
         return cxm_err_set(err, CXM_EINVAL, "--limit wants a whole number from 1 to 500");
-    return one_of("--status", a->status, statuses, 3, "pending, delivered or failed", err);
+    return cli_one_of("--status", a->status, statuses, 3, "pending, delivered or failed", err);
 }
 
 static int webhooks_deliveries(struct engine *e, const struct largs *a, json_t **doc,
@@ -593,12 +520,9 @@ static const char team_usage[] =
 static int team_check(struct largs *a, struct cxm_err *err)
 {
     static const char *const periods[] = {"week", "month", "quarter"};
-    a->t_from = 0;
-    a->t_to = INT64_MAX;
-    if ((a->from && report_parse_bound(a->from, false, NULL, &a->t_from, err)) ||
-        (a->to && report_parse_bound(a->to, true, NULL, &a->t_to, err)))
-        return err->code;
-    return one_of("--period", a->period, periods, 3, "week, month or quarter", err);
+    int rc = cli_range(a->from, a->to, &a->t_from, &a->t_to, err);
+    return rc ? rc
+              : cli_one_of("--period", a->period, periods, 3, "week, month or quarter", err);
 }
 
 static int team_run(struct engine *e, const struct largs *a, json_t **doc,

@@ -81,10 +81,7 @@ static int pargs_parse(const char *cmd, const char *usage, int argc, char **argv
     }
     a->pos = argv + optind;
     a->npos = argc - optind;
-    if (!rc && strcmp(a->format, "table") && strcmp(a->format, "csv") &&
-        strcmp(a->format, "json"))
-        rc = cli_usage(cmd, "--format wants table, csv or json");
-    return rc;
+    return rc ? rc : cli_format(cmd, a->format);
 }
 
 /* cli_finish with doc's array member `rows` printed as the rows. */
@@ -395,12 +392,10 @@ int cmd_uplift(int argc, char **argv)
         return cli_usage("uplift", "give --action");
     if (a.npos)
         return cli_usage("uplift", "unexpected argument '%s'", a.pos[0]);
-    struct uplift_query q = {.action = a.action, .days = (int)a.days, .from = 0,
-                             .to = INT64_MAX};
+    struct uplift_query q = {.action = a.action, .days = (int)a.days};
     struct cxm_err err;
     cxm_err_clear(&err);
-    if ((a.from && report_parse_bound(a.from, false, NULL, &q.from, &err)) ||
-        (a.to && report_parse_bound(a.to, true, NULL, &q.to, &err)))
+    if (cli_range(a.from, a.to, &q.from, &q.to, &err))
         return cli_usage("uplift", "%s", err.msg);
     struct engine *e;
     if (cli_open_engine("uplift", a.db, false, &e))

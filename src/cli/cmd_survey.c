@@ -65,10 +65,7 @@ static const struct option sopts[] = {
     {NULL, 0, NULL, 0}};
 
 /* Options that take a string, and where it goes. */
-static const struct {
-    int opt;
-    size_t off;
-} string_opts[] = {
+static const struct cli_str_opt string_opts[] = {
     {O_DB, offsetof(struct sargs, db)}, {O_FORMAT, offsetof(struct sargs, format)},
     {O_OUTPUT, offsetof(struct sargs, output)},
     {O_CUSTOMERS, offsetof(struct sargs, customers)},
@@ -85,13 +82,9 @@ static int sargs_parse(int argc, char **argv, struct sargs *a)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", sopts, NULL)) != -1) {
-        size_t i = 0, n = sizeof string_opts / sizeof string_opts[0];
-        while (i < n && string_opts[i].opt != c)
-            i++;
-        if (i < n) {
-            *(const char **)(void *)((char *)a + string_opts[i].off) = optarg;
+        if (cli_set_str(a, string_opts, sizeof string_opts / sizeof string_opts[0], c,
+                        optarg))
             continue;
-        }
         if (c == O_HELP) {
             fputs(usage, stdout);
             return -1;
@@ -100,29 +93,10 @@ static int sargs_parse(int argc, char **argv, struct sargs *a)
     }
     a->pos = argv + optind;
     a->npos = argc - optind;
-    if (strcmp(a->format, "table") && strcmp(a->format, "csv") && strcmp(a->format, "json"))
-        return cli_usage("surveys", "--format wants table, csv or json");
-    return EXIT_OK;
+    return cli_format("surveys", a->format);
 }
 
 /* ---- printing ----------------------------------------------------------- */
-
-/* A cell rows_print can show: nested objects and arrays as compact JSON
- * text. A new reference. */
-static json_t *flat(json_t *v)
-{
-    bool nested = json_is_object(v);
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x)
-        nested = nested || json_is_object(x) || json_is_array(x);
-    if (!v || !nested)
-        return v ? json_incref(v) : json_null();
-    char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_t *t = s ? json_string(s) : json_null();
-    free(s);
-    return t;
-}
 
 /* What a member's table calls its key and value columns: an object member
  * prints one row per key. */
@@ -165,7 +139,7 @@ static json_t *table_of(const char *member, json_t *v)
 
 /* Prints rows as a table or CSV (rows_print) with every key any row has,
  * in order of first appearance, and nested values as compact JSON. */
-static void print_table(json_t *rows, const char *format)
+static void print_table(FILE *fp, json_t *rows, const char *format)
 {
     json_t *cols = json_object(), *out = json_array(), *row, *c;
     size_t i;
@@ -177,58 +151,18 @@ static void print_table(json_t *rows, const char *format)
     json_array_foreach(rows, i, row) {
         json_t *r = json_object();
         json_object_foreach(cols, k, c)
-            json_object_set_new(r, k, flat(json_object_get(row, k)));
+            json_object_set_new(r, k, rows_flat(json_object_get(row, k)));
         json_array_append_new(out, r);
     }
     json_decref(cols);
     if (json_array_size(out)) {
         json_t *doc = json_pack("{s:o}", "rows", out);
-        rows_print(stdout, doc, format);
+        rows_print(fp, doc, format);
         json_decref(doc);
     } else {
         json_decref(out);
         if (!strcmp(format, "table"))
-            puts("(no rows)");
-    }
-}
-
-/* Prints a document: its single values as a field/value table, then each
- * member that is a table under its name (in CSV, a block after a line
- * with the name; blocks separated by an empty line). */
-static void print_doc(json_t *doc, const char *format)
-{
-    json_t *fields = json_array(), *v, *t;
-    const char *k;
-    size_t ntables = 0;
-    json_object_foreach(doc, k, v) {
-        if ((t = table_of(k, v))) {
-            ntables++;
-            json_decref(t);
-        } else {
-            /* as text: a column of mixed values reads better aligned left;
-             * cell may end inside a UTF-8 sequence: it was cut to fit */
-            char cell[512];
-            json_t *f = flat(v);
-            rows_cell(f, !strcmp(format, "table"), cell, sizeof cell);
-            json_decref(f);
-            json_array_append_new(fields, json_pack("{s:s, s:o}", "field", k, "value",
-                                                    json_string_nocheck(cell)));
-        }
-    }
-    bool any = json_array_size(fields) > 0;
-    if (any)
-        print_table(fields, format);
-    json_decref(fields);
-    json_object_foreach(doc, k, v) {
-        if (!(t = table_of(k, v)))
-            continue;
-        if (any)
-            putchar('\n');
-        if (any || ntables > 1)
-            printf("%s:\n", k);
-        print_table(t, format);
-        json_decref(t);
-        any = true;
+            fputs("(no rows)\n", fp);
     }
 }
 
@@ -241,7 +175,7 @@ static int finish(struct engine *e, json_t *doc, const char *format, int rc,
     if (!rc && doc && !strcmp(format, "json"))
         rows_print(stdout, doc, "json");
     else if (!rc && doc)
-        print_doc(doc, format);
+        rows_print_doc(stdout, doc, format, table_of, print_table);
     json_decref(doc);
     engine_close(e);
     if (!rc)
@@ -390,9 +324,11 @@ static int send_check(struct sargs *a, struct cxm_err *err)
 {
     if (!a->customers == !a->segment)
         return cxm_err_set(err, CXM_EINVAL, "send wants --customers or --segment, one of them");
-    if (a->channel && strcmp(a->channel, "email") && strcmp(a->channel, "link"))
-        return cxm_err_set(err, CXM_EINVAL, "--channel wants email or link");
-    return a->customers ? read_customers(a, err) : CXM_OK;
+    static const char *const channels[] = {"email", "link"};
+    int rc = cli_one_of("--channel", a->channel, channels, 2, "email or link", err);
+    if (!rc && a->customers)
+        rc = read_customers(a, err);
+    return rc;
 }
 
 static int send_run(struct engine *e, struct sargs *a, json_t **doc, struct cxm_err *err)
@@ -409,15 +345,10 @@ static int send_run(struct engine *e, struct sargs *a, json_t **doc, struct cxm_
 
 static int results_check(struct sargs *a, struct cxm_err *err)
 {
-    a->t_from = 0;
-    a->t_to = INT64_MAX;
-    if ((a->from && report_parse_bound(a->from, false, NULL, &a->t_from, err)) ||
-        (a->to && report_parse_bound(a->to, true, NULL, &a->t_to, err)))
-        return err->code;
-    if (a->period && strcmp(a->period, "week") && strcmp(a->period, "month") &&
-        strcmp(a->period, "quarter"))
-        return cxm_err_set(err, CXM_EINVAL, "--period wants week, month or quarter");
-    return CXM_OK;
+    static const char *const periods[] = {"week", "month", "quarter"};
+    int rc = cli_range(a->from, a->to, &a->t_from, &a->t_to, err);
+    return rc ? rc
+              : cli_one_of("--period", a->period, periods, 3, "week, month or quarter", err);
 }
 
 static int results_run(struct engine *e, struct sargs *a, json_t **doc, struct cxm_err *err)

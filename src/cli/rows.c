@@ -151,3 +151,57 @@ void rows_print(FILE *out, json_t *doc, const char *format)
     }
 }
 
+
+json_t *rows_flat(json_t *v)
+{
+    bool nested = json_is_object(v);
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x)
+        nested = nested || json_is_object(x) || json_is_array(x);
+    if (!nested)
+        return v ? json_incref(v) : json_null();
+    char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_t *t = s ? json_string(s) : json_null();
+    free(s);
+    return t;
+}
+
+void rows_print_doc(FILE *out, json_t *doc, const char *format,
+                    json_t *(*table_of)(const char *member, json_t *v),
+                    void (*print_part)(FILE *out, json_t *rows, const char *format))
+{
+    json_t *fields = json_array(), *v, *t;
+    const char *k;
+    size_t ntables = 0;
+    json_object_foreach(doc, k, v) {
+        if ((t = table_of(k, v))) {
+            ntables++;
+            json_decref(t);
+            continue;
+        }
+        /* as text: a column of mixed values reads better aligned left;
+         * cell may end inside a UTF-8 sequence: it was cut to fit */
+        char cell[512];
+        json_t *f = rows_flat(v);
+        rows_cell(f, !strcmp(format, "table"), cell, sizeof cell);
+        json_decref(f);
+        json_array_append_new(fields, json_pack("{s:s, s:o}", "field", k, "value",
+                                                json_string_nocheck(cell)));
+    }
+    bool any = json_array_size(fields) > 0;
+    if (any)
+        print_part(out, fields, format);
+    json_decref(fields);
+    json_object_foreach(doc, k, v) {
+        if (!(t = table_of(k, v)))
+            continue;
+        if (any)
+            fputc('\n', out);
+        if (any || ntables > 1)
+            fprintf(out, "%s:\n", k);
+        print_part(out, t, format);
+        json_decref(t);
+        any = true;
+    }
+}

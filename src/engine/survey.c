@@ -478,11 +478,12 @@ static int invite_one(struct engine *e, struct group *g, uint32_t def, uint32_t 
                       : email && !to ? "no_email_address" : NULL;
     struct inv *v = NULL;
     int rc;
+    struct contact_req cr = {.customer = cust, .kind = CK_SURVEY, .channel = channel,
+                             .ts = now};
+    struct engine_work w = {.op = ENGINE_CONTACT, .contact = &cr, .n = 1};
     if (!why) {
-        /* the contact policy, last: it records the contact when it allows */
-        struct contact_req cr = {.customer = cust, .kind = CK_SURVEY, .channel = channel,
-                                 .ts = now};
-        struct engine_work w = {.op = ENGINE_CONTACT, .contact = &cr, .n = 1};
+        /* the contact policy, last: it records the contact when it allows
+         * (w lives on: its error names the refusing rule) */
         uint32_t *touched = NULL;
         size_t nt = 0, tcap = 0;
         rc = nba_apply_contacts(e, &w, group_seq(g), &touched, &nt, &tcap, err);
@@ -1421,7 +1422,12 @@ int engine_survey_widget(struct engine *e, const struct widget_answer *w, json_t
         return cxm_err_field(err, CXM_EINVAL, -1, "comment", "is longer than %d bytes",
                              SURVEY_MAX_ANSWER);
     pthread_rwlock_rdlock(&e->lock);
-    const struct survey *s = SV(e)->defs[def_find(SV(e), w->survey)].s;
+    int d = def_find(SV(e), w->survey);
+    if (d < 0) {
+        pthread_rwlock_unlock(&e->lock);
+        return cxm_err_set(err, CXM_ENOTFOUND, "no survey \"%s\"", w->survey);
+    }
+    const struct survey *s = SV(e)->defs[d].s;
     int qi = -1;
     for (size_t i = 0; i < s->nq && qi < 0; i++)
         if (w->question ? !strcmp(s->q[i].id, w->question)

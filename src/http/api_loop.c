@@ -6,129 +6,25 @@
  * and GET /v1/team/performance|recognition|enps. Parses and checks the
  * request; the engine decides. */
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core/utf8.h"
 #include "cxm_limits.h"
 #include "http/route.h"
 
 /* ---- request parsing ---------------------------------------------------- */
 
-/* Replies the engine's answer: doc with status, or the error of rc. */
-static void answer(struct req *r, unsigned status, int rc, json_t *doc,
-                   const struct cxm_err *err)
-{
-    if (rc)
-        reply_err(r, err);
-    else
-        reply_json(r, status, doc);
-}
-
-/* A query argument; NULL when absent or empty. */
-static const char *str_arg(struct req *r, const char *name)
-{
-    const char *s = req_arg(r, name);
-    return s && *s ? s : NULL;
-}
-
-/* Replies 400 invalid naming field (NULL: none). */
-static void reply_invalid(struct req *r, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reply_invalid(struct req *r, const char *field, const char *fmt, ...)
-{
-    char msg[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    reply_error(r, 400, "invalid", msg, -1, field);
-}
-
 /* A true/false query argument (true, false, 1, 0); false when absent.
  * false: replied 400. */
 static bool bool_arg(struct req *r, const char *name, bool *out)
 {
-    const char *s = str_arg(r, name);
+    const char *s = req_str_arg(r, name);
     *out = s && (!strcmp(s, "true") || !strcmp(s, "1"));
     if (s && !*out && strcmp(s, "false") && strcmp(s, "0")) {
         reply_invalid(r, name, "%s: true, false, 1 or 0", name);
         return false;
     }
-    return true;
-}
-
-/* A query argument that must be one of ok[0..n) (usage names them);
- * NULL when absent. false: replied 400. */
-static bool choice_arg(struct req *r, const char *name, const char *const *ok, size_t n,
-                       const char *usage, const char **out)
-{
-    *out = str_arg(r, name);
-    if (!*out)
-        return true;
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(*out, ok[i]))
-            return true;
-    reply_invalid(r, name, "%s: %s", name, usage);
-    return false;
-}
-
-/* The body as a JSON object; replies 400 and returns NULL when it is not. */
-static json_t *body_object(struct req *r, const char *what)
-{
-    if (!r->body || !r->len) {
-        reply_invalid(r, NULL, "send %s as a JSON object", what);
-        return NULL;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "invalid JSON at line %d column %d: %s", je.line,
-                 je.column, je.text);
-        reply_error(r, 400, "invalid_json", msg, -1, NULL);
-    } else if (!json_is_object(j)) {
-        json_decref(j);
-        j = NULL;
-        reply_invalid(r, NULL, "%s must be a JSON object", what);
-    }
-    return j;
-}
-
-/* Refuses (400 naming it) a member of o that is not in names[0..n). */
-static bool only_members(struct req *r, json_t *o, const char *const *names, size_t n)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        size_t i = 0;
-        while (i < n && strcmp(names[i], k) != 0)
-            i++;
-        if (i == n) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown member \"%.64s\"", k);
-            reply_error(r, 400, "invalid", msg, -1, k);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Member name of o as a string (no NUL inside), NULL when absent or null;
- * false (replied) when it is there but not a string. */
-static bool str_member(struct req *r, json_t *o, const char *name, const char **out)
-{
-    json_t *v = json_object_get(o, name);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-        reply_invalid(r, name, "%s must be a string", name);
-        return false;
-    }
-    *out = json_string_value(v);
     return true;
 }
 
@@ -162,36 +58,16 @@ static bool int_member(struct req *r, json_t *o, const char *name, int64_t lo, i
     return true;
 }
 
-/* A JSON document the engine keeps (alert rules, e-mail settings): GET
- * answers the one in use, PUT checks and replaces it, then answers it. */
-static void document(struct req *r, int (*get)(struct engine *, json_t **, struct cxm_err *),
-                     int (*set)(struct engine *, const char *, size_t, struct cxm_err *))
-{
-    struct cxm_err err;
-    cxm_err_clear(&err);
-    if (!strcmp(r->method, "PUT")) {
-        if (!r->body || !r->len || !utf8_valid(r->body, r->len)) {
-            reply_error(r, 400, "invalid", "PUT the JSON document as the body", -1, NULL);
-            return;
-        }
-        if (set(r->eng, r->body, r->len, &err)) {
-            reply_err(r, &err);
-            return;
-        }
-    }
-    json_t *doc = NULL;
-    int rc = get(r->eng, &doc, &err);
-    answer(r, 200, rc, doc, &err);
-}
+/* ---- documents ---------------------------------------------------------- */
 
 void api_alert_rules(struct req *r)
 {
-    document(r, engine_alert_rules, engine_set_alert_rules);
+    reply_document(r, engine_alert_rules, engine_set_alert_rules);
 }
 
 void api_email_settings(struct req *r)
 {
-    document(r, engine_email_settings, engine_set_email_settings);
+    reply_document(r, engine_email_settings, engine_set_email_settings);
 }
 
 /* ---- cases -------------------------------------------------------------- */
@@ -221,10 +97,11 @@ static bool case_body(struct req *r, json_t *o, bool create, struct case_change 
     static const char *const change_names[] = {"status", "assignee", "team", "priority",
                                                "note", "resolution", "link",
                                                "tell_customer", "follow_up", "actor"};
-    if (!(create ? only_members(r, o, open_names, 8) : only_members(r, o, change_names, 10)))
+    if (!(create ? req_only_members(r, o, open_names, 8)
+                 : req_only_members(r, o, change_names, 10)))
         return false;
     for (size_t i = 0; i < sizeof case_strings / sizeof case_strings[0]; i++)
-        if (!str_member(r, o, case_strings[i].name,
+        if (!req_str_member(r, o, case_strings[i].name,
                         (const char **)(void *)((char *)c + case_strings[i].off)))
             return false;
     int64_t customer = 0;
@@ -246,7 +123,7 @@ static bool case_body(struct req *r, json_t *o, bool create, struct case_change 
 /* Opens a case (id 0: 201) or changes case id (200). */
 static void case_write(struct req *r, uint32_t id)
 {
-    json_t *o = body_object(r, id ? "the changes" : "the case");
+    json_t *o = req_body_object(r, id ? "the changes" : "the case");
     if (!o)
         return;
     struct case_change c = {.id = id};
@@ -255,7 +132,7 @@ static void case_write(struct req *r, uint32_t id)
         cxm_err_clear(&err);
         json_t *doc = NULL;
         int rc = engine_case_change(r->eng, &c, &doc, &err);
-        answer(r, id ? 200 : 201, rc, doc, &err);
+        reply_answer(r, id ? 200 : 201, rc, doc, &err);
     }
     json_decref(o);
 }
@@ -269,13 +146,13 @@ static bool case_query_args(struct req *r, struct case_query *q)
         !req_int_arg(r, "offset", 0, INT32_MAX, 0, &offset) ||
         !req_int_arg(r, "limit", 1, CXM_MAX_PAGE, CXM_DEFAULT_PAGE, &limit) ||
         !bool_arg(r, "breached", &breached) ||
-        !choice_arg(r, "sort", sorts, 3, "urgency, newest or oldest", &q->sort))
+        !req_choice_arg(r, "sort", sorts, 3, "urgency, newest or oldest", &q->sort))
         return false;
-    q->status = str_arg(r, "status");
-    q->team = str_arg(r, "team");
-    q->assignee = str_arg(r, "assignee");
-    q->reason = str_arg(r, "reason");
-    q->priority = str_arg(r, "priority");
+    q->status = req_str_arg(r, "status");
+    q->team = req_str_arg(r, "team");
+    q->assignee = req_str_arg(r, "assignee");
+    q->reason = req_str_arg(r, "reason");
+    q->priority = req_str_arg(r, "priority");
     q->customer = (uint32_t)customer;
     q->breached = breached;
     q->offset = (size_t)offset;
@@ -296,7 +173,7 @@ void api_cases(struct req *r)
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_cases(r->eng, &q, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_case(struct req *r, uint32_t id)
@@ -309,7 +186,7 @@ void api_case(struct req *r, uint32_t id)
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_case(r->eng, id, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 /* ---- webhooks ----------------------------------------------------------- */
@@ -318,15 +195,7 @@ void api_case(struct req *r, uint32_t id)
  * it does not fit. */
 static bool webhook_id(struct req *r, char *buf, size_t sz)
 {
-    const char *p = r->path + strlen("/v1/webhooks/");
-    size_t n = strcspn(p, "/");
-    if (n == 0 || n >= sz) {
-        reply_error(r, 404, "not_found", "no such webhook", -1, NULL);
-        return false;
-    }
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    return true;
+    return req_path_id(r, "/v1/webhooks/", "no such webhook", buf, sz);
 }
 
 /* events: "*" or an array of non-empty event types, joined with "," into
@@ -384,9 +253,10 @@ static bool webhook_body(struct req *r, json_t *o, bool create, struct webhook_d
     static const char *const change_names[] = {"url", "events", "description", "enabled",
                                                "rotate_secret"};
     int rotate;
-    if (!only_members(r, o, create ? create_names : change_names, 5) ||
-        !str_member(r, o, "id", &d->id) || !str_member(r, o, "url", &d->url) ||
-        !str_member(r, o, "description", &d->description) || !events_member(r, o, &d->events) ||
+    if (!req_only_members(r, o, create ? create_names : change_names, 5) ||
+        !req_str_member(r, o, "id", &d->id) || !req_str_member(r, o, "url", &d->url) ||
+        !req_str_member(r, o, "description", &d->description) ||
+        !events_member(r, o, &d->events) ||
         !bool_member(r, o, "enabled", &d->enabled) ||
         !bool_member(r, o, "rotate_secret", &rotate))
         return false;
@@ -403,7 +273,7 @@ static bool webhook_body(struct req *r, json_t *o, bool create, struct webhook_d
  * changes endpoint path_id. */
 static void webhook_write(struct req *r, const char *path_id)
 {
-    json_t *o = body_object(r, path_id ? "the changes" : "the webhook");
+    json_t *o = req_body_object(r, path_id ? "the changes" : "the webhook");
     if (!o)
         return;
     struct webhook_def d = {0};
@@ -414,7 +284,7 @@ static void webhook_write(struct req *r, const char *path_id)
         cxm_err_clear(&err);
         json_t *doc = NULL;
         int rc = engine_webhook_put(r->eng, &d, !path_id, &doc, &err);
-        answer(r, path_id ? 200 : 201, rc, doc, &err);
+        reply_answer(r, path_id ? 200 : 201, rc, doc, &err);
     }
     json_decref(o);
 }
@@ -429,7 +299,7 @@ void api_webhooks(struct req *r)
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_webhooks(r->eng, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_webhook(struct req *r)
@@ -452,7 +322,7 @@ void api_webhook(struct req *r)
     } else {
         rc = engine_webhook(r->eng, id, &doc, &err);
     }
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_webhook_deliveries(struct req *r)
@@ -464,14 +334,14 @@ void api_webhook_deliveries(struct req *r)
     const char *status;
     if (!webhook_id(r, id, sizeof id) || !req_int_arg(r, "before", 0, LONG_MAX, 0, &before) ||
         !req_int_arg(r, "limit", 1, 500, 50, &limit) || !bool_arg(r, "attempts", &attempts) ||
-        !choice_arg(r, "status", statuses, 3, "pending, delivered or failed", &status))
+        !req_choice_arg(r, "status", statuses, 3, "pending, delivered or failed", &status))
         return;
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_webhook_deliveries(r->eng, id, before, status, (size_t)limit, attempts,
                                        &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_webhook_replay(struct req *r)
@@ -480,18 +350,19 @@ void api_webhook_replay(struct req *r)
     char id[CXM_MAX_NAME + 1];
     if (!webhook_id(r, id, sizeof id))
         return;
-    json_t *o = body_object(r, "{\"from\": N, \"to\": N}");
+    json_t *o = req_body_object(r, "{\"from\": N, \"to\": N}");
     if (!o)
         return;
     int64_t from = 0, to = 0;
-    if (only_members(r, o, names, 2) && int_member(r, o, "from", 1, INT64_MAX, true, &from) &&
+    if (req_only_members(r, o, names, 2) &&
+        int_member(r, o, "from", 1, INT64_MAX, true, &from) &&
         int_member(r, o, "to", 1, INT64_MAX, true, &to)) {
         struct cxm_err err;
         cxm_err_clear(&err);
         json_t *doc = NULL;
         int rc = from > to ? cxm_err_field(&err, CXM_EINVAL, -1, "to", "to: at least from")
                            : engine_webhook_replay(r->eng, id, from, to, &doc, &err);
-        answer(r, 200, rc, doc, &err);
+        reply_answer(r, 200, rc, doc, &err);
     }
     json_decref(o);
 }
@@ -504,7 +375,7 @@ void api_employees(struct req *r)
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_employees(r->eng, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 /* from, to (UTC, as /v1/metrics without tz: everything by default), team,
@@ -512,17 +383,10 @@ void api_employees(struct req *r)
 static bool team_args(struct req *r, struct team_query *q)
 {
     static const char *const periods[] = {"week", "month", "quarter"};
-    const char *f = str_arg(r, "from"), *t = str_arg(r, "to"), *pn = str_arg(r, "prior_n");
+    const char *pn = req_str_arg(r, "prior_n");
     long min_n, min_enps, limit;
-    struct cxm_err err;
-    cxm_err_clear(&err);
-    q->from = 0;
-    q->to = INT64_MAX;
-    if ((f && report_parse_bound(f, false, NULL, &q->from, &err)) ||
-        (t && report_parse_bound(t, true, NULL, &q->to, &err))) {
-        reply_err(r, &err);
+    if (!req_range_args(r, &q->from, &q->to))
         return false;
-    }
     if (pn && (!cxm_parse_f64(pn, &q->prior_n) || !(q->prior_n >= 0 && q->prior_n <= 1e6))) {
         reply_invalid(r, "prior_n", "prior_n: a number from 0 to 1000000");
         return false;
@@ -530,9 +394,9 @@ static bool team_args(struct req *r, struct team_query *q)
     if (!req_int_arg(r, "min_n", 0, 1000000, 0, &min_n) ||
         !req_int_arg(r, "min_enps", 0, 1000000, 0, &min_enps) ||
         !req_int_arg(r, "limit", 1, CXM_MAX_PAGE, CXM_DEFAULT_PAGE, &limit) ||
-        !choice_arg(r, "period", periods, 3, "week, month or quarter", &q->period))
+        !req_choice_arg(r, "period", periods, 3, "week, month or quarter", &q->period))
         return false;
-    q->team = str_arg(r, "team");
+    q->team = req_str_arg(r, "team");
     q->min_n = (uint32_t)min_n;
     q->min_enps = (int)min_enps;
     q->limit = (size_t)limit;
@@ -549,7 +413,7 @@ static void team(struct req *r, int (*fn)(struct engine *, const struct team_que
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = fn(r->eng, &q, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_team_performance(struct req *r)

@@ -9,97 +9,27 @@
 #include "core/buf.h"
 #include "core/policy.h"
 #include "core/timefmt.h"
-#include "core/utf8.h"
 #include "cxm_limits.h"
 #include "http/route.h"
-
-/* The body as a JSON object; replies 400 and returns NULL when it is not. */
-static json_t *body_object(struct req *r, const char *what)
-{
-    if (!r->body || !r->len) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "send %s as a JSON object", what);
-        reply_error(r, 400, "invalid", msg, -1, NULL);
-        return NULL;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
-    if (!j || !json_is_object(j)) {
-        char msg[200];
-        if (j)
-            snprintf(msg, sizeof msg, "%s must be a JSON object", what);
-        else
-            snprintf(msg, sizeof msg, "invalid JSON at line %d column %d: %s", je.line,
-                     je.column, je.text);
-        json_decref(j);
-        reply_error(r, 400, "invalid", msg, -1, NULL);
-        return NULL;
-    }
-    return j;
-}
-
-/* Member name of o as a string, NULL when absent; false (replied) when it
- * is there but not a string. */
-static bool str_member(struct req *r, json_t *o, const char *name, const char **out)
-{
-    json_t *v = json_object_get(o, name);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s must be a string", name);
-        reply_error(r, 400, "invalid", msg, -1, name);
-        return false;
-    }
-    *out = json_string_value(v);
-    return true;
-}
-
-static bool only_members(struct req *r, json_t *o, const char *const *names, size_t n)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        size_t i = 0;
-        while (i < n && strcmp(names[i], k) != 0)
-            i++;
-        if (i == n) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown member \"%.64s\"", k);
-            reply_error(r, 400, "invalid", msg, -1, k);
-            return false;
-        }
-    }
-    return true;
-}
 
 /* The {id} of /v1/segments/{id}[/...] into buf; false when malformed. */
 static bool segment_id(struct req *r, char *buf, size_t sz)
 {
-    const char *p = r->path + strlen("/v1/segments/");
-    size_t n = strcspn(p, "/");
-    if (n == 0 || n >= sz) {
-        reply_error(r, 404, "not_found", "no such segment", -1, NULL);
-        return false;
-    }
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    return true;
+    return req_path_id(r, "/v1/segments/", "no such segment", buf, sz);
 }
 
 /* ---- segments ----------------------------------------------------------- */
 
 static void segment_write(struct req *r, const char *path_id, enum segment_mode mode)
 {
-    json_t *o = body_object(r, "the segment");
+    json_t *o = req_body_object(r, "the segment");
     if (!o)
         return;
     static const char *const names[] = {"id", "name", "rule", "description"};
     struct segment_def d = {0};
-    if (!only_members(r, o, names, 4) || !str_member(r, o, "id", &d.id) ||
-        !str_member(r, o, "name", &d.name) || !str_member(r, o, "rule", &d.rule) ||
-        !str_member(r, o, "description", &d.description)) {
+    if (!req_only_members(r, o, names, 4) || !req_str_member(r, o, "id", &d.id) ||
+        !req_str_member(r, o, "name", &d.name) || !req_str_member(r, o, "rule", &d.rule) ||
+        !req_str_member(r, o, "description", &d.description)) {
         json_decref(o);
         return;
     }
@@ -115,10 +45,8 @@ static void segment_write(struct req *r, const char *path_id, enum segment_mode 
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
-    if (engine_segment_put(r->eng, &d, mode, &doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, mode == SEG_CREATE ? 201 : 200, doc);
+    int rc = engine_segment_put(r->eng, &d, mode, &doc, &err);
+    reply_answer(r, mode == SEG_CREATE ? 201 : 200, rc, doc, &err);
     json_decref(o);
 }
 
@@ -131,10 +59,8 @@ void api_segments(struct req *r)
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
-    if (engine_segments(r->eng, &doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, 200, doc);
+    int rc = engine_segments(r->eng, &doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_segment(struct req *r)
@@ -156,10 +82,8 @@ void api_segment(struct req *r)
         return;
     }
     json_t *doc = NULL;
-    if (engine_segment(r->eng, id, &doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, 200, doc);
+    int rc = engine_segment(r->eng, id, &doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 static void csv_field(struct buf *b, const char *s)
@@ -245,70 +169,44 @@ void api_features(struct req *r)
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
-    if (engine_features(&doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, 200, doc);
+    int rc = engine_features(&doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_segment_preview(struct req *r)
 {
-    json_t *o = body_object(r, "{\"rule\": ...}");
+    json_t *o = req_body_object(r, "{\"rule\": ...}");
     if (!o)
         return;
     static const char *const names[] = {"rule"};
     const char *rule;
-    if (!only_members(r, o, names, 1) || !str_member(r, o, "rule", &rule)) {
+    if (!req_only_members(r, o, names, 1) || !req_str_member(r, o, "rule", &rule)) {
         json_decref(o);
         return;
     }
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
-    if (engine_segment_preview(r->eng, rule ? rule : "", &doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, 200, doc);
+    int rc = engine_segment_preview(r->eng, rule ? rule : "", &doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
     json_decref(o);
 }
 
 /* ---- actions, contact policy -------------------------------------------- */
 
-static void settings(struct req *r, int (*get)(struct engine *, json_t **, struct cxm_err *),
-                     int (*set)(struct engine *, const char *, size_t, struct cxm_err *))
-{
-    struct cxm_err err;
-    cxm_err_clear(&err);
-    if (!strcmp(r->method, "PUT")) {
-        if (!r->body || !r->len || !utf8_valid(r->body, r->len)) {
-            reply_error(r, 400, "invalid", "PUT the JSON document as the body", -1, NULL);
-            return;
-        }
-        if (set(r->eng, r->body, r->len, &err)) {
-            reply_err(r, &err);
-            return;
-        }
-    }
-    json_t *doc = NULL;
-    if (get(r->eng, &doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, 200, doc);
-}
-
 void api_actions(struct req *r)
 {
-    settings(r, engine_actions, engine_set_actions);
+    reply_document(r, engine_actions, engine_set_actions);
 }
 
 void api_policy(struct req *r)
 {
-    settings(r, engine_policy, engine_set_policy);
+    reply_document(r, engine_policy, engine_set_policy);
 }
 
 void api_rec_settings(struct req *r)
 {
-    settings(r, engine_rec_settings, engine_set_rec_settings);
+    reply_document(r, engine_rec_settings, engine_set_rec_settings);
 }
 
 /* ---- decisions and contacts --------------------------------------------- */
@@ -329,7 +227,7 @@ static bool customer_member(struct req *r, json_t *o, long index, uint32_t *out)
 
 void api_decide(struct req *r)
 {
-    json_t *o = body_object(r, "{\"customer\", \"channel\", \"context\"}");
+    json_t *o = req_body_object(r, "{\"customer\", \"channel\", \"context\"}");
     if (!o)
         return;
     static const char *const names[] = {"customer", "channel", "context", "limit", "log",
@@ -338,8 +236,8 @@ void api_decide(struct req *r)
     json_t *ctx = json_object_get(o, "context"), *lim = json_object_get(o, "limit"),
            *lg = json_object_get(o, "log"), *ex = json_object_get(o, "explain");
     char *ctxs = NULL;
-    if (!only_members(r, o, names, 6) || !customer_member(r, o, -1, &q.customer) ||
-        !str_member(r, o, "channel", &q.channel))
+    if (!req_only_members(r, o, names, 6) || !customer_member(r, o, -1, &q.customer) ||
+        !req_str_member(r, o, "channel", &q.channel))
         goto out;
     if (!q.channel) {
         reply_error(r, 400, "invalid", "channel: where the customer is (web, email, ...)",
@@ -431,9 +329,9 @@ void api_contacts(struct req *r)
             ok = false;
             break;
         }
-        ok = only_members(r, o, names, 7) && customer_member(r, o, idx, &c[i].customer) &&
-             str_member(r, o, "kind", &kind) && str_member(r, o, "action", &c[i].action) &&
-             str_member(r, o, "channel", &c[i].channel);
+        ok = req_only_members(r, o, names, 7) && customer_member(r, o, idx, &c[i].customer) &&
+             req_str_member(r, o, "kind", &kind) && req_str_member(r, o, "action", &c[i].action) &&
+             req_str_member(r, o, "channel", &c[i].channel);
         if (!ok)
             break;
         if (kind && !(c[i].kind = contact_kind_parse(kind))) {
@@ -494,10 +392,8 @@ void api_recommendations(struct req *r, uint32_t id)
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
-    if (engine_recommendations(r->eng, id, (size_t)n, &doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, 200, doc);
+    int rc = engine_recommendations(r->eng, id, (size_t)n, &doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_similar(struct req *r)
@@ -517,27 +413,20 @@ void api_similar(struct req *r)
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
-    if (engine_similar(r->eng, sku, (size_t)n, &doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, 200, doc);
+    int rc = engine_similar(r->eng, sku, (size_t)n, &doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_uplift(struct req *r)
 {
     long days;
-    if (!req_int_arg(r, "days", 1, 365, 30, &days))
+    struct uplift_query q = {.action = req_arg(r, "action")};
+    if (!req_int_arg(r, "days", 1, 365, 30, &days) || !req_range_args(r, &q.from, &q.to))
         return;
+    q.days = (int)days;
     struct cxm_err err;
     cxm_err_clear(&err);
-    struct uplift_query q = {.action = req_arg(r, "action"), .days = (int)days,
-                             .from = 0, .to = INT64_MAX};
-    const char *f = req_arg(r, "from"), *t = req_arg(r, "to");
     json_t *doc = NULL;
-    if ((f && *f && report_parse_bound(f, false, NULL, &q.from, &err)) ||
-        (t && *t && report_parse_bound(t, true, NULL, &q.to, &err)) ||
-        engine_uplift(r->eng, &q, &doc, &err))
-        reply_err(r, &err);
-    else
-        reply_json(r, 200, doc);
+    int rc = engine_uplift(r->eng, &q, &doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }

@@ -4,7 +4,6 @@
  * /v1/settings/surveys. Parses and checks the request; the engine checks
  * the survey document and decides who is invited. The respondents' side
  * (/s/{token}, the widget) is api_survey_public.c. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,42 +16,11 @@
  * holds the writer, like a batch of events; a segment has no such cap. */
 #define INVITE_MAX_CUSTOMERS 10000
 
-/* Replies the engine's answer: doc with status, or the error of rc. */
-static void answer(struct req *r, unsigned status, int rc, json_t *doc,
-                   const struct cxm_err *err)
-{
-    if (rc)
-        reply_err(r, err);
-    else
-        reply_json(r, status, doc);
-}
-
-/* Replies 400 invalid naming field (NULL: none). */
-static void reply_invalid(struct req *r, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reply_invalid(struct req *r, const char *field, const char *fmt, ...)
-{
-    char msg[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    reply_error(r, 400, "invalid", msg, -1, field);
-}
-
 /* The {id} of /v1/surveys/{id}[/...] into buf (the router checked its
  * characters); false (replied 404) when it does not fit. */
 static bool survey_id(struct req *r, char *buf, size_t sz)
 {
-    const char *p = r->path + strlen("/v1/surveys/");
-    size_t n = strcspn(p, "/");
-    if (n == 0 || n >= sz) {
-        reply_error(r, 404, "not_found", "no such survey", -1, NULL);
-        return false;
-    }
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    return true;
+    return req_path_id(r, "/v1/surveys/", "no such survey", buf, sz);
 }
 
 /* The body as the engine reads documents: non-empty UTF-8. false: replied
@@ -74,7 +42,7 @@ static void survey_write(struct req *r, const char *id)
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_survey_put(r->eng, r->body, r->len, id == NULL, id, &doc, &err);
-    answer(r, id ? 200 : 201, rc, doc, &err);
+    reply_answer(r, id ? 200 : 201, rc, doc, &err);
 }
 
 void api_surveys(struct req *r)
@@ -87,7 +55,7 @@ void api_surveys(struct req *r)
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_surveys(r->eng, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 void api_survey(struct req *r)
@@ -103,7 +71,7 @@ void api_survey(struct req *r)
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_survey(r->eng, id, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -112,22 +80,9 @@ void api_survey(struct req *r)
  * period (week, month, quarter; NULL: month). false: replied 400. */
 static bool results_args(struct req *r, int64_t *from, int64_t *to, const char **period)
 {
-    const char *f = req_arg(r, "from"), *t = req_arg(r, "to"), *p = req_arg(r, "period");
-    struct cxm_err err;
-    cxm_err_clear(&err);
-    *from = 0;
-    *to = INT64_MAX;
-    if ((f && *f && report_parse_bound(f, false, NULL, from, &err)) ||
-        (t && *t && report_parse_bound(t, true, NULL, to, &err))) {
-        reply_err(r, &err);
-        return false;
-    }
-    *period = p && *p ? p : NULL;
-    if (*period && strcmp(p, "week") && strcmp(p, "month") && strcmp(p, "quarter")) {
-        reply_invalid(r, "period", "period: week, month or quarter");
-        return false;
-    }
-    return true;
+    static const char *const periods[] = {"week", "month", "quarter"};
+    return req_range_args(r, from, to) &&
+           req_choice_arg(r, "period", periods, 3, "week, month or quarter", period);
 }
 
 void api_survey_results(struct req *r)
@@ -141,30 +96,10 @@ void api_survey_results(struct req *r)
     cxm_err_clear(&err);
     json_t *doc = NULL;
     int rc = engine_survey_results(r->eng, id, from, to, period, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }
 
 /* ---- invitations -------------------------------------------------------- */
-
-/* The body as a JSON object; NULL (replied 400) when it is not. */
-static json_t *body_object(struct req *r, const char *what)
-{
-    if (!body_text(r, what))
-        return NULL;
-    json_error_t je;
-    json_t *j = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "invalid JSON at line %d column %d: %s", je.line,
-                 je.column, je.text);
-        reply_error(r, 400, "invalid_json", msg, -1, NULL);
-    } else if (!json_is_object(j)) {
-        json_decref(j);
-        j = NULL;
-        reply_invalid(r, NULL, "send %s as a JSON object", what);
-    }
-    return j;
-}
 
 /* customers: 1 to INVITE_MAX_CUSTOMERS customer ids, into an array of the
  * request's arena. false: replied 400 naming the member or element. */
@@ -198,40 +133,18 @@ static bool customers_member(struct req *r, json_t *v, struct invite_req *q)
     return true;
 }
 
-/* Member name of o as a non-empty string without NUL into *out (NULL when
- * absent or null). false: replied 400. */
-static bool str_member(struct req *r, json_t *o, const char *name, const char **out)
-{
-    json_t *v = json_object_get(o, name);
-    const char *s = json_string_value(v);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return true;
-    if (!s || !*s || strlen(s) != json_string_length(v)) {
-        reply_invalid(r, name, "%s must be a non-empty string", name);
-        return false;
-    }
-    *out = s;
-    return true;
-}
-
 /* {"customers": [...] | "segment": "id", "channel": "email"|"link"} into
  * q; its strings point into o. false: replied 400 naming the member. */
 static bool invite_body(struct req *r, json_t *o, struct invite_req *q)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        if (strcmp(k, "customers") && strcmp(k, "segment") && strcmp(k, "channel")) {
-            reply_invalid(r, k, "unknown member \"%.64s\"", k);
-            return false;
-        }
-    }
+    static const char *const names[] = {"customers", "segment", "channel"};
+    if (!req_only_members(r, o, names, 3))
+        return false;
     json_t *cust = json_object_get(o, "customers");
     if (cust && json_is_null(cust))
         cust = NULL;
-    if (!str_member(r, o, "segment", &q->segment) ||
-        !str_member(r, o, "channel", &q->channel))
+    if (!req_nonempty_member(r, o, "segment", &q->segment) ||
+        !req_nonempty_member(r, o, "channel", &q->channel))
         return false;
     if (!cust == !q->segment) {
         reply_invalid(r, "customers", "give customers or segment, one of them");
@@ -249,7 +162,10 @@ void api_survey_invite(struct req *r)
     char id[CXM_MAX_NAME + 1];
     if (!survey_id(r, id, sizeof id))
         return;
-    json_t *o = body_object(r, "{\"customers\": [...] or \"segment\": \"id\"}");
+    const char *what = "{\"customers\": [...] or \"segment\": \"id\"}";
+    if (!body_text(r, what))
+        return;
+    json_t *o = req_body_object(r, what);
     if (!o)
         return;
     struct invite_req q = {.survey = id};
@@ -258,7 +174,7 @@ void api_survey_invite(struct req *r)
         cxm_err_clear(&err);
         json_t *doc = NULL;
         int rc = engine_survey_invite(r->eng, &q, &doc, &err);
-        answer(r, 200, rc, doc, &err);
+        reply_answer(r, 200, rc, doc, &err);
     }
     json_decref(o);
 }
@@ -279,5 +195,5 @@ void api_survey_settings(struct req *r)
     }
     json_t *doc = NULL;
     int rc = engine_survey_settings(r->eng, &doc, &err);
-    answer(r, 200, rc, doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
 }

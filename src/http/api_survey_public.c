@@ -189,13 +189,26 @@ static unsigned session_page(const struct survey_session *ss, bool done,
     }
 }
 
-static void page_init(struct survey_page *p, const struct page_req *pr)
+/* Reads the page's settings into pr and p; false: replied (a POST over
+ * the rate limit, a path that is no token). */
+static bool page_start(struct req *r, struct page_req *pr, struct survey_page *p)
 {
+    page_req_init(r, pr);
     memset(p, 0, sizeof *p);
     p->token = pr->token;
     p->lang_arg = pr->lang_arg;
     p->lang = pr->lang;
     p->large = pr->large;
+    if (!strcmp(r->method, "POST") && !rate_ok(r, LIMIT_SURVEY_PAGE)) {
+        p->kind = SP_BUSY;
+        page_reply(r, 429, p);
+        return false;
+    }
+    if (pr->token)
+        return true;
+    p->kind = SP_INVALID;
+    page_reply(r, 404, p);
+    return false;
 }
 
 /* GET /s/{token} */
@@ -203,13 +216,8 @@ void api_survey_page(struct req *r)
 {
     struct page_req pr;
     struct survey_page p;
-    page_req_init(r, &pr);
-    page_init(&p, &pr);
-    if (!pr.token) {
-        p.kind = SP_INVALID;
-        page_reply(r, 404, &p);
+    if (!page_start(r, &pr, &p))
         return;
-    }
     struct survey_session ss;
     struct cxm_err err;
     cxm_err_clear(&err);
@@ -319,18 +327,8 @@ void api_survey_page_post(struct req *r)
     struct page_req pr;
     struct survey_page p;
     struct posted a;
-    page_req_init(r, &pr);
-    page_init(&p, &pr);
-    if (!rate_ok(r, LIMIT_SURVEY_PAGE)) {
-        p.kind = SP_BUSY;
-        page_reply(r, 429, &p);
+    if (!page_start(r, &pr, &p))
         return;
-    }
-    if (!pr.token) {
-        p.kind = SP_INVALID;
-        page_reply(r, 404, &p);
-        return;
-    }
     unsigned bad = read_form(r, &pr, &a);
     p.large = pr.large;
     if (bad) {

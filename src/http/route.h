@@ -63,6 +63,50 @@ bool reply_header(struct req *r, const char *name, const char *value);
 /* Starts async engine work: the request is answered when it is done. */
 void req_submit(struct req *r);
 
+/* api_util.c: what the handlers share to read a request and answer it.
+ * A bool reader returns false after replying (400 naming the argument or
+ * member, unless said otherwise); strings it gives point into the request
+ * or into the JSON object read, borrowed as long as they are. */
+/* Replies 400 invalid with the printf message, naming field (NULL: none). */
+void reply_invalid(struct req *r, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Replies the engine's answer: doc (stolen) with status when rc is 0, else
+ * the error in err. */
+void reply_answer(struct req *r, unsigned status, int rc, json_t *doc,
+                  const struct cxm_err *err);
+/* A JSON document the engine keeps (settings, rules): GET answers the one
+ * in use; PUT checks and replaces it with the body (UTF-8, not empty),
+ * then answers it. */
+void reply_document(struct req *r, int (*get)(struct engine *, json_t **, struct cxm_err *),
+                    int (*set)(struct engine *, const char *, size_t, struct cxm_err *));
+/* The path segment after prefix, up to the next '/', into buf; false
+ * after replying 404 not_found with the message not_found when it is
+ * empty or does not fit in sz. */
+bool req_path_id(struct req *r, const char *prefix, const char *not_found, char *buf,
+                 size_t sz);
+/* Query argument name; NULL when absent or empty. */
+const char *req_str_arg(struct req *r, const char *name);
+/* Query argument name into *out (NULL when absent or empty); it must be
+ * one of ok[0..n), which usage names in the 400. */
+bool req_choice_arg(struct req *r, const char *name, const char *const *ok, size_t n,
+                    const char *usage, const char **out);
+/* Query arguments from and to, UTC bounds as report_parse_bound reads them
+ * (a date's to is the end of that day), into *from and *to: 0 and
+ * INT64_MAX when absent. The 400 is report_parse_bound's error. */
+bool req_range_args(struct req *r, int64_t *from, int64_t *to);
+/* The body as a JSON object, a new reference; NULL after replying 400:
+ * invalid "send WHAT as a JSON object" when there is no body, invalid_json
+ * (line, column) when it is not well-formed, invalid "WHAT must be a JSON
+ * object" for another value. */
+json_t *req_body_object(struct req *r, const char *what);
+/* Refuses the first member of o that is not in names[0..n). */
+bool req_only_members(struct req *r, json_t *o, const char *const *names, size_t n);
+/* Member name of o as a string without NUL into *out, NULL when absent or
+ * null; "NAME must be a string" otherwise. */
+bool req_str_member(struct req *r, json_t *o, const char *name, const char **out);
+/* As req_str_member, refusing "" too: "NAME must be a non-empty string". */
+bool req_nonempty_member(struct req *r, json_t *o, const char *name, const char **out);
+
 /* Handlers (api_*.c). */
 void api_events_post(struct req *r);
 /* POST /v1/employees: employee records (type filled in). */

@@ -3,7 +3,8 @@
 // browser (Debian's chromium through playwright-core) against the real
 // server: accessibility (axe-core, WCAG 2.1 A and AA), answering by keyboard
 // only, branching, the end pages, larger text, a 320 px phone, the answers
-// becoming feedback, and the widget's CORS and rate limit.
+// becoming feedback, the widget's CORS and rate limit; and, once the server
+// stopped, that its log holds no sanitizer report (for an ASan build).
 //
 // Starts `cxm serve` on a temp database and a free port, drives it over
 // HTTP and in the browser, and always cleans up. Prints "ok - name" or
@@ -161,10 +162,7 @@ function startHost() {
   });
 }
 
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
+async function stopAll() {
   if (state.ctx) await withTimeout(state.ctx.close(), 5000, 'closing the browser').catch(() => {});
   if (state.host) state.host.close();
   const child = state.server;
@@ -173,6 +171,25 @@ async function cleanup() {
     const gone = new Promise((r) => child.once('exit', r));
     await withTimeout(gone, 5000, 'stopping cxm').catch(() => child.kill('SIGKILL'));
   }
+}
+
+// After the server stopped: its log must hold no sanitizer report (an
+// ASan build, CXM_BIN=build/asan/cxm, writes them there).
+function checkLog() {
+  if (!state.base) return;
+  let log = '';
+  try { log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8'); } catch (e) { log = ''; }
+  const n = (log.match(/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/g) || []).length;
+  if (n) {
+    failed++;
+    console.log(`not ok - server log is clean: ${n} sanitizer report(s)`);
+  } else {
+    passed++;
+    console.log('ok - server log is clean');
+  }
+}
+
+function removeTmp() {
   if (failed) {
     try {
       const log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8').split('\n');
@@ -495,12 +512,24 @@ async function finish() {
   if (finishing) return;
   finishing = true;
   clearTimeout(guard);
-  await cleanup();
+  await stopAll();
+  checkLog();
+  removeTmp();
   console.log(`[====] Synthesis: Tested: ${passed + failed} | Passing: ${passed} | ` +
     `Failing: ${failed} | Crashing: 0`);
   process.exit(failed || !passed ? 1 : 0);
 }
 
+// Last resort when node itself dies: no server left behind.
+process.on('exit', () => {
+  const child = state.server;
+  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+process.on('uncaughtException', (e) => {
+  failed++;
+  console.log(`not ok - uncaught: ${oneLine(e)}`);
+  finish();
+});
 process.on('SIGINT', () => { failed++; finish(); });
 process.on('SIGTERM', () => { failed++; finish(); });
 main().catch((e) => {
