@@ -21,8 +21,9 @@
 #define ID_MAX 64
 #define WHAT_MAX 64              /* touchpoint, channel, stage */
 #define ORIGIN_MAX 200
-#define RATING_LO (-100)         /* the widest rating scale's ends */
-#define RATING_HI 100
+/* A rating's ends: answers are feedback ratings, which are 0 to 10 */
+#define RATING_LO 0
+#define RATING_HI 10
 #define RATING_SPAN_MAX 10
 
 #define TOKEN_ID 8

@@ -28,6 +28,7 @@
 
 #define DAY 86400
 #define MAX_INVITE 100000        /* customers in one invitation request */
+#define TRIGGER_MAX_AGE (7 * DAY)   /* older records fire no trigger */
 
 struct sv_def {
     struct survey *s;
@@ -577,6 +578,8 @@ int survey_record(struct engine *e, int type, const void *row, uint32_t cust,
                      .o = type == EV_ORDER ? row : NULL};
     int64_t seq = r.i ? r.i->seq : r.o->seq, ts = r.i ? r.i->ts : r.o->ts;
     enum trigger_on want = r.i ? TR_INTERACTION : TR_ORDER;
+    if (ts < engine_now(e) - TRIGGER_MAX_AGE)
+        return CXM_OK;           /* history being imported invites no one */
     int rc = CXM_OK;
     for (size_t d = 0; !rc && d < sv->ndefs; d++) {
         const struct sv_def *def = &sv->defs[d];
@@ -604,10 +607,14 @@ int survey_case_resolved(struct engine *e, uint32_t cust, int64_t case_id, int r
             const struct survey_trigger *t = &sv->defs[d].s->trig[k];
             if (t->on != TR_CASE_RESOLVED || !sv->defs[d].s->enabled)
                 continue;
-            char source[48], ctx[160];
+            char source[48];
             snprintf(source, sizeof source, "c:%lld:%d", (long long)case_id, reopened);
-            snprintf(ctx, sizeof ctx, "{\"touchpoint\":\"%.64s\"}", reason ? reason : "case");
-            rc = schedule(e, (uint32_t)d, cust, source, ts + t->delay, ctx, err);
+            json_t *c = json_pack("{s:s}", "touchpoint", reason ? reason : "case");
+            char *ctx = c ? json_dumps(c, JSON_COMPACT) : NULL;
+            json_decref(c);
+            rc = ctx ? schedule(e, (uint32_t)d, cust, source, ts + t->delay, ctx, err)
+                     : cxm_err_set(err, CXM_ENOMEM, "out of memory");
+            free(ctx);
         }
     return rc;
 }
@@ -697,8 +704,11 @@ static int run_cadence(struct engine *e, int64_t now, struct cxm_err *err)
                 h = ((h ^ c) * 1099511628211u) ^ (uint64_t)start;
                 h ^= h >> 31;
                 int64_t due = start + (int64_t)(h % (uint64_t)days) * DAY;
-                /* sampled when invited, with the other automated ones */
-                if (due <= now && !cad_mark(&sv->defs[d], label, c, m->ncust))
+                /* sampled when invited, with the other automated ones; a
+                 * programme started mid-period asks from its first day on,
+                 * rather than everyone whose day has passed at once */
+                if (due <= now && due + DAY > sv->defs[d].created &&
+                    !cad_mark(&sv->defs[d], label, c, m->ncust))
                     rc = schedule(e, (uint32_t)d, c, source, due, NULL, err);
             }
         }
@@ -883,8 +893,8 @@ static int apply_answer(struct engine *e, struct group *g, struct survey_req *q,
     int rc = CXM_OK;
     int64_t fseq = 0;
     if (q->ev) {
+        fseq = *group_seq(g) + 1;    /* the feedback's: rules may add more after it */
         rc = engine_plan_record(e, g, q->ev, (uint32_t)v->customer, err);
-        fseq = *group_seq(g);
     }
     char *val = rc ? NULL : answer_value(&q->a);
     struct store_survey_answer sa = {.invitation = v->id, .question = q->qid, .ts = now,
@@ -1120,13 +1130,34 @@ void survey_close(struct engine *e)
 
 /* ---- the API's side ----------------------------------------------------------- */
 
+/* The invitation e-mail's templates name only variables they can have. */
+static int check_templates(const struct survey *s, struct cxm_err *err)
+{
+    static const char *const vars[] = {"first_name", "name", "link", "survey"};
+    const struct ltext *t[2] = {&s->email_subject, &s->email_text};
+    const char *field[2] = {"email.subject", "email.text"};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < t[k]->n; i++) {
+            struct cxm_err te;
+            cxm_err_clear(&te);
+            if (tpl_check(t[k]->text[i], vars, 4, &te))
+                return cxm_err_field(err, CXM_EINVAL, -1, field[k], "%s (%s): %s",
+                                     field[k], t[k]->lang[i], te.msg);
+        }
+    return CXM_OK;
+}
+
 int engine_survey_put(struct engine *e, const char *json, size_t len, bool create,
                       const char *id, json_t **out, struct cxm_err *err)
 {
     struct survey_req q = {.op = 1, .create = create, .id = id};
     int rc = survey_parse(json, len, &q.s, err);
-    if (rc)
+    if (!rc)
+        rc = check_templates(q.s, err);
+    if (rc) {
+        survey_free(q.s);
         return rc;
+    }
     rc = run_survey(e, &q, out, err);
     survey_free(q.s);            /* NULL once the engine took it */
     return rc;
@@ -1142,7 +1173,7 @@ static json_t *counts_json(const struct engine *e, size_t d)
             continue;
         invited++;
         responded += v->answered != 0;
-        completed += v->completed != 0;
+        completed += v->completed && v->answered;
     }
     const struct survey *s = sv->defs[d].s;
     return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I}", "id", s->id, "name", s->name,
@@ -1415,6 +1446,9 @@ int engine_survey_widget(struct engine *e, const struct widget_answer *w, json_t
                      : cxm_err_set(err, CXM_ENOTFOUND, "no survey \"%s\"",
                                    w->survey ? w->survey : "");
     }
+    if (w->email)
+        return cxm_err_field(err, CXM_EINVAL, -1, "email", "the public endpoint takes no"
+                             " identities: anyone could claim any address");
     if (!visitor_ok(w->visitor))
         return cxm_err_field(err, CXM_EINVAL, -1, "visitor", "must be 8-64 letters, digits,"
                              " '-' or '_'");
@@ -1435,7 +1469,10 @@ int engine_survey_widget(struct engine *e, const struct widget_answer *w, json_t
             qi = (int)i;
     struct survey_answer a = {.score = NAN};
     int rc = qi < 0 ? cxm_err_field(err, CXM_EINVAL, -1, "question", "no such question")
-                    : survey_answer_read(s, (size_t)qi, &w->value, w->value ? 1 : 0, &a, err);
+             : s->q[qi].type == Q_SINGLE || s->q[qi].type == Q_MULTI
+             ? cxm_err_field(err, CXM_EINVAL, -1, "question", "the widget asks scored and text"
+                             " questions only")
+             : survey_answer_read(s, (size_t)qi, &w->value, w->value ? 1 : 0, &a, err);
     if (!rc && !a.given)
         rc = cxm_err_field(err, CXM_EINVAL, -1, "value", "an answer is needed");
     if (rc && !err->field[0])
@@ -1457,8 +1494,8 @@ int engine_survey_widget(struct engine *e, const struct widget_answer *w, json_t
             json_object_set_new(rec, "comment", json_string(text));
         if (rec && s->touchpoint)
             json_object_set_new(rec, "touchpoint", json_string(s->touchpoint));
-        if (rec && w->email)
-            json_object_set_new(rec, "email", json_string(w->email));
+        if (rec && s->stage)
+            json_object_set_new(rec, "stage", json_string(s->stage));
         thanks = cxm_strdup(survey_text(s, &s->thanks, NULL));
         if (!rec || !thanks)
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
@@ -1563,7 +1600,7 @@ int engine_survey_results(struct engine *e, const char *id, int64_t from, int64_
             if (x[k]) {
                 x[k]->invited++;
                 x[k]->responded += v->answered != 0;
-                x[k]->completed += v->completed != 0;
+                x[k]->completed += v->completed && v->answered;
             }
         if (v->answered)
             secs[ns++] = (uint32_t)(v->answered - v->created);

@@ -164,6 +164,13 @@ static void h_url(struct html *h, const struct survey_page *p, bool large)
     }
 }
 
+/* The survey's title, else its name: a page always has one. */
+static const char *page_title(const struct survey *s, const char *lang)
+{
+    const char *t = survey_text(s, &s->title, lang);
+    return *t ? t : s->name;
+}
+
 static void h_head(struct html *h, const struct survey_page *p, const char *lang,
                    const char *title, const struct ui *u)
 {
@@ -398,7 +405,7 @@ static void h_question(struct html *h, const struct survey_page *p, const struct
 {
     const struct survey *s = p->s;
     const struct survey_question *q = &s->q[p->q];
-    h_elem(h, "h1", NULL, survey_text(s, &s->title, p->lang));
+    h_elem(h, "h1", NULL, page_title(s, p->lang));
     const char *intro = survey_text(s, &s->intro, p->lang);
     if (p->step <= 1 && *intro)
         h_elem(h, "p", "intro", intro);
@@ -478,7 +485,7 @@ int survey_page_render(const struct survey_page *p, struct buf *out)
     bool own = p->kind == SP_QUESTION || p->kind == SP_THANKS;
     const char *lang = own && p->lang ? p->lang : u->lang;
     if (p->kind == SP_QUESTION) {
-        h_head(&h, p, lang, survey_text(p->s, &p->s->title, p->lang), u);
+        h_head(&h, p, lang, page_title(p->s, p->lang), u);
         h_question(&h, p, u);
     } else {
         const char *heading, *text;

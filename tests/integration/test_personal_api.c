@@ -60,6 +60,16 @@ Test(personal_api, segments_decisions_contacts_and_recommendations)
              "{\"id\":\"repeat\",\"rule\":\"orders > 0\"}", &code);
     cr_assert_eq(code, 409);
     free(b);
+    /* a body that is not well-formed JSON is invalid_json, as on every
+     * route; well-formed but not an object is invalid */
+    json_t *bad = http_json(&s, "POST", "/v1/segments", analyst, "application/json",
+                            "{\"id\":", 400);
+    cr_assert_str_eq(jstr(bad, "error.code"), "invalid_json");
+    json_decref(bad);
+    bad = http_json(&s, "POST", "/v1/segments", analyst, "application/json", "[1]", 400);
+    cr_assert_str_eq(jstr(bad, "error.code"), "invalid");
+    cr_assert_str_eq(jstr(bad, "error.message"), "the segment must be a JSON object");
+    json_decref(bad);
     /* members: agents see people, analysts do not */
     b = http(&s, "GET", "/v1/segments/repeat/members", analyst, NULL, NULL, &code);
     cr_assert_eq(code, 403);

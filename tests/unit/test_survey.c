@@ -503,7 +503,10 @@ Test(survey, question_errors_name_their_field)
               "questions[0].max", "only rating questions");
     parse_bad(QDOC("{\"id\": \"q\", \"type\": \"rating\", \"text\": \"x\", \"min\": 0, "
                    "\"max\": 11}"),
-              "questions[0].max", "max - min must be from 1 to 10");
+              "questions[0].max", "from 0 to 10");
+    parse_bad(QDOC("{\"id\": \"q\", \"type\": \"rating\", \"text\": \"x\", \"min\": -1, "
+                   "\"max\": 3}"),
+              "questions[0].min", "from 0 to 10");
     parse_bad(QDOC("{\"id\": \"q\", \"type\": \"rating\", \"text\": \"x\", \"min\": 5}"),
               "questions[0].min", "max - min must be from 1 to 10");
     parse_bad(QDOC("{\"id\": \"q\", \"type\": \"rating\", \"text\": \"x\", \"min\": 1.5}"),
@@ -728,7 +731,7 @@ Test(survey, scores_at_every_boundary)
                                      "{\"id\": \"c\", \"type\": \"csat\", \"text\": \"x\"},"
                                      "{\"id\": \"e\", \"type\": \"ces\", \"text\": \"x\"},"
                                      "{\"id\": \"r\", \"type\": \"rating\", \"text\": \"x\", "
-                                     "\"min\": -2, \"max\": 2, \"required\": false}");
+                                     "\"min\": 2, \"max\": 6, \"required\": false}");
     struct survey_answer a = answer1(s, 0, "0");
     cr_assert(a.given);
     cr_assert_eq(a.score, 0);
@@ -755,12 +758,12 @@ Test(survey, scores_at_every_boundary)
     answer_bad1(s, 2, "0", "Choose a number from 1 to 7.");
     answer_bad1(s, 2, "8", "Choose a number from 1 to 7.");
 
-    cr_assert_eq(answer1(s, 3, "-2").score, -2);
-    cr_assert_eq(answer1(s, 3, "0").score, 0);
     cr_assert_eq(answer1(s, 3, "2").score, 2);
-    answer_bad1(s, 3, "-3", "Choose a number from -2 to 2.");
-    answer_bad1(s, 3, "3", "Choose a number from -2 to 2.");
-    answer_bad1(s, 3, "", "Choose a number from -2 to 2.");
+    cr_assert_eq(answer1(s, 3, "4").score, 4);
+    cr_assert_eq(answer1(s, 3, "6").score, 6);
+    answer_bad1(s, 3, "1", "Choose a number from 2 to 6.");
+    answer_bad1(s, 3, "7", "Choose a number from 2 to 6.");
+    answer_bad1(s, 3, "", "Choose a number from 2 to 6.");
     /* an optional score left out is skipped */
     a = answer_ok(s, 3, NULL, 0);
     cr_assert_not(a.given);
