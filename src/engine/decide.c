@@ -1073,7 +1073,8 @@ int engine_uplift(struct engine *e, const struct uplift_query *q, json_t **out,
     const struct model *m = e->m;
     for (size_t i = 0; i < p.n; i++)   /* decisions name profiles; merged since: their root */
         p.v[i].customer = p.v[i].customer <= m->ncust ? model_root(m, p.v[i].customer) : 0;
-    qsort(p.v, p.n, sizeof *p.v, proposed_cmp);
+    if (p.n > 1)
+        qsort(p.v, p.n, sizeof *p.v, proposed_cmp);
     uint32_t *nodes = NULL;
     size_t nn = 0, ncap = 0;
     for (size_t i = 0; i < p.n && !rc; i++) {

@@ -690,10 +690,12 @@ static int apply_webhook(struct engine *e, struct group *g, struct loop_req *r,
         .enabled = d->enabled >= 0 ? d->enabled != 0 : h ? h->enabled : true};
     if ((rc = e->store->ops->put_webhook(e->store, &w, err)))
         return rc;
+    /* w borrows h's strings: find it by place, not by its (freed) id */
+    size_t at = h ? (size_t)(h - l->hooks) : l->nhooks;
     rc = h ? hook_set(h, &w) : hook_add(l, &w);
     if (rc)
         return cxm_err_set(err, rc, "out of memory");
-    h = hook_find(l, w.id);
+    h = &l->hooks[at];
     want_update(l);
     if (!(r->out = hook_json(h, made)))
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");

@@ -404,6 +404,16 @@ Test(engine_loop, retries_stop_after_the_last_attempt)
     struct cxm_err err;
     cr_assert_eq(engine_webhook_put(e, &d, true, &w, &err), 0, "%s", err.msg);
     json_decref(w);
+    /* a change keeps what it does not name; disabled endpoints get nothing */
+    struct webhook_def ch = {.id = "x", .description = "d", .enabled = 0};
+    cr_assert_eq(engine_webhook_put(e, &ch, false, &w, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(json_string_value(json_object_get(w, "url")), "http://127.0.0.1:9/h");
+    cr_assert(json_is_false(json_object_get(w, "enabled")));
+    cr_assert_null(json_object_get(w, "secret"), "no secret unless made");
+    json_decref(w);
+    ch.enabled = 1;
+    cr_assert_eq(engine_webhook_put(e, &ch, false, &w, &err), 0, "%s", err.msg);
+    json_decref(w);
     struct webhook_def bad = {.url = "ftp://x", .events = "*", .enabled = -1};
     cr_assert_eq(engine_webhook_put(e, &bad, true, &w, &err), CXM_EINVAL);
     cr_assert_str_eq(err.field, "url");
