@@ -804,11 +804,11 @@ static int parse_widget(json_t *v, struct survey *s, struct cxm_err *err)
 static const char *const S_MEMBERS[] = {
     "id", "name", "kind", "language", "title", "intro", "thanks", "questions", "touchpoint",
     "channel", "stage", "sample", "expiry_days", "reminder_days", "email", "triggers",
-    "widget", "enabled", NULL,
+    "widget", "enabled", "anonymous", NULL,
 };
 #define S_MEMBER_LIST                                                                        \
     "id, name, kind, language, title, intro, thanks, questions, touchpoint, channel, stage, "  \
-    "sample, expiry_days, reminder_days, email, triggers, widget, enabled"
+    "sample, expiry_days, reminder_days, email, triggers, widget, enabled, anonymous"
 
 static int parse_email(json_t *o, struct survey *s, struct cxm_err *err)
 {
@@ -910,7 +910,9 @@ static int parse_doc(json_t *doc, struct survey *s, struct cxm_err *err)
     if ((v = member(doc, "widget")) && (rc = parse_widget(v, s, err)))
         return rc;
     s->enabled = true;
-    return get_bool(doc, "", "enabled", &s->enabled, err);
+    if ((rc = get_bool(doc, "", "enabled", &s->enabled, err)))
+        return rc;
+    return get_bool(doc, "", "anonymous", &s->anonymous, err);
 }
 
 int survey_parse(const char *json, size_t len, struct survey **out, struct cxm_err *err)
@@ -1132,7 +1134,8 @@ json_t *survey_json(const struct survey *s)
     for (size_t i = 0; i < s->norigins; i++)
         if (json_array_append_new(origins, json_string(s->origins[i])))
             goto fail;
-    if (!put(doc, "enabled", json_boolean(s->enabled)))
+    if (!put(doc, "enabled", json_boolean(s->enabled)) ||
+        !put(doc, "anonymous", json_boolean(s->anonymous)))
         return NULL;
     return doc;
 fail:

@@ -95,6 +95,9 @@ struct survey {
                                     ("https://shop.example"); none: no widget */
     size_t norigins;
     bool enabled;                /* default true */
+    bool anonymous;              /* an open link (/s/open/{id}) anyone may
+                                    answer, each respondent a new anonymous
+                                    profile; default false */
 };
 
 /* Parses and checks a survey document. CXM_EINVAL with err->field naming

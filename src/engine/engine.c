@@ -322,6 +322,15 @@ int engine_plan_record(struct engine *e, struct group *g, const struct event *ev
     return plan_record(e, g, ev, cust, err);
 }
 
+int engine_plan_customer(struct engine *e, struct group *g, int64_t ts, uint32_t *id,
+                         struct cxm_err *err)
+{
+    int rc = new_customer(e, g, ts, id, err);
+    if (!rc)
+        touch(g, *id);
+    return rc;
+}
+
 /* Whether an interaction, feedback or order with this id was stored
  * before: earlier in this group, or committed (the model's idset gives
  * candidate rows, the stored id confirms). Remembers it for the group. */

@@ -566,6 +566,16 @@ void survey_session_free(struct survey_session *ss);
 int engine_survey_answer(struct engine *e, const char *token, const char *qid,
                          const char *const *values, size_t nvalues, struct cxm_err *err);
 
+/* An open link (a survey with "anonymous": true): a new anonymous
+ * profile and its invitation, whose token (SURVEY_TOKEN_LEN bytes, see
+ * core/survey.h) goes to token. CXM_ENOTFOUND when the survey is unknown
+ * or has no open link; CXM_ECONFLICT when it is disabled. */
+int engine_survey_open(struct engine *e, const char *survey, char *token, size_t cap,
+                       struct cxm_err *err);
+/* The survey when it has an open link and is enabled (valid until the
+ * engine closes), else NULL: the start page shows its title and intro. */
+const struct survey *engine_survey_opening(struct engine *e, const char *survey);
+
 /* The widget: one answer posted from a page of an allowed origin. */
 struct widget_answer {
     const char *survey;

@@ -140,6 +140,9 @@ int64_t group_next_seq(struct group *g);
 int64_t *group_seq(struct group *g);
 int engine_plan_record(struct engine *e, struct group *g, const struct event *ev,
                        uint32_t cust, struct cxm_err *err);
+/* A new customer, with no identity yet (an anonymous respondent). */
+int engine_plan_customer(struct engine *e, struct group *g, int64_t ts, uint32_t *id,
+                         struct cxm_err *err);
 
 /* loop.c */
 int loop_open(struct engine *e, struct cxm_err *err);

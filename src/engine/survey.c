@@ -768,7 +768,8 @@ static int64_t next_tick(const struct engine *e, int64_t now)
 /* ---- writer work ------------------------------------------------------------- */
 
 struct survey_req {
-    int op;                      /* 1 put, 2 invite, 3 answer, 4 tick, 5 settings */
+    int op;                      /* 1 put, 2 invite, 3 answer, 4 tick, 5 settings,
+                                    6 open */
     struct survey *s;            /* put: parsed (the writer owns it once applied) */
     bool create;
     const char *id;
@@ -781,6 +782,7 @@ struct survey_req {
     const char *json;
     size_t len;
     int64_t next;
+    char token[SURVEY_TOKEN_LEN];   /* open: the new invitation's */
 };
 
 static int apply_put(struct engine *e, struct group *g, struct survey_req *q,
@@ -947,6 +949,29 @@ static int apply_settings(struct engine *e, struct group *g, struct survey_req *
     return rc;
 }
 
+/* An open link's respondent: a new profile and its invitation. */
+static int apply_open(struct engine *e, struct group *g, struct survey_req *q,
+                      struct cxm_err *err)
+{
+    struct surveys *sv = SV(e);
+    int d = def_find(sv, q->id);
+    if (d < 0 || !sv->defs[d].s->anonymous)
+        return cxm_err_set(err, CXM_ENOTFOUND, "no open survey \"%s\"", q->id);
+    if (!sv->defs[d].s->enabled)
+        return cxm_err_set(err, CXM_ECONFLICT, "survey \"%s\" is closed", q->id);
+    int64_t now = engine_now(e);
+    uint32_t cust;
+    struct inv *v;
+    int rc = engine_plan_customer(e, g, now, &cust, err);
+    if (!rc)
+        rc = inv_new(e, g, (uint32_t)d, cust, "link", NULL, "anonymous", NULL, now, &v, err);
+    if (!rc)
+        rc = key_ensure(e, g, err);
+    if (!rc && survey_token_make(sv->key, v->id, v->expires, q->token))
+        rc = cxm_err_set(err, CXM_EINVAL, "no token");
+    return rc;
+}
+
 int survey_apply(struct engine *e, struct group *g, struct loop_req *r, struct cxm_err *err)
 {
     struct survey_req *q = r->survey;
@@ -969,6 +994,7 @@ int survey_apply(struct engine *e, struct group *g, struct loop_req *r, struct c
         q->next = next_tick(e, now);
         return rc;
     }
+    case 6: return apply_open(e, g, q, err);
     default: return apply_settings(e, g, q, r, err);
     }
 }
@@ -1409,6 +1435,26 @@ int engine_survey_answer(struct engine *e, const char *token, const char *qid,
     arena_free(&ar);
     free(ctx);
     return rc;
+}
+
+int engine_survey_open(struct engine *e, const char *survey, char *token, size_t cap,
+                       struct cxm_err *err)
+{
+    struct survey_req q = {.op = 6, .id = survey};
+    int rc = run_survey(e, &q, NULL, err);
+    if (!rc && !cxm_strlcpy(token, q.token, cap))
+        rc = cxm_err_set(err, CXM_ETOOBIG, "token buffer too small");
+    return rc;
+}
+
+const struct survey *engine_survey_opening(struct engine *e, const char *survey)
+{
+    pthread_rwlock_rdlock(&e->lock);
+    int d = survey ? def_find(SV(e), survey) : -1;
+    const struct survey *s = d >= 0 && SV(e)->defs[d].s->anonymous &&
+                             SV(e)->defs[d].s->enabled ? SV(e)->defs[d].s : NULL;
+    pthread_rwlock_unlock(&e->lock);
+    return s;              /* versions stay alive until close */
 }
 
 bool engine_survey_origin_ok(struct engine *e, const char *survey, const char *origin)

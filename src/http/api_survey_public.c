@@ -231,6 +231,48 @@ void api_survey_page(struct req *r)
     survey_session_free(&ss);
 }
 
+static void redirect(struct req *r, const struct page_req *pr, bool done);
+
+/* GET /s/open/{id}: an open link's start page (nothing is created by a
+ * GET); POST: a new anonymous respondent and its own link, to which it
+ * is sent (303). */
+void api_survey_open(struct req *r)
+{
+    struct page_req pr;
+    page_req_init(r, &pr);       /* lang and larger text; no token here */
+    const char *id = r->path + strlen("/s/open/");
+    struct survey_page p = {.lang = pr.lang, .lang_arg = pr.lang_arg, .large = pr.large};
+    const struct survey *s = survey_page_tag_ok(id) ? engine_survey_opening(r->eng, id) : NULL;
+    if (!s) {
+        p.kind = SP_INVALID;
+        page_reply(r, 404, &p);
+        return;
+    }
+    if (strcmp(r->method, "POST")) {
+        p.kind = SP_START;
+        p.s = s;
+        p.open_id = id;
+        p.lang = survey_lang(s, pr.lang);
+        page_reply(r, 200, &p);
+        return;
+    }
+    if (!rate_ok(r, LIMIT_SURVEY_PAGE)) {
+        p.kind = SP_BUSY;
+        page_reply(r, 429, &p);
+        return;
+    }
+    char tok[SURVEY_TOKEN_LEN];
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    int rc = engine_survey_open(r->eng, id, tok, sizeof tok, &err);
+    if (rc) {
+        page_fail(r, &p, rc);
+        return;
+    }
+    pr.token = tok;
+    redirect(r, &pr, false);
+}
+
 /* 303 See Other to the page (GET), keeping its settings; done: the
  * respondent has just finished (the thank-you page, not "already"). */
 static void redirect(struct req *r, const struct page_req *pr, bool done)

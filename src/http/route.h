@@ -111,6 +111,8 @@ bool req_nonempty_member(struct req *r, json_t *o, const char *name, const char 
 void api_events_post(struct req *r);
 /* POST /v1/employees: employee records (type filled in). */
 void api_employees_post(struct req *r);
+/* GET and POST /s/open/{survey}: a survey's open link (public). */
+void api_survey_open(struct req *r);
 void api_work_done(struct req *r);   /* formats the result of engine work */
 void api_customer_get(struct req *r, uint32_t id);
 void api_customer_search(struct req *r);

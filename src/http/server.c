@@ -39,7 +39,8 @@ enum route_id {
     RT_TEAM_RECOG, RT_TEAM_ENPS,
     RT_SURVEYS, RT_SURVEY_NEW, RT_SURVEY, RT_SURVEY_PUT, RT_SURVEY_RESULTS, RT_SURVEY_INVITE,
     RT_SURVEY_SETTINGS, RT_SURVEY_SETTINGS_PUT,
-    RT_S_PAGE, RT_S_ANSWER, RT_S_WIDGET_JS, RT_S_PREFLIGHT, RT_S_WIDGET, RT_COUNT
+    RT_S_PAGE, RT_S_ANSWER, RT_S_WIDGET_JS, RT_S_PREFLIGHT, RT_S_WIDGET, RT_S_OPEN,
+    RT_S_OPEN_POST, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -60,7 +61,8 @@ static const char *const route_names[RT_COUNT] = {
     [RT_SURVEY_PUT] = "survey_update", [RT_SURVEY_RESULTS] = "survey_results",
     [RT_SURVEY_INVITE] = "survey_invitations", [RT_SURVEY_SETTINGS] = "survey_settings",
     [RT_SURVEY_SETTINGS_PUT] = "survey_settings_put", [RT_S_PAGE] = "survey_page",
-    [RT_S_ANSWER] = "survey_page_answer", [RT_S_WIDGET_JS] = "survey_widget_js",
+    [RT_S_ANSWER] = "survey_page_answer", [RT_S_OPEN] = "survey_open",
+    [RT_S_OPEN_POST] = "survey_open_start", [RT_S_WIDGET_JS] = "survey_widget_js",
     [RT_S_PREFLIGHT] = "survey_widget_preflight", [RT_S_WIDGET] = "survey_widget_answer"};
 
 /* Latency histogram bounds in seconds. */
@@ -338,6 +340,8 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         /* the respondents' side: the token or the origin is the key */
         [RT_S_PAGE] = {RT_S_PAGE, "GET", 0},
         [RT_S_ANSWER] = {RT_S_ANSWER, "POST", 0},
+        [RT_S_OPEN] = {RT_S_OPEN, "GET", 0},
+        [RT_S_OPEN_POST] = {RT_S_OPEN_POST, "POST", 0},
         [RT_S_WIDGET_JS] = {RT_S_WIDGET_JS, "GET", 0},
         [RT_S_PREFLIGHT] = {RT_S_PREFLIGHT, "OPTIONS", 0},
         [RT_S_WIDGET] = {RT_S_WIDGET, "POST", 0},
@@ -442,6 +446,8 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = strcmp(method, "PUT") ? RT_SURVEY_SETTINGS : RT_SURVEY_SETTINGS_PUT;
     else if (!strcmp(path, "/s/widget.js"))
         rt = RT_S_WIDGET_JS;
+    else if (!strncmp(path, "/s/open/", 8) && path[8] && !strchr(path + 8, '/'))
+        rt = strcmp(method, "POST") ? RT_S_OPEN : RT_S_OPEN_POST;
     else if (!strncmp(path, "/s/", 3) && !strchr(path + 3, '/'))
         rt = strcmp(method, "POST") ? RT_S_PAGE : RT_S_ANSWER;
     else if (name_path(path, "/v1/public/surveys/", "/answers"))
@@ -585,6 +591,8 @@ static void dispatch(struct req *r)
     case RT_SURVEY_SETTINGS_PUT: api_survey_settings(r); break;
     case RT_S_PAGE: api_survey_page(r); break;
     case RT_S_ANSWER: api_survey_page_post(r); break;
+    case RT_S_OPEN:
+    case RT_S_OPEN_POST: api_survey_open(r); break;
     case RT_S_WIDGET_JS: api_survey_widget_js(r); break;
     case RT_S_PREFLIGHT:
     case RT_S_WIDGET: api_survey_widget(r); break;

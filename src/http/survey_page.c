@@ -20,6 +20,7 @@ struct ui {
     const char *larger, *normal;
     const char *thanks, *thanks_text, *already;
     const char *expired, *invalid, *closed, *busy, *bad_form, *failed;
+    const char *start;           /* an open link's button */
 };
 
 static const struct ui uis[] = {
@@ -29,14 +30,15 @@ static const struct ui uis[] = {
      "This survey link is not valid.", "This survey is closed.",
      "Too many attempts. Please wait a minute and try again.",
      "Your answer could not be read. Please go back and try again.",
-     "Something went wrong on our side. Please try again later."},
+     "Something went wrong on our side. Please try again later.", "Start the survey"},
     {"fr", "Suivant", "Envoyer", "Passer", "(facultatif)", "Question", "sur environ",
      "Texte plus grand", "Texte normal", "Merci", "Merci pour vos réponses.",
      "Vous avez déjà répondu à cette enquête. Merci !", "Ce lien d'enquête a expiré.",
      "Ce lien d'enquête n'est pas valide.", "Cette enquête est fermée.",
      "Trop de tentatives. Veuillez patienter une minute puis réessayer.",
      "Votre réponse n'a pas pu être lue. Veuillez revenir en arrière et réessayer.",
-     "Un problème est survenu de notre côté. Veuillez réessayer plus tard."},
+     "Un problème est survenu de notre côté. Veuillez réessayer plus tard.",
+     "Commencer l'enquête"},
     {"de", "Weiter", "Senden", "Überspringen", "(optional)", "Frage", "von etwa",
      "Größere Schrift", "Normale Schrift", "Vielen Dank", "Vielen Dank für Ihre Antworten.",
      "Sie haben diese Umfrage bereits beantwortet. Vielen Dank!",
@@ -45,21 +47,23 @@ static const struct ui uis[] = {
      "Zu viele Versuche. Bitte warten Sie eine Minute und versuchen Sie es erneut.",
      "Ihre Antwort konnte nicht gelesen werden. Bitte gehen Sie zurück und versuchen Sie"
      " es erneut.",
-     "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut."},
+     "Bei uns ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut.",
+     "Umfrage starten"},
     {"es", "Siguiente", "Enviar", "Omitir", "(opcional)", "Pregunta", "de unas",
      "Texto más grande", "Texto normal", "Gracias", "Gracias por sus respuestas.",
      "Ya ha respondido a esta encuesta. ¡Gracias!", "Este enlace de la encuesta ha caducado.",
      "Este enlace de la encuesta no es válido.", "Esta encuesta está cerrada.",
      "Demasiados intentos. Espere un minuto y vuelva a intentarlo.",
      "No se pudo leer su respuesta. Vuelva atrás e inténtelo de nuevo.",
-     "Algo ha fallado por nuestra parte. Inténtelo de nuevo más tarde."},
+     "Algo ha fallado por nuestra parte. Inténtelo de nuevo más tarde.",
+     "Empezar la encuesta"},
     {"nl", "Volgende", "Versturen", "Overslaan", "(optioneel)", "Vraag", "van ongeveer",
      "Grotere tekst", "Normale tekst", "Bedankt", "Bedankt voor uw antwoorden.",
      "U hebt deze enquête al ingevuld. Bedankt!", "Deze enquêtelink is verlopen.",
      "Deze enquêtelink is ongeldig.", "Deze enquête is gesloten.",
      "Te veel pogingen. Wacht een minuut en probeer het opnieuw.",
      "Uw antwoord kon niet worden gelezen. Ga terug en probeer het opnieuw.",
-     "Er is bij ons iets misgegaan. Probeer het later opnieuw."},
+     "Er is bij ons iets misgegaan. Probeer het later opnieuw.", "Start de enquête"},
 };
 
 /* The length of tag's primary language subtag ("pt" of "pt-BR"). */
@@ -437,6 +441,23 @@ static void h_question(struct html *h, const struct survey_page *p, const struct
     h_raw(h, "</div>\n</form>\n");
 }
 
+/* An open link's first page: the survey's title and intro, and a button
+ * that makes the respondent's own link (a POST: a GET changes nothing). */
+static void h_start(struct html *h, const struct survey_page *p, const struct ui *u)
+{
+    h_elem(h, "h1", NULL, page_title(p->s, p->lang));
+    const char *intro = survey_text(p->s, &p->s->intro, p->lang);
+    if (*intro)
+        h_elem(h, "p", "intro", intro);
+    h_raw(h, "<form method=\"post\" accept-charset=\"utf-8\" action=\"/s/open/");
+    h_text(h, p->open_id);
+    if (p->large)
+        h_raw(h, "?large=1");
+    h_raw(h, "\">\n<div class=\"actions\">\n<button type=\"submit\">");
+    h_text(h, u->start);
+    h_raw(h, "</button>\n</div>\n</form>\n");
+}
+
 /* The heading and text of a page that ends here. */
 static void message_of(const struct survey_page *p, const struct ui *u, const char **heading,
                        const char **text)
@@ -468,6 +489,8 @@ static bool page_ok(const struct survey_page *p)
         return false;
     if (p->lang_arg && !survey_page_tag_ok(p->lang_arg))
         return false;
+    if (p->kind == SP_START)
+        return p->s && p->open_id && survey_page_tag_ok(p->open_id);
     if (p->kind != SP_QUESTION && p->kind != SP_THANKS)
         return true;
     if (!p->s)
@@ -482,11 +505,14 @@ int survey_page_render(const struct survey_page *p, struct buf *out)
     const struct ui *u = ui_for(p->lang);
     struct html h = {out, CXM_OK};
     /* The survey's own texts speak its language; the fixed ones u's. */
-    bool own = p->kind == SP_QUESTION || p->kind == SP_THANKS;
+    bool own = p->kind == SP_QUESTION || p->kind == SP_THANKS || p->kind == SP_START;
     const char *lang = own && p->lang ? p->lang : u->lang;
-    if (p->kind == SP_QUESTION) {
+    if (p->kind == SP_QUESTION || p->kind == SP_START) {
         h_head(&h, p, lang, page_title(p->s, p->lang), u);
-        h_question(&h, p, u);
+        if (p->kind == SP_QUESTION)
+            h_question(&h, p, u);
+        else
+            h_start(&h, p, u);
     } else {
         const char *heading, *text;
         message_of(p, u, &heading, &text);

@@ -20,7 +20,9 @@ enum survey_page_kind {
     SP_CLOSED,        /* the survey is disabled (410) */
     SP_BUSY,          /* too many attempts from this address (429) */
     SP_BAD_FORM,      /* the form could not be read (400, 413, 415) */
-    SP_FAILED         /* the server failed (500, 503) */
+    SP_FAILED,        /* the server failed (500, 503) */
+    SP_START          /* an open link: the survey's title, intro and a
+                         start button posting to /s/open/{open_id} */
 };
 
 struct survey_page {
@@ -43,6 +45,7 @@ struct survey_page {
     const char *const *values;   /* QUESTION: the values the respondent sent,
                                     shown again (checked, filled) */
     size_t nvalues;
+    const char *open_id;         /* START: the survey's id */
 };
 
 /* Appends the whole HTML document to out. Every text from the survey and

@@ -441,6 +441,29 @@ async function main() {
     await page.setViewportSize({ width: 1024, height: 768 });
   });
 
+  await test('an open link: a start page (a GET creates nothing), then a respondent', async () => {
+    await apiOk('POST', '/v1/surveys', {
+      id: 'open-link', anonymous: true, title: 'Tell us anything',
+      questions: [{ id: 'nps', type: 'nps', text: 'How likely are you to recommend us?' }],
+    }, [201]);
+    const res = await page.goto(state.base + '/s/open/open-link');
+    eq(res.status(), 200, 'status');
+    eq(await page.locator('h1').innerText(), 'Tell us anything', 'h1');
+    await axe(page, 'open link start page');
+    const before = await apiOk('GET', '/v1/surveys/open-link/results', undefined, [200]);
+    eq(before.invited, 0, 'nobody invited by a GET');
+    await submitByEnter(page);
+    eq(await page.locator('input[type=radio]').count(), 11, 'the first question');
+    await tabTo(page, isRadio, 'the first radio');
+    for (let i = 0; i < 9; i++) await page.keyboard.press('ArrowRight');
+    await submitByEnter(page);
+    assert((await bodyText(page)).includes('Thank you'), 'thank-you page');
+    const after = await apiOk('GET', '/v1/surveys/open-link/results', undefined, [200]);
+    eq(after.completed, 1, 'one anonymous response');
+    const missing = await fetch(state.base + '/s/open/no-such-survey');
+    eq(missing.status, 404, 'an unknown survey');
+  });
+
   await test('widget.js: JavaScript, cached an hour, under 6 KB', async () => {
     const r = await request('GET', `${state.base}/s/widget.js`);
     eq(r.status, 200, 'status');

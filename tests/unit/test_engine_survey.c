@@ -345,3 +345,30 @@ Test(engine_survey, the_contact_policys_caps_hold_at_their_boundaries)
     json_decref(r);
     engine_close(e);
 }
+
+Test(engine_survey, an_open_link_makes_an_anonymous_respondent)
+{
+    struct engine *e = fx_open(true);
+    engine_set_clock(e, NOW);
+    put_survey(e, survey_doc);   /* no open link */
+    char tok[128];
+    struct cxm_err err;
+    cr_assert_eq(engine_survey_open(e, "rel", tok, sizeof tok, &err), CXM_ENOTFOUND);
+    cr_assert_null(engine_survey_opening(e, "rel"));
+    put_survey(e, "{\"id\": \"open\", \"anonymous\": true, \"questions\": [{\"id\": \"nps\","
+                  " \"type\": \"nps\", \"text\": \"?\"}]}");
+    cr_assert_not_null(engine_survey_opening(e, "open"));
+    cr_assert_eq(engine_survey_open(e, "open", tok, sizeof tok, &err), 0, "%s", err.msg);
+    char tok2[128];
+    cr_assert_eq(engine_survey_open(e, "open", tok2, sizeof tok2, &err), 0, "%s", err.msg);
+    cr_assert_str_neq(tok, tok2, "each respondent their own link");
+    struct engine_stats st;
+    engine_stats(e, &st);
+    cr_assert_eq(st.customers, 2, "two anonymous profiles");
+    cr_assert_eq(answer(e, tok, "nps", "10", &err), 0, "%s", err.msg);
+    struct survey_session ss;
+    cr_assert_eq(engine_survey_session(e, tok, NULL, &ss, &err), 0);
+    cr_assert_eq(ss.state, SVS_DONE);
+    survey_session_free(&ss);
+    engine_close(e);
+}
