@@ -1195,12 +1195,17 @@ static int tell_customer(struct engine *e, struct group *g, struct kase *k, int6
                         msg_lookup, &x, &text);
     if (!rc && (!subj.p || !text.p))
         rc = CXM_EINVAL;         /* an empty message */
-    if (rc)
-        rc = cxm_err_set(err, rc, "rendering the message failed: %s", cxm_rc_str(rc));
-    if (!rc)
+    if (rc) {
+        /* the case's change stands; the message is noted as not sent */
+        char note[96];
+        snprintf(note, sizeof note, "the message did not render: %s", cxm_rc_str(rc));
+        rc = rc == CXM_ENOMEM ? cxm_err_set(err, rc, "out of memory")
+                              : case_step(e, g, k, ts, "message_skipped", actor, note, 0, err);
+    } else {
         rc = outbox_email(e, (uint32_t)k->customer, ts, to, subj.p, text.p, err);
-    if (!rc)
-        rc = case_step(e, g, k, ts, "message_sent", actor, subj.p, 0, err);
+        if (!rc)
+            rc = case_step(e, g, k, ts, "message_sent", actor, subj.p, 0, err);
+    }
     buf_free(&subj);
     buf_free(&text);
     return rc;
