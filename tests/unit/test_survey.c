@@ -1015,7 +1015,7 @@ Test(survey, json_round_trip_of_a_rich_survey)
     static const char *members[] = {"id", "name", "kind", "language", "title", "intro", "thanks",
                                     "questions", "touchpoint", "channel", "stage", "sample",
                                     "expiry_days", "reminder_days", "email", "triggers",
-                                    "widget", "enabled"};
+                                    "widget", "enabled", "anonymous"};
     const char *key;
     json_t *v;
     size_t i = 0;
