@@ -72,6 +72,11 @@ int64_t *group_seq(struct group *g)
     return &g->seq;
 }
 
+void group_touch(struct group *g, uint32_t node)
+{
+    touch(g, node);
+}
+
 static int push_pending(struct group *g, const struct pending *p)
 {
     int rc = cxm_grow((void **)&g->p, &g->cap, g->np + 1, sizeof *g->p);
@@ -983,14 +988,15 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
         rc = model_load(e->store, &e->m, err);
     if (!rc)
         rc = text_open(e, o->lock, err);
+    /* the closed loop before the segments: open cases are a feature */
+    if (!rc)
+        rc = loop_open(e, err);
     if (!rc)
         rc = segments_open(e, err);
     if (!rc)
         rc = nba_open(e, err);
     if (!rc)
         rc = rec_state_open(e, err);
-    if (!rc)
-        rc = loop_open(e, err);
     if (!rc) {
 #ifdef __GLIBC__
         malloc_trim(0);   /* hand back what the replay's page cache used */

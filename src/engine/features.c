@@ -167,14 +167,19 @@ static double mean(float sum, uint32_t n)
     return n ? (double)sum / n : NAN;
 }
 
-/* Complaints and tickets after the profile's latest resolution; a node
- * keeps its own count, a merged profile needs its nodes' records. */
+/* The profile's cxm cases open or in progress, and the complaints and
+ * tickets recorded after its latest resolution (issues another system
+ * tracks); a node keeps its own counts, a merged profile needs its nodes'
+ * records. */
 static double open_cases(struct feat_eval *x)
 {
-    if (x->nn == 1)
-        return x->p.f.open;
     const struct model *m = x->m;
-    uint32_t last = x->p.f.last_resolved, n = 0;
+    uint32_t cases = 0;
+    for (size_t k = 0; k < x->nn; k++)
+        cases += m->cust[x->nodes[k]].cases;
+    if (x->nn == 1)
+        return x->p.f.open + cases;
+    uint32_t last = x->p.f.last_resolved, n = cases;
     for (size_t k = 0; k < x->nn; k++)
         for (uint32_t i = m->cust[x->nodes[k]].ihead; i; i = m->ic.next[i]) {
             uint16_t kind = m->ic.kind[i];

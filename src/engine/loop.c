@@ -54,6 +54,20 @@ static bool case_open(const struct kase *k)
     return s == ST_OPEN || s == ST_PROGRESS;
 }
 
+/* Keeps the customer node's count of open cases (a customer feature)
+ * after k's status may have changed from was_open. */
+static void case_count(struct model *m, const struct kase *k, bool was_open)
+{
+    bool now = case_open(k);
+    uint32_t c = (uint32_t)k->customer;
+    if (now == was_open || c < 1 || c > m->ncust)
+        return;
+    if (now)
+        m->cust[c].cases++;
+    else if (m->cust[c].cases)
+        m->cust[c].cases--;
+}
+
 /* ---- signal fields ------------------------------------------------------ */
 
 enum sig_field {
@@ -863,9 +877,10 @@ static int case_open_new(struct engine *e, struct group *g, const struct new_cas
     int rc = case_add(l, &c, &k);
     if (rc)
         return cxm_err_set(err, rc, "out of memory");
+    case_count(e->m, k, false);
+    group_touch(g, n->customer);
     char body[160];
-    snprintf(body, sizeof body, "%s%s%s", n->rule ? "rule " : "by hand",
-             n->rule ? n->rule : "", "");
+    snprintf(body, sizeof body, "%s%s", n->rule ? "rule " : "by hand", n->rule ? n->rule : "");
     if ((rc = case_step(e, g, k, n->ts, "opened", n->actor, body, n->source, err)) ||
         (rc = case_put(e, k, err)) ||
         (rc = case_work(e, g, k, n->ts, "opened", n->actor, err)) ||
@@ -1244,10 +1259,12 @@ static int change_status(struct engine *e, struct group *g, struct kase *k,
     int from = status_of(k), to = find_name(statuses, 4, c->status);
     if (to == from)
         return CXM_OK;
-    bool reopen = from >= ST_RESOLVED && to <= ST_PROGRESS;
+    bool reopen = from >= ST_RESOLVED && to <= ST_PROGRESS, was_open = case_open(k);
     int rc = set_str(&k->status, c->status);
     if (rc)
         return cxm_err_set(err, rc, "out of memory");
+    case_count(e->m, k, was_open);
+    group_touch(g, (uint32_t)k->customer);
     if (reopen) {
         k->reopened++;
         /* the resolution clock starts again, as long as the first time */
@@ -1529,15 +1546,25 @@ void loop_stats(struct engine *e, struct engine_stats *st)
 
 /* ---- load ----------------------------------------------------------------- */
 
+struct scan_ctx {
+    struct loop *l;
+    struct model *m;
+};
+
 static int scan_case(void *ctx, const struct store_case *c)
 {
+    struct scan_ctx *x = ctx;
     struct kase *k;
-    return case_add(ctx, c, &k);
+    int rc = case_add(x->l, c, &k);
+    if (!rc)
+        case_count(x->m, k, false);
+    return rc;
 }
 
 static int scan_case_event(void *ctx, const struct store_case_event *ev)
 {
-    struct kase *k = case_get(ctx, ev->case_id);
+    struct scan_ctx *x = ctx;
+    struct kase *k = case_get(x->l, ev->case_id);
     return k ? case_add_step(k, ev) : CXM_OK;
 }
 
@@ -1568,7 +1595,8 @@ static int load(struct engine *e, struct cxm_err *err)
     free(doc);
     if (rc)
         return rc;
-    struct store_scan cb = {.ctx = l, .kase = scan_case, .case_event = scan_case_event};
+    struct scan_ctx x = {.l = l, .m = e->m};
+    struct store_scan cb = {.ctx = &x, .kase = scan_case, .case_event = scan_case_event};
     if ((rc = e->store->ops->scan(e->store, &cb, err)))
         return rc;
     rules_bind(e);

@@ -138,6 +138,9 @@ struct group;
  * counter), and an interaction planned in it like an ingested one. */
 int64_t group_next_seq(struct group *g);
 int64_t *group_seq(struct group *g);
+/* The profile of node changed: its segment memberships are checked again
+ * after the commit. */
+void group_touch(struct group *g, uint32_t node);
 int engine_plan_record(struct engine *e, struct group *g, const struct event *ev,
                        uint32_t cust, struct cxm_err *err);
 /* A new customer, with no identity yet (an anonymous respondent). */

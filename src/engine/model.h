@@ -47,6 +47,8 @@ struct cust {
     uint32_t ident_head;       /* identities, newest first */
     uint32_t ihead, fhead, ohead;   /* records, newest first */
     uint32_t chead;            /* contacts made, newest first */
+    uint32_t cases;            /* cxm cases of this node open or in progress
+                                  (engine/loop.c keeps it) */
     int64_t created_ts, seq;
     struct attrs a;
     struct feat f;

@@ -1417,8 +1417,6 @@ int engine_survey_answer(struct engine *e, const char *token, const char *qid,
     }
     int64_t expires = 0, inv = ss.invitation;
     if (!rc) {
-        char tok_check[SURVEY_TOKEN_LEN];
-        (void)tok_check;
         int64_t id;
         struct cxm_err terr;
         pthread_rwlock_rdlock(&e->lock);

@@ -599,3 +599,42 @@ Test(engine_loop, every_state_change_has_its_event)
     cr_assert_eq(got, 5);
     engine_close(e);
 }
+
+static size_t seg_members(struct engine *e, const char *id)
+{
+    json_t *doc;
+    struct cxm_err err;
+    cr_assert_eq(engine_segment(e, id, &doc, &err), 0, "%s", err.msg);
+    size_t n = (size_t)json_integer_value(json_object_get(doc, "members"));
+    json_decref(doc);
+    return n;
+}
+
+Test(engine_loop, open_cases_is_a_customer_feature_kept_current)
+{
+    struct engine *e = fx_open(true);
+    engine_set_clock(e, NOW);
+    ingest(e, "[{\"type\":\"customer\",\"email\":\"a@x.com\"},"
+              "{\"type\":\"customer\",\"email\":\"b@x.com\"}]");
+    struct segment_def sd = {.id = "open", .name = "With an open case",
+                             .rule = "open_cases >= 1"};
+    json_t *w;
+    struct cxm_err err;
+    cr_assert_eq(engine_segment_put(e, &sd, SEG_CREATE, &w, &err), 0, "%s", err.msg);
+    json_decref(w);
+    cr_assert_eq(seg_members(e, "open"), 0);
+    struct case_change open = {.customer = 2, .reason = "billing"};
+    cr_assert_eq(change(e, &open, &err), 0, "%s", err.msg);
+    cr_assert_eq(seg_members(e, "open"), 1, "the case makes b a member at once");
+    engine_close(e);
+    e = fx_open(true);
+    engine_set_clock(e, NOW);
+    cr_assert_eq(seg_members(e, "open"), 1, "and after a restart");
+    struct case_change done = {.id = 1, .status = "resolved"};
+    cr_assert_eq(change(e, &done, &err), 0, "%s", err.msg);
+    cr_assert_eq(seg_members(e, "open"), 0, "resolved: no longer open");
+    struct case_change again = {.id = 1, .status = "open"};
+    cr_assert_eq(change(e, &again, &err), 0, "%s", err.msg);
+    cr_assert_eq(seg_members(e, "open"), 1, "reopened");
+    engine_close(e);
+}
