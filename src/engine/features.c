@@ -42,7 +42,8 @@ static const char *const feature_help[FF_COUNT] = {
     "orders placed", "total amount of the orders",
     "whole days since the latest order", "whole days since the latest interaction or"
     " answer", "whole days since the profile was created",
-    "complaints and tickets after the latest resolved interaction",
+    "cases open or in progress, plus complaints and tickets after the latest resolved"
+    " interaction",
     "complaints in the last 90 days", "contacts made in the last 30 days",
     "predicted value over 52 weeks (fitted CLV model)", "probability the customer is"
     " still active (fitted CLV model)",
