@@ -1149,6 +1149,30 @@ const char *loop_customer_email(const struct engine *e, uint32_t cust)
     return best;
 }
 
+/* The profile's latest name (lang false) or language (lang true) over its
+ * nodes: the node whose attributes changed last and has one; NULL. */
+const char *loop_profile_attr(const struct engine *e, uint32_t cust, bool lang)
+{
+    const struct model *m = e->m;
+    uint32_t *nodes = NULL;
+    size_t nn = 0, cap = 0;
+    if (model_profile_nodes(m, model_root(m, cust), &nodes, &nn, &cap))
+        return NULL;
+    const char *best = NULL;
+    int64_t at = -1;
+    for (size_t k = 0; k < nn; k++) {
+        const struct attrs *a = &m->cust[nodes[k]].a;
+        const char *v = lang ? model_str(m, CD_LANGUAGE, a->language) : a->name;
+        int64_t when = a->updated_seq ? a->updated_seq : m->cust[nodes[k]].seq;
+        if (v && *v && when > at) {
+            best = v;
+            at = when;
+        }
+    }
+    free(nodes);
+    return best;
+}
+
 struct msg_ctx {
     const struct engine *e;
     const struct kase *k;
@@ -1159,7 +1183,7 @@ struct msg_ctx {
 static const char *msg_lookup(void *ctx, const char *name, size_t len)
 {
     struct msg_ctx *x = ctx;
-    const struct cust *c = &x->e->m->cust[model_root(x->e->m, (uint32_t)x->k->customer)];
+    const char *full = loop_profile_attr(x->e, (uint32_t)x->k->customer, false);
 #define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
     if (IS("case_id"))
         return x->id;
@@ -1170,12 +1194,12 @@ static const char *msg_lookup(void *ctx, const char *name, size_t len)
     if (IS("resolution"))
         return x->k->resolution;
     if (IS("name"))
-        return c->a.name;
+        return full;
     if (IS("first_name")) {
-        if (!c->a.name)
+        if (!full)
             return NULL;
-        size_t n = strcspn(c->a.name, " ");
-        snprintf(x->first, sizeof x->first, "%.*s", (int)n, c->a.name);
+        size_t n = strcspn(full, " ");
+        snprintf(x->first, sizeof x->first, "%.*s", (int)n, full);
         return x->first;
     }
 #undef IS

@@ -165,6 +165,9 @@ int loop_apply(struct engine *e, struct group *g, struct engine_work *w,
 int loop_run(struct engine *e, struct loop_req *r, json_t **out, struct cxm_err *err);
 /* JSON of a case as of now (readers, under the read lock). */
 json_t *case_json(const struct engine *e, const struct kase *k, bool full);
+/* The profile's latest name (lang false) or language code (lang true)
+ * across its nodes; NULL. Under a lock. */
+const char *loop_profile_attr(const struct engine *e, uint32_t cust, bool lang);
 /* The profile's latest e-mail address; NULL. Under a lock. */
 const char *loop_customer_email(const struct engine *e, uint32_t cust);
 

@@ -371,17 +371,17 @@ struct msg_vars {
 static const char *var_lookup(void *ctx, const char *name, size_t len)
 {
     struct msg_vars *x = ctx;
-    const struct cust *c = &x->e->m->cust[x->root];
+    const char *full = loop_profile_attr(x->e, x->root, false);
 #define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
     if (IS("link"))
         return x->link;
     if (IS("survey"))
         return x->survey;
     if (IS("name"))
-        return c->a.name;
-    if (IS("first_name") && c->a.name) {
-        size_t n = strcspn(c->a.name, " ");
-        snprintf(x->first, sizeof x->first, "%.*s", (int)n, c->a.name);
+        return full;
+    if (IS("first_name") && full) {
+        size_t n = strcspn(full, " ");
+        snprintf(x->first, sizeof x->first, "%.*s", (int)n, full);
         return x->first;
     }
 #undef IS
@@ -390,7 +390,7 @@ static const char *var_lookup(void *ctx, const char *name, size_t len)
 
 static const char *customer_lang(const struct engine *e, uint32_t root)
 {
-    return model_str(e->m, CD_LANGUAGE, e->m->cust[root].a.language);
+    return loop_profile_attr(e, root, true);
 }
 
 static int send_email(struct engine *e, const struct inv *v, const char *to, bool reminder,

@@ -372,3 +372,25 @@ Test(engine_survey, an_open_link_makes_an_anonymous_respondent)
     survey_session_free(&ss);
     engine_close(e);
 }
+
+Test(engine_survey, a_merged_profile_speaks_its_latest_language)
+{
+    struct engine *e = fx_open(true);
+    engine_set_clock(e, NOW);
+    /* the surviving node has no language; the merged one says French */
+    ingest(e, "[{\"type\":\"customer\",\"email\":\"a@x.com\",\"consent\":{\"surveys\":true}},"
+              "{\"type\":\"customer\",\"phone\":\"+33612345678\",\"language\":\"fr\"},"
+              "{\"type\":\"identify\",\"email\":\"a@x.com\",\"phone\":\"+33612345678\"}]", NOW);
+    put_survey(e, survey_doc);
+    uint32_t one[] = {1};
+    json_t *inv = invite(e, one, 1);
+    char tok[128];
+    snprintf(tok, sizeof tok, "%s", token_of(inv, 0));
+    json_decref(inv);
+    struct survey_session ss;
+    struct cxm_err err;
+    cr_assert_eq(engine_survey_session(e, tok, "en", &ss, &err), 0);
+    cr_assert_str_eq(ss.lang, "fr", "the profile's language, from its merged node");
+    survey_session_free(&ss);
+    engine_close(e);
+}
