@@ -44,6 +44,17 @@ $(GEN)/survey_assets.h: scripts/gen-assets.sh web/survey.css web/widget.js
 ASSET_USERS := $(foreach d,rel asan test testsan san-$(SANITIZER),build/$(d)/src/http/survey_page.o)
 $(ASSET_USERS): $(GEN)/survey_assets.h
 
+# --- the dashboard (web/dashboard/ and ECharts, pinned in web/), compiled in -
+WEB_DEPS := web/node_modules/.package-lock.json
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: run scripts/deps.sh" >&2; exit 1; }
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+$(GEN)/dashboard_assets.h: scripts/gen-dashboard.sh web/dashboard $(wildcard web/dashboard/*) $(WEB_DEPS)
+	@mkdir -p $(GEN)
+	scripts/gen-dashboard.sh $@ web/dashboard web/node_modules/echarts/dist/echarts.min.js
+DASH_USERS := $(foreach d,rel asan test testsan san-$(SANITIZER),build/$(d)/src/http/api_dashboard.o)
+$(DASH_USERS): $(GEN)/dashboard_assets.h
+
 # --- release binary -------------------------------------------------------
 OBJ := $(SRC:%.c=build/rel/%.o)
 build/rel/%.o: %.c $(HDRS)
@@ -103,6 +114,7 @@ $(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 browser: cxm $(BROWSER_DEPS)
 	CXM_BIN=./cxm node tests/browser/survey.test.js
+	CXM_BIN=./cxm node tests/browser/dashboard.test.js
 
 integration: cxm build/test/integration
 	CXM_BIN=./cxm build/test/integration

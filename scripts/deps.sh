@@ -14,8 +14,9 @@ for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
         missing+=("$p")
 done
-# node and npm generate the sentiment lexicon (lexicon/, Makefile) and run
-# the browser tests (npm ci --prefix tests/browser, from the Makefile). Any
+# node and npm generate the sentiment lexicon (lexicon/, Makefile), fetch
+# the dashboard's ECharts (npm ci --prefix web) and run the browser tests
+# (npm ci --prefix tests/browser), each once, from the Makefile. Any
 # install serves (NodeSource's nodejs bundles its own npm, which Debian's npm
 # package would conflict with), so Debian's are asked for only when the
 # command is missing.

@@ -56,6 +56,10 @@ CXM_BIN=build/asan/cxm CXM_SANITIZED=1 run integration-asan build/test/integrati
 # own Criterion-like synthesis line; under ASan it checks the server's log.
 CXM_BIN=./cxm run browser node tests/browser/survey.test.js
 CXM_BIN=build/asan/cxm run browser-asan node tests/browser/survey.test.js
+# The dashboard (web/dashboard/) on demo data: sign-in, the Overview's
+# numbers against the API, filters, accessibility, CSRF, roles.
+CXM_BIN=./cxm run dashboard node tests/browser/dashboard.test.js
+CXM_BIN=build/asan/cxm run dashboard-asan node tests/browser/dashboard.test.js
 
 echo
 echo "$total_pass passed, $total_fail failed"

@@ -57,7 +57,7 @@ static size_t client_key(struct req *r, unsigned char key[16])
 
 /* Takes a token from the client's bucket; false: over the limit, with a
  * Retry-After header set (the caller replies 429). */
-static bool rate_ok(struct req *r, enum server_limit which)
+bool req_rate_ok(struct req *r, enum server_limit which)
 {
     unsigned char key[16];
     size_t klen = client_key(r, key);
@@ -199,7 +199,7 @@ static bool page_start(struct req *r, struct page_req *pr, struct survey_page *p
     p->lang_arg = pr->lang_arg;
     p->lang = pr->lang;
     p->large = pr->large;
-    if (!strcmp(r->method, "POST") && !rate_ok(r, LIMIT_SURVEY_PAGE)) {
+    if (!strcmp(r->method, "POST") && !req_rate_ok(r, LIMIT_SURVEY_PAGE)) {
         p->kind = SP_BUSY;
         page_reply(r, 429, p);
         return false;
@@ -256,7 +256,7 @@ void api_survey_open(struct req *r)
         page_reply(r, 200, &p);
         return;
     }
-    if (!rate_ok(r, LIMIT_SURVEY_PAGE)) {
+    if (!req_rate_ok(r, LIMIT_SURVEY_PAGE)) {
         p.kind = SP_BUSY;
         page_reply(r, 429, &p);
         return;
@@ -502,7 +502,7 @@ void api_survey_widget(struct req *r)
         reply_text(r, 204, "text/plain; charset=utf-8", NULL, 0);
         return;
     }
-    if (!rate_ok(r, LIMIT_WIDGET)) {
+    if (!req_rate_ok(r, LIMIT_WIDGET)) {
         reply_error(r, 429, "too_many_requests",
                     "too many answers from this address: try again in a minute", -1, NULL);
         return;

@@ -180,5 +180,21 @@ void server_metrics(struct server *s, struct buf *b);
 /* The server's rate limiters of the public routes (http/ratelimit.h). */
 enum server_limit { LIMIT_SURVEY_PAGE, LIMIT_WIDGET, LIMIT_COUNT };
 struct ratelimit *server_limiter(struct server *s, enum server_limit which);
+/* Takes one from the client address's allowance of which; false after
+ * setting Retry-After (the caller replies 429). */
+bool req_rate_ok(struct req *r, enum server_limit which);
+
+/* Dashboard sessions (api_session.c; the table in http/session.h). */
+struct sessions;
+struct sessions *server_sessions(struct server *s);
+enum auth_result { AUTH_NONE, AUTH_OK, AUTH_REPLIED };
+/* The request's session cookie: its role, the CSRF token checked on a
+ * state-changing method (403 csrf replied: AUTH_REPLIED). */
+enum auth_result session_auth(struct req *r, enum role *role);
+void api_session_new(struct req *r);      /* POST /v1/session */
+void api_session_get(struct req *r);      /* GET /v1/session */
+void api_session_delete(struct req *r);   /* DELETE /v1/session */
+/* GET /, /app/..., /vendor/...: the dashboard's files (api_dashboard.c). */
+void api_dashboard_asset(struct req *r);
 
 #endif

@@ -20,6 +20,7 @@
 #include "cxm_limits.h"
 #include "http/ratelimit.h"
 #include "http/route.h"
+#include "http/session.h"
 #include "log.h"
 
 enum route_id {
@@ -40,7 +41,7 @@ enum route_id {
     RT_SURVEYS, RT_SURVEY_NEW, RT_SURVEY, RT_SURVEY_PUT, RT_SURVEY_RESULTS, RT_SURVEY_INVITE,
     RT_SURVEY_SETTINGS, RT_SURVEY_SETTINGS_PUT,
     RT_S_PAGE, RT_S_ANSWER, RT_S_WIDGET_JS, RT_S_PREFLIGHT, RT_S_WIDGET, RT_S_OPEN,
-    RT_S_OPEN_POST, RT_COUNT
+    RT_S_OPEN_POST, RT_SESSION, RT_SESSION_NEW, RT_SESSION_DEL, RT_DASH, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -62,7 +63,9 @@ static const char *const route_names[RT_COUNT] = {
     [RT_SURVEY_INVITE] = "survey_invitations", [RT_SURVEY_SETTINGS] = "survey_settings",
     [RT_SURVEY_SETTINGS_PUT] = "survey_settings_put", [RT_S_PAGE] = "survey_page",
     [RT_S_ANSWER] = "survey_page_answer", [RT_S_OPEN] = "survey_open",
-    [RT_S_OPEN_POST] = "survey_open_start", [RT_S_WIDGET_JS] = "survey_widget_js",
+    [RT_S_OPEN_POST] = "survey_open_start", [RT_SESSION] = "session",
+    [RT_SESSION_NEW] = "session_create", [RT_SESSION_DEL] = "session_delete",
+    [RT_DASH] = "dashboard", [RT_S_WIDGET_JS] = "survey_widget_js",
     [RT_S_PREFLIGHT] = "survey_widget_preflight", [RT_S_WIDGET] = "survey_widget_answer"};
 
 /* Latency histogram bounds in seconds. */
@@ -80,7 +83,13 @@ struct server {
     atomic_ullong hist[RT_COUNT][NBUCKETS + 1];
     atomic_ullong usec_sum[RT_COUNT];
     struct ratelimit *limit[LIMIT_COUNT];        /* the public POSTs, per address */
+    struct sessions *sess;                       /* dashboard sign-ins */
 };
+
+struct sessions *server_sessions(struct server *s)
+{
+    return s->sess;
+}
 
 unsigned status_of(int rc)
 {
@@ -342,6 +351,12 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_S_ANSWER] = {RT_S_ANSWER, "POST", 0},
         [RT_S_OPEN] = {RT_S_OPEN, "GET", 0},
         [RT_S_OPEN_POST] = {RT_S_OPEN_POST, "POST", 0},
+        /* sign-in: public; sign-out: any signed-in role (with CSRF) */
+        [RT_SESSION] = {RT_SESSION, "GET", 0},
+        [RT_SESSION_NEW] = {RT_SESSION_NEW, "POST", 0},
+        [RT_SESSION_DEL] = {RT_SESSION_DEL, "DELETE", R(ROLE_ADMIN) | R(ROLE_WRITER) |
+                            R(ROLE_ANALYST) | R(ROLE_AGENT)},
+        [RT_DASH] = {RT_DASH, "GET", 0},
         [RT_S_WIDGET_JS] = {RT_S_WIDGET_JS, "GET", 0},
         [RT_S_PREFLIGHT] = {RT_S_PREFLIGHT, "OPTIONS", 0},
         [RT_S_WIDGET] = {RT_S_WIDGET, "POST", 0},
@@ -446,6 +461,11 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         rt = strcmp(method, "PUT") ? RT_SURVEY_SETTINGS : RT_SURVEY_SETTINGS_PUT;
     else if (!strcmp(path, "/s/widget.js"))
         rt = RT_S_WIDGET_JS;
+    else if (!strcmp(path, "/v1/session"))
+        rt = !strcmp(method, "POST") ? RT_SESSION_NEW
+             : !strcmp(method, "DELETE") ? RT_SESSION_DEL : RT_SESSION;
+    else if (!strcmp(path, "/") || !strncmp(path, "/app/", 5) || !strncmp(path, "/vendor/", 8))
+        rt = RT_DASH;
     else if (!strncmp(path, "/s/open/", 8) && path[8] && !strchr(path + 8, '/'))
         rt = strcmp(method, "POST") ? RT_S_OPEN : RT_S_OPEN_POST;
     else if (!strncmp(path, "/s/", 3) && !strchr(path + 3, '/'))
@@ -489,13 +509,18 @@ static void dispatch(struct req *r)
         return;
     }
     if (rule.roles) {
+        /* a key, or the dashboard's session cookie (with its CSRF token) */
         const char *auth = req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
+        enum auth_result sa = AUTH_NONE;
+        if (!auth && (sa = session_auth(r, &r->role)) == AUTH_REPLIED)
+            return;
+        if (sa == AUTH_NONE && (!auth || strncmp(auth, "Bearer ", 7) != 0)) {
             reply_error(r, 401, "unauthorized",
                         "send Authorization: Bearer <API key>", -1, NULL);
             return;
         }
-        r->role = engine_auth(r->eng, auth + 7);
+        if (sa == AUTH_NONE)
+            r->role = engine_auth(r->eng, auth + 7);
         if (r->role == ROLE_NONE) {
             reply_error(r, 401, "unauthorized", "unknown API key", -1, NULL);
             return;
@@ -593,6 +618,10 @@ static void dispatch(struct req *r)
     case RT_S_ANSWER: api_survey_page_post(r); break;
     case RT_S_OPEN:
     case RT_S_OPEN_POST: api_survey_open(r); break;
+    case RT_SESSION: api_session_get(r); break;
+    case RT_SESSION_NEW: api_session_new(r); break;
+    case RT_SESSION_DEL: api_session_delete(r); break;
+    case RT_DASH: api_dashboard_asset(r); break;
     case RT_S_WIDGET_JS: api_survey_widget_js(r); break;
     case RT_S_PREFLIGHT:
     case RT_S_WIDGET: api_survey_widget(r); break;
@@ -816,6 +845,7 @@ static void server_free(struct server *s)
 {
     for (size_t i = 0; i < LIMIT_COUNT; i++)
         ratelimit_free(s->limit[i]);
+    sessions_free(s->sess);
     free(s);
 }
 
@@ -826,7 +856,8 @@ int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *er
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     s->limit[LIMIT_SURVEY_PAGE] = ratelimit_new(CXM_PAGE_PER_MINUTE, CXM_PAGE_BURST);
     s->limit[LIMIT_WIDGET] = ratelimit_new(CXM_WIDGET_PER_MINUTE, CXM_WIDGET_BURST);
-    if (!s->limit[LIMIT_SURVEY_PAGE] || !s->limit[LIMIT_WIDGET]) {
+    s->sess = sessions_new();
+    if (!s->limit[LIMIT_SURVEY_PAGE] || !s->limit[LIMIT_WIDGET] || !s->sess) {
         server_free(s);
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     }

@@ -1,0 +1,106 @@
+/* api_session.c - dashboard sign-in: an API key exchanged for a session
+ * cookie (HttpOnly, SameSite=Strict, Secure behind an https proxy) and a
+ * CSRF token; server.c accepts the cookie where a key is asked for, with
+ * the token on every state-changing request. */
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/route.h"
+#include "http/session.h"
+
+#define COOKIE "cxm_session"
+
+static void set_cookie(struct req *r, const char *id, long max_age)
+{
+    const char *proto = req_header(r, "X-Forwarded-Proto");
+    char v[160];
+    snprintf(v, sizeof v, COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", id,
+             max_age, proto && !strcmp(proto, "https") ? "; Secure" : "");
+    reply_header(r, "Set-Cookie", v);
+}
+
+static json_t *session_json(enum role role, const char *csrf)
+{
+    return json_pack("{s:s, s:s}", "role", role_name(role), "csrf", csrf);
+}
+
+const char *session_cookie(struct req *r)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, COOKIE);
+}
+
+enum auth_result session_auth(struct req *r, enum role *role)
+{
+    const char *id = session_cookie(r);
+    char csrf[SESSION_HEX];
+    if (!id || !sessions_find(server_sessions(r->srv), id, (int64_t)time(NULL), role, csrf))
+        return AUTH_NONE;
+    bool safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") ||
+                !strcmp(r->method, "OPTIONS");
+    const char *token = req_header(r, "X-CSRF-Token");
+    if (!safe && (!token || strlen(token) != SESSION_HEX - 1 ||
+                  sodium_memcmp(token, csrf, SESSION_HEX - 1) != 0)) {
+        reply_error(r, 403, "csrf", "send the session's X-CSRF-Token with this request", -1,
+                    NULL);
+        return AUTH_REPLIED;
+    }
+    return AUTH_OK;
+}
+
+/* POST /v1/session {"key": "cxm_..."} */
+void api_session_new(struct req *r)
+{
+    if (!req_rate_ok(r, LIMIT_SURVEY_PAGE)) {
+        reply_error(r, 429, "too_many", "too many attempts: wait a minute", -1, NULL);
+        return;
+    }
+    json_t *o = req_body_object(r, "{\"key\": ...}");
+    static const char *const names[] = {"key"};
+    const char *key = NULL;
+    if (!o)
+        return;
+    if (!req_only_members(r, o, names, 1) || !req_nonempty_member(r, o, "key", &key)) {
+        json_decref(o);
+        return;
+    }
+    enum role role = key ? engine_auth(r->eng, key) : ROLE_NONE;
+    json_decref(o);
+    if (role == ROLE_NONE) {
+        reply_error(r, 401, "unauthorized", "unknown API key", -1, "key");
+        return;
+    }
+    char id[SESSION_HEX], csrf[SESSION_HEX];
+    if (sessions_create(server_sessions(r->srv), role, (int64_t)time(NULL), id, csrf)) {
+        reply_error(r, 500, "internal", "no session", -1, NULL);
+        return;
+    }
+    set_cookie(r, id, SESSION_TTL);
+    reply_json(r, 200, session_json(role, csrf));
+}
+
+/* GET /v1/session: who is signed in, and the CSRF token again (a reload
+ * of the page). */
+void api_session_get(struct req *r)
+{
+    const char *id = session_cookie(r);
+    enum role role;
+    char csrf[SESSION_HEX];
+    if (!id || !sessions_find(server_sessions(r->srv), id, (int64_t)time(NULL), &role, csrf)) {
+        reply_error(r, 401, "unauthorized", "not signed in", -1, NULL);
+        return;
+    }
+    reply_json(r, 200, session_json(role, csrf));
+}
+
+/* DELETE /v1/session (the CSRF token checked by server.c) */
+void api_session_delete(struct req *r)
+{
+    const char *id = session_cookie(r);
+    if (id)
+        sessions_delete(server_sessions(r->srv), id);
+    set_cookie(r, "", 0);
+    reply_text(r, 204, "text/plain; charset=utf-8", NULL, 0);
+}

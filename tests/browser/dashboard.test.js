@@ -1,0 +1,573 @@
+#!/usr/bin/env node
+// dashboard.test.js - the dashboard (GET /, web/dashboard/) in a real
+// browser (Debian's chromium through playwright-core) against the real
+// server on demo data: the static files' headers, sign-in by keyboard, the
+// Overview's numbers against GET /v1/metrics, filters in the URL (reload
+// and back restore them), the table toggle, accessibility (axe-core, WCAG
+// 2.1 A and AA) in the normal, larger-text and high-contrast modes, a
+// 320 px phone, CSRF on state-changing requests, an analyst without
+// personal data, sign-out; and, once the server stopped, that its log
+// holds no sanitizer report (for an ASan build).
+//
+// Starts `cxm demo` and `cxm serve` on a temp database and a free port and
+// always cleans up. Prints "ok - name" or "not ok - name: reason" per test
+// and a Criterion-like synthesis line (scripts/run-tests.sh sums it).
+// Env: CXM_BIN (default ./cxm), CHROMIUM (default /usr/bin/chromium),
+// CXM_BROWSER_KEEP=1 keeps the temp dir, CXM_BROWSER_SHOTS=DIR saves
+// screenshots of the pages there.
+'use strict';
+
+const { execFile, spawn } = require('child_process');
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.resolve(ROOT, process.env.CXM_BIN || 'cxm');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const STEP_MS = 15000;
+const TOTAL_MS = 60000;
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cxm-dashboard-'));
+const DB = path.join(tmp, 'cxm.db');
+const state = { server: null, base: '', key: '', analyst: '', ctx: null };
+const problems = [];   // console errors and page errors, checked now and then
+let passed = 0;
+let failed = 0;
+
+// ---- plumbing --------------------------------------------------------------
+
+function oneLine(e) {
+  const s = e && e.message ? e.message : String(e);
+  return s.split('\n').filter(Boolean).slice(0, 3).join(' | ').slice(0, 400);
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+async function test(name, fn) {
+  try {
+    await withTimeout(Promise.resolve().then(fn), STEP_MS, name);
+    passed++;
+    console.log(`ok - ${name}`);
+    return true;
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}: ${oneLine(e)}`);
+    return false;
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function eq(got, want, what) {
+  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+
+// One HTTP request: {status, headers, text, json}.
+function request(method, url, { body, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
+    const h = Object.assign({}, headers);
+    if (data) {
+      h['Content-Length'] = data.length;
+      h['Content-Type'] = 'application/json';
+    }
+    const req = http.request(url, { method, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks);
+        const text = buf.toString('utf8');
+        let json = null;
+        try { json = JSON.parse(text); } catch (e) { json = null; }
+        resolve({ status: res.statusCode, headers: res.headers, text, json, bytes: buf.length });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(STEP_MS, () => req.destroy(new Error(`${method} ${url}: no answer`)));
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+async function apiGet(p, key = state.key) {
+  const r = await request('GET', state.base + p, { headers: { Authorization: `Bearer ${key}` } });
+  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
+  return r.json;
+}
+
+function run(args) {
+  return new Promise((resolve, reject) => {
+    execFile(BIN, args, { timeout: STEP_MS }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`cxm ${args[0]}: ${oneLine(err)} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+// Starts cxm serve on the demo database and a free port; resolves once it
+// printed its listening line (and the first admin key before it).
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const log = fs.openSync(path.join(tmp, 'server.log'), 'a');
+    const child = spawn(BIN, ['serve', '--db', DB, '--listen', '127.0.0.1:0', '--threads', '4'],
+      { stdio: ['ignore', 'pipe', log] });
+    state.server = child;
+    let out = '';
+    let keyNext = false;
+    child.on('error', reject);
+    child.on('exit', (code, sig) => reject(new Error(`cxm serve exited (${code ?? sig}) before listening`)));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      let nl;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl).trim();
+        out = out.slice(nl + 1);
+        if (keyNext) {
+          state.key = line;
+          keyNext = false;
+        } else if (line.includes('first start: admin API key')) {
+          keyNext = true;
+        } else if (line.startsWith('cxm: listening on http://')) {
+          state.base = `http://127.0.0.1:${/:(\d+)$/.exec(line)[1]}`;
+          if (!state.key) reject(new Error('no admin key printed on first start'));
+          else resolve();
+        }
+      }
+    });
+  });
+}
+
+async function stopAll() {
+  if (state.ctx) await withTimeout(state.ctx.close(), 5000, 'closing the browser').catch(() => {});
+  const child = state.server;
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const gone = new Promise((r) => child.once('exit', r));
+    await withTimeout(gone, 5000, 'stopping cxm').catch(() => child.kill('SIGKILL'));
+  }
+}
+
+function checkLog() {
+  if (!state.base) return;
+  let log = '';
+  try { log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8'); } catch (e) { log = ''; }
+  const n = (log.match(/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/g) || []).length;
+  if (n) {
+    failed++;
+    console.log(`not ok - server log is clean: ${n} sanitizer report(s)`);
+  } else {
+    passed++;
+    console.log('ok - server log is clean');
+  }
+}
+
+function removeTmp() {
+  if (failed) {
+    try {
+      const log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8').split('\n');
+      console.log('# server log (last lines):');
+      for (const l of log.slice(-15)) if (l) console.log(`#   ${l}`);
+    } catch (e) { /* no log */ }
+  }
+  if (process.env.CXM_BROWSER_KEEP) console.log(`# kept ${tmp}`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+async function axe(page, what) {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const res = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  const v = res.violations.map((x) => `${x.id} (${x.nodes.map((n) => n.target.join(' ')).join(', ')}: ` +
+    `${(x.nodes[0].any[0] || x.nodes[0].all[0] || {}).message || ''})`);
+  assert(v.length === 0, `${what}: axe violations: ${v.join('; ')}`);
+}
+
+async function shot(page, name) {
+  const dir = process.env.CXM_BROWSER_SHOTS;
+  if (dir) await page.screenshot({ path: path.join(dir, `dashboard-${name}.png`), fullPage: true });
+}
+
+// The browser logs every 4xx answer as a console error. Being signed out
+// is the one expected: GET /v1/session 401 on the sign-in page, POST 401
+// for a wrong key. Anything else is a problem.
+function watch(page) {
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const url = (m.location() && m.location().url) || '';
+    if (/status of 401/.test(m.text()) && /\/v1\/session$/.test(url)) return;
+    problems.push(`console: ${m.text()} (${url})`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${oneLine(e)}`));
+}
+
+function noProblems(what) {
+  const p = problems.splice(0);
+  assert(p.length === 0, `${what}: ${p.join('; ')}`);
+}
+
+// Numbers as the page writes them (web/dashboard/format.js).
+const fixed = (v, d) => new Intl.NumberFormat('en-US',
+  { minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
+const count = (n) => `n = ${new Intl.NumberFormat('en-US').format(n)}`;
+
+const statusText = (page) => page.locator('#status').innerText();
+
+// Waits until the overview finished loading for filters described by
+// `what` ("all data", "channel web", ...).
+async function loaded(page, what) {
+  await page.waitForFunction((w) => {
+    const s = document.querySelector('#status');
+    return s && s.textContent.startsWith(`Showing ${w}:`);
+  }, what);
+}
+
+async function tile(page, name) {
+  const li = page.locator(`#kpi-${name}`);
+  return { value: await li.locator('.value').innerText(), n: await li.locator('.n').innerText() };
+}
+
+// The tiles against GET /v1/metrics with the same query.
+async function tilesMatch(page, q) {
+  const nps = (await apiGet(`/v1/metrics?metric=nps${q}`)).rows[0];
+  const csat = (await apiGet(`/v1/metrics?metric=csat${q}`)).rows[0];
+  assert(nps && csat, `no NPS or no CSAT answers for ${q}`);
+  const a = await tile(page, 'nps');
+  const b = await tile(page, 'csat');
+  eq(a.value, fixed(nps.value, 1), 'NPS tile');
+  eq(a.n, count(nps.n), 'NPS n');
+  eq(b.value, `${fixed(csat.value, 1)}%`, 'CSAT tile');
+  eq(b.n, count(csat.n), 'CSAT n');
+  return { nps, csat };
+}
+
+const scrolls = (page) => page.evaluate(() =>
+  document.documentElement.scrollWidth > document.documentElement.clientWidth);
+
+async function signIn(page, key) {
+  await page.goto(`${state.base}/`);
+  await page.locator('#api-key').waitFor();
+  // By keyboard: Tab to the key field, type, Enter.
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement.id === 'api-key')) break;
+  }
+  eq(await page.evaluate(() => document.activeElement.id), 'api-key', 'focus after Tabs');
+  await page.keyboard.type(key);
+  await page.keyboard.press('Enter');
+  await page.locator('h1', { hasText: 'Overview' }).waitFor();
+}
+
+async function setMode(page, id, on) {
+  const b = page.locator(`#${id}`);
+  if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
+  eq(await b.getAttribute('aria-pressed'), String(on), `${id} pressed`);
+}
+
+// ---- the tests ----------------------------------------------------------------
+
+async function main() {
+  let page;
+  const ok = await test('server starts on demo data; an analyst key', async () => {
+    await run(['demo', '--db', DB, '--customers', '2000']);
+    await startServer();
+    state.analyst = (await run(['keys', 'create', '--db', DB, '--role', 'analyst'])).trim();
+    assert(/^cxm_/.test(state.analyst), `analyst key: ${state.analyst}`);
+  });
+  if (!ok) return;
+
+  await test('static files: types, caching, CSP, 404', async () => {
+    const idx = await request('GET', `${state.base}/`);
+    eq(idx.status, 200, '/ status');
+    eq(idx.headers['content-type'], 'text/html; charset=utf-8', '/ type');
+    eq(idx.headers['cache-control'], 'no-cache', '/ cache');
+    eq(idx.headers['content-security-policy'], CSP, '/ CSP');
+    eq(idx.headers['x-content-type-options'], 'nosniff', '/ nosniff');
+    assert(!/<script>|<style>| style=/.test(idx.text), 'no inline script or style');
+    const js = await request('GET', `${state.base}/app/app.js`);
+    eq(js.status, 200, 'app.js status');
+    eq(js.headers['content-type'], 'text/javascript; charset=utf-8', 'app.js type');
+    eq(js.headers['cache-control'], 'public, max-age=3600', 'app.js cache');
+    const css = await request('GET', `${state.base}/app/app.css`);
+    eq(css.headers['content-type'], 'text/css; charset=utf-8', 'app.css type');
+    const svg = await request('GET', `${state.base}/app/icon.svg`);
+    eq(svg.headers['content-type'], 'image/svg+xml', 'icon type');
+    const ec = await request('GET', `${state.base}/vendor/echarts.min.js`);
+    eq(ec.status, 200, 'echarts status');
+    assert(ec.bytes > 500000, `echarts.min.js is ${ec.bytes} bytes`);
+    for (const p of ['/app/nope.js', '/app/', '/vendor/x.js', '/app/../app/app.js']) {
+      const r = await request('GET', state.base + p);
+      if (p.includes('..') && r.status === 200) continue;   // normalised by the client
+      eq(r.status, 404, `${p} status`);
+      assert(/^text\/plain/.test(r.headers['content-type']), `${p} type ${r.headers['content-type']}`);
+    }
+  });
+
+  await test('browser starts', async () => {
+    state.ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      locale: 'en-US',
+      bypassCSP: true,           // to inject axe; the CSP itself is checked on the headers
+      viewport: { width: 1280, height: 900 },
+      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
+        '--no-first-run', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync'],
+    });
+    state.ctx.setDefaultTimeout(STEP_MS - 1000);
+    page = state.ctx.pages()[0] || await state.ctx.newPage();
+    watch(page);
+  });
+  if (!page) return;
+
+  await test('sign-in page: the key field, axe in all three modes', async () => {
+    await page.goto(`${state.base}/`);
+    const key = page.locator('#api-key');
+    await key.waitFor();
+    eq(await key.getAttribute('type'), 'password', 'type');
+    eq(await key.getAttribute('autocomplete'), 'off', 'autocomplete');
+    eq(await page.locator('label[for=api-key]').innerText(), 'API key', 'label');
+    eq(await page.locator('#nav').isHidden(), true, 'no nav before sign-in');
+    await shot(page, 'sign-in');
+    await axe(page, 'sign-in');
+    await setMode(page, 'pref-large', true);
+    await axe(page, 'sign-in, larger text');
+    await setMode(page, 'pref-contrast', true);
+    await shot(page, 'sign-in-large-contrast');
+    await axe(page, 'sign-in, larger text and high contrast');
+    await setMode(page, 'pref-large', false);
+    await axe(page, 'sign-in, high contrast');
+    await setMode(page, 'pref-contrast', false);
+    noProblems('sign-in page');
+  });
+
+  await test('a wrong key: an error, still signed out', async () => {
+    await page.fill('#api-key', 'cxm_not-a-key');
+    await page.keyboard.press('Enter');
+    await page.locator('#api-key-error:not(:empty)').waitFor();
+    assert(/not valid/.test(await page.locator('#api-key-error').innerText()), 'error text');
+    eq(await page.locator('#api-key').getAttribute('aria-invalid'), 'true', 'aria-invalid');
+    noProblems('wrong key');
+  });
+
+  let signedIn = await test('sign in by keyboard: the overview, no console errors', async () => {
+    await signIn(page, state.key);
+    await loaded(page, 'all data');
+    eq(await page.locator('nav[aria-label=Pages] a[aria-current=page]').innerText(), 'Overview', 'nav');
+    eq(await page.locator('main h1').count(), 1, 'one h1');
+    eq(await page.locator('#sign-out').isVisible(), true, 'sign-out button');
+    const stored = await page.evaluate(() => JSON.stringify(Object.assign({}, localStorage, sessionStorage)));
+    assert(!stored.includes(state.key), 'the key is stored in the browser');
+    noProblems('overview');
+  });
+  if (!signedIn) return;
+
+  await test('KPI tiles show what GET /v1/metrics answers', async () => {
+    await tilesMatch(page, '');
+    const ces = (await apiGet('/v1/metrics?metric=ces')).rows[0];
+    eq((await tile(page, 'ces')).value, fixed(ces.value, 2), 'CES tile');
+    await shot(page, 'overview');
+  });
+
+  await test('charts: ECharts drawn, each with a description', async () => {
+    for (const id of ['p-nps', 'p-csat', 'p-volume']) {
+      const chart = page.locator(`#${id} .chart`);
+      eq(await chart.locator('canvas').count() > 0, true, `${id} canvas`);
+      const label = await chart.getAttribute('aria-label');
+      assert(label && label.length > 40, `${id} aria-label: ${label}`);
+    }
+    const months = (await apiGet('/v1/metrics?metric=nps&by=month')).rows;
+    const last = months[months.length - 1];
+    const label = await page.locator('#p-nps .chart').getAttribute('aria-label');
+    assert(label.includes(`Latest ${last.month}: ${fixed(last.value, 1)}`), `NPS description: ${label}`);
+  });
+
+  await test('"Show as table": the same numbers in a table', async () => {
+    const btn = page.locator('#p-nps button.as-table');
+    await btn.focus();
+    await page.keyboard.press('Enter');
+    const tbl = page.locator('#p-nps table');
+    await tbl.waitFor();
+    eq(await page.locator('#p-nps .chart').isHidden(), true, 'chart hidden');
+    eq(await tbl.locator('caption').innerText(), 'NPS by month', 'caption');
+    eq(await tbl.locator('thead th[scope=col]').count(), 6, 'column headers');
+    const months = (await apiGet('/v1/metrics?metric=nps&by=month')).rows;
+    eq(await tbl.locator('tbody tr').count(), months.length, 'rows');
+    const seen = months.filter((r) => r.value !== null);
+    const r = seen[seen.length - 1];
+    const cells = await tbl.locator('tbody tr', { has: page.locator(`th[scope=row]:text-is("${r.month}")`) })
+      .locator('td').allInnerTexts();
+    eq(cells[0], fixed(r.value, 1), `NPS of ${r.month}`);
+    eq(cells[2], new Intl.NumberFormat('en-US').format(r.n), `n of ${r.month}`);
+    eq(await btn.innerText(), 'Show as chart', 'button text');
+    await shot(page, 'overview-table');
+    await axe(page, 'overview with a table');
+    await btn.click();
+    eq(await page.locator('#p-nps .chart').isVisible(), true, 'chart again');
+  });
+
+  await test('channel filter: new numbers, in the URL; reload and back restore', async () => {
+    // In the demo, NPS is asked by e-mail only (a few answers have no
+    // channel) and CSAT in every channel: e-mail changes both.
+    const ch = 'email';
+    const before = await tile(page, 'csat');
+    await page.selectOption('#f-channel', ch);
+    await loaded(page, `channel ${ch}`);
+    assert(new URL(page.url()).searchParams.get('channel') === ch, `URL ${page.url()}`);
+    const q = `&where=${encodeURIComponent(`channel = '${ch}'`)}`;
+    const { nps } = await tilesMatch(page, q);
+    const after = await tile(page, 'csat');
+    assert(after.n !== before.n, `CSAT n unchanged: ${after.n}`);
+    // period and channel together, then a reload
+    await page.fill('#f-from', '2025-06-01');
+    await loaded(page, `2025-06-01 to the latest data, channel ${ch}`);
+    assert(/from=2025-06-01/.test(page.url()), `URL ${page.url()}`);
+    await page.reload();
+    await loaded(page, `2025-06-01 to the latest data, channel ${ch}`);
+    eq(await page.locator('#f-channel').inputValue(), ch, 'channel after reload');
+    eq(await page.locator('#f-from').inputValue(), '2025-06-01', 'from after reload');
+    await tilesMatch(page, `${q}&from=2025-06-01`);
+    await shot(page, 'overview-filtered');
+    await page.goBack();
+    await loaded(page, `channel ${ch}`);
+    eq(await page.locator('#f-from').inputValue(), '', 'from after back');
+    eq((await tile(page, 'nps')).n, count(nps.n), 'n after back');
+    await page.goBack();
+    await loaded(page, 'all data');
+    eq(await page.locator('#f-channel').inputValue(), '', 'channel after back');
+    noProblems('filters');
+  });
+
+  await test('overview: axe in normal, larger-text and high-contrast modes; modes persist', async () => {
+    await axe(page, 'overview');
+    await setMode(page, 'pref-large', true);
+    await axe(page, 'overview, larger text');
+    await shot(page, 'overview-large');
+    await setMode(page, 'pref-large', false);
+    await setMode(page, 'pref-contrast', true);
+    await page.reload();
+    await loaded(page, 'all data');
+    eq(await page.evaluate(() => document.documentElement.className), 'high-contrast', 'kept');
+    await axe(page, 'overview, high contrast');
+    await shot(page, 'overview-contrast');
+    await setMode(page, 'pref-contrast', false);
+    noProblems('modes');
+  });
+
+  await test('320 px wide: no horizontal scroll, in larger text too', async () => {
+    await page.setViewportSize({ width: 320, height: 640 });
+    await page.waitForTimeout(100);
+    assert(!(await scrolls(page)), 'overview scrolls sideways');
+    await shot(page, 'phone');
+    await setMode(page, 'pref-large', true);
+    await page.waitForTimeout(100);
+    assert(!(await scrolls(page)), 'overview, larger text, scrolls sideways');
+    await shot(page, 'phone-large');
+    await setMode(page, 'pref-large', false);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  await test('CSRF: a state-changing request needs the token', async () => {
+    const res = await page.evaluate(async () => {
+      const s = await (await fetch('/v1/session', { credentials: 'same-origin' })).json();
+      const body = JSON.stringify({ rule: "country = 'FR'" });
+      const h = { 'Content-Type': 'application/json' };
+      const post = (headers) => fetch('/v1/segments/preview',
+        { method: 'POST', credentials: 'same-origin', headers, body });
+      const bad = await post(h);
+      const good = await post(Object.assign({ 'X-CSRF-Token': s.csrf }, h));
+      return { csrf: s.csrf, bad: bad.status, code: (await bad.json()).error.code, good: good.status };
+    });
+    problems.splice(0);   // the 403 above was logged on purpose
+    assert(/^[0-9a-f]{64}$/.test(res.csrf), `csrf ${res.csrf}`);
+    eq(res.bad, 403, 'without the token');
+    eq(res.code, 'csrf', 'error code');
+    eq(res.good, 200, 'with the token');
+    // A session of its own: DELETE without the token refused, with it 204.
+    const s = await request('POST', `${state.base}/v1/session`, { body: { key: state.key } });
+    eq(s.status, 200, 'POST /v1/session');
+    const sc = String(s.headers['set-cookie']);
+    assert(/cxm_session=[^;]+/.test(sc) && /HttpOnly/i.test(sc) && /SameSite=Strict/i.test(sc) &&
+      /Path=\//.test(sc), `Set-Cookie ${sc}`);
+    const cookie = /cxm_session=[^;]+/.exec(sc)[0];
+    const del = (h) => request('DELETE', `${state.base}/v1/session`, { headers: Object.assign({ Cookie: cookie }, h) });
+    eq((await del({})).status, 403, 'DELETE without the token');
+    eq((await del({ 'X-CSRF-Token': s.json.csrf })).status, 204, 'DELETE with the token');
+    const after = await request('GET', `${state.base}/v1/session`, { headers: { Cookie: cookie } });
+    eq(after.status, 401, 'the session is gone');
+  });
+
+  await test('sign out: back to the sign-in form', async () => {
+    await page.locator('#sign-out').click();
+    await page.locator('#api-key').waitFor();
+    eq(await page.locator('#nav').isHidden(), true, 'nav hidden');
+    await page.reload();
+    await page.locator('#api-key').waitFor();
+    noProblems('sign out');
+  });
+
+  await test('analyst: the overview without personal data, no console errors', async () => {
+    await signIn(page, state.analyst);
+    await loaded(page, 'all data');
+    await tilesMatch(page, '');
+    await page.locator('#p-risk .big').waitFor();
+    const risk = await apiGet('/v1/churn/at-risk?limit=5');
+    const text = await page.locator('body').innerText();
+    for (const r of risk.rows) assert(!text.includes(r.name), `analyst sees ${r.name}`);
+    assert(/not shown to the analyst role/.test(text), 'says names are hidden');
+    await shot(page, 'analyst');
+    await axe(page, 'analyst overview');
+    noProblems('analyst');
+    await page.locator('#sign-out').click();
+    await page.locator('#api-key').waitFor();
+  });
+}
+
+const guard = setTimeout(() => {
+  console.log(`not ok - the whole run: over ${TOTAL_MS / 1000} s`);
+  failed++;
+  finish();
+}, TOTAL_MS);
+
+let finishing = false;
+async function finish() {
+  if (finishing) return;
+  finishing = true;
+  clearTimeout(guard);
+  await stopAll();
+  checkLog();
+  removeTmp();
+  console.log(`[====] Synthesis: Tested: ${passed + failed} | Passing: ${passed} | ` +
+    `Failing: ${failed} | Crashing: 0`);
+  process.exit(failed || !passed ? 1 : 0);
+}
+
+process.on('exit', () => {
+  const child = state.server;
+  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+process.on('uncaughtException', (e) => {
+  failed++;
+  console.log(`not ok - uncaught: ${oneLine(e)}`);
+  finish();
+});
+process.on('SIGINT', () => { failed++; finish(); });
+process.on('SIGTERM', () => { failed++; finish(); });
+main().catch((e) => {
+  failed++;
+  console.log(`not ok - the run: ${oneLine(e)}`);
+}).finally(finish);

@@ -1,0 +1,116 @@
+// app.js - the dashboard's entry: display preferences, sign-in (an API key
+// exchanged for a session cookie), the app shell and its one page so far,
+// Overview. See docs/dashboard.md.
+
+import { api, ApiError, onUnauthorized, setCsrf } from './api.js';
+import { mount as mountOverview } from './overview.js';
+
+const root = document.documentElement;
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const signOutBtn = document.getElementById('sign-out');
+let page = null;   // the mounted page: {redraw, unmount}
+
+// ---- display preferences: classes on <html>, kept in localStorage --------
+
+const PREFS = [
+  { id: 'pref-large', cls: 'large-text', key: 'cxm.largeText' },
+  { id: 'pref-contrast', cls: 'high-contrast', key: 'cxm.highContrast' },
+];
+
+function stored(key) {
+  try { return localStorage.getItem(key) === '1'; } catch (e) { return false; }
+}
+
+function setPref(p, on) {
+  root.classList.toggle(p.cls, on);
+  document.getElementById(p.id).setAttribute('aria-pressed', String(on));
+  try { localStorage.setItem(p.key, on ? '1' : '0'); } catch (e) { /* private mode */ }
+}
+
+for (const p of PREFS) {
+  setPref(p, stored(p.key));
+  document.getElementById(p.id).addEventListener('click', () => {
+    setPref(p, !root.classList.contains(p.cls));
+    if (page) page.redraw();
+  });
+}
+
+// ---- sign-in and the shell -------------------------------------------------
+
+function unmount() {
+  if (page) page.unmount();
+  page = null;
+}
+
+function showSignIn(note) {
+  unmount();
+  setCsrf(null);
+  nav.hidden = true;
+  signOutBtn.hidden = true;
+  document.title = 'Sign in · cxm';
+  main.replaceChildren(document.getElementById('t-sign-in').content.cloneNode(true));
+  const form = main.querySelector('#sign-in');
+  const input = form.elements.key;
+  const error = main.querySelector('#api-key-error');
+  main.querySelector('#sign-in-note').textContent = note || '';
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const key = input.value.trim();
+    error.textContent = '';
+    input.removeAttribute('aria-invalid');
+    if (!key) {
+      error.textContent = 'Enter your API key.';
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+      return;
+    }
+    try {
+      const s = await api('POST', '/v1/session', { key });
+      input.value = '';
+      showApp(s, true);
+    } catch (err) {
+      error.textContent = err instanceof ApiError && err.status === 401
+        ? 'That API key is not valid. Check it and try again.'
+        : `Could not sign in: ${err.message}`;
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+    }
+  });
+  if (note) main.querySelector('h1').focus();
+}
+
+function showApp(session, focus) {
+  unmount();
+  setCsrf(session.csrf);
+  nav.hidden = false;
+  signOutBtn.hidden = false;
+  page = mountOverview(main, session.role);
+  if (focus) main.querySelector('h1').focus();
+}
+
+signOutBtn.addEventListener('click', async () => {
+  try {
+    await api('DELETE', '/v1/session');
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) {
+      window.alert(`Could not sign out: ${e.message}`);
+      return;
+    }
+  }
+  history.replaceState(null, '', '/');
+  showSignIn('You have signed out.');
+});
+
+// Once, however many of the page's requests find the session gone.
+onUnauthorized(() => { if (page) showSignIn('Your session has ended. Sign in again.'); });
+
+async function start() {
+  try {
+    showApp(await api('GET', '/v1/session'), false);
+  } catch (e) {
+    showSignIn(e instanceof ApiError && e.status === 401 ? '' : `The server did not answer: ${e.message}`);
+  }
+}
+
+start();
