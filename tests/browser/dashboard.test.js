@@ -5,8 +5,11 @@
 // Overview's numbers against GET /v1/metrics, filters in the URL (reload
 // and back restore them), the table toggle, accessibility (axe-core, WCAG
 // 2.1 A and AA) in the normal, larger-text and high-contrast modes, a
-// 320 px phone, CSRF on state-changing requests, an analyst without
-// personal data, sign-out; and, once the server stopped, that its log
+// 320 px phone, the Cases page (the inbox against GET /v1/cases, assign
+// and add a note by keyboard, a refused status move in the alert, axe),
+// the Team page (the leaderboard against GET /v1/team/recognition, axe),
+// CSRF on state-changing requests, an analyst without personal data and
+// without Cases, sign-out; and, once the server stopped, that its log
 // holds no sanitizer report (for an ASan build).
 //
 // Starts `cxm demo` and `cxm serve` on a temp database and a free port and
@@ -481,6 +484,139 @@ async function main() {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  // ---- Cases ----
+  const caseIds = (page) => page.locator('#case-table tbody tr').evaluateAll((trs) => trs.map((t) => Number(t.dataset.id)));
+  const inboxLoaded = (page) => page.waitForFunction(() => {
+    const s = document.querySelector('#status');
+    return s && s.textContent.startsWith('Showing') && document.querySelector('#case-table');
+  });
+  async function tabTo(page, pred, max = 40) {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(pred)) return;
+    }
+    throw new Error(`not reached by Tab: ${pred}`);
+  }
+  let target = null;
+
+  await test('cases: the inbox is GET /v1/cases, most urgent first', async () => {
+    await page.locator('#nav a[data-page=cases]').click();
+    await inboxLoaded(page);
+    eq(await page.locator('#nav a[aria-current=page]').innerText(), 'Cases', 'nav');
+    const want = (await apiGet('/v1/cases?sort=urgency&limit=50')).cases.map((c) => c.id);
+    assert(want.length > 0, 'no cases in the demo');
+    eq(JSON.stringify(await caseIds(page)), JSON.stringify(want), 'ids in order');
+    eq(await page.locator('#case-table caption').count(), 1, 'caption');
+    eq(await page.locator('#case-table thead th[scope=col]').count(), 11, 'column headers');
+    const first = (await apiGet('/v1/cases?sort=urgency&limit=1')).cases[0];
+    const cells = await page.locator('#case-table tbody tr').first().locator('td').allInnerTexts();
+    assert(cells[6].startsWith(first.first_response.state.replace(/_/g, ' ')), `first response ${cells[6]} vs ${first.first_response.state}`);
+    assert(cells[8].startsWith(first.resolution.state.replace(/_/g, ' ')), `resolution ${cells[8]} vs ${first.resolution.state}`);
+    await page.selectOption('#c-status', 'all');
+    await page.waitForFunction(() => /status all/.test(document.querySelector('#status').textContent));
+    assert(new URL(page.url()).searchParams.get('status') === 'all', `URL ${page.url()}`);
+    const all = (await apiGet('/v1/cases?sort=urgency&limit=50&status=all')).cases.map((c) => c.id);
+    eq(JSON.stringify(await caseIds(page)), JSON.stringify(all), 'ids, status all');
+    await page.goBack();
+    await page.waitForFunction(() => /open and in progress/.test(document.querySelector('#status').textContent));
+    eq(await page.locator('#c-status').inputValue(), '', 'status after back');
+    noProblems('cases inbox');
+  });
+
+  await test('cases: assign and add a note by keyboard; the API has them', async () => {
+    await page.locator('main h1').focus();
+    await tabTo(page, () => document.activeElement.classList.contains('case-link'));
+    const id = Number(await page.evaluate(() => document.activeElement.closest('tr').dataset.id));
+    await page.keyboard.press('Enter');
+    await page.locator('#case-title', { hasText: `Case #${id}` }).waitFor();
+    eq(await page.evaluate(() => document.activeElement.id), 'case-title', 'focus on the detail');
+    assert(new URL(page.url()).searchParams.get('case') === String(id), `URL ${page.url()}`);
+    const before = await apiGet(`/v1/cases/${id}`);
+    eq(await page.locator('#case-history li').count(), before.history.length, 'history items');
+    await tabTo(page, () => document.activeElement.id === 'case-assignee', 5);
+    for (let i = 0; i < 20; i++) {
+      const v = await page.locator('#case-assignee').inputValue();
+      if (v && v !== before.assignee) break;
+      await page.keyboard.press('ArrowDown');
+    }
+    const who = await page.locator('#case-assignee').inputValue();
+    assert(who && who !== before.assignee, `assignee ${who}`);
+    await tabTo(page, () => document.activeElement.id === 'case-note', 3);
+    const note = `Called back, test note ${Date.now()}`;
+    await page.keyboard.type(note);
+    await page.keyboard.press('Tab');
+    eq(await page.evaluate(() => document.activeElement.textContent), 'Save', 'focus on Save');
+    await page.keyboard.press('Enter');
+    await page.locator('#case-saved', { hasText: 'saved' }).waitFor();
+    const after = await apiGet(`/v1/cases/${id}`);
+    eq(after.assignee, who, 'assignee in the API');
+    assert(after.history.some((h) => h.kind === 'note' && h.body === note), 'note in the history');
+    await page.locator('#case-history li', { hasText: note }).waitFor();
+    const name = (await apiGet('/v1/employees')).employees.find((e) => e.id === who).name;
+    await page.locator(`#case-table tr[data-id="${id}"] td`, { hasText: name }).first().waitFor();
+    target = id;
+    await shot(page, 'cases');
+    noProblems('cases detail');
+  });
+
+  await test('cases: a move the API refuses shows its error in the alert', async () => {
+    assert(target, 'no case from the step before');
+    const closed = await request('PATCH', `${state.base}/v1/cases/${target}`,
+      { body: { status: 'closed' }, headers: { Authorization: `Bearer ${state.key}` } });
+    eq(closed.status, 200, `closing ${closed.text}`);
+    await page.goto(`${state.base}/?page=cases&status=all&case=${target}`);
+    await page.locator('#case-title', { hasText: `Case #${target}` }).waitFor();
+    await page.selectOption('#case-status', 'resolved');
+    await page.locator('#case-form button[type=submit]').click();
+    await page.locator('#case-error:not(:empty)').waitFor();
+    const r = await request('PATCH', `${state.base}/v1/cases/${target}`,
+      { body: { status: 'resolved' }, headers: { Authorization: `Bearer ${state.key}` } });
+    eq(r.status, 409, 'API status');
+    const msg = await page.locator('#case-error').innerText();
+    assert(msg.includes(r.json.error.message), `alert: ${msg} / API: ${r.json.error.message}`);
+    eq(await page.locator('#case-error').getAttribute('role'), 'alert', 'role');
+    problems.splice(0);   // the 409 was logged on purpose
+  });
+
+  await test('cases: axe on the inbox and the detail, normal and high contrast', async () => {
+    await axe(page, 'cases with detail');
+    await setMode(page, 'pref-contrast', true);
+    await axe(page, 'cases with detail, high contrast');
+    await shot(page, 'cases-contrast');
+    await page.locator('#case-close').click();
+    await page.locator('#case-detail').waitFor({ state: 'hidden' });
+    await axe(page, 'cases inbox, high contrast');
+    await setMode(page, 'pref-contrast', false);
+    await axe(page, 'cases inbox');
+    noProblems('cases axe');
+  });
+
+  await test('team: the leaderboard is GET /v1/team/recognition; axe', async () => {
+    await page.locator('#nav a[data-page=team]').click();
+    await page.locator('#leaderboard table').waitFor();
+    eq(await page.locator('#nav a[aria-current=page]').innerText(), 'Team', 'nav');
+    const rec = await apiGet('/v1/team/recognition');
+    const first = rec.leaderboard[0];
+    const cells = await page.locator('#leaderboard tbody tr').first().locator('th, td').allInnerTexts();
+    eq(cells[0], '1', 'rank');
+    eq(cells[1], first.name, 'first agent');
+    eq(cells[3], String(first.n), 'n');
+    eq(await page.locator('#leaderboard tbody tr').count(), rec.leaderboard.length, 'rows');
+    eq(await page.locator('#p-agent-csat .chart canvas').count() > 0, true, 'chart');
+    const label = await page.locator('#p-agent-csat .chart').getAttribute('aria-label');
+    assert(label && /CSAT by agent/.test(label), `aria-label ${label}`);
+    await shot(page, 'team');
+    await page.locator('#p-agent-csat button.as-table').click();
+    await page.locator('#p-agent-csat table').waitFor();
+    await axe(page, 'team');
+    await setMode(page, 'pref-contrast', true);
+    await axe(page, 'team, high contrast');
+    await setMode(page, 'pref-contrast', false);
+    await page.locator('#nav a[data-page=overview]').click();
+    await loaded(page, 'all data');
+    noProblems('team');
+  });
+
   await test('CSRF: a state-changing request needs the token', async () => {
     const res = await page.evaluate(async () => {
       const s = await (await fetch('/v1/session', { credentials: 'same-origin' })).json();
@@ -529,6 +665,10 @@ async function main() {
     const text = await page.locator('body').innerText();
     for (const r of risk.rows) assert(!text.includes(r.name), `analyst sees ${r.name}`);
     assert(/not shown to the analyst role/.test(text), 'says names are hidden');
+    eq(await page.locator('#nav a[data-page=cases]').isHidden(), true, 'no Cases nav item');
+    eq(await page.locator('#nav a[data-page=team]').isVisible(), true, 'Team nav item');
+    const c = await request('GET', `${state.base}/v1/cases`, { headers: { Authorization: `Bearer ${state.analyst}` } });
+    eq(c.status, 403, 'GET /v1/cases for the analyst');
     await shot(page, 'analyst');
     await axe(page, 'analyst overview');
     noProblems('analyst');

@@ -1,15 +1,64 @@
 // app.js - the dashboard's entry: display preferences, sign-in (an API key
-// exchanged for a session cookie), the app shell and its one page so far,
-// Overview. See docs/dashboard.md.
+// exchanged for a session cookie), the app shell and the router: the page
+// is the URL's `page` parameter (none: Overview; cases; team), and the nav
+// shows the pages the session's role may use. See docs/dashboard.md.
 
 import { api, ApiError, onUnauthorized, setCsrf } from './api.js';
+import * as cases from './cases.js';
 import { mount as mountOverview } from './overview.js';
+import * as team from './team.js';
 
 const root = document.documentElement;
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const signOutBtn = document.getElementById('sign-out');
-let page = null;   // the mounted page: {redraw, unmount}
+let page = null;   // the mounted page: {redraw, unmount, pop?}
+let route = null;  // its name
+let role = null;   // the session's role
+
+const PAGES = {
+  overview: { mount: mountOverview, roles: null },
+  cases: { mount: cases.mount, roles: cases.ROLES },
+  team: { mount: team.mount, roles: team.ROLES },
+};
+const allowed = (name) => !PAGES[name].roles || PAGES[name].roles.includes(role);
+
+function routeOf() {
+  const p = new URLSearchParams(location.search).get('page') || 'overview';
+  return PAGES[p] && allowed(p) ? p : 'overview';
+}
+
+function showNav() {
+  for (const a of nav.querySelectorAll('a[data-page]')) {
+    const name = a.dataset.page;
+    a.parentElement.hidden = !allowed(name);
+    if (name === route) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function mountRoute(focus) {
+  if (page) page.unmount();
+  route = routeOf();
+  page = PAGES[route].mount(main, role);
+  showNav();
+  if (focus) main.querySelector('h1').focus();
+}
+
+nav.addEventListener('click', (e) => {
+  const a = e.target.closest('a[data-page]');
+  if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+  e.preventDefault();
+  history.pushState(null, '', a.getAttribute('href'));
+  mountRoute(true);
+});
+
+window.addEventListener('popstate', () => {
+  if (!page) return;
+  const r = routeOf();
+  if (r !== route) mountRoute(false);
+  else if (page.pop) page.pop();
+});
 
 // ---- display preferences: classes on <html>, kept in localStorage --------
 
@@ -41,6 +90,7 @@ for (const p of PREFS) {
 function unmount() {
   if (page) page.unmount();
   page = null;
+  route = null;
 }
 
 function showSignIn(note) {
@@ -85,8 +135,8 @@ function showApp(session, focus) {
   setCsrf(session.csrf);
   nav.hidden = false;
   signOutBtn.hidden = false;
-  page = mountOverview(main, session.role);
-  if (focus) main.querySelector('h1').focus();
+  role = session.role;
+  mountRoute(focus);
 }
 
 signOutBtn.addEventListener('click', async () => {

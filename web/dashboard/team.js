@@ -1,0 +1,137 @@
+// team.js - the Team page (admin, analyst, agent): performance by agent
+// and by team (GET /v1/team/performance), CSAT by agent as a bar chart,
+// the recognition leaderboard and shout-outs (GET /v1/team/recognition)
+// and eNPS by team (GET /v1/team/enps; small groups hidden by the API).
+
+import { get } from './api.js';
+import { barOption, panel, table, tableBox } from './charts.js';
+import { int, margin, none, num, pct } from './format.js';
+
+export const ROLES = ['admin', 'analyst', 'agent'];
+
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+const withN = (m, fmt) => (m && m.value !== null && m.value !== undefined
+  ? `${fmt(m.value)} ${margin(m.margin)} (n = ${int(m.n)})` : `${none} (n = ${int((m && m.n) || 0)})`);
+const hoursOf = (x) => (x && x.median_seconds !== null && x.median_seconds !== undefined
+  ? num(x.median_seconds / 3600, 1) : none);
+
+function perfColumns(first) {
+  return [first,
+    { label: 'CSAT', get: (r) => withN(r.csat, (v) => pct(v)) },
+    { label: 'NPS', get: (r) => withN(r.nps, (v) => num(v)) },
+    { label: 'Cases', get: (r) => int(r.cases) },
+    { label: 'First response, median (h)', get: (r) => hoursOf(r.first_response) },
+    { label: 'Resolution, median (h)', get: (r) => hoursOf(r.resolution) },
+    { label: 'SLA compliance', get: (r) => withN(r.sla_compliance, (v) => pct(v)) },
+    { label: 'Reopen rate', get: (r) => withN(r.reopen_rate, (v) => pct(v)) }];
+}
+
+function box(target, tbl) {
+  const w = el('div', 'table-wrap');
+  tableBox(w, tbl);
+  target.replaceChildren(w);
+}
+
+const failure = (target, e) => target.replaceChildren(el('p', 'error', `Could not load: ${e.message}`));
+
+export function mount(main) {
+  main.replaceChildren(document.getElementById('t-team').content.cloneNode(true));
+  document.title = 'Team · cxm';
+  const status = main.querySelector('#status');
+  const chart = panel(main.querySelector('#p-agent-csat'));
+  let alive = true;
+  status.textContent = 'Loading…';
+
+  Promise.allSettled([get('/v1/team/performance'), get('/v1/team/recognition'), get('/v1/team/enps')])
+    .then(([perf, rec, enps]) => {
+      if (!alive) return;
+      if (perf.status === 'fulfilled') {
+        const d = perf.value;
+        const agents = d.agents || [];
+        box(main.querySelector('#perf-agents'), table('Performance by agent',
+          perfColumns({ label: 'Agent', text: true, get: (r) => `${r.name || r.agent} (${r.team || 'no team'})` }), agents));
+        box(main.querySelector('#perf-teams'), table('Performance by team',
+          perfColumns({ label: 'Team', text: true, get: (r) => r.team || 'no team' }), d.teams || []));
+        const rows = agents.filter((r) => r.csat && r.csat.value !== null);
+        const best = rows.reduce((a, b) => (!a || b.csat.value > a.csat.value ? b : a), null);
+        const worst = rows.reduce((a, b) => (!a || b.csat.value < a.csat.value ? b : a), null);
+        chart.update({
+          description: rows.length
+            ? `CSAT by agent, ${rows.length} agents: highest ${best.name || best.agent} ${pct(best.csat.value)} ` +
+              `(n = ${int(best.csat.n)}), lowest ${worst.name || worst.agent} ${pct(worst.csat.value)} (n = ${int(worst.csat.n)}).`
+            : 'CSAT by agent: no answers.',
+          caption: 'CSAT by agent',
+          rows,
+          option: barOption('CSAT %', rows.map((r) => r.name || r.agent), rows.map((r) => Number(r.csat.value.toFixed(1)))),
+          columns: [
+            { label: 'Agent', text: true, get: (r) => r.name || r.agent },
+            { label: 'CSAT', get: (r) => pct(r.csat.value) },
+            { label: 'Margin (95%)', get: (r) => margin(r.csat.margin) },
+            { label: 'Answers (n)', get: (r) => int(r.csat.n) },
+          ],
+        });
+      } else {
+        failure(main.querySelector('#perf-agents'), perf.reason);
+      }
+      if (rec.status === 'fulfilled') {
+        const d = rec.value;
+        const lb = d.leaderboard || [];
+        if (lb.length) {
+          box(main.querySelector('#leaderboard'), table(`Recognition leaderboard (at least ${int(d.min_n)} answers)`, [
+            { label: 'Rank', get: (r) => int(r.rank) },
+            { label: 'Agent', text: true, get: (r) => r.name || r.agent },
+            { label: 'Team', text: true, get: (r) => r.team },
+            { label: 'Answers (n)', get: (r) => int(r.n) },
+            { label: 'CSAT', get: (r) => pct(r.csat) },
+            { label: 'Adjusted score', get: (r) => num(r.score) },
+            { label: 'Range (95%)', get: (r) => `${num(r.low)} to ${num(r.high)}` },
+          ], lb));
+        } else {
+          main.querySelector('#leaderboard').replaceChildren(el('p', '', 'No agent has enough answers yet.'));
+        }
+        const so = (d.shoutouts || []).slice(0, 10);
+        if (so.length) {
+          const ul = el('ul', 'shoutouts');
+          for (const s of so) {
+            const li = el('li');
+            const q = el('blockquote', '', s.comment);
+            li.append(el('p', '', `${s.name || s.agent} (${s.team || 'no team'}), ${(s.ts || '').slice(0, 10)}:`), q);
+            ul.append(li);
+          }
+          main.querySelector('#shoutouts').replaceChildren(ul);
+        } else {
+          main.querySelector('#shoutouts').replaceChildren(el('p', '', 'No shout-outs yet.'));
+        }
+      } else {
+        failure(main.querySelector('#leaderboard'), rec.reason);
+      }
+      if (enps.status === 'fulfilled') {
+        const rows = enps.value.rows || [];
+        if (rows.length) {
+          box(main.querySelector('#enps'), table(`eNPS by team and ${enps.value.period || 'period'}`, [
+            { label: 'Period', get: (r) => r.period },
+            { label: 'Team', text: true, get: (r) => (r.team === null ? 'whole company' : r.team) },
+            { label: 'eNPS', get: (r) => (r.value === null ? (r.note || 'not enough responses') : `${num(r.value)} ${margin(r.margin)}`) },
+            { label: 'Answers (n)', get: (r) => (r.n === null ? none : int(r.n)) },
+          ], rows));
+        } else {
+          main.querySelector('#enps').replaceChildren(el('p', '', 'No eNPS answers yet.'));
+        }
+      } else {
+        failure(main.querySelector('#enps'), enps.reason);
+      }
+      const bad = [perf, rec, enps].find((x) => x.status === 'rejected');
+      status.textContent = bad ? `Some figures could not be loaded: ${bad.reason.message}` : 'Team figures for all data.';
+    });
+
+  return {
+    redraw() { chart.redraw(); },
+    unmount() { alive = false; chart.dispose(); },
+  };
+}
