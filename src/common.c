@@ -49,18 +49,25 @@ int cxm_err_set(struct cxm_err *err, int code, const char *fmt, ...)
     return code;
 }
 
-int cxm_err_field(struct cxm_err *err, int code, long index, const char *field,
-                  const char *fmt, ...)
+int cxm_err_vfield(struct cxm_err *err, int code, long index, const char *field,
+                   const char *fmt, va_list ap)
 {
     if (!err)
         return code;
     err->index = index;
     cxm_strlcpy(err->field, field ? field : "", sizeof err->field);
+    err_vset(err, code, fmt, ap);
+    return code;
+}
+
+int cxm_err_field(struct cxm_err *err, int code, long index, const char *field,
+                  const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    err_vset(err, code, fmt, ap);
+    int rc = cxm_err_vfield(err, code, index, field, fmt, ap);
     va_end(ap);
-    return code;
+    return rc;
 }
 
 void cxm_err_clear(struct cxm_err *err)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdbool.h>
 
 /* Code built for unit tests sees CXM_TESTABLE functions; otherwise they
@@ -51,6 +52,9 @@ int cxm_err_set(struct cxm_err *err, int code, const char *fmt, ...)
 /* Same, naming the record index and field. */
 int cxm_err_field(struct cxm_err *err, int code, long index, const char *field,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* cxm_err_field with a va_list (for a module's own error helpers). */
+int cxm_err_vfield(struct cxm_err *err, int code, long index, const char *field,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 void cxm_err_clear(struct cxm_err *err);
 
 void *cxm_malloc(size_t n);

@@ -1234,16 +1234,11 @@ static bool read_int(const char *s, int *out)
 __attribute__((format(printf, 3, 4)))
 static int respond(struct cxm_err *err, const struct survey_question *q, const char *fmt, ...)
 {
-    if (!err)
-        return CXM_EINVAL;
-    char msg[CXM_ERR_MSG];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = cxm_err_vfield(err, CXM_EINVAL, -1, q->id, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        msg[0] = '\0';
-    return cxm_err_field(err, CXM_EINVAL, -1, q->id, "%s", msg);
+    return rc;
 }
 
 static int read_answer(const struct survey *s, size_t qi, const char *const *values,

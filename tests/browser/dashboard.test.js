@@ -20,189 +20,29 @@
 // screenshots of the pages there.
 'use strict';
 
-const { execFile, spawn } = require('child_process');
-const fs = require('fs');
-const http = require('http');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const {
+  assert, eq, oneLine, request, tabTo: tabToPred, createHarness,
+} = require('./harness');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.resolve(ROOT, process.env.CXM_BIN || 'cxm');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const STEP_MS = 15000;
 const TOTAL_MS = 60000;
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cxm-dashboard-'));
-const DB = path.join(tmp, 'cxm.db');
-const state = { server: null, base: '', key: '', analyst: '', ctx: null };
+const h = createHarness({
+  tmpPrefix: 'cxm-dashboard-', shotPrefix: 'dashboard-', totalMs: TOTAL_MS, axeMessages: true,
+  state: { analyst: '' },
+});
+const { state, test, startServer, axe, shot } = h;
+const DB = h.db;
+const run = h.cxm;
 const problems = [];   // console errors and page errors, checked now and then
-let passed = 0;
-let failed = 0;
 
 // ---- plumbing --------------------------------------------------------------
-
-function oneLine(e) {
-  const s = e && e.message ? e.message : String(e);
-  return s.split('\n').filter(Boolean).slice(0, 3).join(' | ').slice(0, 400);
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-async function test(name, fn) {
-  try {
-    await withTimeout(Promise.resolve().then(fn), STEP_MS, name);
-    passed++;
-    console.log(`ok - ${name}`);
-    return true;
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${oneLine(e)}`);
-    return false;
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function eq(got, want, what) {
-  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-
-// One HTTP request: {status, headers, text, json}.
-function request(method, url, { body, headers = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
-    const h = Object.assign({}, headers);
-    if (data) {
-      h['Content-Length'] = data.length;
-      h['Content-Type'] = 'application/json';
-    }
-    const req = http.request(url, { method, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const buf = Buffer.concat(chunks);
-        const text = buf.toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch (e) { json = null; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json, bytes: buf.length });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(STEP_MS, () => req.destroy(new Error(`${method} ${url}: no answer`)));
-    if (data) req.write(data);
-    req.end();
-  });
-}
 
 async function apiGet(p, key = state.key) {
   const r = await request('GET', state.base + p, { headers: { Authorization: `Bearer ${key}` } });
   if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
   return r.json;
-}
-
-function run(args) {
-  return new Promise((resolve, reject) => {
-    execFile(BIN, args, { timeout: STEP_MS }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`cxm ${args[0]}: ${oneLine(err)} ${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-// Starts cxm serve on the demo database and a free port; resolves once it
-// printed its listening line (and the first admin key before it).
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const log = fs.openSync(path.join(tmp, 'server.log'), 'a');
-    const child = spawn(BIN, ['serve', '--db', DB, '--listen', '127.0.0.1:0', '--threads', '4'],
-      { stdio: ['ignore', 'pipe', log] });
-    state.server = child;
-    let out = '';
-    let keyNext = false;
-    child.on('error', reject);
-    child.on('exit', (code, sig) => reject(new Error(`cxm serve exited (${code ?? sig}) before listening`)));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      let nl;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl).trim();
-        out = out.slice(nl + 1);
-        if (keyNext) {
-          state.key = line;
-          keyNext = false;
-        } else if (line.includes('first start: admin API key')) {
-          keyNext = true;
-        } else if (line.startsWith('cxm: listening on http://')) {
-          state.base = `http://127.0.0.1:${/:(\d+)$/.exec(line)[1]}`;
-          if (!state.key) reject(new Error('no admin key printed on first start'));
-          else resolve();
-        }
-      }
-    });
-  });
-}
-
-async function stopAll() {
-  if (state.ctx) await withTimeout(state.ctx.close(), 5000, 'closing the browser').catch(() => {});
-  const child = state.server;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    const gone = new Promise((r) => child.once('exit', r));
-    await withTimeout(gone, 5000, 'stopping cxm').catch(() => child.kill('SIGKILL'));
-  }
-}
-
-function checkLog() {
-  if (!state.base) return;
-  let log = '';
-  try { log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8'); } catch (e) { log = ''; }
-  const n = (log.match(/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/g) || []).length;
-  if (n) {
-    failed++;
-    console.log(`not ok - server log is clean: ${n} sanitizer report(s)`);
-  } else {
-    passed++;
-    console.log('ok - server log is clean');
-  }
-}
-
-function removeTmp() {
-  if (failed) {
-    try {
-      const log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8').split('\n');
-      console.log('# server log (last lines):');
-      for (const l of log.slice(-15)) if (l) console.log(`#   ${l}`);
-    } catch (e) { /* no log */ }
-  }
-  if (process.env.CXM_BROWSER_KEEP) console.log(`# kept ${tmp}`);
-  else fs.rmSync(tmp, { recursive: true, force: true });
-}
-
-async function axe(page, what) {
-  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const res = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  const v = res.violations.map((x) => `${x.id} (${x.nodes.map((n) => n.target.join(' ')).join(', ')}: ` +
-    `${(x.nodes[0].any[0] || x.nodes[0].all[0] || {}).message || ''})`);
-  assert(v.length === 0, `${what}: axe violations: ${v.join('; ')}`);
-}
-
-async function shot(page, name) {
-  const dir = process.env.CXM_BROWSER_SHOTS;
-  if (dir) await page.screenshot({ path: path.join(dir, `dashboard-${name}.png`), fullPage: true });
 }
 
 // The browser logs every 4xx answer as a console error. Being signed out
@@ -321,18 +161,7 @@ async function main() {
   });
 
   await test('browser starts', async () => {
-    state.ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      locale: 'en-US',
-      bypassCSP: true,           // to inject axe; the CSP itself is checked on the headers
-      viewport: { width: 1280, height: 900 },
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
-        '--no-first-run', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync'],
-    });
-    state.ctx.setDefaultTimeout(STEP_MS - 1000);
-    page = state.ctx.pages()[0] || await state.ctx.newPage();
+    page = await h.launchBrowser({ width: 1280, height: 900 });
     watch(page);
   });
   if (!page) return;
@@ -490,13 +319,8 @@ async function main() {
     const s = document.querySelector('#status');
     return s && s.textContent.startsWith('Showing') && document.querySelector('#case-table');
   });
-  async function tabTo(page, pred, max = 40) {
-    for (let i = 0; i < max; i++) {
-      await page.keyboard.press('Tab');
-      if (await page.evaluate(pred)) return;
-    }
-    throw new Error(`not reached by Tab: ${pred}`);
-  }
+  // Presses Tab until pred() holds in the page (at most max times).
+  const tabTo = (page, pred, max = 40) => tabToPred(page, pred, { max, inPage: true });
   let target = null;
 
   await test('cases: the inbox is GET /v1/cases, most urgent first', async () => {
@@ -677,37 +501,4 @@ async function main() {
   });
 }
 
-const guard = setTimeout(() => {
-  console.log(`not ok - the whole run: over ${TOTAL_MS / 1000} s`);
-  failed++;
-  finish();
-}, TOTAL_MS);
-
-let finishing = false;
-async function finish() {
-  if (finishing) return;
-  finishing = true;
-  clearTimeout(guard);
-  await stopAll();
-  checkLog();
-  removeTmp();
-  console.log(`[====] Synthesis: Tested: ${passed + failed} | Passing: ${passed} | ` +
-    `Failing: ${failed} | Crashing: 0`);
-  process.exit(failed || !passed ? 1 : 0);
-}
-
-process.on('exit', () => {
-  const child = state.server;
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-process.on('uncaughtException', (e) => {
-  failed++;
-  console.log(`not ok - uncaught: ${oneLine(e)}`);
-  finish();
-});
-process.on('SIGINT', () => { failed++; finish(); });
-process.on('SIGTERM', () => { failed++; finish(); });
-main().catch((e) => {
-  failed++;
-  console.log(`not ok - the run: ${oneLine(e)}`);
-}).finally(finish);
+h.run(main);

@@ -14,85 +14,22 @@
 // CXM_BROWSER_SHOTS=DIR saves screenshots of the pages there.
 'use strict';
 
-const { spawn } = require('child_process');
-const fs = require('fs');
 const http = require('http');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const {
+  active, assert, eq, request, tabTo: tabToPred, submitByEnter: submitWith, createHarness,
+} = require('./harness');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.resolve(ROOT, process.env.CXM_BIN || 'cxm');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const STEP_MS = 15000;
 const TOTAL_MS = 90000;
 const SURVEY = 'after-order';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cxm-browser-'));
-const state = { server: null, base: '', key: '', ctx: null, host: null, hostBase: '' };
-let passed = 0;
-let failed = 0;
+const h = createHarness({
+  tmpPrefix: 'cxm-browser-', totalMs: TOTAL_MS,
+  state: { host: null, hostBase: '' },
+  onStop: () => { if (h.state.host) h.state.host.close(); },
+});
+const { state, test, startServer, axe, shot } = h;
 
 // ---- plumbing --------------------------------------------------------------
-
-function oneLine(e) {
-  const s = e && e.message ? e.message : String(e);
-  return s.split('\n').filter(Boolean).slice(0, 3).join(' | ').slice(0, 400);
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-async function test(name, fn) {
-  try {
-    await withTimeout(Promise.resolve().then(fn), STEP_MS, name);
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${oneLine(e)}`);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function eq(got, want, what) {
-  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-
-// One HTTP request: {status, headers, text, json}. No redirects followed.
-function request(method, url, { body, headers = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? null
-      : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const h = Object.assign({}, headers);
-    if (data) {
-      h['Content-Length'] = data.length;
-      if (!h['Content-Type']) h['Content-Type'] = 'application/json';
-    }
-    const req = http.request(url, { method, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try { json = JSON.parse(text); } catch (e) { json = null; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(STEP_MS, () => req.destroy(new Error(`${method} ${url}: no answer`)));
-    if (data) req.write(data);
-    req.end();
-  });
-}
 
 function api(method, p, body) {
   return request(method, state.base + p, {
@@ -104,41 +41,6 @@ async function apiOk(method, p, body, want) {
   const r = await api(method, p, body);
   if (!want.includes(r.status)) throw new Error(`${method} ${p}: ${r.status} ${r.text.slice(0, 300)}`);
   return r.json;
-}
-
-// Starts cxm serve on a temp database and a free port; resolves once it
-// printed its listening line (and the first admin key before it).
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const log = fs.openSync(path.join(tmp, 'server.log'), 'a');
-    const child = spawn(BIN, ['serve', '--db', path.join(tmp, 'cxm.db'), '--listen',
-      '127.0.0.1:0', '--threads', '4'], { stdio: ['ignore', 'pipe', log] });
-    state.server = child;
-    let out = '';
-    let keyNext = false;
-    child.on('error', reject);
-    child.on('exit', (code, sig) => reject(new Error(`cxm serve exited (${code ?? sig}) before listening`)));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      let nl;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl).trim();
-        out = out.slice(nl + 1);
-        if (keyNext) {
-          state.key = line;
-          keyNext = false;
-        } else if (line.includes('first start: admin API key')) {
-          keyNext = true;
-        } else if (line.startsWith('cxm: listening on http://')) {
-          const m = /:(\d+)$/.exec(line);
-          state.base = `http://127.0.0.1:${m[1]}`;
-          if (!state.key) reject(new Error('no admin key printed on first start'));
-          else resolve();
-        }
-      }
-    });
-  });
 }
 
 // A page on another origin that embeds the widget.
@@ -162,80 +64,13 @@ function startHost() {
   });
 }
 
-async function stopAll() {
-  if (state.ctx) await withTimeout(state.ctx.close(), 5000, 'closing the browser').catch(() => {});
-  if (state.host) state.host.close();
-  const child = state.server;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    const gone = new Promise((r) => child.once('exit', r));
-    await withTimeout(gone, 5000, 'stopping cxm').catch(() => child.kill('SIGKILL'));
-  }
-}
-
-// After the server stopped: its log must hold no sanitizer report (an
-// ASan build, CXM_BIN=build/asan/cxm, writes them there).
-function checkLog() {
-  if (!state.base) return;
-  let log = '';
-  try { log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8'); } catch (e) { log = ''; }
-  const n = (log.match(/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/g) || []).length;
-  if (n) {
-    failed++;
-    console.log(`not ok - server log is clean: ${n} sanitizer report(s)`);
-  } else {
-    passed++;
-    console.log('ok - server log is clean');
-  }
-}
-
-function removeTmp() {
-  if (failed) {
-    try {
-      const log = fs.readFileSync(path.join(tmp, 'server.log'), 'utf8').split('\n');
-      console.log('# server log (last lines):');
-      for (const l of log.slice(-15)) if (l) console.log(`#   ${l}`);
-    } catch (e) { /* no log */ }
-  }
-  if (process.env.CXM_BROWSER_KEEP) console.log(`# kept ${tmp}`);
-  else fs.rmSync(tmp, { recursive: true, force: true });
-}
-
-async function axe(page, what) {
-  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const res = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  const v = res.violations.map((x) => `${x.id} (${x.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  assert(v.length === 0, `${what}: axe violations: ${v.join('; ')}`);
-}
-
-async function shot(page, name) {
-  const dir = process.env.CXM_BROWSER_SHOTS;
-  if (dir) await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
-}
-
-const active = (page) => page.evaluate(() => {
-  const a = document.activeElement;
-  return a ? { tag: a.tagName, type: a.type || '', value: a.value || '', text: a.textContent } : {};
-});
-
-// Presses Tab until pred(activeElement) holds (at most 12 times).
-async function tabTo(page, pred, what) {
-  for (let i = 0; i < 12; i++) {
-    await page.keyboard.press('Tab');
-    if (pred(await active(page))) return;
-  }
-  throw new Error(`Tab never reached ${what}`);
-}
+// Presses Tab until pred(active element) holds (at most 12 times).
+const tabTo = (page, pred, what) => tabToPred(page, pred, { what });
 
 const isRadio = (a) => a.tag === 'INPUT' && a.type === 'radio';
 const isSubmit = (a) => a.tag === 'BUTTON' && a.type === 'submit' && !/skip|passer/i.test(a.text);
 
-async function submitByEnter(page) {
-  await tabTo(page, isSubmit, 'the submit button');
-  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
-}
+const submitByEnter = (page) => submitWith(page, isSubmit);
 
 const htmlLang = (page) => page.evaluate(() => document.documentElement.lang);
 const bodyText = (page) => page.evaluate(() => document.body.innerText);
@@ -307,18 +142,7 @@ async function main() {
   });
 
   await test('browser starts', async () => {
-    state.ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      locale: 'en-US',
-      bypassCSP: true,           // to inject axe; the CSP itself is checked on the headers
-      viewport: { width: 1024, height: 768 },
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
-        '--no-first-run', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync'],
-    });
-    state.ctx.setDefaultTimeout(STEP_MS - 1000);
-    page = state.ctx.pages()[0] || await state.ctx.newPage();
+    page = await h.launchBrowser({ width: 1024, height: 768 });
   });
   if (!page || !ctx.link) return;
 
@@ -524,38 +348,4 @@ async function main() {
   });
 }
 
-const guard = setTimeout(() => {
-  console.log(`not ok - the whole run: over ${TOTAL_MS / 1000} s`);
-  failed++;
-  finish();
-}, TOTAL_MS);
-
-let finishing = false;
-async function finish() {
-  if (finishing) return;
-  finishing = true;
-  clearTimeout(guard);
-  await stopAll();
-  checkLog();
-  removeTmp();
-  console.log(`[====] Synthesis: Tested: ${passed + failed} | Passing: ${passed} | ` +
-    `Failing: ${failed} | Crashing: 0`);
-  process.exit(failed || !passed ? 1 : 0);
-}
-
-// Last resort when node itself dies: no server left behind.
-process.on('exit', () => {
-  const child = state.server;
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-process.on('uncaughtException', (e) => {
-  failed++;
-  console.log(`not ok - uncaught: ${oneLine(e)}`);
-  finish();
-});
-process.on('SIGINT', () => { failed++; finish(); });
-process.on('SIGTERM', () => { failed++; finish(); });
-main().catch((e) => {
-  failed++;
-  console.log(`not ok - the run: ${oneLine(e)}`);
-}).finally(finish);
+h.run(main);
