@@ -1,8 +1,11 @@
 /* api_dashboard.c - see api_dashboard.h. A path is looked up exactly in
- * the table that scripts/gen-dashboard.sh generates; nothing on disk is
- * read, so no path can escape it. */
+ * the table that scripts/gen-dashboard.sh generates. Only with
+ * CXM_WEB_DIR set (development) is a file read from disk, and then only a
+ * plain name directly in that directory, so no path can escape it. */
 #include "http/api_dashboard.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -33,8 +36,66 @@ static const struct dashboard_asset *find(const char *path)
     return NULL;
 }
 
+/* Development: /app/NAME (and /) from the directory CXM_WEB_DIR, where NAME
+ * is [a-z0-9_-]+ and one of the dashboard's extensions; never cached. 1:
+ * answered; 0: not such a path (the embedded table answers). */
+static int from_dir(struct req *r, const char *dir)
+{
+    const char *name = !strcmp(r->path, "/") ? "index.html"
+                       : !strncmp(r->path, "/app/", 5) ? r->path + 5 : NULL;
+    if (!name)
+        return 0;
+    size_t len = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+    const char *ext = name + len;
+    static const struct { const char *ext, *ctype; } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"}, {".svg", "image/svg+xml"}};
+    const char *ctype = NULL;
+    for (size_t i = 0; len && i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(ext, types[i].ext))
+            ctype = types[i].ctype;
+    if (!ctype)
+        return 0;
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = n > 0 && (size_t)n < sizeof path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return 0;
+    char *body = NULL;
+    size_t cap = 0, used = 0;
+    for (;;) {
+        if (used == cap) {
+            char *nb = cap < (8u << 20) ? cxm_realloc(body, cap ? cap * 2 : 65536) : NULL;
+            if (!nb) {
+                free(body);
+                fclose(f);
+                reply_error(r, 500, "out_of_memory", "out of memory or file too large", -1,
+                            NULL);
+                return 1;
+            }
+            body = nb;
+            cap = cap ? cap * 2 : 65536;
+        }
+        size_t got = fread(body + used, 1, cap - used, f);
+        used += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    reply_header(r, "Cache-Control", "no-store");
+    if (!strncmp(ctype, "text/html", 9)) {
+        reply_header(r, "Content-Security-Policy", page_csp);
+        reply_header(r, "Referrer-Policy", "same-origin");
+    }
+    reply_text(r, 200, ctype, body, used);
+    return 1;
+}
+
 void api_dashboard_asset(struct req *r)
 {
+    const char *dir = getenv("CXM_WEB_DIR");
+    if (dir && *dir && from_dir(r, dir))
+        return;
     const struct dashboard_asset *a = find(r->path);
     if (!a) {
         static const char msg[] = "not found\n";

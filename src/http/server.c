@@ -902,6 +902,9 @@ int server_run(struct engine *e, const struct server_opts *o, struct cxm_err *er
     fflush(stdout);
     log_msg(LOG_INFO, "listening on %s:%u with %u threads", host, port,
             o->threads ? o->threads : 4);
+    const char *web = getenv("CXM_WEB_DIR");
+    if (web && *web)
+        log_msg(LOG_INFO, "the dashboard's /app/ files come from CXM_WEB_DIR (development)");
 
     int sig = 0;
     sigwait(&set, &sig);

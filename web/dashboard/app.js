@@ -1,11 +1,22 @@
 // app.js - the dashboard's entry: display preferences, sign-in (an API key
 // exchanged for a session cookie), the app shell and the router: the page
-// is the URL's `page` parameter (none: Overview; cases; team), and the nav
-// shows the pages the session's role may use. See docs/dashboard.md.
+// is the URL's `page` parameter (none: Overview), and the nav shows the
+// pages the session's role may use. See docs/dashboard.md.
+//
+// A page is a module with ROLES (null: every role) and an async
+// mount(main, role) that fills main (its markup from dom.js template())
+// and resolves {redraw(), unmount(), pop()?}: redraw after a display mode
+// changed colours or sizes, pop when back or forward changed the URL's
+// query but not the page.
 
 import { api, ApiError, onUnauthorized, setCsrf } from './api.js';
 import * as cases from './cases.js';
-import { mount as mountOverview } from './overview.js';
+import * as customers from './customers.js';
+import * as feedback from './feedback.js';
+import * as journeys from './journeys.js';
+import * as overview from './overview.js';
+import * as segments from './segments.js';
+import * as settings from './settings.js';
 import * as team from './team.js';
 
 const root = document.documentElement;
@@ -15,13 +26,10 @@ const signOutBtn = document.getElementById('sign-out');
 let page = null;   // the mounted page: {redraw, unmount, pop?}
 let route = null;  // its name
 let role = null;   // the session's role
+let mounting = 0;  // bumped by every mount, so a slow one that lost the race is dropped
 
-const PAGES = {
-  overview: { mount: mountOverview, roles: null },
-  cases: { mount: cases.mount, roles: cases.ROLES },
-  team: { mount: team.mount, roles: team.ROLES },
-};
-const allowed = (name) => !PAGES[name].roles || PAGES[name].roles.includes(role);
+const PAGES = { overview, journeys, feedback, customers, cases, segments, team, settings };
+const allowed = (name) => !PAGES[name].ROLES || PAGES[name].ROLES.includes(role);
 
 function routeOf() {
   const p = new URLSearchParams(location.search).get('page') || 'overview';
@@ -37,11 +45,24 @@ function showNav() {
   }
 }
 
-function mountRoute(focus) {
+async function mountRoute(focus) {
   if (page) page.unmount();
+  page = null;
   route = routeOf();
-  page = PAGES[route].mount(main, role);
   showNav();
+  const mine = ++mounting;
+  try {
+    const p = await PAGES[route].mount(main, role);
+    if (mine !== mounting) {
+      p.unmount();
+      return;
+    }
+    page = p;
+  } catch (e) {
+    if (mine !== mounting) return;
+    main.replaceChildren(Object.assign(document.createElement('h1'), { tabIndex: -1, textContent: 'cxm' }),
+      Object.assign(document.createElement('p'), { className: 'error', textContent: `Could not show the page: ${e.message}` }));
+  }
   if (focus) main.querySelector('h1').focus();
 }
 
@@ -54,10 +75,10 @@ nav.addEventListener('click', (e) => {
 });
 
 window.addEventListener('popstate', () => {
-  if (!page) return;
+  if (!route) return;
   const r = routeOf();
   if (r !== route) mountRoute(false);
-  else if (page.pop) page.pop();
+  else if (page && page.pop) page.pop();
 });
 
 // ---- display preferences: classes on <html>, kept in localStorage --------
@@ -88,6 +109,7 @@ for (const p of PREFS) {
 // ---- sign-in and the shell -------------------------------------------------
 
 function unmount() {
+  mounting++;
   if (page) page.unmount();
   page = null;
   route = null;

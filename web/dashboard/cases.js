@@ -6,6 +6,7 @@
 
 import { api, get } from './api.js';
 import { tableBox } from './charts.js';
+import { el, template } from './dom.js';
 import { none } from './format.js';
 
 export const ROLES = ['admin', 'agent'];
@@ -13,12 +14,6 @@ const STATUSES = ['open', 'in_progress', 'resolved', 'closed'];
 const STATUS_TEXT = { open: 'open', in_progress: 'in progress', resolved: 'resolved', closed: 'closed' };
 const KEYS = ['status', 'team', 'case'];
 
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 const when = (ts) => (ts ? ts.replace('T', ' ').replace(/:\d\dZ$/, ' UTC') : none);
 
@@ -95,8 +90,8 @@ function inboxTable(cases, names, open) {
   return t;
 }
 
-export function mount(main, role) {
-  main.replaceChildren(document.getElementById('t-cases').content.cloneNode(true));
+export async function mount(main) {
+  main.replaceChildren(await template('cases'));
   document.title = 'Cases · cxm';
   const form = main.querySelector('#case-filters');
   const status = main.querySelector('#status');

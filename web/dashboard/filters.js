@@ -20,8 +20,10 @@ export function fromUrl(search = location.search) {
   return f;
 }
 
-export function toSearch(f) {
+// The URL query of filters f on a page (none: the Overview, at /).
+export function toSearch(f, page) {
   const q = new URLSearchParams();
+  if (page) q.set('page', page);
   for (const k of KEYS) if (f[k]) q.set(k, f[k]);
   const s = q.toString();
   return s ? `?${s}` : '';

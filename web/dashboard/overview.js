@@ -6,18 +6,12 @@
 
 import { get } from './api.js';
 import { barOption, panel, table, tableBox, trendOption } from './charts.js';
+import { el, failure, template } from './dom.js';
 import * as filters from './filters.js';
 import { count, int, margin, none, num, pct, signed } from './format.js';
 
 const METRICS = ['admin', 'analyst'];   // /v1/metrics, /v1/text/themes, /v1/churn/drivers
 const PERSONAL = ['admin', 'agent'];    // /v1/churn/at-risk (names)
-
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 // ---- KPI tiles -------------------------------------------------------------
 
@@ -152,14 +146,14 @@ function showRisk(box, drivers, atRisk, role) {
   box.replaceChildren(...parts);
 }
 
-const failure = (e) => el('p', 'error', `Could not load: ${e.message}`);
-
 // ---- the page ----------------------------------------------------------------
 
 // Renders the page into main for a session of role. Returns {redraw(),
 // unmount()}: redraw after a display mode changes the colours or sizes.
-export function mount(main, role) {
-  main.replaceChildren(document.getElementById('t-overview').content.cloneNode(true));
+export const ROLES = null;
+
+export async function mount(main, role) {
+  main.replaceChildren(await template('overview'));
   document.title = 'Overview · cxm';
   const form = main.querySelector('#filters');
   const status = main.querySelector('#status');
@@ -232,7 +226,7 @@ export function mount(main, role) {
   }
 
   const apply = (f, push) => {
-    if (push) history.pushState(null, '', location.pathname + filters.toSearch(f));
+    if (push) history.pushState(null, '', `/${filters.toSearch(f)}`);
     render(f);
   };
   const onChange = () => apply(filters.read(form), true);

@@ -5,16 +5,11 @@
 
 import { get } from './api.js';
 import { barOption, panel, table, tableBox } from './charts.js';
+import { el, failure as failed, template } from './dom.js';
 import { int, margin, none, num, pct } from './format.js';
 
 export const ROLES = ['admin', 'analyst', 'agent'];
 
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 const withN = (m, fmt) => (m && m.value !== null && m.value !== undefined
   ? `${fmt(m.value)} ${margin(m.margin)} (n = ${int(m.n)})` : `${none} (n = ${int((m && m.n) || 0)})`);
@@ -38,10 +33,10 @@ function box(target, tbl) {
   target.replaceChildren(w);
 }
 
-const failure = (target, e) => target.replaceChildren(el('p', 'error', `Could not load: ${e.message}`));
+const failure = (target, e) => target.replaceChildren(failed(e));
 
-export function mount(main) {
-  main.replaceChildren(document.getElementById('t-team').content.cloneNode(true));
+export async function mount(main) {
+  main.replaceChildren(await template('team'));
   document.title = 'Team · cxm';
   const status = main.querySelector('#status');
   const chart = panel(main.querySelector('#p-agent-csat'));
