@@ -14,11 +14,12 @@
 #include "log.h"
 
 enum { O_DB = 1, O_FORMAT, O_BY, O_WHERE, O_FROM, O_TO, O_TZ, O_PERIOD, O_BASELINE,
-       O_AT, O_THEME, O_SENT, O_LIMIT, O_SEARCH, O_SET, O_CUSTOMER, O_HELP };
+       O_AT, O_THEME, O_SENT, O_LIMIT, O_SEARCH, O_SET, O_CUSTOMER, O_CHANNEL, O_TOUCHPOINT,
+       O_STAGE, O_HELP };
 
 struct targs {
     const char *db, *format, *by, *where, *from, *to, *tz, *period, *at, *theme,
-        *sentiment, *search, *set, *customer;
+        *sentiment, *search, *set, *customer, *channel, *touchpoint, *stage;
     long baseline, limit;
 };
 
@@ -32,6 +33,9 @@ static const struct option topts[] = {
     {"sentiment", required_argument, NULL, O_SENT},
     {"limit", required_argument, NULL, O_LIMIT}, {"search", required_argument, NULL, O_SEARCH},
     {"set", required_argument, NULL, O_SET}, {"customer", required_argument, NULL, O_CUSTOMER},
+    {"channel", required_argument, NULL, O_CHANNEL},
+    {"touchpoint", required_argument, NULL, O_TOUCHPOINT},
+    {"stage", required_argument, NULL, O_STAGE},
     {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
 
 /* -1: --help printed. */
@@ -58,6 +62,9 @@ static int targs_parse(const char *cmd, const char *usage, int argc, char **argv
         case O_SEARCH: a->search = optarg; break;
         case O_SET: a->set = optarg; break;
         case O_CUSTOMER: a->customer = optarg; break;
+        case O_CHANNEL: a->channel = optarg; break;
+        case O_TOUCHPOINT: a->touchpoint = optarg; break;
+        case O_STAGE: a->stage = optarg; break;
         case O_BASELINE: rc = cli_whole(cmd, "--baseline", optarg, 1, 52, &a->baseline); break;
         case O_LIMIT: rc = cli_whole(cmd, "--limit", optarg, 1, CXM_MAX_PAGE, &a->limit); break;
         case O_HELP: fputs(usage, stdout); return -1;
@@ -207,10 +214,12 @@ int text_cmd_taxonomy(int argc, char **argv)
 static const char feedback_usage[] =
     "usage: cxm text feedback [--db FILE] [--search WORDS] [--theme ID]\n"
     "                         [--sentiment positive|negative|neutral] [--from DATE]\n"
-    "                         [--to DATE] [--customer ID] [--limit N]\n"
+    "                         [--to DATE] [--customer ID] [--channel NAME]\n"
+    "                         [--touchpoint NAME] [--stage NAME] [--limit N]\n"
     "                         [--format table|csv|json]\n\n"
     "Comments, newest first, with their score, sentiment and themes. --search finds\n"
-    "comments holding every word (stemmed: 'refunds' finds 'refund').\n";
+    "comments holding every word (stemmed: 'refunds' finds 'refund'); --channel,\n"
+    "--touchpoint and --stage keep the answers given there.\n";
 
 int text_cmd_feedback(int argc, char **argv)
 {
@@ -221,7 +230,9 @@ int text_cmd_feedback(int argc, char **argv)
     struct cxm_err err;
     cxm_err_clear(&err);
     struct feedback_query q = {.search = a.search, .label = a.sentiment, .from = 0,
-                               .to = INT64_MAX, .limit = (size_t)a.limit, .theme = -1};
+                               .to = INT64_MAX, .limit = (size_t)a.limit, .theme = -1,
+                               .channel = a.channel, .touchpoint = a.touchpoint,
+                               .stage = a.stage};
     int64_t cust = 0;
     if (a.sentiment && strcmp(a.sentiment, "positive") && strcmp(a.sentiment, "negative") &&
         strcmp(a.sentiment, "neutral"))

@@ -188,10 +188,12 @@ struct feedback_query {
     const char *label;           /* positive, negative, neutral; NULL: any */
     int64_t from, to;
     uint32_t customer;           /* 0: any */
+    const char *channel, *touchpoint, *stage;   /* exact values; NULL: any */
     int64_t cursor;              /* 0: the newest */
     size_t limit;
 };
-/* Comments newest first with score, sentiment, themes; cursor paging. */
+/* Comments newest first with score, sentiment, themes; cursor paging. A
+ * channel, touchpoint or stage the data never had matches nothing. */
 int engine_feedback_list(struct engine *e, const struct feedback_query *q, json_t **out,
                          struct cxm_err *err);
 /* Trains the sentiment model on the feedback that has both a comment and

@@ -344,10 +344,28 @@ static size_t feedback_row(const struct model *m, int64_t seq)
     return 0;
 }
 
-static bool comment_matches(const struct model *m, size_t i, const struct feedback_query *q)
+/* The codes of the query's channel, touchpoint and stage (0: any); false
+ * when one names a value the data never had, so nothing matches. */
+static bool dim_codes(const struct model *m, const struct feedback_query *q, uint32_t code[3])
+{
+    const char *v[3] = {q->channel, q->touchpoint, q->stage};
+    const int d[3] = {DICT_CHANNEL, DICT_TOUCHPOINT, DICT_STAGE};
+    for (int k = 0; k < 3; k++) {
+        code[k] = 0;
+        if (v[k] && *v[k] && !(code[k] = dict_find(m->dict[d[k]], v[k])))
+            return false;
+    }
+    return true;
+}
+
+static bool comment_matches(const struct model *m, size_t i, const struct feedback_query *q,
+                            const uint32_t code[3])
 {
     const struct fcols *fc = &m->fc;
     if (!fc->has_text[i] || (int64_t)fc->ts[i] < q->from || (int64_t)fc->ts[i] >= q->to)
+        return false;
+    if ((code[0] && fc->channel[i] != code[0]) || (code[1] && fc->touchpoint[i] != code[1]) ||
+        (code[2] && fc->stage[i] != code[2]))
         return false;
     if (q->customer && model_root(m, fc->cust[i]) != q->customer)
         return false;   /* q->customer is a root: see engine_feedback_list */
@@ -432,10 +450,15 @@ int engine_feedback_list(struct engine *e, const struct feedback_query *q, json_
                                                  CXM_MAX_PAGE, &n, err)) || !n)
                 break;
             pthread_rwlock_rdlock(&e->lock);
+            uint32_t code[3];
+            if (!dim_codes(e->m, q, code)) {
+                pthread_rwlock_unlock(&e->lock);
+                break;
+            }
             for (size_t k = 0; k < n; k++) {
                 size_t i = feedback_row(e->m, seqs[k]);
                 before = seqs[k];
-                if (!i || !comment_matches(e->m, i, q))
+                if (!i || !comment_matches(e->m, i, q, code))
                     continue;
                 if (json_array_size(items) == limit) {
                     more = true;
@@ -452,8 +475,10 @@ int engine_feedback_list(struct engine *e, const struct feedback_query *q, json_
     } else {
         pthread_rwlock_rdlock(&e->lock);
         const struct model *m = e->m;
-        for (size_t i = m->fc.n; i >= 1; i--) {
-            if (m->fc.seq[i] >= before || !comment_matches(m, i, q))
+        uint32_t code[3];
+        bool known = dim_codes(m, q, code);
+        for (size_t i = m->fc.n; known && i >= 1; i--) {
+            if (m->fc.seq[i] >= before || !comment_matches(m, i, q, code))
                 continue;
             if (json_array_size(items) == limit) {
                 more = true;

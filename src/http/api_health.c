@@ -285,7 +285,9 @@ static const char openapi[] =
     "\"/v1/feedback\":{\"get\":{\"summary\":\"Comments with scores and themes, searchable (admin, agent)\","
     "\"parameters\":[{\"name\":\"search\",\"in\":\"query\"},{\"name\":\"theme\",\"in\":\"query\"},"
     "{\"name\":\"sentiment\",\"in\":\"query\"},{\"name\":\"from\",\"in\":\"query\"},{\"name\":\"to\",\"in\":\"query\"},"
-    "{\"name\":\"customer_id\",\"in\":\"query\"},{\"name\":\"cursor\",\"in\":\"query\"},{\"name\":\"limit\",\"in\":\"query\"}],"
+    "{\"name\":\"customer_id\",\"in\":\"query\"},{\"name\":\"channel\",\"in\":\"query\"},"
+    "{\"name\":\"touchpoint\",\"in\":\"query\"},{\"name\":\"stage\",\"in\":\"query\"},"
+    "{\"name\":\"cursor\",\"in\":\"query\"},{\"name\":\"limit\",\"in\":\"query\"}],"
     "\"responses\":{\"200\":{\"description\":\"{items, next_cursor}\"}}}}}}";
 
 void api_openapi(struct req *r)

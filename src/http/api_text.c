@@ -156,7 +156,10 @@ void api_text_taxonomy(struct req *r)
 
 void api_feedback_list(struct req *r)
 {
-    struct feedback_query q = {.search = req_arg(r, "search"), .label = req_arg(r, "sentiment")};
+    struct feedback_query q = {.search = req_arg(r, "search"), .label = req_arg(r, "sentiment"),
+                               .channel = req_arg(r, "channel"),
+                               .touchpoint = req_arg(r, "touchpoint"),
+                               .stage = req_arg(r, "stage")};
     long limit;
     int64_t cur = 0, cust = 0;
     struct tz *tz = NULL;

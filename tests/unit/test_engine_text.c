@@ -357,6 +357,33 @@ Test(engine_text, feedback_list_pages_and_filters, .init = fx_setup, .fini = fx_
     json_array_foreach(items, i, x)
         cr_assert(strstr(json_string_value(json_object_get(x, "comment")), "Refund"));
     json_decref(doc);
+    /* touchpoint: exactly the odd answers were given in the store; with a
+     * search too; a touchpoint the data never had matches nothing */
+    struct feedback_query tq = {.touchpoint = "store", .theme = -1, .from = 0,
+                                .to = INT64_MAX, .limit = 100};
+    cr_assert_eq(engine_feedback_list(e, &tq, &doc, &err), 0);
+    items = json_object_get(doc, "items");
+    cr_assert_eq(json_array_size(items), 15);
+    json_array_foreach(items, i, x)
+        cr_assert_str_eq(json_string_value(json_object_get(x, "touchpoint")), "store");
+    json_decref(doc);
+    int refunds_in_store = 0;
+    for (int k = 1; k < 30; k += 2)
+        refunds_in_store += strstr(comments[(size_t)k % NC], "Refund") != NULL;
+    tq.search = "refunds";
+    cr_assert_eq(engine_feedback_list(e, &tq, &doc, &err), 0);
+    cr_assert_eq(json_array_size(json_object_get(doc, "items")), (size_t)refunds_in_store);
+    json_decref(doc);
+    tq.search = NULL;
+    tq.touchpoint = "moon";
+    cr_assert_eq(engine_feedback_list(e, &tq, &doc, &err), 0);
+    cr_assert_eq(json_array_size(json_object_get(doc, "items")), 0);
+    json_decref(doc);
+    tq.touchpoint = NULL;
+    tq.channel = "web";   /* no answer names a channel */
+    cr_assert_eq(engine_feedback_list(e, &tq, &doc, &err), 0);
+    cr_assert_eq(json_array_size(json_object_get(doc, "items")), 0);
+    json_decref(doc);
     engine_close(e);
 }
 
