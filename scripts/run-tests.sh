@@ -60,6 +60,11 @@ CXM_BIN=build/asan/cxm run browser-asan node tests/browser/survey.test.js
 # numbers against the API, filters, accessibility, CSRF, roles.
 CXM_BIN=./cxm run dashboard node tests/browser/dashboard.test.js
 CXM_BIN=build/asan/cxm run dashboard-asan node tests/browser/dashboard.test.js
+# One suite per further page, against the ASan server (its log checked for
+# reports): the pages are the same files in both builds, so one run each.
+for page in journeys feedback customers segments settings; do
+    CXM_BIN=build/asan/cxm run "$page-asan" node "tests/browser/$page.test.js"
+done
 
 echo
 echo "$total_pass passed, $total_fail failed"

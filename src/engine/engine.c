@@ -1057,8 +1057,8 @@ void engine_close(struct engine *e)
     model_free(e->m);
     store_close(e->store);
     for (size_t i = 0; i < e->nkeys; i++)
-        free(e->key_hashes[i]);
-    free(e->key_hashes);
+        free(e->kent[i].hash);
+    free(e->kent);
     strmap_free(e->keys);
     free(e->db);
     if (e->lockfd >= 0)

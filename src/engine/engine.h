@@ -626,17 +626,36 @@ void engine_stats(struct engine *e, struct engine_stats *st);
 /* API keys. Roles: admin, writer, analyst, agent. */
 enum role { ROLE_NONE = 0, ROLE_ADMIN, ROLE_WRITER, ROLE_ANALYST, ROLE_AGENT };
 #define KEY_LEN 48               /* "cxm_" + 43 base64url chars + NUL */
+#define KEY_HASH_LEN 65          /* hex of a key's BLAKE2b hash + NUL */
+#define KEY_ID_LEN 17            /* a key's id: its hash's first 16 hex digits + NUL */
+#define KEY_NAME_MAX 128
+#define KEY_RECHECK 30           /* seconds a cached key is trusted before the store is asked again */
 enum role role_parse(const char *s);
 const char *role_name(enum role r);
-/* Checks a presented key; ROLE_NONE when unknown. */
+/* Checks a presented key; ROLE_NONE when unknown or revoked. */
 enum role engine_auth(struct engine *e, const char *key);
+/* The same, with the key's hash (hex) into hash ("" for a malformed key). */
+enum role engine_auth_key(struct engine *e, const char *key, char hash[KEY_HASH_LEN]);
+/* The role of the key with this hash now: ROLE_NONE once it is revoked (at
+ * once through this engine, within KEY_RECHECK seconds by another process). */
+enum role engine_key_role(struct engine *e, const char *hash);
+/* The id of a key (KEY_ID_LEN bytes). */
+void key_id(const char *key, char id[KEY_ID_LEN]);
 /* Creates a key with role in the store at db (works while a server runs)
- * and writes it to key (KEY_LEN bytes). Only the hash is stored. */
+ * and writes it to key (KEY_LEN bytes). Only the hash is stored, with the
+ * key's last 4 characters as a hint. name: at most KEY_NAME_MAX bytes. */
 int keys_create(const char *db, enum role r, const char *name, char key[KEY_LEN],
                 struct cxm_err *err);
-/* Same through an open engine (first-start admin key). */
+/* {"keys": [{id, role, name, created, hint}]}, oldest first. */
+int keys_list(const char *db, json_t **out, struct cxm_err *err);
+/* Deletes the key with this id: CXM_EINVAL (malformed id), CXM_ENOTFOUND,
+ * CXM_ECONFLICT (the last admin key: nobody could administer cxm). */
+int keys_revoke(const char *db, const char *id, struct cxm_err *err);
+/* The same through an open engine; a revoked key stops at once. */
 int engine_key_create(struct engine *e, enum role r, const char *name,
                       char key[KEY_LEN], struct cxm_err *err);
+int engine_keys_list(struct engine *e, json_t **out, struct cxm_err *err);
+int engine_key_revoke(struct engine *e, const char *id, struct cxm_err *err);
 int engine_key_count(struct engine *e, int64_t *n, struct cxm_err *err);
 
 #endif

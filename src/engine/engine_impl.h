@@ -9,6 +9,14 @@
 #include "engine/engine.h"
 #include "engine/model.h"
 
+/* A key the server has seen: its role as the store said at checked (unix
+ * seconds); ROLE_NONE once revoked. */
+struct key_entry {
+    char *hash;
+    int role;
+    int64_t checked;
+};
+
 struct engine {
     struct store *store;
     char *db;                    /* path, for key creation */
@@ -24,10 +32,10 @@ struct engine {
     int lockfd;
     /* stats, guarded by qlock */
     struct engine_stats st;
-    /* key cache: hash hex -> role; guarded by kmu */
+    /* key cache (keys.c): hash hex -> index in kent; guarded by kmu */
     pthread_mutex_t kmu;
     struct strmap *keys;
-    char **key_hashes;
+    struct key_entry *kent;
     size_t nkeys, keycap;
     /* text analytics (text.c): the taxonomy in use, swapped by the writer
      * under tlock; tax_gen counts the swaps */

@@ -10,6 +10,7 @@
 
 #include "http/route.h"
 #include "http/session.h"
+#include "log.h"
 
 #define COOKIE "cxm_session"
 
@@ -32,11 +33,25 @@ const char *session_cookie(struct req *r)
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, COOKIE);
 }
 
-enum auth_result session_auth(struct req *r, enum role *role)
+/* The session of the request's cookie, if any and its key is still valid
+ * (a revoked key ends its sessions). */
+static bool find_session(struct req *r, enum role *role, char csrf[SESSION_HEX])
 {
     const char *id = session_cookie(r);
+    char key[KEY_HASH_LEN];
+    if (!id || !sessions_find(server_sessions(r->srv), id, (int64_t)time(NULL), role, csrf, key))
+        return false;
+    if (engine_key_role(r->eng, key) == ROLE_NONE) {
+        sessions_delete(server_sessions(r->srv), id);
+        return false;
+    }
+    return true;
+}
+
+enum auth_result session_auth(struct req *r, enum role *role)
+{
     char csrf[SESSION_HEX];
-    if (!id || !sessions_find(server_sessions(r->srv), id, (int64_t)time(NULL), role, csrf))
+    if (!find_session(r, role, csrf))
         return AUTH_NONE;
     bool safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") ||
                 !strcmp(r->method, "OPTIONS");
@@ -66,14 +81,15 @@ void api_session_new(struct req *r)
         json_decref(o);
         return;
     }
-    enum role role = key ? engine_auth(r->eng, key) : ROLE_NONE;
+    char hash[KEY_HASH_LEN];
+    enum role role = key ? engine_auth_key(r->eng, key, hash) : ROLE_NONE;
     json_decref(o);
     if (role == ROLE_NONE) {
         reply_error(r, 401, "unauthorized", "unknown API key", -1, "key");
         return;
     }
     char id[SESSION_HEX], csrf[SESSION_HEX];
-    if (sessions_create(server_sessions(r->srv), role, (int64_t)time(NULL), id, csrf)) {
+    if (sessions_create(server_sessions(r->srv), role, hash, (int64_t)time(NULL), id, csrf)) {
         reply_error(r, 500, "internal", "no session", -1, NULL);
         return;
     }
@@ -85,10 +101,9 @@ void api_session_new(struct req *r)
  * of the page). */
 void api_session_get(struct req *r)
 {
-    const char *id = session_cookie(r);
     enum role role;
     char csrf[SESSION_HEX];
-    if (!id || !sessions_find(server_sessions(r->srv), id, (int64_t)time(NULL), &role, csrf)) {
+    if (!find_session(r, &role, csrf)) {
         reply_error(r, 401, "unauthorized", "not signed in", -1, NULL);
         return;
     }
@@ -103,4 +118,67 @@ void api_session_delete(struct req *r)
         sessions_delete(server_sessions(r->srv), id);
     set_cookie(r, "", 0);
     reply_text(r, 204, "text/plain; charset=utf-8", NULL, 0);
+}
+
+/* ---- API keys (admin) ------------------------------------------------- */
+
+/* GET /v1/keys: every key without its secret; POST /v1/keys {"role",
+ * "name"}: a new key, shown in this answer only. */
+void api_keys(struct req *r)
+{
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    if (strcmp(r->method, "POST")) {
+        json_t *doc = NULL;
+        int rc = engine_keys_list(r->eng, &doc, &err);
+        reply_answer(r, 200, rc, doc, &err);
+        return;
+    }
+    json_t *o = req_body_object(r, "{\"role\": ..., \"name\": ...}");
+    static const char *const names[] = {"role", "name"};
+    const char *role = NULL, *name = NULL;
+    if (!o)
+        return;
+    if (!req_only_members(r, o, names, 2) || !req_nonempty_member(r, o, "role", &role) ||
+        !req_str_member(r, o, "name", &name)) {
+        json_decref(o);
+        return;
+    }
+    enum role ro = role ? role_parse(role) : ROLE_NONE;
+    if (ro == ROLE_NONE) {
+        json_decref(o);
+        reply_invalid(r, "role", "role must be admin, writer, analyst or agent");
+        return;
+    }
+    char key[KEY_LEN], id[KEY_ID_LEN];
+    int rc = engine_key_create(r->eng, ro, name, key, &err);
+    json_t *doc = NULL;
+    if (!rc) {
+        key_id(key, id);
+        doc = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "key", key, "id", id, "role",
+                        role_name(ro), "name", name, "hint", key + strlen(key) - 4);
+        sodium_memzero(key, sizeof key);
+        if (!doc)
+            rc = cxm_err_set(&err, CXM_ENOMEM, "out of memory");
+    }
+    json_decref(o);
+    if (!rc)
+        log_msg(LOG_INFO, "api key %s (%s) created", id, role_name(ro));
+    reply_answer(r, 201, rc, doc, &err);
+}
+
+/* DELETE /v1/keys/{id}: the key stops working at once, and so do the
+ * dashboard sessions opened with it. */
+void api_key_delete(struct req *r)
+{
+    char id[KEY_ID_LEN + 1];
+    if (!req_path_id(r, "/v1/keys/", "no such API key", id, sizeof id))
+        return;
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    int rc = engine_key_revoke(r->eng, id, &err);
+    json_t *doc = rc ? NULL : json_pack("{s:s, s:b}", "id", id, "revoked", 1);
+    if (!rc)
+        log_msg(LOG_INFO, "api key %s revoked", id);
+    reply_answer(r, 200, rc, doc, &err);
 }

@@ -194,6 +194,8 @@ enum auth_result session_auth(struct req *r, enum role *role);
 void api_session_new(struct req *r);      /* POST /v1/session */
 void api_session_get(struct req *r);      /* GET /v1/session */
 void api_session_delete(struct req *r);   /* DELETE /v1/session */
+void api_keys(struct req *r);             /* GET, POST /v1/keys */
+void api_key_delete(struct req *r);       /* DELETE /v1/keys/{id} */
 /* GET /, /app/..., /vendor/...: the dashboard's files (api_dashboard.c). */
 void api_dashboard_asset(struct req *r);
 

@@ -10,6 +10,7 @@
 
 struct slot {
     char id[SESSION_HEX], csrf[SESSION_HEX];
+    char key[KEY_HASH_LEN];      /* hash of the key it was opened with */
     enum role role;
     int64_t seen;                /* 0: free */
 };
@@ -45,8 +46,8 @@ static void random_hex(char out[SESSION_HEX])
     sodium_bin2hex(out, SESSION_HEX, b, sizeof b);
 }
 
-int sessions_create(struct sessions *s, enum role role, int64_t now, char id[SESSION_HEX],
-                    char csrf[SESSION_HEX])
+int sessions_create(struct sessions *s, enum role role, const char *key_hash, int64_t now,
+                    char id[SESSION_HEX], char csrf[SESSION_HEX])
 {
     pthread_mutex_lock(&s->mu);
     /* a free or expired slot, else the least recently used */
@@ -64,6 +65,7 @@ int sessions_create(struct sessions *s, enum role role, int64_t now, char id[SES
     random_hex(x->id);
     random_hex(x->csrf);
     x->role = role;
+    cxm_strlcpy(x->key, key_hash, sizeof x->key);
     x->seen = now;
     memcpy(id, x->id, SESSION_HEX);
     memcpy(csrf, x->csrf, SESSION_HEX);
@@ -82,7 +84,7 @@ static struct slot *find(struct sessions *s, const char *id)
 }
 
 bool sessions_find(struct sessions *s, const char *id, int64_t now, enum role *role,
-                   char csrf[SESSION_HEX])
+                   char csrf[SESSION_HEX], char key_hash[KEY_HASH_LEN])
 {
     pthread_mutex_lock(&s->mu);
     struct slot *x = find(s, id);
@@ -94,6 +96,8 @@ bool sessions_find(struct sessions *s, const char *id, int64_t now, enum role *r
         *role = x->role;
         if (csrf)
             memcpy(csrf, x->csrf, SESSION_HEX);
+        if (key_hash)
+            memcpy(key_hash, x->key, KEY_HASH_LEN);
     }
     pthread_mutex_unlock(&s->mu);
     return ok;

@@ -225,6 +225,8 @@ struct store_schedule {
 
 struct store_key {
     const char *hash, *role, *name;   /* hash: hex of the key's hash */
+    const char *hint;            /* the key's last 4 characters; NULL for keys
+                                    made before schema 11 */
     int64_t created;
 };
 
@@ -398,6 +400,13 @@ struct store_ops {
     int (*find_key)(struct store *s, const char *hash, char role[16],
                     struct cxm_err *err);
     int (*count_keys)(struct store *s, int64_t *n, struct cxm_err *err);
+    /* Every key, oldest first. Any thread. */
+    int (*scan_keys)(struct store *s, int (*fn)(void *ctx, const struct store_key *k),
+                     void *ctx, struct cxm_err *err);
+    /* Deletes the key whose hash starts with the 16 hex digits id, its hash
+     * into hash: CXM_ENOTFOUND, or CXM_ECONFLICT when it is the last admin
+     * key. Its own write transaction: call on a connection of its own. */
+    int (*delete_key)(struct store *s, const char *id, char hash[65], struct cxm_err *err);
 };
 
 struct store {

@@ -142,6 +142,8 @@ static const char *const migrations[] = {
     "CREATE TABLE survey_schedule(id INTEGER PRIMARY KEY, survey TEXT NOT NULL,"
     "  customer INTEGER NOT NULL, source TEXT NOT NULL, due_ts INTEGER NOT NULL,"
     "  status TEXT NOT NULL, context TEXT, UNIQUE(survey, customer, source));",
+    /* 11: the last characters of a key, so a list of keys can be told apart */
+    "ALTER TABLE api_key ADD COLUMN hint TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1767,13 +1769,14 @@ static int sq_put_key(struct store *s, const struct store_key *k,
 {
     struct sq *q = Q(s);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(q->db, "INSERT INTO api_key(hash, role, name, created)"
-                           " VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(q->db, "INSERT INTO api_key(hash, role, name, created, hint)"
+                           " VALUES(?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
         return sq_fail(q->db, err, "api key");
     bind_text(st, 1, k->hash);
     bind_text(st, 2, k->role);
     bind_text(st, 3, k->name);
     sqlite3_bind_int64(st, 4, k->created);
+    bind_text(st, 5, k->hint);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? CXM_OK : sq_fail(q->db, err, "api key");
@@ -1795,6 +1798,95 @@ static int sq_find_key(struct store *s, const char *hash, char role[16],
     }
     sqlite3_reset(q->find_key);
     pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
+static int sq_scan_keys(struct store *s, int (*fn)(void *ctx, const struct store_key *k),
+                        void *ctx, struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    sqlite3_stmt *st;
+    int rc = CXM_OK, src = SQLITE_DONE;
+    pthread_mutex_lock(&q->rlock);
+    if (sqlite3_prepare_v2(q->rdb, "SELECT hash, role, name, created, hint FROM api_key"
+                           " ORDER BY created, role, hash", -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(q->rdb, err, "api keys");
+        pthread_mutex_unlock(&q->rlock);
+        return rc;
+    }
+    while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_key k = {.hash = col_text(st, 0), .role = col_text(st, 1),
+                              .name = col_text(st, 2), .created = sqlite3_column_int64(st, 3),
+                              .hint = col_text(st, 4)};
+        rc = fn(ctx, &k);
+    }
+    if (!rc && src != SQLITE_DONE)
+        rc = sq_fail(q->rdb, err, "api keys");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&q->rlock);
+    return rc;
+}
+
+/* In one write transaction: the key whose hash starts with id, unless it
+ * is the last admin key. */
+static int sq_delete_key(struct store *s, const char *id, char hash[65], struct cxm_err *err)
+{
+    struct sq *q = Q(s);
+    int rc = exec(q->db, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    char role[16] = "";
+    int n = 0;
+    if (sqlite3_prepare_v2(q->db, "SELECT hash, role FROM api_key WHERE substr(hash, 1, 16) = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(q->db, err, "api key");
+    } else {
+        bind_text(st, 1, id);
+        int src;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+            if (!n++) {
+                cxm_strlcpy(hash, col_text(st, 0), 65);
+                cxm_strlcpy(role, col_text(st, 1), sizeof role);
+            }
+        }
+        if (src != SQLITE_DONE)
+            rc = sq_fail(q->db, err, "api key");
+        sqlite3_finalize(st);
+    }
+    if (!rc && n == 0)
+        rc = cxm_err_field(err, CXM_ENOTFOUND, -1, "id", "no API key %s", id);
+    if (!rc && n > 1)
+        rc = cxm_err_field(err, CXM_EINVAL, -1, "id", "%s names more than one key", id);
+    if (!rc && !strcmp(role, "admin")) {
+        int64_t admins = 0;
+        if (sqlite3_prepare_v2(q->db, "SELECT count(*) FROM api_key WHERE role = 'admin'", -1,
+                               &st, NULL) != SQLITE_OK) {
+            rc = sq_fail(q->db, err, "api key");
+        } else {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                admins = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+        if (!rc && admins <= 1)
+            rc = cxm_err_field(err, CXM_ECONFLICT, -1, "id",
+                               "%s is the last admin key: create another admin key first", id);
+    }
+    if (!rc) {
+        if (sqlite3_prepare_v2(q->db, "DELETE FROM api_key WHERE hash = ?", -1, &st, NULL) !=
+            SQLITE_OK) {
+            rc = sq_fail(q->db, err, "api key");
+        } else {
+            bind_text(st, 1, hash);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = sq_fail(q->db, err, "api key");
+            sqlite3_finalize(st);
+        }
+    }
+    if (!rc)
+        return exec(q->db, "COMMIT", err);
+    struct cxm_err ignore;
+    exec(q->db, "ROLLBACK", &ignore);
     return rc;
 }
 
@@ -1891,6 +1983,8 @@ static const struct store_ops sqlite_ops = {
     .put_key = sq_put_key,
     .find_key = sq_find_key,
     .count_keys = sq_count_keys,
+    .scan_keys = sq_scan_keys,
+    .delete_key = sq_delete_key,
 };
 
 static int read_last_seq(sqlite3 *db, int64_t *out, struct cxm_err *err)

@@ -8,8 +8,8 @@
 // 320 px phone, the Cases page (the inbox against GET /v1/cases, assign
 // and add a note by keyboard, a refused status move in the alert, axe),
 // the Team page (the leaderboard against GET /v1/team/recognition, axe),
-// CSRF on state-changing requests, an analyst without personal data and
-// without Cases, sign-out; and, once the server stopped, that its log
+// CSRF on state-changing requests, a revoked key ending its sessions, an
+// analyst without personal data and without Cases, sign-out; and, once the server stopped, that its log
 // holds no sanitizer report (for an ASan build).
 //
 // Starts `cxm demo` and `cxm serve` on a temp database and a free port and
@@ -469,6 +469,36 @@ async function main() {
     eq((await del({ 'X-CSRF-Token': s.json.csrf })).status, 204, 'DELETE with the token');
     const after = await request('GET', `${state.base}/v1/session`, { headers: { Cookie: cookie } });
     eq(after.status, 401, 'the session is gone');
+  });
+
+  await test('keys: a revoked key ends its dashboard sessions; only admins manage keys', async () => {
+    const admin = { Authorization: `Bearer ${state.key}` };
+    const made = await request('POST', `${state.base}/v1/keys`,
+      { headers: admin, body: { role: 'agent', name: 'support desk' } });
+    eq(made.status, 201, 'POST /v1/keys');
+    const { key, id } = made.json;
+    assert(/^cxm_/.test(key) && /^[0-9a-f]{16}$/.test(id), `new key ${JSON.stringify(made.json)}`);
+    const s = await request('POST', `${state.base}/v1/session`, { body: { key } });
+    eq(s.status, 200, 'a session with the new key');
+    const cookie = /cxm_session=[^;]+/.exec(String(s.headers['set-cookie']))[0];
+    const viaCookie = () => request('GET', `${state.base}/v1/cases`, { headers: { Cookie: cookie } });
+    eq((await viaCookie()).status, 200, 'the session works');
+    const listed = await request('GET', `${state.base}/v1/keys`, { headers: admin });
+    const row = listed.json.keys.find((k) => k.id === id);
+    assert(row && row.role === 'agent' && row.name === 'support desk' && row.hint === key.slice(-4),
+      `listed: ${JSON.stringify(row)}`);
+    assert(!listed.text.includes(key.slice(4, 24)), 'no secret in the list');
+    const other = { Authorization: `Bearer ${state.analyst}` };
+    eq((await request('GET', `${state.base}/v1/keys`, { headers: other })).status, 403, 'analyst lists keys');
+    eq((await request('DELETE', `${state.base}/v1/keys/${id}`, { headers: other })).status, 403,
+      'analyst revokes');
+    const rev = await request('DELETE', `${state.base}/v1/keys/${id}`, { headers: admin });
+    eq(rev.status, 200, 'DELETE /v1/keys/{id}');
+    eq((await viaCookie()).status, 401, 'the session ended with its key');
+    eq((await request('GET', `${state.base}/v1/session`, { headers: { Cookie: cookie } })).status, 401,
+      'GET /v1/session');
+    eq((await request('GET', `${state.base}/v1/cases`, { headers: { Authorization: `Bearer ${key}` } })).status,
+      401, 'the key itself');
   });
 
   await test('sign out: back to the sign-in form', async () => {

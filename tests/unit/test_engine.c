@@ -392,6 +392,71 @@ Test(engine, api_keys_are_stored_hashed_and_checked)
     }
 }
 
+/* The id of the listed key of this role (the first one). */
+static const char *listed_id(json_t *doc, const char *role)
+{
+    json_t *k;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "keys"), i, k)
+        if (!strcmp(json_string_value(json_object_get(k, "role")), role))
+            return json_string_value(json_object_get(k, "id"));
+    return NULL;
+}
+
+Test(engine, keys_are_listed_without_secrets_and_revoked)
+{
+    struct engine *e = open_engine();
+    char admin[KEY_LEN], analyst[KEY_LEN], id[KEY_ID_LEN];
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    cr_assert_eq(keys_create(db, ROLE_ADMIN, "ops", admin, &err), 0, "%s", err.msg);
+    cr_assert_eq(keys_create(db, ROLE_ANALYST, NULL, analyst, &err), 0, "%s", err.msg);
+    cr_assert_eq(engine_auth(e, analyst), ROLE_ANALYST);
+    json_t *doc = NULL;
+    cr_assert_eq(engine_keys_list(e, &doc, &err), 0, "%s", err.msg);
+    cr_assert_eq(json_array_size(json_object_get(doc, "keys")), 2);
+    char *text = json_dumps(doc, 0);
+    cr_assert_null(strstr(text, analyst + 4), "no secret in the list");
+    free(text);
+    key_id(analyst, id);
+    cr_assert_str_eq(listed_id(doc, "analyst"), id, "the id is the hash's first 16 digits");
+    json_t *k = json_array_get(json_object_get(doc, "keys"), 0);   /* admin < analyst */
+    cr_assert_str_eq(json_string_value(json_object_get(k, "role")), "admin");
+    cr_assert_str_eq(json_string_value(json_object_get(k, "name")), "ops");
+    cr_assert_str_eq(json_string_value(json_object_get(k, "hint")), admin + KEY_LEN - 5);
+    char admin_id[KEY_ID_LEN];
+    cxm_strlcpy(admin_id, listed_id(doc, "admin"), sizeof admin_id);
+    json_decref(doc);
+    /* the last admin key stays; a malformed or unknown id changes nothing */
+    cr_assert_eq(engine_key_revoke(e, admin_id, &err), CXM_ECONFLICT);
+    cr_assert_eq(engine_key_revoke(e, "ABC", &err), CXM_EINVAL);
+    cr_assert_eq(engine_key_revoke(e, "0000000000000000", &err), CXM_ENOTFOUND);
+    cr_assert_eq(engine_auth(e, admin), ROLE_ADMIN);
+    /* revoked through the engine: refused at once, though cached */
+    cr_assert_eq(engine_key_revoke(e, id, &err), 0, "%s", err.msg);
+    cr_assert_eq(engine_auth(e, analyst), ROLE_NONE);
+    cr_assert_eq(engine_key_revoke(e, id, &err), CXM_ENOTFOUND, "gone");
+    /* revoked by another process (the CLI): the cache trusts a key for
+     * KEY_RECHECK seconds, then asks the store */
+    char writer[KEY_LEN];
+    cr_assert_eq(keys_create(db, ROLE_WRITER, "shop", writer, &err), 0);
+    cr_assert_eq(engine_auth(e, writer), ROLE_WRITER);
+    key_id(writer, id);
+    cr_assert_eq(keys_revoke(db, id, &err), 0, "%s", err.msg);
+    char hash[KEY_HASH_LEN];
+    engine_auth_key(e, writer, hash);
+    cr_assert_eq(strlen(hash), KEY_HASH_LEN - 1);
+    cr_assert_eq(strncmp(hash, id, KEY_ID_LEN - 1), 0);
+    cr_assert_eq(engine_key_role(e, hash), ROLE_WRITER, "still cached");
+    engine_close(e);
+    e = open_engine();
+    cr_assert_eq(engine_auth(e, writer), ROLE_NONE, "a fresh cache asks the store");
+    cr_assert_eq(keys_list(db, &doc, &err), 0);
+    cr_assert_eq(json_array_size(json_object_get(doc, "keys")), 1, "only the admin key left");
+    json_decref(doc);
+    engine_close(e);
+}
+
 Test(engine, idempotency_survives_a_restart)
 {
     struct engine *e = open_engine();

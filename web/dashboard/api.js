@@ -6,11 +6,14 @@
 let csrf = null;
 let onSignedOut = null;
 
+// An error answer: HTTP status, the API's code, message and (for a 400)
+// the field or member it is about (e.g. "rules[2].when"), else undefined.
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = field;
   }
 }
 
@@ -29,6 +32,8 @@ export function query(params) {
   return s ? `?${s}` : '';
 }
 
+// body: an object (sent as JSON) or a string of JSON sent as it is (a
+// document the user edited); undefined for none.
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -37,7 +42,7 @@ export async function api(method, path, body) {
     method,
     headers,
     credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let doc = null;
@@ -45,7 +50,8 @@ export async function api(method, path, body) {
   if (!res.ok) {
     const err = (doc && doc.error) || {};
     if (res.status === 401 && !path.startsWith('/v1/session') && onSignedOut) onSignedOut();
-    throw new ApiError(res.status, err.code || 'http', err.message || `${res.status} ${res.statusText}`);
+    throw new ApiError(res.status, err.code || 'http', err.message || `${res.status} ${res.statusText}`,
+      err.field);
   }
   return doc;
 }
