@@ -243,7 +243,6 @@ export async function mount(main, role) {
   form.addEventListener('change', onChange);
   form.addEventListener('reset', onReset);
   form.addEventListener('submit', (e) => e.preventDefault());
-  window.addEventListener('popstate', onPop);
 
   const start = filters.fromUrl();
   filters.show(form, start);
@@ -256,9 +255,9 @@ export async function mount(main, role) {
 
   return {
     redraw() { for (const p of Object.values(panels)) p.redraw(); },
+    pop: onPop,
     unmount() {
       seq++;
-      window.removeEventListener('popstate', onPop);
       for (const p of Object.values(panels)) p.dispose();
     },
   };
