@@ -30,6 +30,8 @@
 /* Comments an emerging-phrases report reads (current and baseline). */
 #define CXM_MAX_EMERGING_COMMENTS 200000
 #define CXM_DEFAULT_PAGE 50
+/* A segment's members as one CSV file: about 5 million rows. */
+#define CXM_MAX_CSV_EXPORT (256u * 1024u * 1024u)
 /* Distinct values of one dictionary (channel, touchpoint, ...): codes are
  * 16-bit in the columns. */
 #define CXM_MAX_DICT 65535

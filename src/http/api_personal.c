@@ -108,6 +108,33 @@ static void csv_field(struct buf *b, const char *s)
     buf_add(b, "\"", 1);
 }
 
+/* The CSV rows of one page of members (doc's "rows") into b; nonzero
+ * when b ran out of memory or reached its limit. */
+static int members_csv(struct buf *b, json_t *doc)
+{
+    size_t i;
+    json_t *row;
+    int rc = 0;
+    json_array_foreach(json_object_get(doc, "rows"), i, row) {
+        rc |= buf_printf(b, "%lld,", (long long)json_integer_value(json_object_get(row, "id")));
+        csv_field(b, json_string_value(json_object_get(row, "name")));
+        rc |= buf_add(b, ",", 1);
+        csv_field(b, json_string_value(json_object_get(row, "country")));
+        json_t *rev = json_object_get(row, "revenue"), *nps = json_object_get(row, "last_nps");
+        rc |= buf_printf(b, ",%lld,", (long long)json_integer_value(json_object_get(row, "orders")));
+        if (json_is_number(rev))
+            rc |= buf_printf(b, "%.2f", json_number_value(rev));
+        rc |= buf_add(b, ",", 1);
+        if (json_is_integer(nps))
+            rc |= buf_printf(b, "%lld", (long long)json_integer_value(nps));
+        rc |= buf_add(b, "\r\n", 2);
+    }
+    return rc;
+}
+
+/* GET /v1/segments/{id}/members: a page as JSON; as CSV (format=csv) the
+ * page asked for with limit, or without limit every member, read page by
+ * page (members that join or leave meanwhile may be missed or listed). */
 void api_segment_members(struct req *r)
 {
     char id[80];
@@ -122,10 +149,12 @@ void api_segment_members(struct req *r)
         reply_error(r, 400, "invalid", "format: json or csv", -1, "format");
         return;
     }
+    bool all = csv && !req_str_arg(r, "limit");
     struct cxm_err err;
     cxm_err_clear(&err);
     json_t *doc = NULL;
-    if (engine_segment_members(r->eng, id, (uint32_t)cursor, (size_t)limit, &doc, &err)) {
+    if (engine_segment_members(r->eng, id, (uint32_t)cursor, all ? CXM_MAX_PAGE : (size_t)limit,
+                               &doc, &err)) {
         reply_err(r, &err);
         return;
     }
@@ -133,34 +162,36 @@ void api_segment_members(struct req *r)
         reply_json(r, 200, doc);
         return;
     }
-    /* CSV: one header row; the cursor travels in a header line-free way:
-     * the last id is the next cursor, as in JSON */
     struct buf b;
-    buf_init(&b, 64u << 20);
-    buf_printf(&b, "id,name,country,orders,revenue,last_nps\r\n");
-    size_t i;
-    json_t *row;
-    json_array_foreach(json_object_get(doc, "rows"), i, row) {
-        buf_printf(&b, "%lld,", (long long)json_integer_value(json_object_get(row, "id")));
-        csv_field(&b, json_string_value(json_object_get(row, "name")));
-        buf_add(&b, ",", 1);
-        csv_field(&b, json_string_value(json_object_get(row, "country")));
-        json_t *rev = json_object_get(row, "revenue"), *nps = json_object_get(row, "last_nps");
-        buf_printf(&b, ",%lld,", (long long)json_integer_value(json_object_get(row, "orders")));
-        if (json_is_number(rev))
-            buf_printf(&b, "%.2f", json_number_value(rev));
-        buf_add(&b, ",", 1);
-        if (json_is_integer(nps))
-            buf_printf(&b, "%lld", (long long)json_integer_value(nps));
-        buf_add(&b, "\r\n", 2);
+    buf_init(&b, CXM_MAX_CSV_EXPORT);
+    int brc = buf_printf(&b, "id,name,country,orders,revenue,last_nps\r\n");
+    for (;;) {
+        brc |= members_csv(&b, doc);
+        const char *next = json_string_value(json_object_get(doc, "next_cursor"));
+        int64_t n = 0;
+        if (!all || !next || !cxm_parse_i64(next, &n) || brc)
+            break;
+        json_decref(doc);
+        doc = NULL;
+        if (engine_segment_members(r->eng, id, (uint32_t)n, CXM_MAX_PAGE, &doc, &err)) {
+            buf_free(&b);
+            reply_err(r, &err);
+            return;
+        }
     }
     json_decref(doc);
     size_t len;
-    char *body = buf_take(&b, &len);
+    char *body = brc ? NULL : buf_take(&b, &len);
     if (!body) {
-        reply_error(r, 500, "internal", "out of memory", -1, NULL);
+        buf_free(&b);
+        reply_error(r, 500, "internal", "out of memory or the export is over its size limit",
+                    -1, NULL);
         return;
     }
+    /* segment ids are letters, digits, '_' and '-': safe in the header */
+    char disp[128];
+    snprintf(disp, sizeof disp, "attachment; filename=\"segment-%s.csv\"", id);
+    reply_header(r, "Content-Disposition", disp);
     reply_text(r, 200, "text/csv; charset=utf-8", body, len);
 }
 

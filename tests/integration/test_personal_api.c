@@ -85,6 +85,19 @@ Test(personal_api, segments_decisions_contacts_and_recommendations)
     cr_assert(strstr(b, ",\"Pat1 <b>\",FR,2,60.00,\r\n") || strstr(b, ",Pat1 <b>,FR,2,60.00,\r\n"),
               "%s", b);
     free(b);
+    /* without limit the CSV holds every member; with one, that page */
+    int lines = 0;
+    b = http(&s, "GET", "/v1/segments/repeat/members?format=csv", agent, NULL, NULL, &code);
+    for (const char *q = b; (q = strstr(q, "\r\n")); q += 2)
+        lines++;
+    cr_assert_eq(lines, want + 1, "a header and every member");
+    free(b);
+    b = http(&s, "GET", "/v1/segments/repeat/members?format=csv&limit=1", agent, NULL, NULL, &code);
+    lines = 0;
+    for (const char *q = b; (q = strstr(q, "\r\n")); q += 2)
+        lines++;
+    cr_assert_eq(lines, 2, "a header and one member");
+    free(b);
     /* a new order moves a customer in without anyone asking */
     json_t *one = json_pack("[{s:s,s:s,s:s,s:f,s:[{s:s,s:s,s:i,s:f}]}]", "type", "order",
                             "email", "p3@x.io", "order_id", "late-1", "amount", 5.0, "items",

@@ -18,7 +18,6 @@ export const ROLES = ['admin', 'analyst', 'agent'];
 const WRITERS = ['admin', 'analyst'];
 const READERS = ['admin', 'agent'];    // of members: names are personal data
 const PAGE = 50;                       // members per page
-const EXPORT = 1000;                   // members per CSV file (the API's most)
 const DEBOUNCE_MS = 300;
 
 const when = (ts) => (ts ? ts.replace('T', ' ').replace(/:\d\dZ$/, ' UTC') : none);
@@ -189,60 +188,13 @@ export async function mount(main, role) {
     }
   }
 
-  // The CSV of members from cursor c (0: the first), EXPORT at most.
-  const csvHref = (id, c) => `/v1/segments/${encodeURIComponent(id)}/members?format=csv&limit=${EXPORT}` +
-    (c ? `&cursor=${c}` : '');
-
-  // One CSV file holds EXPORT members at most (the API's page); a bigger
-  // segment gets one link per file, each made when asked for: the next
-  // file starts after the last id of the one before (read as JSON).
-  let partCursor = null;   // where the next file starts
-  let parts = 0;           // files linked
+  // Every member in one CSV file (the API reads them page by page).
   function exportLink(s) {
     const a = $('#seg-export');
-    a.href = csvHref(s.id, 0);
+    a.href = `/v1/segments/${encodeURIComponent(s.id)}/members?format=csv`;
     a.setAttribute('download', `segment-${s.id}.csv`);
-    const big = s.members > EXPORT;
-    $('#seg-export-help').textContent = big
-      ? `One file holds ${int(EXPORT)} members: this link gives the first ${int(EXPORT)} of ${int(s.members)}. Prepare the next files below.`
-      : 'Columns: id, name, country, orders, revenue, last NPS.';
-    $('#seg-export-parts').replaceChildren();
-    $('#seg-export-parts').hidden = true;
-    $('#seg-export-next').hidden = !big;
-    partCursor = 0;
-    parts = 1;
-  }
-
-  async function nextPart() {
-    const s = current;
-    const btn = $('#seg-export-next');
-    if (!s || fetching || partCursor === null) return;
-    fetching = true;
-    try {
-      const d = await get(`/v1/segments/${encodeURIComponent(s.id)}/members`,
-        { limit: EXPORT, cursor: partCursor || undefined });
-      if (!alive || current !== s) return;
-      partCursor = d.next_cursor || null;
-      if (partCursor) {
-        const a = el('a', '', `Members ${int(parts * EXPORT + 1)} to ${int(Math.min((parts + 1) * EXPORT, d.members))} (CSV)`);
-        a.href = csvHref(s.id, partCursor);
-        a.setAttribute('download', `segment-${s.id}-${parts + 1}.csv`);
-        const li = el('li');
-        li.append(a);
-        $('#seg-export-parts').append(li);
-        $('#seg-export-parts').hidden = false;
-        parts++;
-        a.focus();
-      }
-      if (!partCursor || parts * EXPORT >= d.members) {
-        partCursor = null;
-        btn.hidden = true;
-      }
-    } catch (e) {
-      if (alive) $('#seg-members-status').textContent = `The next file could not be prepared: ${e.message}`;
-    } finally {
-      fetching = false;
-    }
+    $('#seg-export-help').textContent =
+      `All ${plural(s.members, 'member', 'members')} in one file. Columns: id, name, country, orders, revenue, last NPS.`;
   }
 
   async function loadDetail(id, focus) {
@@ -426,7 +378,6 @@ export async function mount(main, role) {
     go('', false);
     $('#h-builder').focus();
   });
-  $('#seg-export-next').addEventListener('click', nextPart);
   $('#seg-more').addEventListener('click', () => { if (cursor && !fetching) loadMembers(true); });
 
   if (canWrite) {
