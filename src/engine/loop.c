@@ -1531,10 +1531,15 @@ json_t *case_json(const struct engine *e, const struct kase *k, bool full)
     put_str(o, "resolution_text", k->resolution);
     json_object_set_new(o, "source_seq", k->source_seq ? json_integer(k->source_seq)
                                                        : json_null());
+    json_t *links = json_array();
+    for (size_t i = 0; links && i < k->nh; i++)
+        if (k->h[i].link)
+            json_array_append_new(links, json_integer(k->h[i].link));
+    json_object_set_new(o, "links", links ? links : json_null());
     if (!full)
         return o;
-    json_t *h = json_array(), *links = json_array();
-    for (size_t i = 0; h && links && i < k->nh; i++) {
+    json_t *h = json_array();
+    for (size_t i = 0; h && i < k->nh; i++) {
         const struct case_step *s = &k->h[i];
         json_t *x = json_object();
         if (!x)
@@ -1544,13 +1549,10 @@ json_t *case_json(const struct engine *e, const struct kase *k, bool full)
         put_str(x, "kind", s->kind);
         put_str(x, "actor", s->actor);
         put_str(x, "body", s->body);
-        if (s->link) {
+        if (s->link)
             json_object_set_new(x, "link", json_integer(s->link));
-            json_array_append_new(links, json_integer(s->link));
-        }
         json_array_append_new(h, x);
     }
-    json_object_set_new(o, "links", links ? links : json_null());
     json_object_set_new(o, "history", h ? h : json_null());
     return o;
 }

@@ -166,15 +166,14 @@ function caseList(cases) {
   return span;
 }
 
-// The cases whose links hold the comment's seq: the customer's cases
-// (GET /v1/cases?customer=ID&status=all), then each one's links.
+// The cases whose links hold the comment's seq, among the customer's
+// cases (GET /v1/cases?customer=ID&status=all: each row has its links).
 async function findCase(it, out) {
   out.textContent = 'Looking up the customer\'s cases…';
   try {
     const d = await get('/v1/cases', { customer: it.customer_id, status: 'all', limit: 100 });
     const all = d.cases || [];
-    const details = await Promise.all(all.map((c) => get(`/v1/cases/${c.id}`)));
-    const hits = details.filter((c) => (c.links || []).includes(it.seq) || c.source_seq === it.seq);
+    const hits = all.filter((c) => (c.links || []).includes(it.seq) || c.source_seq === it.seq);
     out.replaceChildren();
     if (hits.length) {
       out.append(hits.length === 1 ? 'This comment is linked from ' : 'This comment is linked from cases ',
