@@ -430,6 +430,27 @@ async function main() {
     const label = await page.locator('#p-agent-csat .chart').getAttribute('aria-label');
     assert(label && /CSAT by agent/.test(label), `aria-label ${label}`);
     await shot(page, 'team');
+    // a team and a period: the tables follow, in the URL; back restores
+    const teams = [...new Set((await apiGet('/v1/employees')).employees.map((x) => x.team).filter(Boolean))];
+    assert(teams.length > 1, `teams ${teams}`);
+    const pick = teams.sort()[1];
+    await page.locator('#t-team').selectOption(pick);
+    await page.waitForFunction((w) => document.querySelector('#status').textContent.includes(`team ${w}.`), pick);
+    const perf = await apiGet(`/v1/team/performance?team=${encodeURIComponent(pick)}`);
+    const names = await page.locator('#perf-agents tbody th').allInnerTexts();
+    eq(names.length, perf.agents.length, 'agents of the team');
+    perf.agents.forEach((a, i) => eq(names[i], `${a.name || a.agent} (${a.team || 'no team'})`, `agent ${i}`));
+    assert(page.url().includes(`team=${encodeURIComponent(pick).replace(/%20/g, '+')}`), page.url());
+    await page.locator('#t-from').fill('2099-01-01');
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('2099-01-01'));
+    eq(await page.locator('#leaderboard').innerText(), 'No agent has enough answers yet.', 'an empty period');
+    await page.goBack();
+    await page.waitForFunction((w) => /team /.test(document.querySelector('#status').textContent) &&
+      !document.querySelector('#status').textContent.includes('2099'), pick);
+    eq(await page.locator('#t-from').inputValue(), '', 'from restored');
+    await page.locator('#team-filters button[type=reset]').click();
+    await page.waitForFunction(() => document.querySelector('#status').textContent === 'Team figures for all data.');
+    await page.locator('#leaderboard table').waitFor();
     await page.locator('#p-agent-csat button.as-table').click();
     await page.locator('#p-agent-csat table').waitFor();
     await axe(page, 'team');
