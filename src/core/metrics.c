@@ -21,15 +21,20 @@
 
 void nps_add(struct nps_acc *a, int score)
 {
+    nps_add_n(a, score, 1);
+}
+
+void nps_add_n(struct nps_acc *a, int score, uint64_t n)
+{
     if (score < 0 || score > 10)
         return;
-    a->n++;
+    a->n += n;
     if (score >= 9)
-        a->promoters++;
+        a->promoters += n;
     else if (score >= 7)
-        a->passives++;
+        a->passives += n;
     else
-        a->detractors++;
+        a->detractors += n;
 }
 
 void nps_merge(struct nps_acc *into, const struct nps_acc *a)
@@ -42,14 +47,19 @@ void nps_merge(struct nps_acc *into, const struct nps_acc *a)
 
 void csat_add(struct csat_acc *a, int score)
 {
+    csat_add_n(a, score, 1);
+}
+
+void csat_add_n(struct csat_acc *a, int score, uint64_t n)
+{
     if (score < 1 || score > 5)
         return;
-    double s = (double)score;
-    a->n++;
+    double s = (double)score, k = (double)n;
+    a->n += n;
     if (score >= 4)
-        a->top2++;
-    a->sum += s;
-    a->sumsq += s * s;
+        a->top2 += n;
+    a->sum += s * k;
+    a->sumsq += s * s * k;
 }
 
 void sent_add(struct sent_acc *a, double c)
@@ -65,14 +75,19 @@ void sent_add(struct sent_acc *a, double c)
 
 void ces_add(struct ces_acc *a, int score)
 {
+    ces_add_n(a, score, 1);
+}
+
+void ces_add_n(struct ces_acc *a, int score, uint64_t n)
+{
     if (score < 1 || score > 7)
         return;
-    double s = (double)score;
-    a->n++;
+    double s = (double)score, k = (double)n;
+    a->n += n;
     if (score <= 3)
-        a->low++;
-    a->sum += s;
-    a->sumsq += s * s;
+        a->low += n;
+    a->sum += s * k;
+    a->sumsq += s * s * k;
 }
 
 /* ---- per-response variances ------------------------------------------- */

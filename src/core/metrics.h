@@ -14,6 +14,7 @@ struct nps_acc {
     uint64_t n, promoters, passives, detractors;
 };
 void nps_add(struct nps_acc *a, int score);            /* ignores scores outside 0-10 */
+void nps_add_n(struct nps_acc *a, int score, uint64_t n);   /* n answers of score */
 void nps_merge(struct nps_acc *into, const struct nps_acc *a);
 
 /* CSAT: 1-5, satisfied = 4 and 5 (top-two-box). */
@@ -22,6 +23,7 @@ struct csat_acc {
     double sum, sumsq;
 };
 void csat_add(struct csat_acc *a, int score);          /* ignores outside 1-5 */
+void csat_add_n(struct csat_acc *a, int score, uint64_t n);
 
 /* CES: 1-7; low effort = 1-3 on the default scale (lower is less effort).
  * A survey on the reversed scale is mapped (8 - score) by the caller. */
@@ -30,6 +32,7 @@ struct ces_acc {
     double sum, sumsq;
 };
 void ces_add(struct ces_acc *a, int score);            /* ignores outside 1-7 */
+void ces_add_n(struct ces_acc *a, int score, uint64_t n);
 
 /* Sentiment: compound scores in [-1, 1]; positive >= 0.05, negative
  * <= -0.05, neutral between (DESIGN section 6). */

@@ -1088,6 +1088,8 @@ void engine_stats(struct engine *e, struct engine_stats *st)
     st->orders = m->oc.n;
     st->employees = m->nemp;
     st->column_bytes = model_column_bytes(m);
+    st->reports_rollup = atomic_load(&e->reports_rollup);
+    st->reports_rows = atomic_load(&e->reports_rows);
     st->segments = e->segs ? e->segs->n : 0;
     st->contacts = m->cc.n;
     loop_stats(e, st);

@@ -98,6 +98,8 @@ struct report_query {
     uint32_t customer;           /* only this customer's profile; 0: all */
     const struct tz *tz;         /* zone of days, weeks,
                                     months...; NULL: UTC */
+    bool rows;                   /* read every answer even where a rollup
+                                    would answer (tests, benchmarks) */
 };
 /* {"metric","by":[...],"where","from","to","seq","rows":[...]}. CXM_EINVAL
  * with err->field naming metric, by, where, from or to. */
@@ -620,6 +622,7 @@ struct engine_stats {
     uint64_t decisions_logged, decisions_dropped;   /* dropped: the log was full */
     uint64_t events_accepted, events_duplicate, commits, commit_failures;
     double commit_seconds;       /* total time in commits */
+    uint64_t reports_rollup, reports_rows;   /* reports answered from rollups, from rows */
 };
 void engine_stats(struct engine *e, struct engine_stats *st);
 

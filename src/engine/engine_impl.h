@@ -4,6 +4,7 @@
 #define CXM_ENGINE_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/strmap.h"
 #include "engine/engine.h"
@@ -32,6 +33,8 @@ struct engine {
     int lockfd;
     /* stats, guarded by qlock */
     struct engine_stats st;
+    /* reports (report.c) answered from a rollup and from the rows */
+    atomic_uint_least64_t reports_rollup, reports_rows;
     /* key cache (keys.c): hash hex -> index in kent; guarded by kmu */
     pthread_mutex_t kmu;
     struct strmap *keys;

@@ -60,6 +60,8 @@ void model_free(struct model *m)
               ic->touchpoint, ic->stage, ic->kind, ic->agent, ic->outcome,
               ic->value, ic->has_text);
     free(m->itx);
+    for (int k = 0; k < ROLLUP_DIMS; k++)
+        rollup_free(&m->ru[k]);
     struct fcols *fc = &m->fc;
     FREE_COLS(fc, fc->bmin, fc->bmax, fc->seq, fc->ts, fc->cust, fc->next, fc->score, fc->survey,
               fc->channel, fc->touchpoint, fc->stage, fc->agent, fc->kind,
@@ -669,6 +671,10 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     c->kind[i] = (uint8_t)r->kind;
     c->has_text[i] = r->comment != NULL;
     c->tx[i] = 0;
+    const uint16_t ruv[ROLLUP_DIMS] = {c->channel[i], c->touchpoint[i], c->stage[i]};
+    for (int k = 0; k < ROLLUP_DIMS; k++)
+        if ((rc = rollup_add(&m->ru[k], (int64_t)c->ts[i], c->kind[i], ruv[k], c->score[i])))
+            return rc;
     if (r->comment && r->sc && (rc = add_scores(m, r->seq, r->sc, &c->tx[i])))
         return rc;
     feat_feedback(m, cu, i, r);
@@ -972,5 +978,6 @@ size_t model_column_bytes(const struct model *m)
     return m->ic.cap * irow + m->fc.cap * frow + m->tc.cap * trow +
            m->itxcap * sizeof *m->itx +
            m->tc.acap * sizeof *m->tc.asp + idset_bytes(&m->ids_i) +
-           idset_bytes(&m->ids_f);
+           idset_bytes(&m->ids_f) + rollup_bytes(&m->ru[RU_CHANNEL]) +
+           rollup_bytes(&m->ru[RU_TOUCHPOINT]) + rollup_bytes(&m->ru[RU_STAGE]);
 }

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "core/dict.h"
 #include "core/idset.h"
+#include "core/rollup.h"
 #include "core/strmap.h"
 #include "store/store.h"
 
@@ -82,6 +83,9 @@ struct icols {
  * FBLOCK_SHIFT) whose time span is kept, so a report on a period skips the
  * blocks outside it. */
 #define FBLOCK_SHIFT 12
+/* The rollups of feedback: by channel, by touchpoint, by stage. */
+enum { RU_CHANNEL, RU_TOUCHPOINT, RU_STAGE, ROLLUP_DIMS };
+
 struct fcols {
     size_t n, cap;
     uint32_t *bmin, *bmax;              /* per block: earliest, latest ts */
@@ -170,6 +174,8 @@ struct model {
     size_t nmerges, mergecap;
     struct icols ic;
     struct fcols fc;
+    /* feedback by day, kind and one dimension, kept with fc (core/rollup.h) */
+    struct rollup ru[ROLLUP_DIMS];
     struct ocols oc;
     struct tcols tc;
     struct ccols cc;

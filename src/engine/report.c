@@ -164,6 +164,9 @@ struct run {
     float *palive, *pclv;
     /* segments in use (segment dimension and filter), under the read lock */
     const struct segset *segs;
+    /* the rollup cell being filtered, and whether a rollup answered */
+    const struct rollup_cell *cell;
+    bool from_rollup;
 };
 
 static uint32_t alive_band(float p)
@@ -1951,12 +1954,115 @@ static int finish_doc(struct run *r, const struct report_query *q, json_t *rows,
 static int finish_groups(struct run *r, const struct report_query *q, json_t *rows,
                          json_t **out, struct cxm_err *err);
 
+/* ---- the rollup path ---------------------------------------------------- */
+
+/* The rollup (RU_*) that answers the report, or -1 when it needs the rows:
+ * one customer, a metric other than NPS, CSAT, CES or responses, a field
+ * other than the time, the kind and one of channel, touchpoint or stage
+ * (the same in by and where), a zone with an offset, or a period that
+ * does not begin and end on UTC days. */
+static int rollup_for(const struct run *r, const struct report_query *q, const struct filter *f)
+{
+    if (q->rows || q->customer ||
+        (r->metric != M_NPS && r->metric != M_CSAT && r->metric != M_CES &&
+         r->metric != M_RESPONSES) ||
+        !r->has_fixed || r->fixed != 0 || (q->from > 0 && q->from % 86400) ||
+        (q->to < INT64_MAX && q->to % 86400))
+        return -1;
+    int dim = -1;
+    uint64_t used = f ? filter_fields_used(f) : 0;
+    for (int k = 0; k < NFILTER + r->ndims; k++) {
+        int d;
+        if (k < NFILTER) {
+            if (!(used >> k & 1))
+                continue;
+            d = filter_ids[k];
+        } else {
+            d = r->dims[k - NFILTER];
+            if (d >= D_DAY && d <= D_YEAR)
+                continue;
+        }
+        if (d == D_KIND)
+            continue;
+        if ((d != D_CHANNEL && d != D_TOUCHPOINT && d != D_STAGE) || (dim >= 0 && dim != d))
+            return -1;
+        dim = d;
+    }
+    return dim == D_TOUCHPOINT ? RU_TOUCHPOINT : dim == D_STAGE ? RU_STAGE : RU_CHANNEL;
+}
+
+/* A filter field of the cell being filtered: the kind or the rollup's
+ * dimension (rollup_for admits no other), as field_of gives them. */
+static double cell_field(void *ctx, int field)
+{
+    const struct run *r = ctx;
+    uint32_t v = filter_ids[field] == D_KIND ? r->cell->kind : r->cell->value;
+    return v ? (double)v : NAN;
+}
+
+/* The groups from the cells of rollup which: the same groups, with the
+ * same sums, as the rows would give. */
+static int rollup_run(struct run *r, const struct report_query *q, const struct filter *f,
+                      int which, struct cxm_err *err)
+{
+    const struct rollup *ru = &r->m->ru[which];
+    for (size_t ci = 0; ci < ru->n; ci++) {
+        const struct rollup_cell *c = &ru->cell[ci];
+        int64_t t = (int64_t)c->day * 86400;
+        if (t < q->from || t >= q->to || !metric_takes(r->metric, c->kind))
+            continue;
+        r->cell = c;
+        if (f && !filter_eval_sets(f, cell_field, has_row_segment, r))
+            continue;
+        int64_t key[MAX_DIMS] = {0};
+        for (int k = 0; k < r->ndims; k++) {
+            enum dim d = r->dims[k];
+            key[k] = d >= D_DAY && d <= D_YEAR ? rb_start(r, t, (enum bucket)(d - D_DAY))
+                     : d == D_KIND ? c->kind : c->value;
+        }
+        struct group *g = group_of(r, key, true);
+        if (!g)
+            return cxm_err_set(err, CXM_ETOOBIG, "more than %d groups: use fewer or"
+                               " coarser dimensions", MAX_ROWS);
+        for (int s = 0; s < ROLLUP_SCORES; s++) {
+            if (!c->hist[s])
+                continue;
+            if (r->metric == M_NPS)
+                nps_add_n(&g->acc.nps, s, c->hist[s]);
+            else if (r->metric == M_CSAT)
+                csat_add_n(&g->acc.csat, s, c->hist[s]);
+            else if (r->metric == M_CES)
+                ces_add_n(&g->acc.ces, s, c->hist[s]);
+        }
+        if (r->metric == M_RESPONSES)
+            g->acc.count += c->rows;
+    }
+    return CXM_OK;
+}
+
 static int run_report(struct run *r, const struct report_query *q, struct filter *f,
                       json_t **out, struct cxm_err *err)
 {
     uint32_t *nodes = NULL;
     size_t nn = 0;
     int rc = CXM_OK;
+    int which = rollup_for(r, q, f);
+    if (which >= 0) {
+        r->from_rollup = true;
+        if (f && (rc = filter_bind(f, bind_text, r)))
+            return cxm_err_set(err, rc, "out of memory");
+        if (!(r->map = strmap_new()))
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        r->ref_ts = latest_ts(r->m) < q->to - 1 ? latest_ts(r->m) : q->to - 1;
+        json_t *rows = json_array();
+        if (!rows)
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        if ((rc = rollup_run(r, q, f, which, err))) {
+            json_decref(rows);
+            return rc;
+        }
+        return finish_groups(r, q, rows, out, err);
+    }
     if (q->customer) {
         if (q->customer > r->m->ncust)
             return cxm_err_field(err, CXM_ENOTFOUND, -1, "customer_id", "no customer %u",
@@ -2223,6 +2329,7 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     r.segs = e->segs;
     rc = run_report(&r, q, f, out, err);
     pthread_rwlock_unlock(&e->lock);
+    atomic_fetch_add(r.from_rollup ? &e->reports_rollup : &e->reports_rows, 1);
     filter_free(f);
     strmap_free(r.map);
     arena_free(&r.keys);

@@ -70,12 +70,15 @@ void api_metrics(struct req *r)
         {"cxm_deliveries_total", "Deliveries that reached their endpoint."},
         {"cxm_delivery_retries_total", "Delivery attempts that failed and will be tried again."},
         {"cxm_deliveries_failed_total", "Deliveries dead-lettered (refused or out of attempts)."},
+        {"cxm_reports_rollup_total", "Metric reports answered from the daily rollups."},
+        {"cxm_reports_rows_total", "Metric reports that read the rows."},
     };
     double cv[] = {(double)st.events_accepted, (double)st.events_duplicate,
                    (double)st.commits, (double)st.commit_failures, st.commit_seconds,
                    (double)st.decisions_logged, (double)st.decisions_dropped,
                    (double)st.deliveries_ok, (double)st.deliveries_retried,
-                   (double)st.deliveries_failed};
+                   (double)st.deliveries_failed, (double)st.reports_rollup,
+                   (double)st.reports_rows};
     for (size_t i = 0; i < sizeof cv / sizeof cv[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %.17g\n", counters[i][0],
                    counters[i][1], counters[i][0], counters[i][0], cv[i]);
