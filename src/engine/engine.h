@@ -105,6 +105,10 @@ struct report_query {
  * with err->field naming metric, by, where, from or to. */
 int engine_report(struct engine *e, const struct report_query *q, json_t **out,
                   struct cxm_err *err);
+/* The values reports and filters can choose from, sorted: {"channel",
+ * "touchpoint", "stage": those feedback was given at; "country", "gender":
+ * those of the customers; "seq"}. No personal data. */
+int engine_dimensions(struct engine *e, json_t **out, struct cxm_err *err);
 /* Parses a report period bound: a date (YYYY-MM-DD, the whole day in zone
  * tz, NULL: UTC) or an ISO 8601 date-time. is_to: a date then means the
  * end of that day. */

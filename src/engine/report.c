@@ -2615,3 +2615,72 @@ bool cust_filter_pass(struct cust_filter *cf, uint32_t root)
 {
     return !cf || cust_passes(&cf->r, cf->f, root);
 }
+
+/* ---- the values of the dimensions --------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The strings of dictionary d whose codes are marked in used (every code
+ * when used is NULL), sorted, as a JSON array. */
+static json_t *dict_values(const struct dict *d, const unsigned char *used)
+{
+    uint32_t n = dict_count(d);
+    const char **v = cxm_malloc((n + 1) * sizeof *v);
+    json_t *a = json_array();
+    if (!v || !a) {
+        free(v);
+        json_decref(a);
+        return NULL;
+    }
+    size_t k = 0;
+    for (uint32_t c = 1; c <= n; c++) {
+        const char *s = dict_str(d, c);
+        if (s && (!used || used[c]))
+            v[k++] = s;
+    }
+    qsort(v, k, sizeof *v, cmp_str);
+    for (size_t i = 0; i < k; i++)
+        json_array_append_new(a, json_string(v[i]));
+    free(v);
+    return a;
+}
+
+int engine_dimensions(struct engine *e, json_t **out, struct cxm_err *err)
+{
+    static const struct { const char *name; int ru, dict; } fb[] = {
+        {"channel", RU_CHANNEL, DICT_CHANNEL}, {"touchpoint", RU_TOUCHPOINT, DICT_TOUCHPOINT},
+        {"stage", RU_STAGE, DICT_STAGE}};
+    json_t *doc = json_object();
+    bool ok = doc != NULL;
+    pthread_rwlock_rdlock(&e->lock);
+    const struct model *m = e->m;
+    for (size_t k = 0; ok && k < sizeof fb / sizeof fb[0]; k++) {
+        /* the values answers were given at: the rollup's cells name them */
+        unsigned char *used = cxm_calloc(CXM_MAX_DICT + 1, 1);
+        const struct rollup *ru = &m->ru[fb[k].ru];
+        for (size_t i = 0; used && i < ru->n; i++)
+            used[ru->cell[i].value] = 1;
+        json_t *a = used ? dict_values(m->dict[fb[k].dict], used) : NULL;
+        free(used);
+        ok = a && !json_object_set_new(doc, fb[k].name, a);
+    }
+    static const struct { const char *name; int cd; } cu[] = {
+        {"country", CD_COUNTRY}, {"gender", CD_GENDER}};
+    for (size_t k = 0; ok && k < sizeof cu / sizeof cu[0]; k++) {
+        json_t *a = dict_values(m->cdict[cu[k].cd], NULL);
+        ok = a && !json_object_set_new(doc, cu[k].name, a);
+    }
+    int64_t seq = m->last_seq;
+    pthread_rwlock_unlock(&e->lock);
+    if (ok)
+        ok = !json_object_set_new(doc, "seq", json_integer(seq));
+    if (!ok) {
+        json_decref(doc);
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    }
+    *out = doc;
+    return CXM_OK;
+}

@@ -285,6 +285,8 @@ static const char openapi[] =
     "\"requestBody\":{\"content\":{\"application/json\":{}}},\"responses\":{\"200\":{\"description\":\"settings\"}}}},"
     "\"/v1/text/train\":{\"post\":{\"summary\":\"Learn sentiment from scored comments (admin)\","
     "\"responses\":{\"200\":{\"description\":\"training report\"}}}},"
+    "\"/v1/dimensions\":{\"get\":{\"summary\":\"Values of channel, touchpoint, stage, country, gender (admin, analyst, agent)\","
+    "\"responses\":{\"200\":{\"description\":\"{channel, touchpoint, stage, country, gender, seq}\"}}}},"
     "\"/v1/feedback\":{\"get\":{\"summary\":\"Comments with scores and themes, searchable (admin, agent)\","
     "\"parameters\":[{\"name\":\"search\",\"in\":\"query\"},{\"name\":\"theme\",\"in\":\"query\"},"
     "{\"name\":\"sentiment\",\"in\":\"query\"},{\"name\":\"from\",\"in\":\"query\"},{\"name\":\"to\",\"in\":\"query\"},"

@@ -53,3 +53,13 @@ void api_benchmarks_compare(struct req *r)
     }
     reply_json(r, 200, doc);
 }
+
+/* GET /v1/dimensions */
+void api_dimensions(struct req *r)
+{
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    json_t *doc = NULL;
+    int rc = engine_dimensions(r->eng, &doc, &err);
+    reply_answer(r, 200, rc, doc, &err);
+}

@@ -120,6 +120,7 @@ void api_customer_timeline(struct req *r, uint32_t id);
 void api_customer_unmerge(struct req *r, uint32_t id);
 void api_customer_export(struct req *r, uint32_t id);
 void api_metrics_report(struct req *r);
+void api_dimensions(struct req *r);       /* GET /v1/dimensions */
 void api_benchmarks_compare(struct req *r);
 void api_clv_fit(struct req *r);
 void api_clv_model(struct req *r);

@@ -42,7 +42,7 @@ enum route_id {
     RT_SURVEY_SETTINGS, RT_SURVEY_SETTINGS_PUT,
     RT_S_PAGE, RT_S_ANSWER, RT_S_WIDGET_JS, RT_S_PREFLIGHT, RT_S_WIDGET, RT_S_OPEN,
     RT_S_OPEN_POST, RT_SESSION, RT_SESSION_NEW, RT_SESSION_DEL, RT_KEYS, RT_KEY_NEW,
-    RT_KEY_DEL, RT_DASH, RT_COUNT
+    RT_KEY_DEL, RT_DIMENSIONS, RT_DASH, RT_COUNT
 };
 
 static const char *const route_names[RT_COUNT] = {
@@ -67,6 +67,7 @@ static const char *const route_names[RT_COUNT] = {
     [RT_S_OPEN_POST] = "survey_open_start", [RT_SESSION] = "session",
     [RT_SESSION_NEW] = "session_create", [RT_SESSION_DEL] = "session_delete",
     [RT_KEYS] = "keys", [RT_KEY_NEW] = "key_create", [RT_KEY_DEL] = "key_revoke",
+    [RT_DIMENSIONS] = "dimensions",
     [RT_DASH] = "dashboard", [RT_S_WIDGET_JS] = "survey_widget_js",
     [RT_S_PREFLIGHT] = "survey_widget_preflight", [RT_S_WIDGET] = "survey_widget_answer"};
 
@@ -361,6 +362,7 @@ static int route_of(const char *method, const char *path, uint32_t *id,
         [RT_KEYS] = {RT_KEYS, "GET", R(ROLE_ADMIN)},
         [RT_KEY_NEW] = {RT_KEY_NEW, "POST", R(ROLE_ADMIN)},
         [RT_KEY_DEL] = {RT_KEY_DEL, "DELETE", R(ROLE_ADMIN)},
+        [RT_DIMENSIONS] = {RT_DIMENSIONS, "GET", R(ROLE_ADMIN) | R(ROLE_ANALYST) | R(ROLE_AGENT)},
         [RT_DASH] = {RT_DASH, "GET", 0},
         [RT_S_WIDGET_JS] = {RT_S_WIDGET_JS, "GET", 0},
         [RT_S_PREFLIGHT] = {RT_S_PREFLIGHT, "OPTIONS", 0},
@@ -469,6 +471,8 @@ static int route_of(const char *method, const char *path, uint32_t *id,
     else if (!strcmp(path, "/v1/session"))
         rt = !strcmp(method, "POST") ? RT_SESSION_NEW
              : !strcmp(method, "DELETE") ? RT_SESSION_DEL : RT_SESSION;
+    else if (!strcmp(path, "/v1/dimensions"))
+        rt = RT_DIMENSIONS;
     else if (!strcmp(path, "/v1/keys"))
         rt = strcmp(method, "POST") ? RT_KEYS : RT_KEY_NEW;
     else if (name_path(path, "/v1/keys/", ""))
@@ -633,6 +637,7 @@ static void dispatch(struct req *r)
     case RT_KEYS:
     case RT_KEY_NEW: api_keys(r); break;
     case RT_KEY_DEL: api_key_delete(r); break;
+    case RT_DIMENSIONS: api_dimensions(r); break;
     case RT_DASH: api_dashboard_asset(r); break;
     case RT_S_WIDGET_JS: api_survey_widget_js(r); break;
     case RT_S_PREFLIGHT:

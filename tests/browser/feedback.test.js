@@ -346,7 +346,9 @@ async function main() {
     await signIn(page, state.agent);
     await open(page, q({ touchpoint: tp || '' }));
     eq(await page.locator('#p-themes').isHidden(), true, 'themes hidden');
-    eq(await page.locator('#fb-touchpoint').evaluate((e) => e.tagName), 'INPUT', 'touchpoint typed');
+    const dims = await apiGet('/v1/dimensions', state.agent);
+    const opts = await page.locator('#fb-touchpoint option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean));
+    eq(JSON.stringify(opts), JSON.stringify(dims.touchpoint), 'touchpoint choices from GET /v1/dimensions');
     const api = await apiGet(`/v1/feedback?${q({ touchpoint: tp || '', limit: 50 })}`, state.agent);
     sameComments(await shown(page), api.items, 'agent');
     await open(page, q({ customer: hit ? hit.customer : 1 }));

@@ -179,3 +179,50 @@ Test(rollup, reports_equal_the_rows_as_answers_arrive, .init = fx_setup, .fini =
     cr_assert_eq(s1.reports_rows - s0.reports_rows, 5);
     engine_close(e);
 }
+
+/* The strings of array member name of doc, joined with commas. */
+static void joined(json_t *doc, const char *name, char *out, size_t sz)
+{
+    out[0] = '\0';
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(doc, name), i, v) {
+        if (i)
+            strncat(out, ",", sz - strlen(out) - 1);
+        strncat(out, json_string_value(v), sz - strlen(out) - 1);
+    }
+}
+
+Test(rollup, dimensions_are_where_answers_were_given, .init = fx_setup, .fini = fx_teardown)
+{
+    struct engine *e = fx_open(true);
+    json_t *a = json_pack(
+        "[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:i, s:s, s:s}, {s:s, s:s, s:s, s:s},"
+        " {s:s, s:s, s:s, s:i, s:s, s:s}, {s:s, s:s, s:s}]",
+        "type", "customer", "email", "a@x.io", "country", "GB", "gender", "female",
+        "type", "feedback", "email", "a@x.io", "kind", "nps", "score", 9, "channel", "web",
+        "touchpoint", "checkout",
+        "type", "interaction", "email", "b@x.io", "channel", "phone", "touchpoint", "ivr",
+        "type", "feedback", "email", "b@x.io", "kind", "csat", "score", 2, "channel", "app",
+        "stage", "support",
+        "type", "customer", "email", "b@x.io", "country", "US");
+    fx_ingest(e, a, 1780000000);
+    json_decref(a);
+    json_t *doc = NULL;
+    struct cxm_err err;
+    cxm_err_clear(&err);
+    cr_assert_eq(engine_dimensions(e, &doc, &err), 0, "%s", err.msg);
+    char s[256];
+    joined(doc, "channel", s, sizeof s);
+    cr_assert_str_eq(s, "app,web", "the phone call is no answer");
+    joined(doc, "touchpoint", s, sizeof s);
+    cr_assert_str_eq(s, "checkout");
+    joined(doc, "stage", s, sizeof s);
+    cr_assert_str_eq(s, "support");
+    joined(doc, "country", s, sizeof s);
+    cr_assert_str_eq(s, "GB,US", "the customers' countries, sorted");
+    joined(doc, "gender", s, sizeof s);
+    cr_assert_str_eq(s, "female");
+    json_decref(doc);
+    engine_close(e);
+}

@@ -11,11 +11,10 @@
 // API calls: GET /v1/feedback (comments, cursor pages), GET /v1/text/themes
 // (pain points, where = channel/touchpoint/stage), GET /v1/text/emerging,
 // GET /v1/text/taxonomy (theme names for the theme filter) and GET
-// /v1/metrics?metric=responses&by=channel|touchpoint|stage (the filter's
-// choices); on demand GET /v1/cases?customer=ID&status=all and GET
-// /v1/cases/{id} (whose links hold the comment's seq). Routes the role may
-// not call are not called: an agent types channel, touchpoint and stage
-// (suggestions from the comments it read) and sees theme ids, not names.
+// /v1/dimensions (the channels, touchpoints and stages answers were given
+// at: the filter's choices); on demand GET /v1/cases?customer=ID&status=all
+// (each case with the records it links). Routes the role may not call are
+// not called: an agent sees theme ids, not names (no taxonomy).
 
 import { get } from './api.js';
 import { panel, table, tableBox } from './charts.js';
@@ -290,7 +289,7 @@ export async function mount(main, role) {
   const canAggregates = AGGREGATES.includes(role);
   const themes = canAggregates ? panel(themesSection) : null;
   const names = {};       // theme id -> name
-  const seen = { theme: new Set(), channel: new Set(), touchpoint: new Set(), stage: new Set() };
+  const seen = { theme: new Set() };   // an agent's theme choices: those of the comments read
   let seq = 0;            // bumped by every render, so a late answer is dropped
   let cursor = null;
   let current = {};
@@ -307,46 +306,25 @@ export async function mount(main, role) {
   }
   if (!canAggregates) themesSection.hidden = true;   // an agent: emerging topics only
 
-  // An agent cannot read /v1/metrics: channel, touchpoint and stage become
-  // text inputs suggesting the values of the comments it has read.
-  if (!canAggregates) {
-    for (const d of DIMS) {
-      const sel = form.elements[d];
-      const input = el('input');
-      input.type = 'text';
-      input.id = sel.id;
-      input.name = d;
-      input.autocomplete = 'off';
-      const dl = el('datalist');
-      dl.id = `${sel.id}-list`;
-      input.setAttribute('list', dl.id);
-      sel.replaceWith(input, dl);
-    }
-  }
-
   function remember(items) {
     let grew = false;
     for (const it of items) {
       for (const t of it.themes || []) if (!seen.theme.has(t)) { seen.theme.add(t); grew = true; }
-      for (const d of DIMS) if (it[d] && !seen[d].has(it[d])) { seen[d].add(it[d]); grew = true; }
     }
     if (!grew || canAggregates) return;
     fill(form.elements.theme, [...seen.theme].sort().map((t) => [t, names[t] || t]));
-    for (const d of DIMS) {
-      const dl = main.querySelector(`#fb-${d}-list`);
-      dl.replaceChildren(...[...seen[d]].sort().map((v) => new Option(v, v)));
-    }
   }
 
+  // The taxonomy (admin, analyst) names the themes; the dimensions' values
+  // (every role here) fill channel, touchpoint and stage.
   async function loadChoices() {
-    const [tax, ...dims] = await Promise.all([get('/v1/text/taxonomy'),
-      ...DIMS.map((d) => get('/v1/metrics', { metric: 'responses', by: d }))]);
-    for (const t of tax.themes || []) names[t.id] = t.name || t.id;
-    fill(form.elements.theme, (tax.themes || []).map((t) => [t.id, t.name || t.id]));
-    DIMS.forEach((d, i) => {
-      const vals = dims[i].rows.map((r) => r[d]).filter((v) => v !== null && v !== undefined);
-      fill(form.elements[d], vals.map((v) => [v, v]));
-    });
+    const [tax, dims] = await Promise.all([canAggregates ? get('/v1/text/taxonomy') : null,
+      get('/v1/dimensions')]);
+    if (tax) {
+      for (const t of tax.themes || []) names[t.id] = t.name || t.id;
+      fill(form.elements.theme, (tax.themes || []).map((t) => [t.id, t.name || t.id]));
+    }
+    for (const d of DIMS) fill(form.elements[d], (dims[d] || []).map((v) => [v, v]));
   }
 
   const commentParams = (f, after) => ({
@@ -518,11 +496,9 @@ export async function mount(main, role) {
   // name their themes.
   const start = fromUrl();
   show(form, start);
-  const ready = canAggregates
-    ? loadChoices()
-      .then(() => show(form, fromUrl()))
-      .catch((e) => { error.textContent = `The filter choices could not be loaded: ${e.message}`; })
-    : Promise.resolve();
+  const ready = loadChoices()
+    .then(() => show(form, fromUrl()))
+    .catch((e) => { error.textContent = `The filter choices could not be loaded: ${e.message}`; });
   render(start);
 
   return {

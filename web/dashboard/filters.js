@@ -41,18 +41,12 @@ export function where(f) {
 // The query parameters every filtered call takes.
 export const params = (f) => ({ from: f.from, to: f.to, where: where(f) });
 
-// Fills the selects with the values the data has: each dimension from
-// GET /v1/metrics?metric=responses&by=DIM (null left out), segments from
-// GET /v1/segments. Values missing from the data but in the URL are kept.
+// Fills the selects with the values the data has (GET /v1/dimensions:
+// where answers were given, the customers' countries), segments from GET
+// /v1/segments. Values missing from the data but in the URL are kept.
 export async function loadChoices(form) {
-  const [dims, segs] = await Promise.all([
-    Promise.all(DIMENSIONS.map((d) => get('/v1/metrics', { metric: 'responses', by: d }))),
-    get('/v1/segments'),
-  ]);
-  DIMENSIONS.forEach((d, i) => {
-    const vals = dims[i].rows.map((r) => r[d]).filter((v) => v !== null);
-    fill(form.elements[d], vals.map((v) => [v, v]));
-  });
+  const [dims, segs] = await Promise.all([get('/v1/dimensions'), get('/v1/segments')]);
+  for (const d of DIMENSIONS) fill(form.elements[d], (dims[d] || []).map((v) => [v, v]));
   fill(form.elements.segment, segs.segments.map((s) => [s.id, s.name || s.id]));
 }
 

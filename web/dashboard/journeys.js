@@ -108,14 +108,14 @@ function fill(select, values) {
   select.value = v;
 }
 
-// Countries and genders the data has (GET /v1/metrics?metric=responses&by=..);
-// age bands and NPS categories are fixed lists.
+// Countries and genders of the customers (GET /v1/dimensions); age bands
+// and NPS categories are fixed lists.
 async function loadChoices(form) {
   fill(form.elements.age_band, AGE_BANDS);
   fill(form.elements.nps_category, NPS_CATS);
-  const [c, g] = await Promise.all(['country', 'gender'].map((d) => get('/v1/metrics', { metric: 'responses', by: d })));
-  fill(form.elements.country, c.rows.map((r) => r.country).filter((v) => v !== null));
-  fill(form.elements.gender, g.rows.map((r) => r.gender).filter((v) => v !== null));
+  const d = await get('/v1/dimensions');
+  fill(form.elements.country, d.country || []);
+  fill(form.elements.gender, d.gender || []);
 }
 
 // ---- chart option builders ------------------------------------------------------
