@@ -99,7 +99,8 @@ struct report_query {
     const struct tz *tz;         /* zone of days, weeks,
                                     months...; NULL: UTC */
     bool rows;                   /* read every answer even where a rollup
-                                    would answer (tests, benchmarks) */
+                                    or the list of comments would do
+                                    (tests, benchmarks) */
 };
 /* {"metric","by":[...],"where","from","to","seq","rows":[...]}. CXM_EINVAL
  * with err->field naming metric, by, where, from or to. */

@@ -62,6 +62,7 @@ void model_free(struct model *m)
     free(m->itx);
     for (int k = 0; k < ROLLUP_DIMS; k++)
         rollup_free(&m->ru[k]);
+    free(m->fc.text_rows);
     struct fcols *fc = &m->fc;
     FREE_COLS(fc, fc->bmin, fc->bmax, fc->seq, fc->ts, fc->cust, fc->next, fc->score, fc->survey,
               fc->channel, fc->touchpoint, fc->stage, fc->agent, fc->kind,
@@ -671,6 +672,11 @@ int model_add_feedback(struct model *m, const struct store_feedback *r)
     c->kind[i] = (uint8_t)r->kind;
     c->has_text[i] = r->comment != NULL;
     c->tx[i] = 0;
+    if (r->comment) {
+        if (cxm_grow((void **)&c->text_rows, &c->textcap, c->ntext + 1, sizeof *c->text_rows))
+            return CXM_ENOMEM;
+        c->text_rows[c->ntext++] = (uint32_t)i;
+    }
     const uint16_t ruv[ROLLUP_DIMS] = {c->channel[i], c->touchpoint[i], c->stage[i]};
     for (int k = 0; k < ROLLUP_DIMS; k++)
         if ((rc = rollup_add(&m->ru[k], (int64_t)c->ts[i], c->kind[i], ruv[k], c->score[i])))
@@ -978,6 +984,6 @@ size_t model_column_bytes(const struct model *m)
     return m->ic.cap * irow + m->fc.cap * frow + m->tc.cap * trow +
            m->itxcap * sizeof *m->itx +
            m->tc.acap * sizeof *m->tc.asp + idset_bytes(&m->ids_i) +
-           idset_bytes(&m->ids_f) + rollup_bytes(&m->ru[RU_CHANNEL]) +
+           idset_bytes(&m->ids_f) + m->fc.textcap * sizeof *m->fc.text_rows + rollup_bytes(&m->ru[RU_CHANNEL]) +
            rollup_bytes(&m->ru[RU_TOUCHPOINT]) + rollup_bytes(&m->ru[RU_STAGE]);
 }

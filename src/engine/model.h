@@ -97,6 +97,8 @@ struct fcols {
     uint16_t *survey, *channel, *touchpoint, *stage, *agent;
     uint8_t *kind, *has_text;
     uint32_t *tx;                       /* scores of the comment in tcols; 0: none */
+    uint32_t *text_rows;                /* the rows with a comment, in row order */
+    size_t ntext, textcap;
 };
 
 /* Text analytics of every scored text (interaction texts and feedback

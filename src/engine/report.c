@@ -137,8 +137,9 @@ struct run {
     struct arena keys;
     struct group *g;
     size_t ng, gcap;
-    /* the rows to visit: all, or (one) one profile's rows[0..nrows) */
-    bool one;
+    /* the rows to visit: all, or (one) one profile's rows[0..nrows), or
+     * (text_only) the rows with a comment */
+    bool one, text_only;
     uint32_t *rows;
     size_t nrows;
     /* M_CUSTOMERS: (group, profile) pairs already counted; when every
@@ -949,6 +950,14 @@ static size_t scan_next(const struct run *r, const struct report_query *q, size_
     const struct fcols *fc = &r->m->fc;
     if (r->one)   /* rows may be NULL: a profile without answers */
         return *x < r->nrows ? r->rows[(*x)++] : 0;
+    if (r->text_only) {
+        while (*x < fc->ntext) {
+            size_t i = fc->text_rows[(*x)++];
+            if ((int64_t)fc->ts[i] >= q->from && (int64_t)fc->ts[i] < q->to)
+                return i;
+        }
+        return 0;
+    }
     size_t i = *x + 1;
     while (i <= fc->n) {
         size_t b = i >> FBLOCK_SHIFT;
@@ -2135,6 +2144,8 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
         }
         return finish_groups(r, q, rows, out, err);
     }
+    /* sentiment and pain are of comments: read only the rows that have one */
+    r->text_only = !r->one && !q->rows && (r->metric == M_SENTIMENT || r->metric == M_PAIN);
     struct dense dn;
     if (dense_setup(r, q, &dn)) {
         rc = dense_run(r, q, f, &dn, err);

@@ -236,9 +236,9 @@ int engine_text_emerging(struct engine *e, const struct emerging_query *q, json_
     const struct fcols *fc = &m->fc;
     int64_t at = q->at ? q->at : 0;
     if (!at)
-        for (size_t i = 1; i <= fc->n; i++)
-            if (fc->has_text[i] && (int64_t)fc->ts[i] > at)
-                at = fc->ts[i];
+        for (size_t k = 0; k < fc->ntext; k++)
+            if ((int64_t)fc->ts[fc->text_rows[k]] > at)
+                at = fc->ts[fc->text_rows[k]];
     int64_t cur = bucket_start(at, (enum bucket)b), end = bucket_next(cur, (enum bucket)b);
     int64_t base = cur;
     for (int k = 0; k < q->baseline; k++)
@@ -246,9 +246,10 @@ int engine_text_emerging(struct engine *e, const struct emerging_query *q, json_
     struct pick *pk = NULL;
     size_t n = 0, cap = 0;
     int rc = CXM_OK;
-    for (size_t i = fc->n; i >= 1 && !rc; i--) {
+    for (size_t k = fc->ntext; k >= 1 && !rc; k--) {
+        size_t i = fc->text_rows[k - 1];
         int64_t ts = fc->ts[i];
-        if (!fc->has_text[i] || ts < base || ts >= end)
+        if (ts < base || ts >= end)
             continue;
         if (q->theme >= 0 && !(fc->tx[i] && (m->tc.themes[fc->tx[i]] >> q->theme & 1)))
             continue;
@@ -477,7 +478,8 @@ int engine_feedback_list(struct engine *e, const struct feedback_query *q, json_
         const struct model *m = e->m;
         uint32_t code[3];
         bool known = dim_codes(m, q, code);
-        for (size_t i = m->fc.n; known && i >= 1; i--) {
+        for (size_t k = m->fc.ntext; known && k >= 1; k--) {   /* the rows with a comment */
+            size_t i = m->fc.text_rows[k - 1];
             if (m->fc.seq[i] >= before || !comment_matches(m, i, q, code))
                 continue;
             if (json_array_size(items) == limit) {

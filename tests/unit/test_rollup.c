@@ -73,8 +73,11 @@ static json_t *answers(int n, uint64_t seed, int first)
                     : !strcmp(kind, "ces") ? 1 + (int)(RND() % 7) : -1;
         if (score >= 0)
             json_object_set_new(o, "score", json_integer(score));
-        else
-            json_object_set_new(o, "comment", json_string("just a few words"));
+        static const char *const comments[] = {
+            "Great service, thank you", "The delivery was late and the box was damaged",
+            "ok", "Refund still not received, very disappointed"};
+        if (score < 0 || RND() % 3 == 0)
+            json_object_set_new(o, "comment", json_string(comments[RND() % 4]));
         if (RND() % 8)
             json_object_set_new(o, "channel", json_string(channels[RND() % 4]));
         if (RND() % 6)
@@ -103,7 +106,7 @@ static json_t *run_report(struct engine *e, const char *metric, const char *by,
 /* Every query shape against both paths; returns how many the rollups took. */
 static uint64_t compare_all(struct engine *e)
 {
-    static const char *const metrics[] = {"nps", "csat", "ces", "responses"};
+    static const char *const metrics[] = {"nps", "csat", "ces", "responses", "sentiment"};
     static const char *const bys[] = {NULL, "month", "week", "day", "quarter", "year",
                                       "channel", "touchpoint", "stage", "kind",
                                       "channel,month", "month,touchpoint", "stage,quarter",
@@ -119,7 +122,7 @@ static uint64_t compare_all(struct engine *e)
     struct engine_stats st0, st1;
     engine_stats(e, &st0);
     size_t n = 0;
-    for (size_t mi = 0; mi < 4; mi++)
+    for (size_t mi = 0; mi < 5; mi++)
         for (size_t bi = 0; bi < sizeof bys / sizeof bys[0]; bi++)
             for (size_t wi = 0; wi < sizeof wheres / sizeof wheres[0]; wi++)
                 for (size_t pi = 0; pi < 4; pi++) {
@@ -139,6 +142,20 @@ static uint64_t compare_all(struct engine *e)
                     json_decref(b);
                     n++;
                 }
+    /* pain, by theme: the comments' rows against every row */
+    static const char *const pbys[] = {"theme", "theme,month", "theme,channel"};
+    for (size_t bi = 0; bi < 3; bi++)
+        for (size_t wi = 0; wi < sizeof wheres / sizeof wheres[0]; wi++) {
+            json_t *a = run_report(e, "pain", pbys[bi], wheres[wi], 0, INT64_MAX, false);
+            json_t *b = run_report(e, "pain", pbys[bi], wheres[wi], 0, INT64_MAX, true);
+            cr_assert(json_equal(a, b), "pain by %s where %s", pbys[bi],
+                      wheres[wi] ? wheres[wi] : "-");
+            if (!wheres[wi])
+                cr_assert(json_array_size(json_object_get(a, "rows")) > 0, "no pain rows");
+            json_decref(a);
+            json_decref(b);
+            n++;
+        }
     engine_stats(e, &st1);
     cr_assert_eq(st1.reports_rows - st0.reports_rows + st1.reports_rollup - st0.reports_rollup,
                  2 * n);
@@ -148,7 +165,7 @@ static uint64_t compare_all(struct engine *e)
 Test(rollup, reports_equal_the_rows_as_answers_arrive, .init = fx_setup, .fini = fx_teardown,
      .timeout = 120)
 {
-    struct engine *e = fx_open(true);
+    struct engine *e = fx_open(false);   /* comments scored: sentiment and pain */
     json_t *a = answers(3000, 0x9e3779b97f4a7c15ull, 0);
     fx_ingest(e, a, 1780000000);
     json_decref(a);
