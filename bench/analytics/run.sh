@@ -155,6 +155,8 @@ for name, k, fmt, _ in rows:
               else "< 50 us" if k == "q4_us" else "")
     print(f"{name:34} {fmt(c[k]):>11} {fmt(d[k]):>11} {fmt(s[k]):>12} "
           f"{c[k] / d[k]:>10.2f} {s[k] / c[k]:>10.1f}  {target}")
+print(f"{'  Q1 over every row (no rollup)':34} {ms(c['q1_rows_s']):>11} {'':>11} {'':>12} "
+      f"{c['q1_rows_s'] / d['q1_s']:>10.2f} {s['q1_s'] / c['q1_rows_s']:>10.1f}")
 print()
 print(f"{'load':34} {'figure':>14}")
 print(f"{'cxm import (customers + feedback)':34} {imp:>12.1f} s  {(ncust + nfb) / imp:,.0f} records/s")

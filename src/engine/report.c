@@ -389,13 +389,27 @@ static int band_of(int birth_year, int64_t ts)
     return metrics_age_band_index(birth_year, ts);   /* indexes match bands[] */
 }
 
+/* Is field or dimension d one of the row's profile (built by
+ * build_profiles) rather than of the row itself? */
+static bool profile_field(int d)
+{
+    switch (d) {
+    case D_COUNTRY: case D_CITY: case D_GENDER: case D_AGE_BAND: case D_NPS_CATEGORY:
+    case D_CSAT_MEAN: case D_P_ALIVE_BAND: case D_CLV_BAND: case F_AGE: case F_BIRTH_YEAR:
+    case F_P_ALIVE: case F_CLV_PRED:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Value of dimension or filter field d for feedback row i: a code (0:
- * none), a bucket start for time dimensions, or a number. */
+ * none), a bucket start for time dimensions, or a number. Profile fields
+ * read prof[], which exists when the report uses one. */
 static double field_of(const struct run *r, int d, size_t i)
 {
     const struct model *m = r->m;
     const struct fcols *f = &m->fc;
-    const struct prof *p = prof_at(r, f->cust[i]);
     uint32_t v = 0;
     switch (d) {
     case D_CHANNEL: v = f->channel[i]; break;
@@ -404,32 +418,37 @@ static double field_of(const struct run *r, int d, size_t i)
     case D_SURVEY: v = f->survey[i]; break;
     case D_AGENT: v = f->agent[i]; break;
     case D_TEAM: v = f->agent[i] ? r->agent_team[f->agent[i]] : 0; break;
-    case D_COUNTRY: v = p->country; break;
-    case D_CITY: v = p->city; break;
-    case D_GENDER: v = p->gender; break;
-    case D_AGE_BAND: v = (uint32_t)band_of(p->birth_year, f->ts[i]); break;
-    case D_NPS_CATEGORY: v = p->nps_cat; break;
     case D_KIND: v = f->kind[i]; break;
-    case D_CSAT_MEAN: v = p->csat_mean; break;
     case F_SCORE: return f->score[i];
-    case F_AGE: {
-        if (!p->birth_year)
-            return NAN;
-        int y;
-        unsigned mo, dd;
-        timefmt_civil_from_days((int64_t)f->ts[i] / 86400, &y, &mo, &dd);
-        return (double)(y - p->birth_year);
-    }
-    case F_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
     case F_SENTIMENT: return f->tx[i] ? m->tc.sent[f->tx[i]] : NAN;
-    case D_P_ALIVE_BAND: v = alive_band(r->palive[p->root]); break;
-    case D_CLV_BAND: v = clv_band(r->pclv[p->root]); break;
-    case F_P_ALIVE: return r->palive[p->root];
-    case F_CLV_PRED: return r->pclv[p->root];
     default:
         if (d >= D_DAY && d <= D_YEAR)
             return (double)rb_start(r, (int64_t)f->ts[i], (enum bucket)(d - D_DAY));
-        return NAN;
+        if (!profile_field(d))
+            return NAN;
+        const struct prof *p = prof_at(r, f->cust[i]);
+        switch (d) {
+        case D_COUNTRY: v = p->country; break;
+        case D_CITY: v = p->city; break;
+        case D_GENDER: v = p->gender; break;
+        case D_AGE_BAND: v = (uint32_t)band_of(p->birth_year, f->ts[i]); break;
+        case D_NPS_CATEGORY: v = p->nps_cat; break;
+        case D_CSAT_MEAN: v = p->csat_mean; break;
+        case F_AGE: {
+            if (!p->birth_year)
+                return NAN;
+            int y;
+            unsigned mo, dd;
+            timefmt_civil_from_days((int64_t)f->ts[i] / 86400, &y, &mo, &dd);
+            return (double)(y - p->birth_year);
+        }
+        case F_BIRTH_YEAR: return p->birth_year ? (double)p->birth_year : NAN;
+        case D_P_ALIVE_BAND: v = alive_band(r->palive[p->root]); break;
+        case D_CLV_BAND: v = clv_band(r->pclv[p->root]); break;
+        case F_P_ALIVE: return r->palive[p->root];
+        case F_CLV_PRED: return r->pclv[p->root];
+        default: return NAN;
+        }
     }
     return v ? (double)v : NAN;
 }
@@ -2082,8 +2101,17 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
                     (f && (filter_fields_used(f) >> D_NPS_CATEGORY & 1));
     for (int k = 0; k < r->ndims; k++)
         want_nps |= r->dims[k] == D_NPS_CATEGORY;
-    /* customer metrics read every customer's profile entry: full arrays */
-    if (!rc)
+    /* the profiles' fields, when the report reads any: customer metrics
+     * read every customer's entry (full arrays) */
+    bool need_prof = q->customer || (r->metric != M_NPS && r->metric != M_CSAT &&
+                                     r->metric != M_CES && r->metric != M_RESPONSES &&
+                                     r->metric != M_SENTIMENT && r->metric != M_PAIN);
+    for (int k = 0; k < r->ndims; k++)
+        need_prof |= profile_field(r->dims[k]);
+    uint64_t fields = f ? filter_fields_used(f) : 0;
+    for (int k = 0; k < NFILTER; k++)
+        need_prof |= (fields >> k & 1) && profile_field(filter_ids[k]);
+    if (!rc && need_prof)
         rc = build_profiles(r, nodes, nn, want_nps, !is_customer_metric(r->metric));
     free(nodes);
     if (!rc)
