@@ -34,7 +34,7 @@ cc $CFLAGS -o "$B/recgen" bench/recommend/gen.c
 ENGINE_OBJ=$( (find build/rel/src -name '*.o' ! -path '*/cli/*' ! -name main.o;
               echo build/rel/build/gen/lexicon.o) | sort)
 cc $CFLAGS -Isrc $(pkg-config --cflags jansson) -o "$B/decide_inproc" bench/decide/d.c $ENGINE_OBJ \
-   $(pkg-config --libs libmicrohttpd jansson sqlite3 libsodium libutf8proc) -lstemmer \
+   $(pkg-config --libs libmicrohttpd jansson sqlite3 libsodium xlsxwriter libutf8proc libcurl) -lstemmer \
    -lpthread -lm
 
 # --- data: the canonical customers and responses (bench/analytics) and

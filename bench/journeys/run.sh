@@ -28,7 +28,7 @@ cc $CFLAGS -o "$B/jgen" "$HERE/gen.c"
 ENGINE_OBJ=$( (find build/rel/src -name '*.o' ! -path '*/cli/*' ! -name main.o;
               echo build/rel/build/gen/lexicon.o) | sort)
 cc $CFLAGS -Isrc $(pkg-config --cflags jansson) -o "$B/j" "$HERE/j.c" $ENGINE_OBJ \
-   $(pkg-config --libs libmicrohttpd jansson sqlite3 libsodium libutf8proc) -lstemmer \
+   $(pkg-config --libs libmicrohttpd jansson sqlite3 libsodium xlsxwriter libutf8proc libcurl) -lstemmer \
    -lpthread -lm
 if [ ! -d "$HERE/node_modules/@duckdb/node-api" ]; then
     # npm install, not npm ci: see bench/analytics/run.sh
