@@ -129,12 +129,14 @@ async function main() {
     state.analyst = (await run(['keys', 'create', '--db', DB, '--role', 'analyst'])).trim();
     state.agent = (await run(['keys', 'create', '--db', DB, '--role', 'agent'])).trim();
     assert(/^cxm_/.test(state.analyst) && /^cxm_/.test(state.agent), 'keys');
-    // A customer with an open case, found by an e-mail identity.
+    // A customer with an open case, found by an e-mail identity, whose
+    // timeline has more than one page (20 records).
     const cases = (await apiGet('/v1/cases?limit=50')).cases;
     for (const c of cases) {
       const p = await apiGet(`/v1/customers/${c.customer}`);
       const e = (p.identities || []).find((i) => i.kind === 'email');
-      if (e) { target = { id: p.id, email: e.value }; break; }
+      const n = p.counts ? p.counts.interactions + p.counts.feedback + p.counts.orders : 0;
+      if (e && n > 20) { target = { id: p.id, email: e.value }; break; }
     }
     assert(target, 'no customer with an open case and an e-mail');
     for (let i = 1; i <= 200 && merged.length < 2; i++) {
