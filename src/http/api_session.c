@@ -35,10 +35,10 @@ const char *session_cookie(struct req *r)
 
 /* The session of the request's cookie, if any and its key is still valid
  * (a revoked key ends its sessions). */
-static bool find_session(struct req *r, enum role *role, char csrf[SESSION_HEX])
+static bool find_session(struct req *r, enum role *role, char csrf[SESSION_HEX],
+                         char key[KEY_HASH_LEN])
 {
     const char *id = session_cookie(r);
-    char key[KEY_HASH_LEN];
     if (!id || !sessions_find(server_sessions(r->srv), id, (int64_t)time(NULL), role, csrf, key))
         return false;
     if (engine_key_role(r->eng, key) == ROLE_NONE) {
@@ -48,10 +48,10 @@ static bool find_session(struct req *r, enum role *role, char csrf[SESSION_HEX])
     return true;
 }
 
-enum auth_result session_auth(struct req *r, enum role *role)
+enum auth_result session_auth(struct req *r, enum role *role, char key_hash[KEY_HASH_LEN])
 {
     char csrf[SESSION_HEX];
-    if (!find_session(r, role, csrf))
+    if (!find_session(r, role, csrf, key_hash))
         return AUTH_NONE;
     bool safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") ||
                 !strcmp(r->method, "OPTIONS");
@@ -102,8 +102,8 @@ void api_session_new(struct req *r)
 void api_session_get(struct req *r)
 {
     enum role role;
-    char csrf[SESSION_HEX];
-    if (!find_session(r, &role, csrf)) {
+    char csrf[SESSION_HEX], key[KEY_HASH_LEN];
+    if (!find_session(r, &role, csrf, key)) {
         reply_error(r, 401, "unauthorized", "not signed in", -1, NULL);
         return;
     }
@@ -131,6 +131,15 @@ void api_keys(struct req *r)
     if (strcmp(r->method, "POST")) {
         json_t *doc = NULL;
         int rc = engine_keys_list(r->eng, &doc, &err);
+        /* mark the key this request came with (directly or by its session) */
+        json_t *k;
+        size_t i;
+        if (!rc)
+            json_array_foreach(json_object_get(doc, "keys"), i, k) {
+                const char *id = json_string_value(json_object_get(k, "id"));
+                if (id && r->key_hash[0] && !strncmp(id, r->key_hash, KEY_ID_LEN - 1))
+                    json_object_set_new(k, "current", json_true());
+            }
         reply_answer(r, 200, rc, doc, &err);
         return;
     }

@@ -24,6 +24,7 @@ struct req {
     const char *method;
     char *path;               /* decoded path, no query */
     enum role role;
+    char key_hash[KEY_HASH_LEN];   /* of the key or the session's key; "" when none */
     int route;
     char *body;
     size_t len, cap, max;
@@ -191,7 +192,7 @@ struct sessions *server_sessions(struct server *s);
 enum auth_result { AUTH_NONE, AUTH_OK, AUTH_REPLIED };
 /* The request's session cookie: its role, the CSRF token checked on a
  * state-changing method (403 csrf replied: AUTH_REPLIED). */
-enum auth_result session_auth(struct req *r, enum role *role);
+enum auth_result session_auth(struct req *r, enum role *role, char key_hash[KEY_HASH_LEN]);
 void api_session_new(struct req *r);      /* POST /v1/session */
 void api_session_get(struct req *r);      /* GET /v1/session */
 void api_session_delete(struct req *r);   /* DELETE /v1/session */

@@ -525,7 +525,7 @@ static void dispatch(struct req *r)
         /* a key, or the dashboard's session cookie (with its CSRF token) */
         const char *auth = req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
         enum auth_result sa = AUTH_NONE;
-        if (!auth && (sa = session_auth(r, &r->role)) == AUTH_REPLIED)
+        if (!auth && (sa = session_auth(r, &r->role, r->key_hash)) == AUTH_REPLIED)
             return;
         if (sa == AUTH_NONE && (!auth || strncmp(auth, "Bearer ", 7) != 0)) {
             reply_error(r, 401, "unauthorized",
@@ -533,7 +533,7 @@ static void dispatch(struct req *r)
             return;
         }
         if (sa == AUTH_NONE)
-            r->role = engine_auth(r->eng, auth + 7);
+            r->role = engine_auth_key(r->eng, auth + 7, r->key_hash);
         if (r->role == ROLE_NONE) {
             reply_error(r, 401, "unauthorized", "unknown API key", -1, NULL);
             return;

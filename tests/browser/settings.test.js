@@ -131,6 +131,7 @@ async function keysMatch(page) {
     eq(got[i].cells[2], k.role, `role of ${k.id}`);
     eq(got[i].cells[3], when(k.created), `created of ${k.id}`);
     eq(got[i].cells[4], k.hint ? `…${k.hint}` : NONE, `hint of ${k.id}`);
+    eq(got[i].cells[5], k.current ? 'yes' : NONE, `the signed-in key ${k.id}`);
   });
   return want;
 }
@@ -177,7 +178,9 @@ async function main() {
     const keys = await keysMatch(page);
     eq(keys.filter((k) => k.role === 'admin').length, 1, 'admin keys');
     eq(await page.locator('#keys-list caption').count(), 1, 'caption');
-    eq(await page.locator('#keys-list thead th[scope=col]').count(), 6, 'column headers');
+    eq(await page.locator('#keys-list thead th[scope=col]').count(), 7, 'column headers');
+    eq(keys.filter((k) => k.current).length, 1, 'one key marked as the sign-in (the admin key here)');
+    assert(keys.find((k) => k.current).role === 'admin', 'the admin key is the current one');
     eq(await page.locator('#keys-list tbody th[scope=row]').count(), keys.length, 'row headers');
   });
 
@@ -232,7 +235,8 @@ async function main() {
     await page.locator('#key-confirm').waitFor();
     eq(await page.evaluate(() => document.activeElement.id), 'key-confirm-text', 'focus on the question');
     const q = await page.locator('#key-confirm-text').innerText();
-    assert(q.includes(created.id) && /session ends/.test(q), `confirm text: ${q}`);
+    assert(q.includes(created.id) && /refused from now on/.test(q) && !/signs you out/.test(q),
+      `confirm text (not the signed-in key): ${q}`);
     // Cancel first: nothing happens, focus back.
     await page.keyboard.press('Escape');
     await page.locator('#key-confirm').waitFor({ state: 'hidden' });
@@ -257,6 +261,8 @@ async function main() {
     eq(admins.length, 1, 'one admin key');
     const id = admins[0].id;
     await page.locator(`#keys-list tr[data-id="${id}"] button`).click();
+    assert(/signs you out/.test(await page.locator('#key-confirm-text').innerText()),
+      'the signed-in key: the question says it signs you out');
     await page.locator('#key-confirm-yes').click();
     await page.locator('#key-error:not(:empty)').waitFor();
     const r = await apiCall('DELETE', `/v1/keys/${id}`);

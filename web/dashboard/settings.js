@@ -214,6 +214,7 @@ function keysPart(main) {
       { label: 'Role', text: true, get: (k) => k.role },
       { label: 'Created', text: true, get: (k) => when(k.created) },
       { label: 'Ends with', text: true, get: (k) => (k.hint ? `…${k.hint}` : none) },
+      { label: 'Your sign-in', text: true, get: (k) => (k.current ? 'yes' : none) },
     ], keys, (k) => {
       const b = button('Revoke', 'secondary danger', `Revoke key ${label(k)}`);
       b.addEventListener('click', () => ask(k, b));
@@ -227,7 +228,8 @@ function keysPart(main) {
     error.textContent = '';
     msg.textContent = '';
     confirm.ask(`Revoke the ${k.role} key ${label(k)}${k.hint ? `, ending with ${k.hint}` : ''}? ` +
-      'Every program using it is refused from now on. If you signed in with this key, your session ends too.',
+      'Every program using it is refused from now on.' +
+      (k.current ? ' You signed in with this key: revoking it signs you out now.' : ''),
     async () => {
       try {
         await api('DELETE', `/v1/keys/${encodeURIComponent(k.id)}`);
