@@ -70,7 +70,7 @@ int keys_create(const char *db, enum role r, const char *name, char key[KEY_LEN]
                 struct cxm_err *err)
 {
     if (name && strlen(name) > KEY_NAME_MAX)
-        return cxm_err_field(err, CXM_ETOOBIG, -1, "name", "name: at most %d bytes",
+        return cxm_err_field(err, CXM_EINVAL, -1, "name", "name: at most %d bytes",
                              KEY_NAME_MAX);
     char hex[HASH_HEX];
     int rc = make_key(key, hex, err);

@@ -494,6 +494,12 @@ async function main() {
 
   await test('keys: a revoked key ends its dashboard sessions; only admins manage keys', async () => {
     const admin = { Authorization: `Bearer ${state.key}` };
+    for (const [body, field] of [[{ role: 'boss' }, 'role'], [{ role: 'agent', name: 'x'.repeat(129) }, 'name'],
+      [{ role: 'agent', secret: 1 }, 'secret']]) {
+      const bad = await request('POST', `${state.base}/v1/keys`, { headers: admin, body });
+      eq(bad.status, 400, `POST /v1/keys ${JSON.stringify(body).slice(0, 40)}`);
+      eq(bad.json.error.field, field, 'the field named');
+    }
     const made = await request('POST', `${state.base}/v1/keys`,
       { headers: admin, body: { role: 'agent', name: 'support desk' } });
     eq(made.status, 201, 'POST /v1/keys');
