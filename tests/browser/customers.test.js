@@ -15,7 +15,7 @@
 // CXM_BROWSER_SHOTS=DIR (screenshots named customers-*.png).
 'use strict';
 
-const { assert, eq, oneLine, request, tabTo, createHarness } = require('./harness');
+const { assert, eq, request, tabTo, createHarness, dashboardHelpers } = require('./harness');
 
 const TOTAL_MS = 60000;
 const h = createHarness({
@@ -23,42 +23,28 @@ const h = createHarness({
   state: { analyst: '', agent: '' },
 });
 const { state, test, startServer, axe, shot } = h;
+const helpers = dashboardHelpers(state);
+const {
+  problems, apiCall, apiGet, noProblems, signIn, signOut, setMode, scrolls,
+} = helpers;
+const decides = [];    // the bodies of the page's POST /v1/decide requests
+
+// Console problems, and the decide requests the page sends.
+function watch(page) {
+  helpers.watch(page);
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/v1/decide') decides.push(r.postDataJSON());
+  });
+}
 const DB = h.db;
 const run = h.cxm;
-const problems = [];
 
 // ---- plumbing --------------------------------------------------------------
-
-async function apiGet(p, key = state.key) {
-  const r = await request('GET', state.base + p, { headers: { Authorization: `Bearer ${key}` } });
-  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
-  return r.json;
-}
 
 async function apiPost(p, body, key = state.key) {
   const r = await request('POST', state.base + p, { body, headers: { Authorization: `Bearer ${key}` } });
   if (r.status !== 200) throw new Error(`POST ${p}: ${r.status} ${r.text.slice(0, 300)}`);
   return r.json;
-}
-
-const decides = [];     // the bodies of the page's POST /v1/decide
-
-function watch(page) {
-  page.on('request', (r) => {
-    if (r.method() === 'POST' && new URL(r.url()).pathname === '/v1/decide') decides.push(r.postDataJSON());
-  });
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = (m.location() && m.location().url) || '';
-    if (/status of 401/.test(m.text()) && /\/v1\/session$/.test(url)) return;
-    problems.push(`console: ${m.text()} (${url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${oneLine(e)}`));
-}
-
-function noProblems(what) {
-  const p = problems.splice(0);
-  assert(p.length === 0, `${what}: ${p.join('; ')}`);
 }
 
 // As the page writes them (format.js and customers.js).
@@ -71,8 +57,6 @@ const orNone = (v) => (v === null || v === undefined || v === '' ? NONE : String
 const plural = (n, one, many) => `${int(n)} ${n === 1 ? one : many}`;
 const yesNo = (v) => (v === true ? 'yes' : v === false ? 'no' : 'unknown');
 
-const scrolls = (page) => page.evaluate(() =>
-  document.documentElement.scrollWidth > document.documentElement.clientWidth);
 // The elements wider than the viewport (for a failure's message).
 const wide = (page) => page.evaluate(() => [...document.querySelectorAll('body *')]
   .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest('.table-wrap'))
@@ -81,26 +65,6 @@ const focused = (page) => page.evaluate(() => {
   const a = document.activeElement;
   return { id: a.id, tag: a.tagName, text: a.textContent, cls: a.className };
 });
-
-async function signIn(page, key) {
-  await page.goto(`${state.base}/`);
-  await page.locator('#api-key').waitFor();
-  await tabTo(page, () => document.activeElement.id === 'api-key', { inPage: true, what: 'the key field' });
-  await page.keyboard.type(key);
-  await page.keyboard.press('Enter');
-  await page.locator('h1', { hasText: 'Overview' }).waitFor();
-}
-
-async function signOut(page) {
-  await page.locator('#sign-out').click();
-  await page.locator('#api-key').waitFor();
-}
-
-async function setMode(page, id, on) {
-  const b = page.locator(`#${id}`);
-  if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
-  eq(await b.getAttribute('aria-pressed'), String(on), `${id} pressed`);
-}
 
 // The profile of customer id is shown and fully loaded (timeline and NBA).
 async function profileLoaded(page, id) {

@@ -21,7 +21,7 @@
 'use strict';
 
 const {
-  assert, eq, oneLine, request, tabTo: tabToPred, createHarness,
+  assert, eq, request, tabTo: tabToPred, createHarness, dashboardHelpers,
 } = require('./harness');
 
 const TOTAL_MS = 60000;
@@ -33,35 +33,13 @@ const h = createHarness({
   state: { analyst: '' },
 });
 const { state, test, startServer, axe, shot } = h;
+const {
+  problems, apiCall, apiGet, watch, noProblems, signIn, signOut, setMode, scrolls,
+} = dashboardHelpers(state);
 const DB = h.db;
 const run = h.cxm;
-const problems = [];   // console errors and page errors, checked now and then
 
 // ---- plumbing --------------------------------------------------------------
-
-async function apiGet(p, key = state.key) {
-  const r = await request('GET', state.base + p, { headers: { Authorization: `Bearer ${key}` } });
-  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
-  return r.json;
-}
-
-// The browser logs every 4xx answer as a console error. Being signed out
-// is the one expected: GET /v1/session 401 on the sign-in page, POST 401
-// for a wrong key. Anything else is a problem.
-function watch(page) {
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = (m.location() && m.location().url) || '';
-    if (/status of 401/.test(m.text()) && /\/v1\/session$/.test(url)) return;
-    problems.push(`console: ${m.text()} (${url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${oneLine(e)}`));
-}
-
-function noProblems(what) {
-  const p = problems.splice(0);
-  assert(p.length === 0, `${what}: ${p.join('; ')}`);
-}
 
 // Numbers as the page writes them (web/dashboard/format.js).
 const fixed = (v, d) => new Intl.NumberFormat('en-US',
@@ -96,29 +74,6 @@ async function tilesMatch(page, q) {
   eq(b.value, `${fixed(csat.value, 1)}%`, 'CSAT tile');
   eq(b.n, count(csat.n), 'CSAT n');
   return { nps, csat };
-}
-
-const scrolls = (page) => page.evaluate(() =>
-  document.documentElement.scrollWidth > document.documentElement.clientWidth);
-
-async function signIn(page, key) {
-  await page.goto(`${state.base}/`);
-  await page.locator('#api-key').waitFor();
-  // By keyboard: Tab to the key field, type, Enter.
-  for (let i = 0; i < 12; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(() => document.activeElement.id === 'api-key')) break;
-  }
-  eq(await page.evaluate(() => document.activeElement.id), 'api-key', 'focus after Tabs');
-  await page.keyboard.type(key);
-  await page.keyboard.press('Enter');
-  await page.locator('h1', { hasText: 'Overview' }).waitFor();
-}
-
-async function setMode(page, id, on) {
-  const b = page.locator(`#${id}`);
-  if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
-  eq(await b.getAttribute('aria-pressed'), String(on), `${id} pressed`);
 }
 
 // ---- the tests ----------------------------------------------------------------

@@ -16,7 +16,7 @@
 // CXM_BROWSER_SHOTS=DIR saves screenshots there.
 'use strict';
 
-const { assert, eq, oneLine, request, tabTo, createHarness } = require('./harness');
+const { assert, eq, tabTo, createHarness, dashboardHelpers } = require('./harness');
 
 const TOTAL_MS = 60000;
 const h = createHarness({
@@ -24,32 +24,13 @@ const h = createHarness({
   state: { analyst: '', agent: '' },
 });
 const { state, test, startServer, axe, shot } = h;
+const {
+  problems, apiCall, apiGet, watch, noProblems, signIn, signOut, setMode, scrolls,
+} = dashboardHelpers(state);
 const DB = h.db;
 const run = h.cxm;
-const problems = [];
 
 // ---- plumbing --------------------------------------------------------------
-
-async function apiGet(p, key = state.key) {
-  const r = await request('GET', state.base + p, { headers: { Authorization: `Bearer ${key}` } });
-  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
-  return r.json;
-}
-
-function watch(page) {
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = (m.location() && m.location().url) || '';
-    if (/status of 401/.test(m.text()) && /\/v1\/session$/.test(url)) return;
-    problems.push(`console: ${m.text()} (${url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${oneLine(e)}`));
-}
-
-function noProblems(what) {
-  const p = problems.splice(0);
-  assert(p.length === 0, `${what}: ${p.join('; ')}`);
-}
 
 const fixed = (v, d) => new Intl.NumberFormat('en-US',
   { minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
@@ -61,21 +42,6 @@ const scoreText = (it) => {
   return `${k} ${Number.isInteger(it.score) ? ints(it.score) : fixed(it.score, 1)}`;
 };
 const q = (o) => new URLSearchParams(o).toString();
-
-async function signIn(page, key) {
-  await page.goto(`${state.base}/`);
-  await page.locator('#api-key').waitFor();
-  await tabTo(page, () => document.activeElement.id === 'api-key', { inPage: true, what: 'the key field' });
-  await page.keyboard.type(key);
-  await page.keyboard.press('Enter');
-  await page.locator('h1', { hasText: 'Overview' }).waitFor();
-}
-
-async function setMode(page, id, on) {
-  const b = page.locator(`#${id}`);
-  if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
-  eq(await b.getAttribute('aria-pressed'), String(on), `${id} pressed`);
-}
 
 // Waits until the page finished loading (the status line left "Loading…").
 async function loaded(page) {
@@ -111,9 +77,6 @@ function sameComments(got, items, what) {
     eq(got[i].score, scoreText(it), `${what}: score of comment ${i}`);
   });
 }
-
-const scrolls = (page) => page.evaluate(() =>
-  document.documentElement.scrollWidth > document.documentElement.clientWidth);
 
 // ---- the tests ----------------------------------------------------------------
 

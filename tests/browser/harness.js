@@ -1,5 +1,5 @@
-// harness.js - the plumbing shared by the browser tests (survey.test.js,
-// dashboard.test.js): a tiny test runner printing "ok - name" or
+// harness.js - the plumbing shared by the browser tests (survey.test.js and
+// the dashboard's page tests): a tiny test runner printing "ok - name" or
 // "not ok - name: reason" and a Criterion-like synthesis line
 // (scripts/run-tests.sh sums it), a temp dir, `cxm serve` on a free port,
 // chromium through playwright-core, axe-core, screenshots, keyboard helpers,
@@ -302,7 +302,72 @@ function createHarness({ tmpPrefix, shotPrefix = '', totalMs, axeMessages = fals
     stopAll, checkLog, removeTmp, run };
 }
 
+// ---- the dashboard tests' helpers ----------------------------------------------
+
+// Helpers every dashboard page test shares, bound to a harness's state:
+//   problems          console and page errors collected since the last check
+//   apiCall(method, path, body, key)  the API with a Bearer key (default:
+//                     the first admin key): {status, headers, text, json}
+//   apiGet(path, key) GET, throwing unless 200: the JSON
+//   watch(page)       collects console errors and page errors, but for the
+//                     401 of GET /v1/session while signed out and those
+//                     `allow` names: [[status, url regex], ...] (a page's
+//                     deliberate 4xx; the browser logs every one)
+//   noProblems(what)  throws "what: ..." with what was collected, and
+//                     forgets it
+//   signIn(page, key) by keyboard: Tab to the key field, type, Enter; waits
+//                     for the Overview
+//   signOut(page)
+//   setMode(page, id, on)  the larger-text or high-contrast toggle
+//   scrolls(page)     true when the page scrolls sideways
+function dashboardHelpers(state, { allow = [] } = {}) {
+  const problems = [];
+  const apiCall = (method, p, body, key = state.key) =>
+    request(method, state.base + p, { body, headers: { Authorization: `Bearer ${key}` } });
+  async function apiGet(p, key = state.key) {
+    const r = await apiCall('GET', p, undefined, key);
+    if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
+    return r.json;
+  }
+  const expected = [[401, /\/v1\/session$/], ...allow];
+  function watch(page) {
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      const url = (m.location() && m.location().url) || '';
+      const t = m.text();
+      if (expected.some(([s, re]) => t.includes(`status of ${s}`) && re.test(url))) return;
+      problems.push(`console: ${t} (${url})`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${oneLine(e)}`));
+  }
+  function noProblems(what) {
+    const p = problems.splice(0);
+    assert(p.length === 0, `${what}: ${p.join('; ')}`);
+  }
+  async function signIn(page, key) {
+    await page.goto(`${state.base}/`);
+    await page.locator('#api-key').waitFor();
+    await tabTo(page, () => document.activeElement.id === 'api-key', { inPage: true, what: 'the key field' });
+    await page.keyboard.type(key);
+    await page.keyboard.press('Enter');
+    await page.locator('h1', { hasText: 'Overview' }).waitFor();
+  }
+  async function signOut(page) {
+    await page.locator('#sign-out').click();
+    await page.locator('#api-key').waitFor();
+  }
+  async function setMode(page, id, on) {
+    const b = page.locator(`#${id}`);
+    if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
+    eq(await b.getAttribute('aria-pressed'), String(on), `${id} pressed`);
+  }
+  const scrolls = (page) => page.evaluate(() =>
+    document.documentElement.scrollWidth > document.documentElement.clientWidth);
+  return { problems, apiCall, apiGet, watch, noProblems, signIn, signOut, setMode, scrolls };
+}
+
 module.exports = {
   ROOT, BIN, CHROMIUM, STEP_MS,
   oneLine, withTimeout, assert, eq, request, active, tabTo, submitByEnter, createHarness,
+  dashboardHelpers,
 };

@@ -15,7 +15,7 @@
 // Env as in harness.js (CXM_BROWSER_SHOTS=DIR saves screenshots).
 'use strict';
 
-const { assert, eq, oneLine, request, tabTo, createHarness } = require('./harness');
+const { assert, eq, request, tabTo, createHarness, dashboardHelpers } = require('./harness');
 
 const TOTAL_MS = 60000;
 const h = createHarness({
@@ -23,32 +23,13 @@ const h = createHarness({
   state: { analyst: '', agent: '' },
 });
 const { state, test, startServer, axe, shot } = h;
+const {
+  problems, apiCall, apiGet, watch, noProblems, signIn, signOut, setMode, scrolls,
+} = dashboardHelpers(state);
 const DB = h.db;
 const run = h.cxm;
-const problems = [];
 
 // ---- plumbing --------------------------------------------------------------
-
-async function apiGet(p, key = state.key) {
-  const r = await request('GET', state.base + p, { headers: { Authorization: `Bearer ${key}` } });
-  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
-  return r.json;
-}
-
-function watch(page) {
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = (m.location() && m.location().url) || '';
-    if (/status of 401/.test(m.text()) && /\/v1\/session$/.test(url)) return;
-    problems.push(`console: ${m.text()} (${url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${oneLine(e)}`));
-}
-
-function noProblems(what) {
-  const p = problems.splice(0);
-  assert(p.length === 0, `${what}: ${p.join('; ')}`);
-}
 
 // Numbers as the page writes them (web/dashboard/format.js).
 const fixed = (v, d = 1) => (v === null || v === undefined ? '–' : new Intl.NumberFormat('en-US',
@@ -62,9 +43,6 @@ const q = (params) => {
   for (const [k, v] of Object.entries(params)) if (v) s.set(k, v);
   return `?${s}`;
 };
-
-const scrolls = (page) => page.evaluate(() =>
-  document.documentElement.scrollWidth > document.documentElement.clientWidth);
 
 // Waits until the journeys page loaded for filters described by `what`.
 async function loaded(page, what) {
@@ -84,26 +62,6 @@ async function panelTable(page, id) {
   if ((await btn.innerText()) === 'Show as table') await btn.click();
   await page.locator(`#${id} table`).waitFor();
   return cells(page, `#${id} table`);
-}
-
-async function signIn(page, key) {
-  await page.goto(`${state.base}/`);
-  await page.locator('#api-key').waitFor();
-  await tabTo(page, (a) => a.tag === 'INPUT' && a.type === 'password', { what: 'the key field' });
-  await page.keyboard.type(key);
-  await page.keyboard.press('Enter');
-  await page.locator('h1', { hasText: 'Overview' }).waitFor();
-}
-
-async function signOut(page) {
-  await page.locator('#sign-out').click();
-  await page.locator('#api-key').waitFor();
-}
-
-async function setMode(page, id, on) {
-  const b = page.locator(`#${id}`);
-  if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
-  eq(await b.getAttribute('aria-pressed'), String(on), `${id} pressed`);
 }
 
 // The page's funnel table against GET /v1/journeys/funnel with query qs.

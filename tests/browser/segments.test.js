@@ -17,7 +17,7 @@
 'use strict';
 
 const fs = require('fs');
-const { assert, eq, oneLine, request, createHarness } = require('./harness');
+const { assert, eq, createHarness, dashboardHelpers } = require('./harness');
 
 const TOTAL_MS = 60000;
 const h = createHarness({
@@ -25,39 +25,12 @@ const h = createHarness({
   state: { analyst: '', agent: '' },
 });
 const { state, test, startServer, axe, shot } = h;
+const {
+  problems, apiCall, apiGet, watch, noProblems, signIn, signOut, setMode, scrolls,
+} = dashboardHelpers(state, { allow: [[400, /\/v1\/segments\/preview$/]] });
 const DB = h.db;
-const problems = [];
 
 // ---- plumbing --------------------------------------------------------------
-
-async function apiCall(method, p, body, key = state.key) {
-  return request(method, state.base + p, { body, headers: { Authorization: `Bearer ${key}` } });
-}
-
-async function apiGet(p, key = state.key) {
-  const r = await apiCall('GET', p, undefined, key);
-  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
-  return r.json;
-}
-
-// The browser logs each 4xx answer as a console error. Expected here: 401
-// on /v1/session while signed out, and 400 from the preview of a rule that
-// is not (yet) valid while it is typed. Anything else is a problem.
-function watch(page) {
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = (m.location() && m.location().url) || '';
-    if (/status of 401/.test(m.text()) && /\/v1\/session$/.test(url)) return;
-    if (/status of 400/.test(m.text()) && /\/v1\/segments\/preview$/.test(url)) return;
-    problems.push(`console: ${m.text()} (${url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${oneLine(e)}`));
-}
-
-function noProblems(what) {
-  const p = problems.splice(0);
-  assert(p.length === 0, `${what}: ${p.join('; ')}`);
-}
 
 // Numbers as the page writes them (web/dashboard/format.js).
 const int = (v) => new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 }).format(v);
@@ -66,33 +39,6 @@ const fixed = (v, d) => new Intl.NumberFormat('en-US',
 const NONE = '–';
 const countText = (p) => `${int(p.members)} ${p.members === 1 ? 'customer matches' : 'customers match'}` +
   ` this rule now (of ${int(p.profiles)} profiles).`;
-
-const scrolls = (page) => page.evaluate(() =>
-  document.documentElement.scrollWidth > document.documentElement.clientWidth);
-
-async function signIn(page, key) {
-  await page.goto(`${state.base}/`);
-  await page.locator('#api-key').waitFor();
-  for (let i = 0; i < 12; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(() => document.activeElement.id === 'api-key')) break;
-  }
-  eq(await page.evaluate(() => document.activeElement.id), 'api-key', 'focus after Tabs');
-  await page.keyboard.type(key);
-  await page.keyboard.press('Enter');
-  await page.locator('h1', { hasText: 'Overview' }).waitFor();
-}
-
-async function signOut(page) {
-  await page.locator('#sign-out').click();
-  await page.locator('#api-key').waitFor();
-}
-
-async function setMode(page, id, on) {
-  const b = page.locator(`#${id}`);
-  if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
-  eq(await b.getAttribute('aria-pressed'), String(on), `${id} pressed`);
-}
 
 // Opens the page (optionally a segment) by URL and waits for the list.
 async function open(page, id) {

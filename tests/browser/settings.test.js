@@ -18,7 +18,7 @@
 'use strict';
 
 const http = require('http');
-const { assert, eq, oneLine, request, createHarness } = require('./harness');
+const { assert, eq, createHarness, dashboardHelpers } = require('./harness');
 
 const TOTAL_MS = 60000;
 let receiver = null;   // the local webhook receiver
@@ -29,75 +29,18 @@ const h = createHarness({
   onStop: () => { if (receiver) receiver.close(); },
 });
 const { state, test, startServer, axe, shot } = h;
+const {
+  problems, apiCall, apiGet, watch, noProblems, signIn, signOut, setMode, scrolls,
+} = dashboardHelpers(state, { allow: [[409, /\/v1\/keys\/[0-9a-f]{16}$/], [400, /\/v1\/(alert-rules|contact-policy|settings\/email)$/]] });
 const DB = h.db;
-const problems = [];
 
 // ---- plumbing --------------------------------------------------------------
-
-const apiCall = (method, p, body, key = state.key) =>
-  request(method, state.base + p, { body, headers: { Authorization: `Bearer ${key}` } });
-
-async function apiGet(p, key = state.key) {
-  const r = await apiCall('GET', p, undefined, key);
-  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text.slice(0, 300)}`);
-  return r.json;
-}
-
-// The browser logs each 4xx answer as a console error. Expected here: 401
-// on /v1/session while signed out, and the refusals this test provokes on
-// purpose: the last admin key (409 on DELETE /v1/keys/ID) and the broken
-// documents (400 on PUT /v1/alert-rules, /v1/contact-policy and
-// /v1/settings/email).
-function watch(page) {
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = (m.location() && m.location().url) || '';
-    const t = m.text();
-    if (/status of 401/.test(t) && /\/v1\/session$/.test(url)) return;
-    if (/status of 409/.test(t) && /\/v1\/keys\/[0-9a-f]{16}$/.test(url)) return;
-    if (/status of 400/.test(t) && /\/v1\/(alert-rules|contact-policy|settings\/email)$/.test(url)) return;
-    problems.push(`console: ${t} (${url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${oneLine(e)}`));
-}
-
-function noProblems(what) {
-  const p = problems.splice(0);
-  assert(p.length === 0, `${what}: ${p.join('; ')}`);
-}
 
 const int = (v) => new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 }).format(v);
 const fixed = (v, d) => new Intl.NumberFormat('en-US',
   { minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
 const NONE = '–';
 const when = (ts) => (ts ? ts.replace('T', ' ').replace(/Z$/, ' UTC') : NONE);
-
-const scrolls = (page) => page.evaluate(() =>
-  document.documentElement.scrollWidth > document.documentElement.clientWidth);
-
-async function signIn(page, key) {
-  await page.goto(`${state.base}/`);
-  await page.locator('#api-key').waitFor();
-  for (let i = 0; i < 12; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(() => document.activeElement.id === 'api-key')) break;
-  }
-  eq(await page.evaluate(() => document.activeElement.id), 'api-key', 'focus after Tabs');
-  await page.keyboard.type(key);
-  await page.keyboard.press('Enter');
-  await page.locator('h1', { hasText: 'Overview' }).waitFor();
-}
-
-async function signOut(page) {
-  await page.locator('#sign-out').click();
-  await page.locator('#api-key').waitFor();
-}
-
-async function setMode(page, id, on) {
-  const b = page.locator(`#${id}`);
-  if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
-  eq(await b.getAttribute('aria-pressed'), String(on), `${id} pressed`);
-}
 
 async function open(page) {
   await page.goto(`${state.base}/?page=settings`);
