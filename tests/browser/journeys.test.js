@@ -195,8 +195,18 @@ async function main() {
     const neg = await apiGet('/v1/journeys/friction?outcome=negative_sentiment');
     const order = (await cells(page, '#friction-table')).map((c) => c[0]);
     eq(order.join(','), neg.rows.map((r) => r.touchpoint).join(','), 'order by negative comments');
+    // the choice is in the URL: a reload shows the same ranking
+    assert(page.url().includes('outcome=negative_sentiment'), page.url());
+    await page.reload();
+    await page.waitForFunction(() => {
+      const c = document.querySelector('#friction-table caption');
+      return c && /negative comments/.test(c.textContent);
+    }, null, { polling: 100 });
+    eq(await page.locator('#j-outcome').inputValue(), 'negative_sentiment', 'select after reload');
+    eq((await cells(page, '#friction-table')).map((c) => c[0]).join(','), order.join(','), 'same order after reload');
     await page.selectOption('#j-outcome', 'detractor');
     await page.waitForFunction(() => /detractors/.test(document.querySelector('#friction-table caption').textContent));
+    assert(!page.url().includes('outcome='), `the default leaves the URL: ${page.url()}`);
     noProblems('friction');
   });
 

@@ -2,8 +2,9 @@
 // through the stages and touchpoints, computed from their real events.
 //   - a filter bar: from, to and the customer fields the journey views'
 //     `where` takes (country, gender, age_band, nps_category), kept in the
-//     URL with the selected touchpoint:
-//     /?page=journeys&from=..&to=..&country=..&touchpoint=..
+//     URL with the selected touchpoint and the views' choices (links shown,
+//     ranked by, measure; left out when they are the default):
+//     /?page=journeys&from=..&to=..&country=..&touchpoint=..&outcome=churn
 //   - the stage funnel: GET /v1/journeys/funnel (bars, or the table)
 //   - the touchpoint flow as a Sankey: GET /v1/journeys/flows?top=N; ECharts
 //     draws no cycle, so the chart leaves out the weakest links that close
@@ -43,6 +44,14 @@ const MEASURES = {
   sentiment: { label: 'Sentiment', fmt: (v) => signed(v, 2), short: (v) => signed(v, 2) },
 };
 
+// How the views are shown (the selects beside them): their values, the
+// first the default, which the URL leaves out.
+const VIEW = {
+  top: { id: 'j-top', values: ['20', '10', '40'] },
+  outcome: { id: 'j-outcome', values: Object.keys(OUTCOMES) },
+  measure: { id: 'j-measure', values: Object.keys(MEASURES) },
+};
+
 // ---- state <-> URL <-> where ------------------------------------------------
 
 export function fromUrl(search = location.search) {
@@ -52,13 +61,22 @@ export function fromUrl(search = location.search) {
     const v = (q.get(k) || '').trim();
     if (v && ((k !== 'from' && k !== 'to') || DATE.test(v))) f[k] = v;
   }
+  for (const [k, s] of Object.entries(VIEW)) {
+    const v = q.get(k);
+    if (v && v !== s.values[0] && s.values.includes(v)) f[k] = v;
+  }
   return f;
 }
 
 function toSearch(f) {
   const q = new URLSearchParams({ page: 'journeys' });
-  for (const k of KEYS) if (f[k]) q.set(k, f[k]);
+  for (const k of [...KEYS, ...Object.keys(VIEW)]) if (f[k]) q.set(k, f[k]);
   return `?${q}`;
+}
+
+// The view selects as f says (their defaults when f leaves them out).
+function showView(main, f) {
+  for (const [k, s] of Object.entries(VIEW)) main.querySelector(`#${s.id}`).value = f[k] || s.values[0];
 }
 
 const quote = (s) => `'${String(s).replace(/'/g, "''")}'`;
@@ -602,7 +620,8 @@ export async function mount(main, role) {
   // ---- wiring ----
 
   const apply = () => {
-    f = readForm(form, f.touchpoint);
+    const view = Object.fromEntries(Object.keys(VIEW).filter((k) => f[k]).map((k) => [k, f[k]]));
+    f = Object.assign(readForm(form, f.touchpoint), view);
     history.pushState(null, '', `/${toSearch(f)}`);
     render();
     showDetail(false);
@@ -614,9 +633,16 @@ export async function mount(main, role) {
     showForm(form, {});
     apply();
   });
-  $('#j-top').addEventListener('change', () => loadFlow());
-  $('#j-outcome').addEventListener('change', () => loadFriction());
-  $('#j-measure').addEventListener('change', () => loadHeat(Promise.resolve()));
+  // A view select: the URL keeps the choice, and that panel reloads.
+  const onView = (k, load) => $(`#${VIEW[k].id}`).addEventListener('change', (e) => {
+    f = Object.assign({}, f, { [k]: e.target.value });
+    if (f[k] === VIEW[k].values[0]) delete f[k];
+    history.pushState(null, '', `/${toSearch(f)}`);
+    load();
+  });
+  onView('top', () => loadFlow());
+  onView('outcome', () => loadFriction());
+  onView('measure', () => loadHeat(Promise.resolve()));
   $('#j-close').addEventListener('click', () => {
     const tp = f.touchpoint;
     select(null, true, false);
@@ -626,6 +652,7 @@ export async function mount(main, role) {
   $('#h-friction').tabIndex = -1;
 
   showForm(form, f);
+  showView(main, f);
   loadChoices(form)
     .then(() => showForm(form, f))
     .catch((e) => { status.textContent = `The filter choices could not be loaded: ${e.message}`; });
@@ -643,6 +670,7 @@ export async function mount(main, role) {
     pop() {
       f = fromUrl();
       showForm(form, f);
+      showView(main, f);
       render();
       showDetail(false);
     },
