@@ -1100,6 +1100,8 @@ Test(http_ingest, metrics_and_openapi)
     cr_assert(strncmp(jstr(o, "openapi"), "3.", 2) == 0);
     cr_assert(json_is_object(jget(o, "paths./v1/events.post")));
     cr_assert(json_is_object(jget(o, "paths./v1/customers/{id}/timeline.get")));
+    cr_assert(json_is_object(jget(o, "paths./v1/keys/{id}.delete")));
+    cr_assert(json_is_object(jget(o, "paths./v1/dimensions.get")));
     json_decref(o);
     char *body = http(&s, "HEAD", "/healthz", NULL, NULL, NULL, &st);
     cr_assert_eq(st, 200);
