@@ -288,7 +288,7 @@ async function main() {
     await page.locator('#seg-confirm-yes').click();
     await page.locator('#seg-detail').waitFor({ state: 'hidden' });
     eq((await apiCall('GET', `/v1/segments/${NEW}`)).status, 404, 'gone');
-    assert(/deleted/.test(await page.locator('#status').innerText()), 'status says deleted');
+    await page.locator('#status', { hasText: 'deleted' }).waitFor();   // after the list reloads
     assert(page.url().endsWith('?page=segments'), `URL ${page.url()}`);
     await listMatches(page);
     // "lapsed" is named by the winback action: 409

@@ -7,15 +7,14 @@
 import { api, get } from './api.js';
 import { tableBox } from './charts.js';
 import { el, template } from './dom.js';
-import { none } from './format.js';
+import { none, when } from './format.js';
 
 export const ROLES = ['admin', 'agent'];
 const STATUSES = ['open', 'in_progress', 'resolved', 'closed'];
-const STATUS_TEXT = { open: 'open', in_progress: 'in progress', resolved: 'resolved', closed: 'closed' };
+export const STATUS_TEXT = { open: 'open', in_progress: 'in progress', resolved: 'resolved', closed: 'closed' };
 const KEYS = ['status', 'team', 'case'];
 
 
-const when = (ts) => (ts ? ts.replace('T', ' ').replace(/:\d\dZ$/, ' UTC') : none);
 
 function hours(s) {
   const h = Math.abs(s) / 3600;

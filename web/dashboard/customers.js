@@ -15,20 +15,18 @@
 
 import { api, get } from './api.js';
 import { tableBox } from './charts.js';
-import { sla } from './cases.js';
+import { sla, STATUS_TEXT } from './cases.js';
 import { el, template } from './dom.js';
-import { int, none, num } from './format.js';
+import { int, none, num, when } from './format.js';
 
 export const ROLES = ['admin', 'agent'];
 const PAGE_SIZE = 20;        // timeline items per "Load more"
 const RESULTS = 50;          // search hits shown
 const INTERNAL = 'cxm';      // the channel of cxm's own records (case work)
 
-export const when = (ts) => (ts ? ts.replace('T', ' ').replace(/:\d\dZ$/, ' UTC') : none);
 const yesNo = (v) => (v === true ? 'yes' : v === false ? 'no' : 'unknown');
 const plural = (n, one, many) => `${int(n)} ${n === 1 ? one : many}`;
 const money = (v) => num(v, 2);
-const STATUS_TEXT = { open: 'open', in_progress: 'in progress', resolved: 'resolved', closed: 'closed' };
 
 function fromUrl() {
   const q = new URLSearchParams(location.search);

@@ -20,7 +20,7 @@ import { get } from './api.js';
 import { panel, table, tableBox } from './charts.js';
 import { el, failure, template } from './dom.js';
 import { where as whereOf } from './filters.js';
-import { int, margin, none, num, pct, signed } from './format.js';
+import { int, margin, none, num, pct, signed, when } from './format.js';
 
 export const ROLES = ['admin', 'analyst', 'agent'];
 const COMMENTS = ['admin', 'agent'];   // GET /v1/feedback, /v1/cases
@@ -97,7 +97,6 @@ function describe(f, names) {
 
 // ---- comments ------------------------------------------------------------------
 
-const when = (ts) => (ts ? ts.replace('T', ' ').replace(/:\d\dZ$/, ' UTC') : none);
 
 export function scoreText(it) {
   const kind = KIND[it.kind] || it.kind || 'Feedback';

@@ -17,3 +17,5 @@ export const signed = (v, digits = 1) => (Number.isFinite(v) && v > 0 ? '+' : ''
 export const pct = (v, digits = 1) => (Number.isFinite(v) ? `${num(v, digits)}%` : none);
 export const margin = (v, digits = 1) => (Number.isFinite(v) ? `±${num(v, digits)}` : '');
 export const count = (n) => `n = ${int(n || 0)}`;
+// An API time ("2026-11-22T17:04:09Z") to the minute: "2026-11-22 17:04 UTC".
+export const when = (ts) => (ts ? ts.replace('T', ' ').replace(/:\d\dZ$/, ' UTC') : none);

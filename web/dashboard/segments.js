@@ -12,7 +12,7 @@
 import { api, get } from './api.js';
 import { table, tableBox } from './charts.js';
 import { el, template } from './dom.js';
-import { int, none, num } from './format.js';
+import { int, none, num, when } from './format.js';
 
 export const ROLES = ['admin', 'analyst', 'agent'];
 const WRITERS = ['admin', 'analyst'];
@@ -20,7 +20,6 @@ const READERS = ['admin', 'agent'];    // of members: names are personal data
 const PAGE = 50;                       // members per page
 const DEBOUNCE_MS = 300;
 
-const when = (ts) => (ts ? ts.replace('T', ' ').replace(/:\d\dZ$/, ' UTC') : none);
 const plural = (n, one, many) => `${int(n)} ${n === 1 ? one : many}`;
 
 // An id from a name: "Lapsed buyers (EU)" -> "lapsed-buyers-eu".
