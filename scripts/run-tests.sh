@@ -60,7 +60,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 run unit build/test/unit --jobs "$jobs"
-run unit-asan build/testsan/unit --jobs "$jobs"
+# Under Criterion a leak report does not make the suite's exit status: run()
+# counts the reports in the output (ours fail, one inside Criterion's own
+# runner does not). The servers of the integration and browser suites keep
+# the default, a leak exits non-zero, and their harnesses check that.
+LSAN_OPTIONS=${LSAN_OPTIONS:-exitcode=0} run unit-asan build/testsan/unit --jobs "$jobs"
 CXM_BIN=./cxm run integration build/test/integration --jobs "$jobs"
 CXM_BIN=build/asan/cxm CXM_SANITIZED=1 run integration-asan build/test/integration --jobs "$jobs"
 # The survey pages and the widget in chromium (tests/browser/): prints its
