@@ -17,8 +17,9 @@ function theme() {
 }
 
 // A <table> with a caption, column headers and the first cell of each row
-// as its row header. columns: [{label, get(row) -> text, text: bool}].
-export function table(caption, columns, rows) {
+// as its row header. columns: [{label, get(row) -> text or a Node, text:
+// bool}]; rowAttrs(tr, row), if given, decorates each row.
+export function table(caption, columns, rows, rowAttrs) {
   const t = document.createElement('table');
   t.createCaption().textContent = caption;
   const head = t.createTHead().insertRow();
@@ -30,18 +31,24 @@ export function table(caption, columns, rows) {
     head.append(th);
   }
   const body = t.createTBody();
-  for (const r of rows) {
-    const tr = body.insertRow();
-    columns.forEach((c, i) => {
-      const cell = document.createElement(i === 0 ? 'th' : 'td');
-      if (i === 0) cell.scope = 'row';
-      if (c.text) cell.className = 'text';
-      const v = c.get(r);
-      cell.textContent = v === null || v === undefined || v === '' ? none : String(v);
-      tr.append(cell);
-    });
-  }
+  for (const r of rows) appendRow(body, columns, r, rowAttrs);
   return t;
+}
+
+// Adds row r to a table body made by table(): the same columns and rowAttrs.
+export function appendRow(body, columns, r, rowAttrs) {
+  const tr = body.insertRow();
+  columns.forEach((c, i) => {
+    const cell = document.createElement(i === 0 ? 'th' : 'td');
+    if (i === 0) cell.scope = 'row';
+    if (c.text) cell.className = 'text';
+    const v = c.get(r);
+    if (v instanceof Node) cell.append(v);
+    else cell.textContent = v === null || v === undefined || v === '' ? none : String(v);
+    tr.append(cell);
+  });
+  if (rowAttrs) rowAttrs(tr, r);
+  return tr;
 }
 
 // A table in a scrolling box that keyboard users can reach.

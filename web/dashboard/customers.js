@@ -14,7 +14,7 @@
 // next_cursor).
 
 import { api, get } from './api.js';
-import { tableBox } from './charts.js';
+import { appendRow, table, tableBox } from './charts.js';
 import { sla, STATUS_TEXT } from './cases.js';
 import { el, template } from './dom.js';
 import { int, none, num, when } from './format.js';
@@ -42,45 +42,10 @@ function toSearch(f) {
   return `/?${q}`;
 }
 
-// A table: caption, columns [{label, text, get(row) -> string | Node}],
-// the first cell of each row a row header. rowAttrs(tr, row) decorates rows.
-function grid(caption, columns, rows, rowAttrs) {
-  const t = document.createElement('table');
-  t.createCaption().textContent = caption;
-  const head = t.createTHead().insertRow();
-  for (const c of columns) {
-    const th = el('th', c.text ? 'text' : '', c.label);
-    th.scope = 'col';
-    head.append(th);
-  }
-  const body = t.createTBody();
-  for (const r of rows) appendRow(body, columns, r, rowAttrs);
-  return t;
-}
-
-function appendRow(body, columns, r, rowAttrs) {
-  const tr = body.insertRow();
-  columns.forEach((c, i) => {
-    const cell = document.createElement(i === 0 ? 'th' : 'td');
-    if (i === 0) cell.scope = 'row';
-    if (c.text) cell.className = 'text';
-    const v = c.get(r);
-    if (v instanceof Node) cell.append(v);
-    else cell.textContent = v === null || v === undefined || v === '' ? none : String(v);
-    tr.append(cell);
-  });
-  if (rowAttrs) rowAttrs(tr, r);
-  return tr;
-}
-
 function link(text, href, cls) {
   const a = el('a', cls || '', text);
   a.href = href;
   return a;
-}
-
-function box(target, tbl) {
-  tableBox(target, tbl);
 }
 
 function empty(target, text) {
@@ -171,7 +136,7 @@ export async function mount(main, role) {
       if (!hits.length) {
         empty(list, `No customer matches “${q}”.`);
       } else {
-        box(list, grid(`Customers matching “${q}” (${hits.length} shown)`, [
+        tableBox(list, table(`Customers matching “${q}” (${hits.length} shown)`, [
           { label: 'Customer', text: true, get: (c) => link(`${c.name || 'No name'} (#${c.id})`, toSearch({ q, customer: String(c.id) }), 'cust-link') },
           { label: 'E-mail', text: true, get: (c) => c.email },
           { label: 'Country', text: true, get: (c) => c.country },
@@ -250,7 +215,7 @@ export async function mount(main, role) {
         },
       });
     }
-    box(target, grid(`Merges into profile #${p.id} (${merges.length})`, cols, merges,
+    tableBox(target, table(`Merges into profile #${p.id} (${merges.length})`, cols, merges,
       (tr, m) => { tr.dataset.customer = String(m.customer_id); }));
   }
 
@@ -264,7 +229,7 @@ export async function mount(main, role) {
     fillDl($('#facts'), facts(p));
     const ids = p.identities || [];
     if (ids.length) {
-      box($('#identities'), grid(`Identities (${ids.length}), in the order they became known`, [
+      tableBox($('#identities'), table(`Identities (${ids.length}), in the order they became known`, [
         { label: 'Kind', text: true, get: (i) => i.kind },
         { label: 'Value', text: true, get: (i) => i.value },
         { label: 'Arrived through', get: (i) => `#${i.customer_id}` },
@@ -314,7 +279,7 @@ export async function mount(main, role) {
         empty(target, `No open cases (${note}).`);
         return;
       }
-      box(target, grid(`Open cases, newest first (${rows.length} of ${open.total} open; ${note})`, [
+      tableBox(target, table(`Open cases, newest first (${rows.length} of ${open.total} open; ${note})`, [
         { label: 'Case', text: true, get: (c) => link(`#${c.id}`, `/?page=cases&case=${c.id}`) },
         { label: 'Subject', text: true, get: (c) => c.subject || c.reason },
         { label: 'Status', text: true, get: (c) => STATUS_TEXT[c.status] || c.status },
@@ -338,7 +303,7 @@ export async function mount(main, role) {
         empty(target, 'No journey episodes.');
         return;
       }
-      box(target, grid(`Journey episodes, newest first (${eps.length})`, [
+      tableBox(target, table(`Journey episodes, newest first (${eps.length})`, [
         { label: 'Start', text: true, get: (e) => when(e.start) },
         { label: 'End', text: true, get: (e) => when(e.end) },
         { label: 'Stages reached, in order', text: true, get: (e) => (e.stages || []).join(' → ') },
@@ -361,7 +326,7 @@ export async function mount(main, role) {
         empty(target, 'No recommendations for this customer.');
         return;
       }
-      box(target, grid(`Recommended items, best first (${items.length})`, [
+      tableBox(target, table(`Recommended items, best first (${items.length})`, [
         { label: 'Item', text: true, get: (r) => r.sku },
         { label: 'Category', text: true, get: (r) => r.category },
         { label: 'Score', get: (r) => num(r.score, 4) },
@@ -403,7 +368,7 @@ export async function mount(main, role) {
       st.textContent = `On ${channel}: ${acts.length ? `${plural(acts.length, 'action', 'actions')} eligible, best first` : 'no action is eligible'}; ` +
         `${plural(ex.length, 'action', 'actions')} excluded.`;
       if (acts.length) {
-        box($('#nba-actions'), grid(`Eligible actions on ${channel}, best first`, [
+        tableBox($('#nba-actions'), table(`Eligible actions on ${channel}, best first`, [
           { label: 'Rank', get: (a) => String(acts.indexOf(a) + 1) },
           { label: 'Action', text: true, get: (a) => `${a.name || a.action} (${a.action})` },
           { label: 'Kind', text: true, get: (a) => a.kind.replace(/_/g, ' ') },
@@ -415,7 +380,7 @@ export async function mount(main, role) {
         empty($('#nba-actions'), 'No action is eligible on this channel now.');
       }
       if (ex.length) {
-        box($('#nba-excluded'), grid(`Excluded actions on ${channel}, with the rule that left each out`, [
+        tableBox($('#nba-excluded'), table(`Excluded actions on ${channel}, with the rule that left each out`, [
           { label: 'Action', text: true, get: (x) => `${names[x.action] || x.action} (${x.action})` },
           { label: 'Rule', text: true, get: (x) => x.rule },
           { label: 'Why', text: true, get: (x) => x.reason },
@@ -456,7 +421,7 @@ export async function mount(main, role) {
           empty(target, 'No interactions, feedback or orders yet.');
           tbody = null;
         } else {
-          box(target, grid('Timeline, newest first', TIMELINE_COLUMNS, []));
+          tableBox(target, table('Timeline, newest first', TIMELINE_COLUMNS, []));
           tbody = target.querySelector('tbody');
         }
       }
