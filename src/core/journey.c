@@ -140,10 +140,6 @@ struct funnel {
     uint64_t reached[JOURNEY_MAX_STAGES], beyond[JOURNEY_MAX_STAGES];
     uint64_t converted[JOURNEY_MAX_STAGES];
     struct times t[JOURNEY_MAX_STAGES];
-    /* per-episode state, valid where stamp == episodes + 1: no reset
-     * between episodes */
-    uint64_t seen[JOURNEY_MAX_STAGES], done[JOURNEY_MAX_STAGES];
-    uint32_t first_ts[JOURNEY_MAX_STAGES];
 };
 
 struct funnel *funnel_new(const uint16_t *stage_order, size_t nstages)
@@ -189,41 +185,74 @@ void funnel_free(struct funnel *f)
     free(f);
 }
 
-int funnel_add(struct funnel *f, const struct jevent *ep, size_t n)
+void funnel_summarise(const struct funnel *f, const struct jevent *ep, size_t n,
+                      struct funnel_ep *out)
 {
-    if (n == 0)
-        return CXM_EINVAL;
-    int rc = CXM_OK;
-    uint64_t stamp = ++f->episodes;
-    size_t top = 0;
-    bool any = false;
+    uint64_t seen = 0, done = 0;
+    uint32_t first[JOURNEY_MAX_STAGES];
     for (size_t i = 0; i < n; i++) {
         if (ep[i].stage >= f->nrank || f->rank[ep[i].stage] == NO_RANK)
             continue;
         size_t r = f->rank[ep[i].stage];
         /* conversion into r: the first r event after the first r-1 event */
-        if (r > 0 && f->seen[r - 1] == stamp && f->done[r - 1] != stamp) {
-            f->done[r - 1] = stamp;
-            f->converted[r - 1]++;
-            struct times *t = &f->t[r - 1];
-            if (cxm_grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v))
-                rc = CXM_ENOMEM;
-            else
-                t->v[t->n++] = ep[i].ts - f->first_ts[r - 1];
+        if (r > 0 && (seen >> (r - 1) & 1) && !(done >> (r - 1) & 1)) {
+            done |= UINT64_C(1) << (r - 1);
+            out->time[r - 1] = ep[i].ts - first[r - 1];
         }
-        if (f->seen[r] != stamp) {
-            f->seen[r] = stamp;
-            f->first_ts[r] = ep[i].ts;
-            f->reached[r]++;
+        if (!(seen >> r & 1)) {
+            seen |= UINT64_C(1) << r;
+            first[r] = ep[i].ts;
         }
-        if (!any || r > top)
-            top = r;
-        any = true;
     }
-    if (any)
-        for (size_t k = 0; k <= top; k++)
+    out->reached = seen;
+    out->converted = done;
+}
+
+int funnel_add_packed(struct funnel *f, uint64_t reached, uint64_t converted,
+                      const uint32_t *time)
+{
+    int rc = CXM_OK;
+    f->episodes++;
+    uint64_t all = f->nstages == 64 ? UINT64_MAX : (UINT64_C(1) << f->nstages) - 1;
+    reached &= all;
+    if (reached) {
+        /* reached_or_beyond: every position up to the furthest reached */
+        int top = 63 - __builtin_clzll(reached);
+        for (int k = 0; k <= top; k++)
             f->beyond[k]++;
+        for (uint64_t r = reached; r; r &= r - 1)
+            f->reached[__builtin_ctzll(r)]++;
+    }
+    for (uint64_t c = converted & all; c; c &= c - 1) {
+        int k = __builtin_ctzll(c);
+        f->converted[k]++;
+        struct times *t = &f->t[k];
+        if (t->n == t->cap && cxm_grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v)) {
+            rc = CXM_ENOMEM;
+            time++;
+            continue;
+        }
+        t->v[t->n++] = *time++;
+    }
     return rc;
+}
+
+int funnel_add_ep(struct funnel *f, const struct funnel_ep *s)
+{
+    uint32_t packed[JOURNEY_MAX_STAGES];
+    size_t n = 0;
+    for (uint64_t c = s->converted; c; c &= c - 1)
+        packed[n++] = s->time[__builtin_ctzll(c)];
+    return funnel_add_packed(f, s->reached, s->converted, packed);
+}
+
+int funnel_add(struct funnel *f, const struct jevent *ep, size_t n)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    struct funnel_ep s;
+    funnel_summarise(f, ep, n, &s);
+    return funnel_add_ep(f, &s);
 }
 
 uint64_t funnel_episodes(const struct funnel *f)
@@ -235,6 +264,38 @@ static int u32_cmp(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Sorts x ascending: a radix sort of three 11-bit digits on long lists
+ * (linear: a funnel's times are up to one per episode), qsort on short
+ * ones or when the buffer cannot be had. */
+static void sort_u32(uint32_t *x, size_t n)
+{
+    uint32_t *tmp = n > 4096 ? cxm_malloc(n * sizeof *tmp) : NULL;
+    if (!tmp) {
+        qsort(x, n, sizeof *x, u32_cmp);
+        return;
+    }
+    uint32_t *src = x, *dst = tmp;
+    for (int shift = 0; shift < 33; shift += 11) {
+        size_t count[2048] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[src[i] >> shift & 2047]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < 2048; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[src[i] >> shift & 2047]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != x)
+        memcpy(x, src, n * sizeof *x);
+    free(tmp);
 }
 
 double journey_quantile(const uint32_t *x, size_t n, double q)
@@ -264,7 +325,7 @@ void funnel_result(struct funnel *f, struct funnel_stage *out)
         s->rate = pct(s->converted, s->reached);
         struct times *t = &f->t[k];
         if (t->n) {
-            qsort(t->v, t->n, sizeof *t->v, u32_cmp);
+            sort_u32(t->v, t->n);
             s->median = journey_quantile(t->v, t->n, 0.5);
             s->p90 = journey_quantile(t->v, t->n, 0.9);
             s->has_times = true;
@@ -312,6 +373,21 @@ void flows_free(struct flows *f)
     free(f);
 }
 
+/* The transition a -> b (a is 0 before an episode's first event). */
+static inline void flows_step(struct flows *f, size_t a, size_t b, bool first)
+{
+    f->volume[b]++;
+    if (first)
+        return;
+    if (a == b) {
+        f->self[a]++;
+        if (!f->self_links)
+            return;
+    }
+    f->link[a * f->ntp + b]++;
+    f->out[a]++;
+}
+
 int flows_add(struct flows *f, const struct jevent *ep, size_t n)
 {
     if (n == 0)
@@ -319,20 +395,20 @@ int flows_add(struct flows *f, const struct jevent *ep, size_t n)
     for (size_t i = 0; i < n; i++)
         if (ep[i].touchpoint >= f->ntp)
             return CXM_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        size_t b = ep[i].touchpoint;
-        f->volume[b]++;
-        if (i == 0)
-            continue;
-        size_t a = ep[i - 1].touchpoint;
-        if (a == b) {
-            f->self[a]++;
-            if (!f->self_links)
-                continue;
-        }
-        f->link[a * f->ntp + b]++;
-        f->out[a]++;
-    }
+    for (size_t i = 0; i < n; i++)
+        flows_step(f, i ? ep[i - 1].touchpoint : 0, ep[i].touchpoint, i == 0);
+    return CXM_OK;
+}
+
+int flows_add_tp(struct flows *f, const uint16_t *tp, size_t n)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (tp[i] >= f->ntp)
+            return CXM_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        flows_step(f, i ? tp[i - 1] : 0, tp[i], i == 0);
     return CXM_OK;
 }
 
@@ -488,22 +564,10 @@ int paths_add(struct paths *p, const struct jevent *ep, size_t n)
     return paths_add_churn(p, ep, n, -1);
 }
 
-int paths_add_churn(struct paths *p, const struct jevent *ep, size_t n, int churned)
+/* Counts one episode whose collapsed path is tp[0..len). */
+static int paths_count_one(struct paths *p, const uint16_t *tp, size_t len, bool truncated,
+                           bool purchase, const double *sat, int churned)
 {
-    if (n == 0 || churned < -1 || churned > 1)
-        return CXM_EINVAL;
-    uint16_t tp[JOURNEY_MAX_PATH];
-    size_t len = 0;
-    bool truncated = false;
-    for (size_t i = 0; i < n; i++) {
-        if (len && tp[len - 1] == ep[i].touchpoint)
-            continue;
-        if (len == p->max_len) {
-            truncated = true;
-            break;
-        }
-        tp[len++] = ep[i].touchpoint;
-    }
     uint64_t h = path_hash(tp, len, truncated);
     struct path_entry *e = NULL;
     size_t j = h & (p->nslot - 1);
@@ -536,17 +600,59 @@ int paths_add_churn(struct paths *p, const struct jevent *ep, size_t n, int chur
         p->slot[j] = (uint32_t)++p->n;
     }
     e->episodes++;
-    e->purchases += any_purchase(ep, n);
+    e->purchases += purchase;
     if (churned >= 0) {
         e->churn_n++;
         e->churned += (uint64_t)churned;
     }
-    double s;
-    if (journey_sat(ep, n, &s)) {
+    if (sat) {
         e->sat_n++;
-        e->sat_sum += s;
+        e->sat_sum += *sat;
     }
     return CXM_OK;
+}
+
+/* Appends touchpoint t to the collapsed path; false when it is full (the
+ * path is then truncated). */
+static inline bool path_push(const struct paths *p, uint16_t *path, size_t *len,
+                             bool *truncated, uint16_t t)
+{
+    if (*len && path[*len - 1] == t)
+        return true;
+    if (*len == p->max_len) {
+        *truncated = true;
+        return false;
+    }
+    path[(*len)++] = t;
+    return true;
+}
+
+int paths_add_churn(struct paths *p, const struct jevent *ep, size_t n, int churned)
+{
+    if (n == 0 || churned < -1 || churned > 1)
+        return CXM_EINVAL;
+    uint16_t tp[JOURNEY_MAX_PATH];
+    size_t len = 0;
+    bool truncated = false;
+    for (size_t i = 0; i < n && path_push(p, tp, &len, &truncated, ep[i].touchpoint); i++)
+        ;
+    double s;
+    bool has_sat = journey_sat(ep, n, &s);
+    return paths_count_one(p, tp, len, truncated, any_purchase(ep, n), has_sat ? &s : NULL,
+                           churned);
+}
+
+int paths_add_tp(struct paths *p, const uint16_t *tps, size_t n, bool purchase,
+                 const double *sat, int churned)
+{
+    if (n == 0 || churned < -1 || churned > 1)
+        return CXM_EINVAL;
+    uint16_t tp[JOURNEY_MAX_PATH];
+    size_t len = 0;
+    bool truncated = false;
+    for (size_t i = 0; i < n && path_push(p, tp, &len, &truncated, tps[i]); i++)
+        ;
+    return paths_count_one(p, tp, len, truncated, purchase, sat, churned);
 }
 
 static int path_cmp(const void *a, const void *b)
@@ -637,16 +743,28 @@ int dropoffs_add(struct dropoffs *d, const struct jevent *ep, size_t n)
 {
     if (n == 0)
         return CXM_EINVAL;
-    const struct jevent *last = &ep[n - 1];
-    if (last->touchpoint >= d->ntp || last->channel >= d->nch)
+    bool reached = false;
+    for (size_t i = 0; i < n && !reached; i++)
+        reached = d->goal == JOURNEY_GOAL_PURCHASE ? ep[i].purchase != 0
+                                                   : ep[i].stage == d->goal;
+    return dropoffs_add_last(d, ep[n - 1].touchpoint, ep[n - 1].channel, reached);
+}
+
+int dropoffs_add_last(struct dropoffs *d, uint16_t tp, uint16_t channel, bool reached)
+{
+    if (tp >= d->ntp || channel >= d->nch)
         return CXM_EINVAL;
     d->episodes++;
-    for (size_t i = 0; i < n; i++)
-        if (d->goal == JOURNEY_GOAL_PURCHASE ? ep[i].purchase != 0 : ep[i].stage == d->goal)
-            return CXM_OK;
+    if (reached)
+        return CXM_OK;
     d->abandoned++;
-    d->cell[(size_t)last->touchpoint * d->nch + last->channel]++;
+    d->cell[(size_t)tp * d->nch + channel]++;
     return CXM_OK;
+}
+
+uint16_t dropoffs_goal(const struct dropoffs *d)
+{
+    return d->goal;
 }
 
 uint64_t dropoffs_episodes(const struct dropoffs *d)
@@ -748,6 +866,16 @@ void friction_free(struct friction *f)
     free(f);
 }
 
+/* Counts touchpoint t for the current episode, once. */
+static inline void friction_mark(struct friction *f, size_t t, bool outcome)
+{
+    if (f->stamp[t] == f->episodes)
+        return;
+    f->stamp[t] = f->episodes;
+    f->n_with[t]++;
+    f->k_with[t] += outcome;
+}
+
 int friction_add(struct friction *f, const struct jevent *ep, size_t n, bool outcome)
 {
     if (n == 0)
@@ -755,16 +883,24 @@ int friction_add(struct friction *f, const struct jevent *ep, size_t n, bool out
     for (size_t i = 0; i < n; i++)
         if (ep[i].touchpoint >= f->ntp)
             return CXM_EINVAL;
-    uint64_t stamp = ++f->episodes;
+    f->episodes++;
     f->outcomes += outcome;
-    for (size_t i = 0; i < n; i++) {
-        size_t t = ep[i].touchpoint;
-        if (f->stamp[t] == stamp)
-            continue;   /* once per episode */
-        f->stamp[t] = stamp;
-        f->n_with[t]++;
-        f->k_with[t] += outcome;
-    }
+    for (size_t i = 0; i < n; i++)
+        friction_mark(f, ep[i].touchpoint, outcome);
+    return CXM_OK;
+}
+
+int friction_add_tp(struct friction *f, const uint16_t *tp, size_t n, bool outcome)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (tp[i] >= f->ntp)
+            return CXM_EINVAL;
+    f->episodes++;
+    f->outcomes += outcome;
+    for (size_t i = 0; i < n; i++)
+        friction_mark(f, tp[i], outcome);
     return CXM_OK;
 }
 

@@ -67,6 +67,21 @@ void funnel_free(struct funnel *f);
 /* CXM_OK, CXM_EINVAL (n = 0), or CXM_ENOMEM (the episode is then counted
  * except for the time that could not be kept). */
 int funnel_add(struct funnel *f, const struct jevent *ep, size_t n);
+/* funnel_add in two steps, so an episode's part can be kept and added
+ * later (the engine keeps it per episode): bit k of reached and converted
+ * is position k of the order; time[k] is set for each converted bit.
+ * funnel_add_ep counts the episode (CXM_OK, or CXM_ENOMEM as funnel_add). */
+struct funnel_ep {
+    uint64_t reached, converted;
+    uint32_t time[JOURNEY_MAX_STAGES];
+};
+void funnel_summarise(const struct funnel *f, const struct jevent *ep, size_t n,
+                      struct funnel_ep *out);
+int funnel_add_ep(struct funnel *f, const struct funnel_ep *s);
+/* The same with the times packed: one for each converted bit, lowest
+ * position first. */
+int funnel_add_packed(struct funnel *f, uint64_t reached, uint64_t converted,
+                      const uint32_t *time);
 
 struct funnel_stage {
     uint16_t stage;             /* code */
@@ -105,6 +120,8 @@ struct flows *flows_new(size_t ntouchpoints, bool self_links);
 void flows_free(struct flows *f);
 /* CXM_OK / CXM_EINVAL (n = 0, a touchpoint >= ntouchpoints) */
 int flows_add(struct flows *f, const struct jevent *ep, size_t n);
+/* The same from the episode's touchpoint codes alone. */
+int flows_add_tp(struct flows *f, const uint16_t *tp, size_t n);
 
 /* Per touchpoint: events at it (volume), links out of it (out), and
  * self-transitions (self). */
@@ -140,6 +157,10 @@ int paths_add(struct paths *p, const struct jevent *ep, size_t n);
 /* The same with the episode's churn: 1 churned, 0 stayed, -1 unknown (the
  * caller's definition, e.g. no event in the 90 days after). */
 int paths_add_churn(struct paths *p, const struct jevent *ep, size_t n, int churned);
+/* The same from the episode's touchpoint codes, whether it has a purchase
+ * and its journey satisfaction (NULL: none). */
+int paths_add_tp(struct paths *p, const uint16_t *tp, size_t n, bool purchase,
+                 const double *sat, int churned);
 size_t paths_count(const struct paths *p);   /* distinct paths */
 
 struct path_row {
@@ -173,6 +194,10 @@ void dropoffs_free(struct dropoffs *d);
 /* CXM_OK / CXM_EINVAL (n = 0, the last event's codes out of range: only
  * the last event's touchpoint and channel are used) */
 int dropoffs_add(struct dropoffs *d, const struct jevent *ep, size_t n);
+/* The same from the last event's touchpoint and channel and whether the
+ * episode reached the goal. */
+int dropoffs_add_last(struct dropoffs *d, uint16_t tp, uint16_t channel, bool reached);
+uint16_t dropoffs_goal(const struct dropoffs *d);
 uint64_t dropoffs_episodes(const struct dropoffs *d);
 uint64_t dropoffs_abandoned(const struct dropoffs *d);
 uint64_t dropoffs_by_tp(const struct dropoffs *d, uint16_t tp);
@@ -197,6 +222,8 @@ struct friction *friction_new(size_t ntouchpoints);
 void friction_free(struct friction *f);
 /* CXM_OK / CXM_EINVAL (n = 0, a touchpoint >= ntouchpoints) */
 int friction_add(struct friction *f, const struct jevent *ep, size_t n, bool outcome);
+/* The same from the episode's touchpoint codes. */
+int friction_add_tp(struct friction *f, const uint16_t *tp, size_t n, bool outcome);
 
 /* Rates in percent; lift = rate_with - rate_without in points, and its 95%
  * interval by the normal approximation for two independent proportions:

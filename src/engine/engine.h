@@ -233,6 +233,8 @@ struct journey_query {
     const char *design;          /* conformance: the designed journey, JSON */
     const char *channel;         /* flows, paths: one channel's steps only */
     const char *ended;           /* flows, paths: "purchase", "no_purchase" */
+    bool scan;                   /* walk the events even where the kept episodes
+                                    would answer (tests compare the two) */
 };
 int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
                     struct cxm_err *err);

@@ -8,7 +8,9 @@
  * events without a touchpoint count for stages and purchases but not in
  * flows, paths, drop-offs or friction, which are about touchpoints. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +42,24 @@ struct gathered {
     size_t n, ncust;
 };
 
+/* A large array for a journey state: asks for huge pages where the
+ * kernel gives them on request, since a new state's first touch of some
+ * hundred MiB in 4 KiB pages costs more than the work on it. */
+static void *big_alloc(size_t n)
+{
+    void *p = cxm_malloc(n ? n : 1);
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = 2u << 20;
+    if (p && n >= 2 * huge) {
+        uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t b = ((uintptr_t)p + n) & ~(huge - 1);
+        if (b > a)
+            (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
+}
+
 static void gathered_free(struct gathered *g)
 {
     free(g->ev);
@@ -49,23 +69,149 @@ static void gathered_free(struct gathered *g)
     memset(g, 0, sizeof *g);
 }
 
-/* The events of every profile for one state of the model (its address and
- * last_seq): journey queries on unchanged data skip the gathering, which
- * is most of their time. */
+/* Episodes at the default gap over the whole period, each with what the
+ * views need from it, kept with the events (docs/decisions.md, Journeys):
+ * a query with the default gap and no period adds these up instead of
+ * walking every event. */
+struct esum {
+    float sat;               /* journey satisfaction; NaN: none */
+    uint32_t resolve;        /* a support journey's seconds to resolution */
+    uint32_t tpstages;       /* bit s: an event with a touchpoint at stage s < 32 */
+    uint8_t flags;           /* the events' JF_ flags, or'ed */
+    uint8_t purchase;        /* a purchase event */
+    uint8_t reached, converted;   /* the usual funnel: bit k is position k */
+};
+#define NO_RESOLVE UINT32_MAX
+#define EPI_MAX_ORDER 8      /* funnel positions an esum keeps */
+
+struct epi {
+    uint16_t order[JOURNEY_MAX_STAGES];   /* the usual funnel's stage order */
+    size_t norder;           /* 0: the funnel is not kept (too many stages) */
+    uint32_t *first;         /* ncust + 2: profile c's episodes [first[c], first[c + 1]) */
+    uint32_t *eoff;          /* nep + 1: episode x's events [eoff[x], eoff[x + 1]) */
+    uint32_t *toff;          /* nep + 1: its events with a touchpoint in tp, ch */
+    uint32_t *cfirst;        /* ncust + 2: profile c's funnel conversion times are
+                                ct[cfirst[c]...], one per converted bit, in order */
+    struct esum *s;
+    uint16_t *tp, *ch;
+    uint32_t *ct;
+    size_t nep, ntp, nct, ctcap, maxtp;
+};
+
+static void epi_free(struct epi *x)
+{
+    free(x->first);
+    free(x->eoff);
+    free(x->toff);
+    free(x->cfirst);
+    free(x->s);
+    free(x->tp);
+    free(x->ch);
+    free(x->ct);
+    memset(x, 0, sizeof *x);
+}
+
+/* The events of every profile and their episodes for one state of the
+ * data. Immutable once built: queries hold a reference and run at the
+ * same time; the cache drops its own when the data moves on. */
+#define JMEMO_MAX 32           /* answers kept per state */
+#define JMEMO_KEY 256
+struct jstate {
+    unsigned refs;             /* the cache's and each query's; under jmu */
+    struct gathered g;
+    struct epi x;
+    int64_t first, latest;     /* the oldest and newest event time */
+    /* answers for this state (under jmu): the dashboard asks the same few
+     * again until the data moves on */
+    struct { char key[JMEMO_KEY]; json_t *doc; } memo[JMEMO_MAX];
+    size_t nmemo;
+};
+
+static void state_put(struct jstate *st)
+{
+    if (st && --st->refs == 0) {
+        gathered_free(&st->g);
+        epi_free(&st->x);
+        for (size_t i = 0; i < st->nmemo; i++)
+            json_decref(st->memo[i].doc);
+        free(st);
+    }
+}
+
+/* The kept answer for key, a copy; NULL when there is none. Under jmu. */
+static json_t *memo_get(const struct jstate *st, const char *key)
+{
+    for (size_t i = 0; i < st->nmemo; i++)
+        if (!strcmp(st->memo[i].key, key))
+            return json_deep_copy(st->memo[i].doc);
+    return NULL;
+}
+
+/* Keeps a copy of doc as the answer for key (while there is room). */
+static void memo_put(struct jstate *st, const char *key, const json_t *doc)
+{
+    for (size_t i = 0; i < st->nmemo; i++)
+        if (!strcmp(st->memo[i].key, key))
+            return;
+    json_t *copy = st->nmemo < JMEMO_MAX ? json_deep_copy(doc) : NULL;
+    if (!copy)
+        return;
+    memcpy(st->memo[st->nmemo].key, key, strlen(key) + 1);
+    st->memo[st->nmemo++].doc = copy;
+}
+
+/* Whether a where may answer differently with no new data: one naming a
+ * segment (redefined without new rows) or the CLV model's figures (refit
+ * without new rows). By the text, so a quoted value with those letters
+ * counts too: such a query is simply not kept. */
+static bool where_volatile(const char *where)
+{
+    static const char *const names[] = {"segment", "alive", "clv"};
+    char low[JMEMO_KEY];
+    size_t n = strlen(where);
+    if (n >= sizeof low)
+        return true;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)(where[i] >= 'A' && where[i] <= 'Z' ? where[i] + 32 : where[i]);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strstr(low, names[k]))
+            return true;
+    return false;
+}
+
+/* A query's key for the memo: every parameter that shapes the answer;
+ * false for the queries not kept (a where that may change without new
+ * rows, a design, a forced scan, a long parameter). */
+static bool memo_key(const struct journey_query *q, int rank, size_t top, char *key)
+{
+    const char *where = q->where ? q->where : "";
+    if (where_volatile(where) || q->design || q->scan || top > 1000)
+        return false;
+    int len = snprintf(key, JMEMO_KEY, "%s\x1f%s\x1f%lld\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%d"
+                       "\x1f%zu\x1f%zu\x1f%d\x1f%s\x1f%s", q->view, where, (long long)q->from,
+                       (long long)q->to, (long long)q->gap, q->stages ? q->stages : "",
+                       q->goal ? q->goal : "", rank, top, q->max_len, q->self_links,
+                       q->channel ? q->channel : "", q->ended ? q->ended : "");
+    return len > 0 && len < JMEMO_KEY;
+}
+
+/* Which state of the model (its address and last_seq) the current state
+ * was built for: journey queries on unchanged data skip the gathering,
+ * which is most of their time. */
 struct jcache {
     const struct model *m;
-    int64_t seq, latest;
+    int64_t seq;
     uint64_t gen;              /* the model's gen when gathered */
     size_t ni, nf, no;         /* rows of each table gathered */
     size_t nmerges;            /* merges the grouping follows */
-    struct gathered g;
+    struct jstate *cur;
 };
 
 void journey_cache_free(struct engine *e)
 {
     struct jcache *jc = e->jcache;
     if (jc)
-        gathered_free(&jc->g);
+        state_put(jc->cur);
     free(jc);
     e->jcache = NULL;
 }
@@ -214,9 +360,9 @@ static int gather(const struct model *m, struct gathered *g)
         for (size_t c = 1; c < nc; c++)
             cnt[c] += cnt[c - 1];
         g->n = cnt[nc - 1];
-        g->ev = cxm_malloc((g->n ? g->n : 1) * sizeof *g->ev);
-        g->flags = cxm_malloc(g->n ? g->n : 1);
-        g->row = cxm_malloc((g->n ? g->n : 1) * sizeof *g->row);
+        g->ev = big_alloc(g->n * sizeof *g->ev);
+        g->flags = big_alloc(g->n);
+        g->row = big_alloc(g->n * sizeof *g->row);
         g->start = cxm_malloc(nc * sizeof *g->start);
         if (!g->ev || !g->flags || !g->row || !g->start) {
             free(cnt);
@@ -283,10 +429,12 @@ static int xev_cmp(const void *pa, const void *pb)
  * rows' events and the events of profiles merged into others go to their
  * profile, which is sorted again; every other profile is copied as it
  * is. Gives what gather gives on the new state, in one pass over the
- * cache instead of the whole model. */
-static int extend(const struct model *m, struct jcache *jc)
+ * cache instead of the whole model, and *marked: for each profile, 0
+ * when its events are as they were (the caller frees it). */
+static int extend(const struct model *m, struct jcache *jc, struct gathered *out,
+                  uint8_t **marked)
 {
-    struct gathered *g = &jc->g;
+    const struct gathered *g = &jc->cur->g;
     size_t d = (m->ic.n - jc->ni) + (m->fc.n - jc->nf) + (m->oc.n - jc->no);
     /* old profiles merged into another since: their events move */
     size_t moved = 0;
@@ -300,9 +448,9 @@ static int extend(const struct model *m, struct jcache *jc)
     uint8_t *mark = cxm_calloc(nc, 1);   /* 1: re-sorted, 2: merged away */
     uint32_t *start = cxm_malloc(nc * sizeof *start);
     size_t cap = g->n + d ? g->n + d : 1;
-    struct jevent *ev = cxm_malloc(cap * sizeof *ev);
-    uint8_t *fl = cxm_malloc(cap);
-    uint32_t *rw = cxm_malloc(cap * sizeof *rw);
+    struct jevent *ev = big_alloc(cap * sizeof *ev);
+    uint8_t *fl = big_alloc(cap);
+    uint32_t *rw = big_alloc(cap * sizeof *rw);
     if (!xv || !mark || !start || !ev || !fl || !rw) {
         free(xv);
         free(mark);
@@ -321,8 +469,6 @@ static int extend(const struct model *m, struct jcache *jc)
         xv[x].ev = make(m, &k, i, &xv[x].flags); \
         xv[x].flags |= (src) << JF_SRC_SHIFT; \
         mark[xv[x].root] = 1; \
-        if ((int64_t)xv[x].ev.ts > jc->latest) \
-            jc->latest = xv[x].ev.ts; \
     }
     NEW(ic, jc->ni, ic_event, 0)
     NEW(fc, jc->nf, fc_event, 1)
@@ -388,62 +534,15 @@ static int extend(const struct model *m, struct jcache *jc)
     start[0] = 0;
     start[m->ncust + 1] = (uint32_t)w;
     free(xv);
-    free(mark);
-    gathered_free(g);
-    *g = (struct gathered){.ev = ev, .flags = fl, .row = rw, .start = start, .n = w,
-                           .ncust = m->ncust};
+    *marked = mark;
+    *out = (struct gathered){.ev = ev, .flags = fl, .row = rw, .start = start, .n = w,
+                             .ncust = m->ncust};
     jc->ni = m->ic.n;
     jc->nf = m->fc.n;
     jc->no = m->oc.n;
     jc->nmerges = m->nmerges;
     jc->seq = m->last_seq;
     return CXM_OK;
-}
-
-/* The cache for the model's current state: extended with what came
- * since when it can be, else gathered afresh. Read lock and jmu held. */
-static int cache_current(struct engine *e, struct jcache **out)
-{
-    const struct model *m = e->m;
-    struct jcache *jc = e->jcache;
-    if (jc && jc->m == m && jc->seq != m->last_seq && jc->gen == m->gen &&
-        m->ncust >= jc->g.ncust && m->ic.n >= jc->ni && m->fc.n >= jc->nf &&
-        m->oc.n >= jc->no && extend(m, jc))
-        jc->m = NULL;   /* out of memory: gather afresh below */
-    if (!jc || jc->m != m || jc->seq != m->last_seq) {
-        if (!jc && !(jc = e->jcache = cxm_calloc(1, sizeof *jc)))
-            return CXM_ENOMEM;
-        gathered_free(&jc->g);
-        jc->m = NULL;
-        int rc = gather(m, &jc->g);
-        if (rc)
-            return rc;
-        *jc = (struct jcache){.m = m, .seq = m->last_seq, .gen = m->gen, .ni = m->ic.n,
-                              .nf = m->fc.n, .no = m->oc.n, .nmerges = m->nmerges,
-                              .g = jc->g};
-        for (size_t i = 0; i < jc->g.n; i++)
-            if ((int64_t)jc->g.ev[i].ts > jc->latest)
-                jc->latest = jc->g.ev[i].ts;
-    }
-    *out = jc;
-    return CXM_OK;
-}
-
-void engine_journeys_warm(struct engine *e)
-{
-    double t0 = cxm_seconds();
-    pthread_rwlock_rdlock(&e->lock);
-    pthread_mutex_lock(&e->jmu);
-    struct jcache *jc;
-    int rc = cache_current(e, &jc);
-    size_t n = rc ? 0 : jc->g.n;
-    pthread_mutex_unlock(&e->jmu);
-    pthread_rwlock_unlock(&e->lock);
-    if (rc)
-        log_msg(LOG_WARN, "journeys: events not gathered ahead: out of memory");
-    else
-        log_msg(LOG_INFO, "journeys: %zu events gathered ahead in %.3f s", n,
-                cxm_seconds() - t0);
 }
 
 /* ---- the views -------------------------------------------------------- */
@@ -547,26 +646,237 @@ struct views {
 };
 
 /* A support journey: from its first complaint or ticket to the last
- * support-stage event after it (else the episode's last event). */
-static int add_resolution(struct views *w, const struct jevent *ep, const uint8_t *fl,
-                          size_t n)
+ * support-stage event after it (else the episode's last event). false
+ * when the episode has no complaint or ticket. */
+static bool resolution_of(const struct jevent *ep, const uint8_t *fl, size_t n, uint32_t *t)
 {
     size_t open = n;
     for (size_t i = 0; i < n && open == n; i++)
         if (fl[i] & JF_OPENER)
             open = i;
     if (open == n)
-        return CXM_OK;
+        return false;
     size_t end = n - 1;
     for (size_t i = n; i-- > open + 1;)
         if (fl[i] & JF_SUPPORT) {
             end = i;
             break;
         }
+    *t = ep[end].ts - ep[open].ts;
+    return true;
+}
+
+static int add_resolution(struct views *w, uint32_t t)
+{
     if (cxm_grow((void **)&w->resolve, &w->rescap, w->nres + 1, sizeof *w->resolve))
         return CXM_ENOMEM;
-    w->resolve[w->nres++] = ep[end].ts - ep[open].ts;
+    w->resolve[w->nres++] = t;
     return CXM_OK;
+}
+
+/* Episodes of g at the default gap and what each view needs of them.
+ * With old (the state g was extended from) and marked (extend's), the
+ * episodes of the profiles whose events did not change are copied from
+ * old instead of being found again. */
+static int epi_build(const struct model *m, const struct gathered *g, struct jstate *st,
+                     const struct jstate *old, const uint8_t *marked)
+{
+    struct epi *x = &st->x;
+    memset(x, 0, sizeof *x);
+    struct cxm_err err;
+    size_t ns = 0;
+    struct funnel *f = NULL;
+    if (!stage_order(m, NULL, x->order, &ns, &err) && ns <= EPI_MAX_ORDER &&
+        (f = funnel_new(x->order, ns)))
+        x->norder = ns;
+    const struct epi *ox = old && marked && old->x.norder == x->norder &&
+                           !memcmp(old->x.order, x->order, x->norder * sizeof *x->order)
+                         ? &old->x : NULL;
+    size_t oldn = ox ? old->g.ncust : 0;
+    /* count the episodes and the longest profile first */
+    size_t nep = 0, longest = 0;
+    st->first = INT64_MAX;
+    st->latest = 0;
+    for (uint32_t c = 1; c <= g->ncust; c++) {
+        size_t lo = g->start[c], hi = g->start[c + 1];
+        if (lo == hi)
+            continue;
+        if (c <= oldn && !marked[c]) {
+            nep += ox->first[c + 1] - ox->first[c];
+        } else {
+            nep++;
+            for (size_t i = lo + 1; i < hi; i++)
+                nep += g->ev[i].ts - g->ev[i - 1].ts > JOURNEY_DEFAULT_GAP;
+        }
+        if (hi - lo > longest)
+            longest = hi - lo;
+        if (g->ev[lo].ts < st->first)
+            st->first = g->ev[lo].ts;
+        if (g->ev[hi - 1].ts > st->latest)
+            st->latest = g->ev[hi - 1].ts;
+    }
+    size_t n1 = nep + 1, ng = g->n ? g->n : 1;
+    uint32_t *starts = cxm_malloc((longest ? longest : 1) * sizeof *starts);
+    x->first = cxm_malloc((g->ncust + 2) * sizeof *x->first);
+    x->eoff = big_alloc(n1 * sizeof *x->eoff);
+    x->toff = big_alloc(n1 * sizeof *x->toff);
+    x->cfirst = cxm_malloc((g->ncust + 2) * sizeof *x->cfirst);
+    x->s = big_alloc(n1 * sizeof *x->s);
+    x->tp = big_alloc(ng * sizeof *x->tp);
+    x->ch = big_alloc(ng * sizeof *x->ch);
+    int rc = starts && x->first && x->eoff && x->toff && x->cfirst && x->s && x->tp && x->ch
+           ? CXM_OK : CXM_ENOMEM;
+    size_t e = 0;
+    x->first[0] = 0;
+    x->cfirst[0] = 0;
+    for (uint32_t c = 1; !rc && c <= g->ncust; c++) {
+        x->first[c] = (uint32_t)e;
+        x->cfirst[c] = (uint32_t)x->nct;
+        if (c <= oldn && !marked[c]) {
+            /* the same events, elsewhere: the same episodes, moved */
+            size_t o0 = ox->first[c], o1 = ox->first[c + 1];
+            if (o0 == o1)
+                continue;
+            size_t t0 = ox->toff[o0], t1 = ox->toff[o1];
+            size_t c0 = ox->cfirst[c], c1 = ox->cfirst[c + 1];
+            if (c1 > c0 && cxm_grow((void **)&x->ct, &x->ctcap, x->nct + (c1 - c0),
+                                    sizeof *x->ct)) {
+                rc = CXM_ENOMEM;
+                break;
+            }
+            int64_t dev = (int64_t)g->start[c] - (int64_t)old->g.start[c];
+            int64_t dtp = (int64_t)x->ntp - (int64_t)t0;
+            memcpy(x->s + e, ox->s + o0, (o1 - o0) * sizeof *x->s);
+            for (size_t o = o0; o < o1; o++, e++) {
+                x->eoff[e] = (uint32_t)(ox->eoff[o] + dev);
+                x->toff[e] = (uint32_t)(ox->toff[o] + dtp);
+            }
+            memcpy(x->tp + x->ntp, ox->tp + t0, (t1 - t0) * sizeof *x->tp);
+            memcpy(x->ch + x->ntp, ox->ch + t0, (t1 - t0) * sizeof *x->ch);
+            if (c1 > c0)
+                memcpy(x->ct + x->nct, ox->ct + c0, (c1 - c0) * sizeof *x->ct);
+            x->ntp += t1 - t0;
+            x->nct += c1 - c0;
+            if (ox->maxtp > x->maxtp)
+                x->maxtp = ox->maxtp;
+            continue;
+        }
+        size_t lo = g->start[c], hi = g->start[c + 1];
+        size_t ne = journey_episodes(g->ev + lo, hi - lo, JOURNEY_DEFAULT_GAP, starts);
+        for (size_t k = 0; !rc && k < ne; k++, e++) {
+            size_t a = lo + starts[k], b = k + 1 < ne ? lo + starts[k + 1] : hi;
+            const struct jevent *ep = g->ev + a;
+            struct esum *es = &x->s[e];
+            memset(es, 0, sizeof *es);
+            x->eoff[e] = (uint32_t)a;
+            x->toff[e] = (uint32_t)x->ntp;
+            double sat;
+            es->sat = journey_sat(ep, b - a, &sat) ? (float)sat : NAN;
+            if (!resolution_of(ep, g->flags + a, b - a, &es->resolve))
+                es->resolve = NO_RESOLVE;
+            for (size_t i = a; i < b; i++) {
+                const struct jevent *v = &g->ev[i];
+                es->flags |= g->flags[i];
+                es->purchase |= v->purchase;
+                if (!v->touchpoint)
+                    continue;
+                if (v->stage < 32)
+                    es->tpstages |= UINT32_C(1) << v->stage;
+                x->tp[x->ntp] = v->touchpoint;
+                x->ch[x->ntp++] = v->channel;
+            }
+            if (x->ntp - x->toff[e] > x->maxtp)
+                x->maxtp = x->ntp - x->toff[e];
+            if (!f)
+                continue;
+            struct funnel_ep fe;
+            funnel_summarise(f, ep, b - a, &fe);
+            es->reached = (uint8_t)fe.reached;
+            es->converted = (uint8_t)fe.converted;
+            for (size_t p = 0; p < x->norder; p++) {
+                if (!(fe.converted >> p & 1))
+                    continue;
+                if (cxm_grow((void **)&x->ct, &x->ctcap, x->nct + 1, sizeof *x->ct)) {
+                    rc = CXM_ENOMEM;
+                    break;
+                }
+                x->ct[x->nct++] = fe.time[p];
+            }
+        }
+    }
+    if (!rc) {
+        x->nep = e;
+        x->first[g->ncust + 1] = (uint32_t)e;
+        x->eoff[e] = (uint32_t)g->n;
+        x->toff[e] = (uint32_t)x->ntp;
+        x->cfirst[g->ncust + 1] = (uint32_t)x->nct;
+    }
+    free(starts);
+    funnel_free(f);
+    if (rc)
+        epi_free(x);
+    if (!g->n)
+        st->first = st->latest = 0;
+    return rc;
+}
+
+/* The state for the model's current data: the events extended with what
+ * came since when they can be, else gathered afresh, and their episodes;
+ * a reference the caller gives back with state_put. Read lock and jmu
+ * held. */
+static int cache_current(struct engine *e, struct jstate **out)
+{
+    const struct model *m = e->m;
+    struct jcache *jc = e->jcache;
+    if (!jc && !(jc = e->jcache = cxm_calloc(1, sizeof *jc)))
+        return CXM_ENOMEM;
+    if (!jc->cur || jc->m != m || jc->seq != m->last_seq || jc->gen != m->gen) {
+        struct jstate *st = cxm_calloc(1, sizeof *st);
+        if (!st)
+            return CXM_ENOMEM;
+        int rc = CXM_ENOMEM;
+        uint8_t *marked = NULL;
+        if (jc->cur && jc->m == m && jc->gen == m->gen && m->ncust >= jc->cur->g.ncust &&
+            m->ic.n >= jc->ni && m->fc.n >= jc->nf && m->oc.n >= jc->no)
+            rc = extend(m, jc, &st->g, &marked);
+        if (rc && !(rc = gather(m, &st->g)))
+            *jc = (struct jcache){.m = m, .seq = m->last_seq, .gen = m->gen, .ni = m->ic.n,
+                                  .nf = m->fc.n, .no = m->oc.n, .nmerges = m->nmerges,
+                                  .cur = jc->cur};
+        if (!rc)
+            rc = epi_build(m, &st->g, st, marked ? jc->cur : NULL, marked);
+        free(marked);
+        if (rc) {
+            jc->m = NULL;   /* whatever was extended: gather afresh next time */
+            gathered_free(&st->g);
+            free(st);
+            return rc;
+        }
+        st->refs = 1;
+        state_put(jc->cur);
+        jc->cur = st;
+    }
+    jc->cur->refs++;
+    *out = jc->cur;
+    return CXM_OK;
+}
+
+void engine_journeys_warm(struct engine *e)
+{
+    double t0 = cxm_seconds();
+    pthread_rwlock_rdlock(&e->lock);
+    pthread_mutex_lock(&e->jmu);
+    struct jstate *st = NULL;
+    int rc = cache_current(e, &st);
+    size_t n = rc ? 0 : st->g.n, nep = rc ? 0 : st->x.nep;
+    state_put(st);
+    pthread_mutex_unlock(&e->jmu);
+    pthread_rwlock_unlock(&e->lock);
+    if (rc)
+        log_msg(LOG_WARN, "journeys: events not gathered ahead: out of memory");
+    else
+        log_msg(LOG_INFO, "journeys: %zu events in %zu episodes gathered ahead in %.3f s",
+                n, nep, cxm_seconds() - t0);
 }
 
 static int u32_cmp(const void *pa, const void *pb)
@@ -599,8 +909,9 @@ static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, siz
         return funnel_add(w->funnel, ep, n);
     if (w->v == V_CONFORMANCE)
         return conformance_add(w->conf, ep, n);
-    if (w->v == V_FRICTION) {
-        int rr = add_resolution(w, ep, fl, n);
+    uint32_t rt;
+    if (w->v == V_FRICTION && resolution_of(ep, fl, n, &rt)) {
+        int rr = add_resolution(w, rt);
         if (rr)
             return rr;
     }
@@ -649,6 +960,77 @@ static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, siz
             w->churn_known++;
             bool churned = !next || (int64_t)next->ts > end + (int64_t)CHURN_DAYS * DAY;
             rc = friction_add(w->fr[O_CHURN], buf, k, churned);
+        }
+        return rc;
+    }
+    default: return CXM_OK;
+    }
+}
+
+/* feed for a kept episode (struct epi): the same counts from its summary
+ * and its touchpoint events. cust_end is where its profile's events end
+ * (the next episode's first event is the event after it); *times is
+ * where the episode's funnel times are, moved past them. */
+static int feed_kept(struct views *w, const struct gathered *g, const struct epi *x,
+                     size_t e, size_t cust_end, int64_t latest, uint16_t *buf,
+                     const uint32_t **times)
+{
+    size_t a = x->eoff[e], b = x->eoff[e + 1];
+    const struct esum *s = &x->s[e];
+    w->episodes++;
+    w->events += b - a;
+    if (w->v == V_FUNNEL) {
+        int rc = funnel_add_packed(w->funnel, s->reached, s->converted, *times);
+        *times += __builtin_popcount(s->converted);
+        return rc;
+    }
+    if (w->v == V_FRICTION && s->resolve != NO_RESOLVE) {
+        int rr = add_resolution(w, s->resolve);
+        if (rr)
+            return rr;
+    }
+    const uint16_t *tp = x->tp + x->toff[e];
+    size_t k = x->toff[e + 1] - x->toff[e];
+    if (!k)
+        return CXM_OK;
+    if ((w->v == V_FLOWS || w->v == V_PATHS) && w->ended >= 0 && s->purchase != w->ended)
+        return CXM_OK;
+    if ((w->v == V_FLOWS || w->v == V_PATHS) && w->channel) {
+        const uint16_t *ch = x->ch + x->toff[e];
+        size_t j = 0;
+        for (size_t i = 0; i < k; i++)
+            if (ch[i] == w->channel)
+                buf[j++] = tp[i];
+        if (!(k = j))
+            return CXM_OK;
+        tp = buf;
+    }
+    int64_t end = g->ev[b - 1].ts;
+    const struct jevent *next = b < cust_end ? &g->ev[b] : NULL;
+    switch (w->v) {
+    case V_FLOWS: return flows_add_tp(w->flows, tp, k);
+    case V_PATHS: {
+        int churned = end + (int64_t)CHURN_DAYS * DAY > latest ? -1
+                    : !next || (int64_t)next->ts > end + (int64_t)CHURN_DAYS * DAY;
+        double sat = s->sat;
+        return paths_add_tp(w->paths, tp, k, s->purchase, isnan(sat) ? NULL : &sat, churned);
+    }
+    case V_DROPOFFS: {
+        uint16_t goal = dropoffs_goal(w->drop);
+        bool reached = goal == JOURNEY_GOAL_PURCHASE ? s->purchase : s->tpstages >> goal & 1;
+        size_t last = x->toff[e + 1] - 1;
+        return dropoffs_add_last(w->drop, x->tp[last], x->ch[last], reached);
+    }
+    case V_FRICTION: {
+        bool out[O_COUNT] = {s->flags & JF_DETRACTOR, s->flags & JF_NEGATIVE,
+                             s->flags & JF_EFFORT, false};
+        int rc = CXM_OK;
+        for (int o = 0; !rc && o < O_CHURN; o++)
+            rc = friction_add_tp(w->fr[o], tp, k, out[o]);
+        if (!rc && end + (int64_t)CHURN_DAYS * DAY <= latest) {
+            w->churn_known++;
+            bool churned = !next || (int64_t)next->ts > end + (int64_t)CHURN_DAYS * DAY;
+            rc = friction_add_tp(w->fr[O_CHURN], tp, k, churned);
         }
         return rc;
     }
@@ -990,18 +1372,43 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         if (rc)
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory (or too many touchpoints)");
     }
-    /* every profile's events, built once per state of the data and kept
-     * (journey_cache): one journey query at a time uses it */
+    /* every profile's events and episodes, built once per state of the
+     * data and kept (struct jstate); queries share it */
     pthread_mutex_lock(&e->jmu);
-    struct jcache *jc = NULL;
-    if (!rc && (rc = cache_current(e, &jc)))
+    struct jstate *st = NULL;
+    if (!rc && (rc = cache_current(e, &st)))
         cxm_err_set(err, rc, "out of memory");
-    const struct gathered *gp = rc ? NULL : &jc->g;
-    int64_t latest = rc ? 0 : jc->latest;
+    char key[JMEMO_KEY];
+    bool keyed = !rc && memo_key(q, rank, top, key);
+    json_t *doc = keyed ? memo_get(st, key) : NULL;
+    pthread_mutex_unlock(&e->jmu);
+    const struct gathered *gp = rc ? NULL : &st->g;
+    int64_t latest = rc ? 0 : st->latest;
+    /* the kept episodes answer the default gap over the whole period */
+    bool kept = !rc && !doc && !q->scan && q->gap == JOURNEY_DEFAULT_GAP && q->from <= st->first &&
+                q->to > st->latest;
+    if (kept && w.v == V_FUNNEL)
+        kept = st->x.norder == ns && !memcmp(st->x.order, stages, ns * sizeof *stages);
+    if (kept && w.v == V_DROPOFFS)
+        kept = goal == JOURNEY_GOAL_PURCHASE || goal < 32;
+    if (kept && w.v == V_CONFORMANCE)
+        kept = false;
     uint32_t *starts = NULL;
     struct jevent *buf = NULL;
+    uint16_t *tbuf = kept ? cxm_malloc((st->x.maxtp ? st->x.maxtp : 1) * sizeof *tbuf) : NULL;
+    if (kept && !tbuf)
+        rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
     size_t cap = 0;
-    for (uint32_t c = 1; !rc && c <= gp->ncust; c++) {
+    for (uint32_t c = 1; kept && !rc && c <= gp->ncust; c++) {
+        size_t e0 = st->x.first[c], e1 = st->x.first[c + 1];
+        if (e0 == e1 || !cust_filter_pass(cf, c))
+            continue;
+        const uint32_t *times = st->x.ct ? st->x.ct + st->x.cfirst[c] : NULL;
+        for (size_t x = e0; !rc && x < e1; x++)
+            if ((rc = feed_kept(&w, gp, &st->x, x, gp->start[c + 1], latest, tbuf, &times)))
+                cxm_err_set(err, rc, "journey accumulation failed: %s", cxm_rc_str(rc));
+    }
+    for (uint32_t c = 1; !doc && !kept && !rc && c <= gp->ncust; c++) {
         size_t lo = gp->start[c], hi = gp->start[c + 1];
         if (lo == hi || !cust_filter_pass(cf, c))
             continue;
@@ -1034,11 +1441,10 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
                 cxm_err_set(err, rc, "journey accumulation failed: %s", cxm_rc_str(rc));
         }
     }
-    pthread_mutex_unlock(&e->jmu);
     free(starts);
     free(buf);
-    json_t *doc = NULL;
-    if (!rc) {
+    free(tbuf);
+    if (!rc && !doc) {
         doc = json_pack("{s:s, s:I, s:I, s:I}", "view", view_names[w.v], "gap_days",
                         (json_int_t)(q->gap / DAY), "episodes", (json_int_t)w.episodes,
                         "events", (json_int_t)w.events);
@@ -1056,6 +1462,16 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
             break;
         }
         json_object_set_new(doc, "seq", json_integer(m->last_seq));
+        if (keyed) {
+            pthread_mutex_lock(&e->jmu);
+            memo_put(st, key, doc);
+            pthread_mutex_unlock(&e->jmu);
+        }
+    }
+    if (st) {
+        pthread_mutex_lock(&e->jmu);
+        state_put(st);
+        pthread_mutex_unlock(&e->jmu);
     }
     cust_filter_free(cf);
     pthread_rwlock_unlock(&e->lock);

@@ -311,14 +311,37 @@ Test(engine_journey, support_journeys_time_to_resolution, .init = fx_setup,
  * new rows) equal the views of a fresh engine that gathers everything:
  * late arrivals, events in the same second from every table, new
  * customers, merges of customers who both have events, many rounds. */
-static char *dump_views(struct engine *e)
+static char *dump_views(struct engine *e, bool scan)
 {
-    static const char *const views[] = {"funnel", "flows", "paths", "dropoffs", "friction"};
-    json_t *all = json_object();
-    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
-        json_t *d = view(e, views[i], NULL);
+    /* every view, with the parameters the kept episodes answer and some
+     * they leave to the events (a period, another gap, a custom funnel) */
+    static const struct journey_query qs[] = {
+        {.view = "funnel"}, {.view = "funnel", .stages = "purchase,consideration"},
+        {.view = "flows"}, {.view = "flows", .channel = "web"},
+        {.view = "flows", .ended = "purchase", .self_links = true},
+        {.view = "paths"}, {.view = "paths", .channel = "app", .ended = "no_purchase"},
+        {.view = "paths", .max_len = 2},
+        {.view = "dropoffs"}, {.view = "dropoffs", .goal = "consideration"},
+        {.view = "friction"}, {.view = "friction", .outcome = "churn"},
+        {.view = "funnel", .where = "country = 'US'"},
+        {.view = "flows", .where = "country != 'US'"},
+        {.view = "friction", .where = "country = 'US'"},
+        {.view = "funnel", .from = T0 + 5 * DAY},
+        {.view = "dropoffs", .gap = 2 * DAY},
+    };
+    json_t *all = json_array();
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        struct journey_query q = qs[i];
+        q.to = INT64_MAX;
+        q.gap = q.gap ? q.gap : 30 * DAY;
+        q.top = 1000;
+        q.scan = scan;
+        struct cxm_err err;
+        cxm_err_clear(&err);
+        json_t *d = NULL;
+        cr_assert_eq(engine_journeys(e, &q, &d, &err), 0, "%s: %s", q.view, err.msg);
         json_object_del(d, "seconds");
-        json_object_set_new(all, views[i], d);
+        json_array_append_new(all, d);
     }
     char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(all);
@@ -336,13 +359,16 @@ Test(engine_journey, new_rows_extend_the_gathered_events_exactly, .init = fx_set
     char em[32];
     for (int round = 0; round < 6; round++) {
         json_t *a = json_array();
-        for (int k = 0; k < 120; k++) {
+        /* after the first round, a few customers at a time: the others'
+         * episodes are kept as they were */
+        for (int k = 0; k < (round ? 30 : 240); k++) {
             seed = seed * 1103515245u + 12345u;
             unsigned r = seed >> 8;
             snprintf(em, sizeof em, "j%u@x.io", r % (20 + 10 * round));
             /* times on a coarse grid: many events share a second, and
-             * later rounds reach back in time (late arrivals) */
-            int64_t t = T0 + (int64_t)((r >> 6) % 40) * 6 * H;
+             * later rounds reach back in time (late arrivals); four
+             * clusters 40 days apart: several episodes a customer */
+            int64_t t = T0 + (int64_t)((r >> 6) % 40) * 6 * H + (int64_t)((r >> 3) % 4) * 40 * DAY;
             int tp = (int)((r >> 12) % 5);
             if (k % 7 == 3)
                 json_array_append_new(a, nps(em, t, tps[tp], (int)(r % 11)));
@@ -363,14 +389,26 @@ Test(engine_journey, new_rows_extend_the_gathered_events_exactly, .init = fx_set
             json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "type", "identify", "email",
                                                other, "phone", phone));
         }
+        /* some of them in the US, for the where */
+        for (int k = 0; round == 0 && k < 10; k++) {
+            snprintf(em, sizeof em, "j%d@x.io", 3 * k);
+            json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "type", "customer", "email",
+                                               em, "country", "US"));
+        }
         fx_ingest(e, a, T0);
         json_decref(a);
-        char *inc = dump_views(e);      /* extended from the last round */
+        char *inc = dump_views(e, false);   /* extended from the last round */
+        char *walked = dump_views(e, false); /* the same again: the kept answers */
+        char *scan = dump_views(e, true);   /* every event walked */
         engine_close(e);
-        e = fx_open(true);              /* a new engine gathers all */
-        char *full = dump_views(e);
+        e = fx_open(true);                  /* a new engine gathers all */
+        char *full = dump_views(e, false);
         cr_assert_str_eq(inc, full, "round %d differs", round);
+        cr_assert_str_eq(inc, walked, "round %d: kept answer differs", round);
+        cr_assert_str_eq(inc, scan, "round %d: kept episodes and events differ", round);
         free(inc);
+        free(walked);
+        free(scan);
         free(full);
     }
     engine_close(e);
