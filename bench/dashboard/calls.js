@@ -13,9 +13,11 @@
 // median and max of RUNS page loads after one warm-up load. Per page: the
 // wall time of the whole load (waves one after the other, queueing
 // included). "alone": the same call by itself with nothing else running
-// (median of RUNS), to tell a slow call from a crowded one. Nothing here
-// changes data: the only POSTs are /v1/session, /v1/segments/preview and
-// /v1/decide with log:false.
+// (median of RUNS), to tell a slow call from a crowded one. The pages
+// change no data: their only POSTs are /v1/session, /v1/segments/preview
+// and /v1/decide with log:false. With CALLS_INGEST=1 it then also sends
+// RUNS batches of 1,000 new answers (POST /v1/events), each followed by a
+// Journeys load: the first load on new data.
 'use strict';
 
 const fs = require('fs');
@@ -104,6 +106,34 @@ function overview(f) {
   ]];
 }
 
+// journeys.js mount() with the filter's params(f)
+function journeys(jp) {
+  return [
+    G('/v1/dimensions'),
+    G('/v1/journeys/funnel', jp),
+    G('/v1/journeys/flows', Object.assign({ top: 20 }, jp)),
+    G('/v1/journeys/dropoffs', jp),
+    G('/v1/journeys/friction', Object.assign({ outcome: 'detractor' }, jp)),
+    G('/v1/metrics', Object.assign({ metric: 'csat', by: 'touchpoint,stage' }, jp)),
+  ];
+}
+
+// 1,000 new CSAT answers of existing customers spread over the data's two
+// years (late ones too), as a source system would send them: the next
+// Journeys load is the first on the new data.
+let batch = 0;
+function newAnswers(ctx) {
+  const rows = [];
+  batch++;
+  for (let i = 0; i < 1000; i++) {
+    const k = (batch * 7919 + i * 104729) % 1000000;
+    rows.push({ type: 'feedback', crm: `C${String(k + 1).padStart(7, '0')}`,
+      event_id: `bench-${ctx.run}-${batch}-${i}`, ts: ctx.t0 + ((i * 2654435761) % (730 * 86400)),
+      kind: 'csat', score: 1 + (i % 5), channel: 'web', touchpoint: ctx.touchpoint, stage: 'purchase' });
+  }
+  return rows;
+}
+
 function pages(ctx) {
   const jp = {};   // journeys.js params(f) with no filter: from, to, where all empty
   const tp = { where: `touchpoint = ${quote(ctx.touchpoint)}` };   // touchWhere(f, tp)
@@ -113,14 +143,10 @@ function pages(ctx) {
     { page: 'Overview', note: 'no filter', waves: overview({}) },
     { page: 'Overview, filtered', note: `channel = 'web', ${ctx.from}..${ctx.to}`,
       waves: overview({ channel: 'web', from: ctx.from, to: ctx.to }) },
-    { page: 'Journeys', note: 'no filter', waves: [[
-      G('/v1/dimensions'),
-      G('/v1/journeys/funnel', jp),
-      G('/v1/journeys/flows', Object.assign({ top: 20 }, jp)),
-      G('/v1/journeys/dropoffs', jp),
-      G('/v1/journeys/friction', Object.assign({ outcome: 'detractor' }, jp)),
-      G('/v1/metrics', Object.assign({ metric: 'csat', by: 'touchpoint,stage' }, jp)),
-    ]] },
+    { page: 'Journeys', note: 'no filter', waves: [journeys(jp)] },
+    { page: 'Journeys, country', note: "country = 'US'", waves: [journeys({ where: "country = 'US'" })] },
+    { page: 'Journeys, period', note: `${ctx.from}..${ctx.to}`,
+      waves: [journeys({ from: ctx.from, to: ctx.to })] },
     { page: 'Journeys, touchpoint detail', note: `touchpoint ${ctx.touchpoint} chosen`, waves: [[
       G('/v1/metrics', Object.assign({ metric: 'nps' }, tp)),
       G('/v1/metrics', Object.assign({ metric: 'csat' }, tp)),
@@ -251,6 +277,27 @@ async function main() {
     });
   }
 
+  // the Journeys page loaded right after new data (CALLS_INGEST=1: run.sh
+  // serves a copy of the database for this), RUNS times
+  let fresh = null;
+  if (process.env.CALLS_INGEST === '1') {
+    const p = { page: 'Journeys, first load after 1,000 new answers', waves: [journeys({})] };
+    const c0 = Date.UTC(Number(months[0].month.slice(0, 4)), Number(months[0].month.slice(5, 7)) - 1, 1) / 1000;
+    const ictx = { run: Date.now(), t0: c0, touchpoint: ctx.touchpoint };
+    const loads = [];
+    for (let i = 0; i < RUNS; i++) {
+      await ok(P('/v1/events', newAnswers(ictx)));
+      loads.push(await loadPage(p));
+    }
+    const calls = p.waves.flat();
+    fresh = {
+      page: p.page, total_median_ms: median(loads.map((l) => l.total)),
+      total_max_ms: Math.max(...loads.map((l) => l.total)),
+      calls: calls.map((c, i) => ({ call: label(c), median_ms: median(loads.map((l) => l.ms[i])),
+        max_ms: Math.max(...loads.map((l) => l.ms[i])) })),
+    };
+  }
+
   // the table
   const f = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
   console.log(`data calls: customer #${customer} (${q}), touchpoint ${ctx.touchpoint}, ` +
@@ -277,7 +324,15 @@ async function main() {
   console.log();
   const n = results.reduce((a, r) => a + r.calls.length, 0);
   console.log(`${n - miss} of ${n} calls within ${TARGET_MS} ms (median); ${miss} over`);
-  if (OUT) fs.writeFileSync(OUT, JSON.stringify({ ctx, results }, null, 2));
+  if (fresh) {
+    console.log();
+    console.log(`${fresh.page}: each of ${RUNS} loads right after POST /v1/events of 1,000 answers`);
+    console.log('| call | median ms | max ms |');
+    console.log('|---|---:|---:|');
+    for (const c of fresh.calls) console.log(`| \`${c.call}\` | ${f(c.median_ms)} | ${f(c.max_ms)} |`);
+    console.log(`| page total | ${f(fresh.total_median_ms)} | ${f(fresh.total_max_ms)} |`);
+  }
+  if (OUT) fs.writeFileSync(OUT, JSON.stringify({ ctx, results, fresh }, null, 2));
   agent.destroy();
 }
 

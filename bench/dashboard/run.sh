@@ -7,11 +7,13 @@
 #   full:  1,000,000 customers, 10,000,000 responses (the default)
 # It imports the generated CSV files once into
 # build/bench/dashboard/CUSTOMERS-FEEDBACK/cxm.db (reruns reuse it), starts
-# `cxm serve` on it, then
+# `cxm serve` on a copy of it, then
 #   calls.js   times each page's data calls over HTTP, issued as the page
 #              issues them (one page's calls concurrently, at most 6
 #              connections like a browser): median and max of 5 runs after
-#              a warm-up, and each call alone for comparison
+#              a warm-up, and each call alone for comparison; then the
+#              Journeys page right after each of 5 batches of 1,000 new
+#              answers (sent to the copy)
 #   render.js  loads each page in headless chromium (playwright-core from
 #              tests/browser) and times navigation start -> first render
 #              (the h1 shown and the page's data on screen): median of 3
@@ -82,7 +84,12 @@ echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "data: $NCUST customers, $NFB responses, $db ($(du -m "$db" | cut -f1) MiB);" \
      "imported in $(cat "$dir/import_s") s (cached)"
 
-# --- the server
+# --- the server, on a copy: calls.js adds answers to it (CALLS_INGEST)
+if [ ! -s "$dir/admin.key" ]; then
+    ./cxm keys create --db "$db" --role admin --name bench-dashboard >"$dir/admin.key"
+fi
+cp "$db" "$tmp/cxm.db"
+db=$tmp/cxm.db
 ./cxm serve --db "$db" --listen 127.0.0.1:0 >"$tmp/out" 2>"$tmp/server.log" &
 server=$!
 base=
@@ -120,7 +127,7 @@ echo "server: ${gathered:-journey events not gathered after 60 s}; RSS $(rss) Mi
 echo
 
 # --- the data calls, then the first renders
-node "$HERE/calls.js" "$base" "$key" "$RUNS" "$tmp/calls.json"
+CALLS_INGEST=1 node "$HERE/calls.js" "$base" "$key" "$RUNS" "$tmp/calls.json"
 echo
 echo "server RSS after the data calls: $(rss) MiB"
 echo

@@ -1337,14 +1337,28 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
     double t0 = cxm_seconds();
     segments_rdlock(e);
     const struct model *m = e->m;
+    /* every profile's events and episodes, built once per state of the
+     * data and kept (struct jstate), which queries share; and the answer
+     * kept for this state, when there is one */
+    pthread_mutex_lock(&e->jmu);
+    struct jstate *st = NULL;
+    int rc = cache_current(e, &st);
+    if (rc)
+        cxm_err_set(err, rc, "out of memory");
+    char key[JMEMO_KEY];
+    bool keyed = !rc && memo_key(q, rank, top, key);
+    json_t *doc = keyed ? memo_get(st, key) : NULL;
+    pthread_mutex_unlock(&e->jmu);
     struct cust_filter *cf = NULL;
-    int rc = cust_filter_new(e, q->where, &cf, err);
+    if (!rc && !doc)
+        rc = cust_filter_new(e, q->where, &cf, err);
     uint16_t stages[JOURNEY_MAX_STAGES];
     size_t ns = 0;
     size_t ntp = dict_count(m->dict[DICT_TOUCHPOINT]) + 1;
     size_t nch = dict_count(m->dict[DICT_CHANNEL]) + 1;
     uint16_t goal = JOURNEY_GOAL_PURCHASE;
-    if (!rc && q->goal && *q->goal && !(goal = dict_code(m, DICT_STAGE, q->goal)))
+    /* a kept answer's query was checked when it was answered */
+    if (!rc && !doc && q->goal && *q->goal && !(goal = dict_code(m, DICT_STAGE, q->goal)))
         rc = cxm_err_field(err, CXM_EINVAL, -1, "goal", "goal: no stage '%s' in the data",
                            q->goal);
     if (!rc && w.v == V_FUNNEL)
@@ -1354,7 +1368,7 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
     if (!rc && q->channel && *q->channel && !(w.channel = dict_code(m, DICT_CHANNEL, q->channel)))
         rc = cxm_err_field(err, CXM_EINVAL, -1, "channel", "channel: no channel '%s' in"
                            " the data", q->channel);
-    if (!rc) {
+    if (!rc && !doc) {
         switch (w.v) {
         case V_FUNNEL: w.funnel = funnel_new(stages, ns); rc = !w.funnel; break;
         case V_FLOWS: w.flows = flows_new(ntp, q->self_links); rc = !w.flows; break;
@@ -1372,16 +1386,6 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         if (rc)
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory (or too many touchpoints)");
     }
-    /* every profile's events and episodes, built once per state of the
-     * data and kept (struct jstate); queries share it */
-    pthread_mutex_lock(&e->jmu);
-    struct jstate *st = NULL;
-    if (!rc && (rc = cache_current(e, &st)))
-        cxm_err_set(err, rc, "out of memory");
-    char key[JMEMO_KEY];
-    bool keyed = !rc && memo_key(q, rank, top, key);
-    json_t *doc = keyed ? memo_get(st, key) : NULL;
-    pthread_mutex_unlock(&e->jmu);
     const struct gathered *gp = rc ? NULL : &st->g;
     int64_t latest = rc ? 0 : st->latest;
     /* the kept episodes answer the default gap over the whole period */
