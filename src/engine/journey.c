@@ -83,10 +83,15 @@ struct esum {
 };
 #define NO_RESOLVE UINT32_MAX
 #define EPI_MAX_ORDER 8      /* funnel positions an esum keeps */
+/* A delta is built while its events stay under 1/DELTA_SHARE of the
+ * base's (plus DELTA_MIN); past that, everything is gathered again. */
+#define DELTA_SHARE 8
+#define DELTA_MIN 256
 
 struct epi {
     uint16_t order[JOURNEY_MAX_STAGES];   /* the usual funnel's stage order */
-    size_t norder;           /* 0: the funnel is not kept (too many stages) */
+    size_t nusual;           /* its stages */
+    size_t norder;           /* the same, or 0: not kept (too many stages) */
     uint32_t *first;         /* ncust + 2: profile c's episodes [first[c], first[c + 1]) */
     uint32_t *eoff;          /* nep + 1: episode x's events [eoff[x], eoff[x + 1]) */
     uint32_t *toff;          /* nep + 1: its events with a touchpoint in tp, ch */
@@ -111,16 +116,39 @@ static void epi_free(struct epi *x)
     memset(x, 0, sizeof *x);
 }
 
+/* Events and episodes of some profiles: a base has every profile (slot c
+ * is profile c); a delta has the profiles whose events changed since its
+ * base (slot j is profile cust[j], ascending). Immutable once built. */
+struct part {
+    unsigned refs;             /* the states using it; under jmu */
+    struct gathered g;         /* g.ncust: the slots */
+    struct epi x;
+    uint32_t *cust;            /* a delta's profiles (1..g.ncust); NULL in a base */
+    int64_t first, latest;     /* its oldest and newest event time */
+};
+
+static void part_put(struct part *p)
+{
+    if (p && --p->refs == 0) {
+        gathered_free(&p->g);
+        epi_free(&p->x);
+        free(p->cust);
+        free(p);
+    }
+}
+
 /* The events of every profile and their episodes for one state of the
- * data. Immutable once built: queries hold a reference and run at the
- * same time; the cache drops its own when the data moves on. */
+ * data: a base, shared by the states that follow it, and the delta of
+ * what changed since. Immutable once built: queries hold a reference and
+ * run at the same time; the cache drops its own when the data moves on. */
 #define JMEMO_MAX 32           /* answers kept per state */
 #define JMEMO_KEY 256
 struct jstate {
     unsigned refs;             /* the cache's and each query's; under jmu */
-    struct gathered g;
-    struct epi x;
+    struct part *base, *delta; /* delta: NULL when nothing changed since base */
+    uint32_t ncust;            /* profiles 1..ncust */
     int64_t first, latest;     /* the oldest and newest event time */
+    size_t maxtp;              /* most touchpoint events in an episode */
     /* answers for this state (under jmu): the dashboard asks the same few
      * again until the data moves on */
     struct { char key[JMEMO_KEY]; json_t *doc; } memo[JMEMO_MAX];
@@ -130,12 +158,49 @@ struct jstate {
 static void state_put(struct jstate *st)
 {
     if (st && --st->refs == 0) {
-        gathered_free(&st->g);
-        epi_free(&st->x);
+        part_put(st->base);
+        part_put(st->delta);
         for (size_t i = 0; i < st->nmemo; i++)
             json_decref(st->memo[i].doc);
         free(st);
     }
+}
+
+/* Where profile c's events and episodes are: the part and its slot. The
+ * profiles must be asked for in increasing order; *j walks the delta
+ * (start it at 1). NULL when the state has no such profile. */
+static const struct part *part_next(const struct jstate *st, uint32_t c, size_t *j,
+                                    uint32_t *slot)
+{
+    const struct part *d = st->delta;
+    if (d && *j <= d->g.ncust && d->cust[*j] == c) {
+        *slot = (uint32_t)(*j)++;
+        return d;
+    }
+    *slot = c;
+    return c <= st->base->g.ncust ? st->base : NULL;
+}
+
+/* The same for any one profile (a binary search of the delta). */
+static const struct part *part_find(const struct jstate *st, uint32_t c, uint32_t *slot)
+{
+    const struct part *d = st->delta;
+    if (d && d->g.ncust) {
+        size_t lo = 1, hi = d->g.ncust + 1;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (d->cust[mid] < c)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo <= d->g.ncust && d->cust[lo] == c) {
+            *slot = (uint32_t)lo;
+            return d;
+        }
+    }
+    *slot = c;
+    return c <= st->base->g.ncust ? st->base : NULL;
 }
 
 /* The kept answer for key, a copy; NULL when there is none. Under jmu. */
@@ -424,40 +489,72 @@ static int xev_cmp(const void *pa, const void *pb)
     return (a->row > b->row) - (a->row < b->row);
 }
 
-/* Adds what changed since the cache was gathered, when that is only new
- * rows and new merges (gen unchanged: no unmerge, no rescoring): the new
- * rows' events and the events of profiles merged into others go to their
- * profile, which is sorted again; every other profile is copied as it
- * is. Gives what gather gives on the new state, in one pass over the
- * cache instead of the whole model, and *marked: for each profile, 0
- * when its events are as they were (the caller frees it). */
-static int extend(const struct model *m, struct jcache *jc, struct gathered *out,
-                  uint8_t **marked)
+static int epi_build(const struct model *m, const struct gathered *g, struct part *p);
+
+/* Appends profile c's events in state st to xv as root's. */
+static void xev_old(const struct jstate *st, uint32_t c, uint32_t root, struct xev *xv,
+                    size_t *x)
 {
-    const struct gathered *g = &jc->cur->g;
+    uint32_t slot;
+    const struct part *p = part_find(st, c, &slot);
+    if (!p)
+        return;
+    for (size_t i = p->g.start[slot]; i < p->g.start[slot + 1]; i++)
+        xv[(*x)++] = (struct xev){p->g.ev[i], p->g.flags[i], p->g.row[i], root};
+}
+
+/* Profile c's event count in state st. */
+static size_t count_old(const struct jstate *st, uint32_t c)
+{
+    uint32_t slot;
+    const struct part *p = part_find(st, c, &slot);
+    return p ? p->g.start[slot + 1] - p->g.start[slot] : 0;
+}
+
+/* The delta for what changed since state cur was built, when that is only
+ * new rows and new merges (gen unchanged: no unmerge, no rescoring): the
+ * profiles of cur's delta, the profiles with new rows and the profiles
+ * merged into others since (which have none left), each with all its
+ * events in the order gather gives. The base stays as it is. */
+static int delta_build(const struct model *m, const struct jcache *jc,
+                       const struct jstate *cur, struct part **out)
+{
+    const struct part *od = cur->delta;
+    size_t nc = m->ncust + 2;
+    uint8_t *mark = cxm_calloc(nc, 1);   /* 1 new events, 2 merged away, 3 as in od */
+    if (!mark)
+        return CXM_ENOMEM;
     size_t d = (m->ic.n - jc->ni) + (m->fc.n - jc->nf) + (m->oc.n - jc->no);
-    /* old profiles merged into another since: their events move */
-    size_t moved = 0;
-    for (size_t k = jc->nmerges; k < m->nmerges; k++) {
-        uint32_t ch = m->merges[k].child;
-        if (ch <= g->ncust)
-            moved += g->start[ch + 1] - g->start[ch];
+    /* the events to sort: new rows, the moved profiles' and the changed
+     * profiles' own */
+    size_t nx = d;
+    for (size_t k = jc->nmerges; k < m->nmerges; k++)
+        nx += count_old(cur, m->merges[k].child);
+    for (int t = 0; t < 3; t++) {
+        const uint32_t *cu = t == 0 ? m->ic.cust : t == 1 ? m->fc.cust : m->oc.cust;
+        size_t from = t == 0 ? jc->ni : t == 1 ? jc->nf : jc->no;
+        size_t to = t == 0 ? m->ic.n : t == 1 ? m->fc.n : m->oc.n;
+        for (size_t i = from + 1; i <= to; i++)
+            mark[model_root(m, cu[i])] = 1;
     }
-    size_t nx = d + moved, nc = m->ncust + 2;
+    for (size_t k = jc->nmerges; k < m->nmerges; k++) {
+        uint32_t ch = m->merges[k].child, root = model_root(m, ch);
+        mark[ch] = 2;
+        if (mark[root] != 2)
+            mark[root] = 1;
+    }
+    for (uint32_t c = 1; c <= m->ncust; c++)
+        if (mark[c] == 1)
+            nx += count_old(cur, c);
+    for (size_t j = 1; od && j <= od->g.ncust; j++)
+        if (!mark[od->cust[j]])
+            mark[od->cust[j]] = 3;
     struct xev *xv = cxm_malloc((nx ? nx : 1) * sizeof *xv);
-    uint8_t *mark = cxm_calloc(nc, 1);   /* 1: re-sorted, 2: merged away */
-    uint32_t *start = cxm_malloc(nc * sizeof *start);
-    size_t cap = g->n + d ? g->n + d : 1;
-    struct jevent *ev = big_alloc(cap * sizeof *ev);
-    uint8_t *fl = big_alloc(cap);
-    uint32_t *rw = big_alloc(cap * sizeof *rw);
-    if (!xv || !mark || !start || !ev || !fl || !rw) {
+    struct part *p = cxm_calloc(1, sizeof *p);
+    if (!xv || !p) {
         free(xv);
+        free(p);
         free(mark);
-        free(start);
-        free(ev);
-        free(fl);
-        free(rw);
         return CXM_ENOMEM;
     }
     struct codes k = codes_of(m);
@@ -468,80 +565,71 @@ static int extend(const struct model *m, struct jcache *jc, struct gathered *out
         xv[x].row = (uint32_t)i; \
         xv[x].ev = make(m, &k, i, &xv[x].flags); \
         xv[x].flags |= (src) << JF_SRC_SHIFT; \
-        mark[xv[x].root] = 1; \
     }
     NEW(ic, jc->ni, ic_event, 0)
     NEW(fc, jc->nf, fc_event, 1)
     NEW(oc, jc->no, oc_event, 2)
 #undef NEW
-    for (size_t mg = jc->nmerges; mg < m->nmerges; mg++) {
-        uint32_t ch = m->merges[mg].child;
-        if (ch > g->ncust)
-            continue;
-        uint32_t root = model_root(m, ch);
-        mark[ch] = 2;
-        mark[root] = mark[root] == 2 ? 2 : 1;
-        for (size_t i = g->start[ch]; i < g->start[ch + 1]; i++, x++)
-            xv[x] = (struct xev){g->ev[i], g->flags[i], g->row[i], root};
-    }
-    /* the affected profiles' own cached events join them */
-    size_t own = 0;
-    for (uint32_t c = 1; c <= g->ncust; c++)
-        if (mark[c] == 1)
-            own += g->start[c + 1] - g->start[c];
-    struct xev *all = cxm_realloc(xv, (nx + own ? nx + own : 1) * sizeof *xv);
-    if (!all) {
-        free(xv);
-        free(mark);
-        free(start);
-        free(ev);
-        free(fl);
-        free(rw);
-        return CXM_ENOMEM;
-    }
-    xv = all;
-    for (uint32_t c = 1; c <= g->ncust; c++)
-        if (mark[c] == 1)
-            for (size_t i = g->start[c]; i < g->start[c + 1]; i++, x++)
-                xv[x] = (struct xev){g->ev[i], g->flags[i], g->row[i], c};
-    qsort(xv, x, sizeof *xv, xev_cmp);
-    /* profiles in order; runs of untouched ones are copied whole */
-    size_t w = 0, y = 0, copied = 0;   /* copied: old events placed or dropped */
+    for (size_t mg = jc->nmerges; mg < m->nmerges; mg++)
+        xev_old(cur, m->merges[mg].child, model_root(m, m->merges[mg].child), xv, &x);
+    size_t np = 0, ne = 0;   /* the delta's profiles and events */
     for (uint32_t c = 1; c <= m->ncust; c++) {
-        size_t lo = c <= g->ncust ? g->start[c] : g->n;
-        size_t hi = c <= g->ncust ? g->start[c + 1] : g->n;
-        start[c] = (uint32_t)(w + (lo - copied));
+        if (mark[c] == 1)
+            xev_old(cur, c, c, xv, &x);
+        else if (mark[c] == 3)
+            ne += count_old(cur, c);
+        np += mark[c] != 0;
+    }
+    ne += x;
+    qsort(xv, x, sizeof *xv, xev_cmp);
+    struct gathered *g = &p->g;
+    g->ev = big_alloc(ne * sizeof *g->ev);
+    g->flags = big_alloc(ne);
+    g->row = big_alloc(ne * sizeof *g->row);
+    g->start = cxm_malloc((np + 2) * sizeof *g->start);
+    p->cust = cxm_malloc((np + 2) * sizeof *p->cust);
+    int rc = g->ev && g->flags && g->row && g->start && p->cust ? CXM_OK : CXM_ENOMEM;
+    size_t w = 0, y = 0, j = 0;
+    for (uint32_t c = 1; !rc && c <= m->ncust; c++) {
         if (!mark[c])
             continue;
-        size_t run = lo - copied;
-        memcpy(ev + w, g->ev + copied, run * sizeof *ev);
-        memcpy(fl + w, g->flags + copied, run);
-        memcpy(rw + w, g->row + copied, run * sizeof *rw);
-        w += run;
-        start[c] = (uint32_t)w;
-        for (; y < x && xv[y].root == c; y++) {
-            ev[w] = xv[y].ev;
-            fl[w] = xv[y].flags;
-            rw[w++] = xv[y].row;
+        p->cust[++j] = c;
+        g->start[j] = (uint32_t)w;
+        if (mark[c] == 3) {
+            uint32_t slot;
+            const struct part *q = part_find(cur, c, &slot);
+            size_t lo = q->g.start[slot], n = q->g.start[slot + 1] - lo;
+            memcpy(g->ev + w, q->g.ev + lo, n * sizeof *g->ev);
+            memcpy(g->flags + w, q->g.flags + lo, n);
+            memcpy(g->row + w, q->g.row + lo, n * sizeof *g->row);
+            w += n;
+            continue;
         }
-        copied = hi;
+        for (; y < x && xv[y].root == c; y++, w++) {
+            g->ev[w] = xv[y].ev;
+            g->flags[w] = xv[y].flags;
+            g->row[w] = xv[y].row;
+        }
     }
-    size_t run = g->n - copied;
-    memcpy(ev + w, g->ev + copied, run * sizeof *ev);
-    memcpy(fl + w, g->flags + copied, run);
-    memcpy(rw + w, g->row + copied, run * sizeof *rw);
-    w += run;
-    start[0] = 0;
-    start[m->ncust + 1] = (uint32_t)w;
     free(xv);
-    *marked = mark;
-    *out = (struct gathered){.ev = ev, .flags = fl, .row = rw, .start = start, .n = w,
-                             .ncust = m->ncust};
-    jc->ni = m->ic.n;
-    jc->nf = m->fc.n;
-    jc->no = m->oc.n;
-    jc->nmerges = m->nmerges;
-    jc->seq = m->last_seq;
+    free(mark);
+    if (!rc) {
+        g->start[0] = 0;
+        g->start[np + 1] = (uint32_t)w;
+        p->cust[0] = 0;
+        g->n = w;
+        g->ncust = np;
+        rc = epi_build(m, g, p);
+    }
+    if (rc) {
+        gathered_free(g);
+        epi_free(&p->x);
+        free(p->cust);
+        free(p);
+        return rc;
+    }
+    p->refs = 1;
+    *out = p;
     return CXM_OK;
 }
 
@@ -674,46 +762,35 @@ static int add_resolution(struct views *w, uint32_t t)
     return CXM_OK;
 }
 
-/* Episodes of g at the default gap and what each view needs of them.
- * With old (the state g was extended from) and marked (extend's), the
- * episodes of the profiles whose events did not change are copied from
- * old instead of being found again. */
-static int epi_build(const struct model *m, const struct gathered *g, struct jstate *st,
-                     const struct jstate *old, const uint8_t *marked)
+/* Episodes of g at the default gap and what each view needs of them,
+ * into p->x; p->first and p->latest. */
+static int epi_build(const struct model *m, const struct gathered *g, struct part *p)
 {
-    struct epi *x = &st->x;
+    struct epi *x = &p->x;
     memset(x, 0, sizeof *x);
     struct cxm_err err;
     size_t ns = 0;
     struct funnel *f = NULL;
-    if (!stage_order(m, NULL, x->order, &ns, &err) && ns <= EPI_MAX_ORDER &&
+    if (!stage_order(m, NULL, x->order, &ns, &err) && (x->nusual = ns) <= EPI_MAX_ORDER &&
         (f = funnel_new(x->order, ns)))
         x->norder = ns;
-    const struct epi *ox = old && marked && old->x.norder == x->norder &&
-                           !memcmp(old->x.order, x->order, x->norder * sizeof *x->order)
-                         ? &old->x : NULL;
-    size_t oldn = ox ? old->g.ncust : 0;
     /* count the episodes and the longest profile first */
     size_t nep = 0, longest = 0;
-    st->first = INT64_MAX;
-    st->latest = 0;
+    p->first = INT64_MAX;
+    p->latest = 0;
     for (uint32_t c = 1; c <= g->ncust; c++) {
         size_t lo = g->start[c], hi = g->start[c + 1];
         if (lo == hi)
             continue;
-        if (c <= oldn && !marked[c]) {
-            nep += ox->first[c + 1] - ox->first[c];
-        } else {
-            nep++;
-            for (size_t i = lo + 1; i < hi; i++)
-                nep += g->ev[i].ts - g->ev[i - 1].ts > JOURNEY_DEFAULT_GAP;
-        }
+        nep++;
+        for (size_t i = lo + 1; i < hi; i++)
+            nep += g->ev[i].ts - g->ev[i - 1].ts > JOURNEY_DEFAULT_GAP;
         if (hi - lo > longest)
             longest = hi - lo;
-        if (g->ev[lo].ts < st->first)
-            st->first = g->ev[lo].ts;
-        if (g->ev[hi - 1].ts > st->latest)
-            st->latest = g->ev[hi - 1].ts;
+        if (g->ev[lo].ts < p->first)
+            p->first = g->ev[lo].ts;
+        if (g->ev[hi - 1].ts > p->latest)
+            p->latest = g->ev[hi - 1].ts;
     }
     size_t n1 = nep + 1, ng = g->n ? g->n : 1;
     uint32_t *starts = cxm_malloc((longest ? longest : 1) * sizeof *starts);
@@ -732,35 +809,6 @@ static int epi_build(const struct model *m, const struct gathered *g, struct jst
     for (uint32_t c = 1; !rc && c <= g->ncust; c++) {
         x->first[c] = (uint32_t)e;
         x->cfirst[c] = (uint32_t)x->nct;
-        if (c <= oldn && !marked[c]) {
-            /* the same events, elsewhere: the same episodes, moved */
-            size_t o0 = ox->first[c], o1 = ox->first[c + 1];
-            if (o0 == o1)
-                continue;
-            size_t t0 = ox->toff[o0], t1 = ox->toff[o1];
-            size_t c0 = ox->cfirst[c], c1 = ox->cfirst[c + 1];
-            if (c1 > c0 && cxm_grow((void **)&x->ct, &x->ctcap, x->nct + (c1 - c0),
-                                    sizeof *x->ct)) {
-                rc = CXM_ENOMEM;
-                break;
-            }
-            int64_t dev = (int64_t)g->start[c] - (int64_t)old->g.start[c];
-            int64_t dtp = (int64_t)x->ntp - (int64_t)t0;
-            memcpy(x->s + e, ox->s + o0, (o1 - o0) * sizeof *x->s);
-            for (size_t o = o0; o < o1; o++, e++) {
-                x->eoff[e] = (uint32_t)(ox->eoff[o] + dev);
-                x->toff[e] = (uint32_t)(ox->toff[o] + dtp);
-            }
-            memcpy(x->tp + x->ntp, ox->tp + t0, (t1 - t0) * sizeof *x->tp);
-            memcpy(x->ch + x->ntp, ox->ch + t0, (t1 - t0) * sizeof *x->ch);
-            if (c1 > c0)
-                memcpy(x->ct + x->nct, ox->ct + c0, (c1 - c0) * sizeof *x->ct);
-            x->ntp += t1 - t0;
-            x->nct += c1 - c0;
-            if (ox->maxtp > x->maxtp)
-                x->maxtp = ox->maxtp;
-            continue;
-        }
         size_t lo = g->start[c], hi = g->start[c + 1];
         size_t ne = journey_episodes(g->ev + lo, hi - lo, JOURNEY_DEFAULT_GAP, starts);
         for (size_t k = 0; !rc && k < ne; k++, e++) {
@@ -793,14 +841,14 @@ static int epi_build(const struct model *m, const struct gathered *g, struct jst
             funnel_summarise(f, ep, b - a, &fe);
             es->reached = (uint8_t)fe.reached;
             es->converted = (uint8_t)fe.converted;
-            for (size_t p = 0; p < x->norder; p++) {
-                if (!(fe.converted >> p & 1))
+            for (size_t k2 = 0; k2 < x->norder; k2++) {
+                if (!(fe.converted >> k2 & 1))
                     continue;
                 if (cxm_grow((void **)&x->ct, &x->ctcap, x->nct + 1, sizeof *x->ct)) {
                     rc = CXM_ENOMEM;
                     break;
                 }
-                x->ct[x->nct++] = fe.time[p];
+                x->ct[x->nct++] = fe.time[k2];
             }
         }
     }
@@ -816,7 +864,7 @@ static int epi_build(const struct model *m, const struct gathered *g, struct jst
     if (rc)
         epi_free(x);
     if (!g->n)
-        st->first = st->latest = 0;
+        p->first = p->latest = 0;
     return rc;
 }
 
@@ -824,6 +872,17 @@ static int epi_build(const struct model *m, const struct gathered *g, struct jst
  * came since when they can be, else gathered afresh, and their episodes;
  * a reference the caller gives back with state_put. Read lock and jmu
  * held. */
+/* Whether the usual funnel order is still the one x was built with (a
+ * stage the data did not have may have come). */
+static bool same_order(const struct model *m, const struct epi *x)
+{
+    uint16_t order[JOURNEY_MAX_STAGES];
+    size_t ns = 0;
+    struct cxm_err err;
+    return !stage_order(m, NULL, order, &ns, &err) && ns == x->nusual &&
+           !memcmp(order, x->order, ns * sizeof *order);
+}
+
 static int cache_current(struct engine *e, struct jstate **out)
 {
     const struct model *m = e->m;
@@ -834,24 +893,49 @@ static int cache_current(struct engine *e, struct jstate **out)
         struct jstate *st = cxm_calloc(1, sizeof *st);
         if (!st)
             return CXM_ENOMEM;
+        const struct jstate *cur = jc->cur;
         int rc = CXM_ENOMEM;
-        uint8_t *marked = NULL;
-        if (jc->cur && jc->m == m && jc->gen == m->gen && m->ncust >= jc->cur->g.ncust &&
-            m->ic.n >= jc->ni && m->fc.n >= jc->nf && m->oc.n >= jc->no)
-            rc = extend(m, jc, &st->g, &marked);
-        if (rc && !(rc = gather(m, &st->g)))
-            *jc = (struct jcache){.m = m, .seq = m->last_seq, .gen = m->gen, .ni = m->ic.n,
-                                  .nf = m->fc.n, .no = m->oc.n, .nmerges = m->nmerges,
-                                  .cur = jc->cur};
-        if (!rc)
-            rc = epi_build(m, &st->g, st, marked ? jc->cur : NULL, marked);
-        free(marked);
-        if (rc) {
-            jc->m = NULL;   /* whatever was extended: gather afresh next time */
-            gathered_free(&st->g);
-            free(st);
-            return rc;
+        /* a delta on the current base while it stays small against it
+         * (queries read both); else everything gathered again */
+        if (cur && jc->m == m && jc->gen == m->gen && m->ncust >= cur->ncust &&
+            same_order(m, &cur->base->x) &&
+            m->ic.n >= jc->ni && m->fc.n >= jc->nf && m->oc.n >= jc->no &&
+            (cur->delta ? cur->delta->g.n : 0) + (m->ic.n - jc->ni) + (m->fc.n - jc->nf) +
+            (m->oc.n - jc->no) <= cur->base->g.n / DELTA_SHARE + DELTA_MIN &&
+            !(rc = delta_build(m, jc, cur, &st->delta))) {
+            st->base = cur->base;
+            st->base->refs++;
         }
+        if (rc) {
+            struct part *b = cxm_calloc(1, sizeof *b);
+            rc = !b ? CXM_ENOMEM : gather(m, &b->g);
+            if (!rc)
+                rc = epi_build(m, &b->g, b);
+            if (rc) {
+                if (b)
+                    gathered_free(&b->g);
+                free(b);
+                free(st);
+                return rc;
+            }
+            b->refs = 1;
+            st->base = b;
+        }
+        st->ncust = (uint32_t)m->ncust;
+        const struct part *b = st->base, *d = st->delta;
+        st->first = b->g.n ? b->first : INT64_MAX;
+        st->latest = b->latest;
+        st->maxtp = b->x.maxtp;
+        if (d && d->g.n) {
+            st->first = d->first < st->first ? d->first : st->first;
+            st->latest = d->latest > st->latest ? d->latest : st->latest;
+            st->maxtp = d->x.maxtp > st->maxtp ? d->x.maxtp : st->maxtp;
+        }
+        if (st->first == INT64_MAX)
+            st->first = 0;
+        *jc = (struct jcache){.m = m, .seq = m->last_seq, .gen = m->gen, .ni = m->ic.n,
+                              .nf = m->fc.n, .no = m->oc.n, .nmerges = m->nmerges,
+                              .cur = jc->cur};
         st->refs = 1;
         state_put(jc->cur);
         jc->cur = st;
@@ -868,7 +952,7 @@ void engine_journeys_warm(struct engine *e)
     pthread_mutex_lock(&e->jmu);
     struct jstate *st = NULL;
     int rc = cache_current(e, &st);
-    size_t n = rc ? 0 : st->g.n, nep = rc ? 0 : st->x.nep;
+    size_t n = rc ? 0 : st->base->g.n, nep = rc ? 0 : st->base->x.nep;
     state_put(st);
     pthread_mutex_unlock(&e->jmu);
     pthread_rwlock_unlock(&e->lock);
@@ -1386,34 +1470,43 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         if (rc)
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory (or too many touchpoints)");
     }
-    const struct gathered *gp = rc ? NULL : &st->g;
     int64_t latest = rc ? 0 : st->latest;
     /* the kept episodes answer the default gap over the whole period */
     bool kept = !rc && !doc && !q->scan && q->gap == JOURNEY_DEFAULT_GAP && q->from <= st->first &&
                 q->to > st->latest;
     if (kept && w.v == V_FUNNEL)
-        kept = st->x.norder == ns && !memcmp(st->x.order, stages, ns * sizeof *stages);
+        kept = st->base->x.norder == ns &&
+               !memcmp(st->base->x.order, stages, ns * sizeof *stages);
     if (kept && w.v == V_DROPOFFS)
         kept = goal == JOURNEY_GOAL_PURCHASE || goal < 32;
     if (kept && w.v == V_CONFORMANCE)
         kept = false;
     uint32_t *starts = NULL;
     struct jevent *buf = NULL;
-    uint16_t *tbuf = kept ? cxm_malloc((st->x.maxtp ? st->x.maxtp : 1) * sizeof *tbuf) : NULL;
+    uint16_t *tbuf = kept ? cxm_malloc((st->maxtp ? st->maxtp : 1) * sizeof *tbuf) : NULL;
     if (kept && !tbuf)
         rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
-    size_t cap = 0;
-    for (uint32_t c = 1; kept && !rc && c <= gp->ncust; c++) {
-        size_t e0 = st->x.first[c], e1 = st->x.first[c + 1];
+    size_t cap = 0, j = 1;
+    uint32_t slot;
+    for (uint32_t c = 1; kept && !rc && c <= st->ncust; c++) {
+        const struct part *p = part_next(st, c, &j, &slot);
+        if (!p)
+            continue;
+        const struct epi *x = &p->x;
+        size_t e0 = x->first[slot], e1 = x->first[slot + 1];
         if (e0 == e1 || !cust_filter_pass(cf, c))
             continue;
-        const uint32_t *times = st->x.ct ? st->x.ct + st->x.cfirst[c] : NULL;
-        for (size_t x = e0; !rc && x < e1; x++)
-            if ((rc = feed_kept(&w, gp, &st->x, x, gp->start[c + 1], latest, tbuf, &times)))
+        const uint32_t *times = x->ct ? x->ct + x->cfirst[slot] : NULL;
+        for (size_t k = e0; !rc && k < e1; k++)
+            if ((rc = feed_kept(&w, &p->g, x, k, p->g.start[slot + 1], latest, tbuf, &times)))
                 cxm_err_set(err, rc, "journey accumulation failed: %s", cxm_rc_str(rc));
     }
-    for (uint32_t c = 1; !doc && !kept && !rc && c <= gp->ncust; c++) {
-        size_t lo = gp->start[c], hi = gp->start[c + 1];
+    for (uint32_t c = 1; !doc && !kept && !rc && c <= st->ncust; c++) {
+        const struct part *p = part_next(st, c, &j, &slot);
+        if (!p)
+            continue;
+        const struct gathered *gp = &p->g;
+        size_t lo = gp->start[slot], hi = gp->start[slot + 1];
         if (lo == hi || !cust_filter_pass(cf, c))
             continue;
         /* the period: a slice of the time-ordered events */
