@@ -1909,6 +1909,8 @@ static bool dense_setup(struct run *r, const struct report_query *q, struct dens
     return (dn->acc = cxm_calloc(cells, sizeof *dn->acc)) != NULL;
 }
 
+static int dense_groups(struct run *r, const struct dense *dn, struct cxm_err *err);
+
 static int dense_run(struct run *r, const struct report_query *q, const struct filter *f,
                      struct dense *dn, struct cxm_err *err)
 {
@@ -1954,7 +1956,12 @@ static int dense_run(struct run *r, const struct report_query *q, const struct f
             dn->acc[c] = g.acc;
         } while (bits);
     }
-    /* the cells that saw rows become groups */
+    return dense_groups(r, dn, err);
+}
+
+/* The cells that saw rows become groups. */
+static int dense_groups(struct run *r, const struct dense *dn, struct cxm_err *err)
+{
     for (size_t cell = 0; cell < dn->cells; cell++) {
         const union acc *a = &dn->acc[cell];
         /* n leads nps_acc, csat_acc and ces_acc alike */
@@ -1981,6 +1988,600 @@ static int64_t latest_ts(const struct model *m);
 static int finish_doc(struct run *r, const struct report_query *q, json_t *rows, json_t **out);
 static int finish_groups(struct run *r, const struct report_query *q, json_t *rows,
                          json_t **out, struct cxm_err *err);
+
+/* ---- the fast path --------------------------------------------------------
+ * Feedback metrics (NPS, eNPS, CSAT, CES, responses) by row dimensions
+ * (channel, touchpoint, stage, survey, agent, kind, a period), and
+ * customers by csat_mean, with a filter that reads only row fields with a
+ * dictionary (the same) and the profile's country, city, gender, birth
+ * year, age and age band. Such a filter's answer for a row depends only on
+ * the codes of the row fields it reads (a combination), on the profile's
+ * values of the customer fields it reads (a class) and, through ages, on
+ * the UTC calendar year of the answer. It is evaluated once for each
+ * (class, year, combination) into a table; a row then costs a class (two
+ * bytes per customer, read at random) and a table entry, or, for a filter
+ * on the customer alone, one byte per customer with a bit per year,
+ * instead of a filter evaluation through the profiles. Scores are counted
+ * per cell and integer score (as the rollups do): the sums are exact, so
+ * the answers are those of the rows, to the last digit. Nothing is kept
+ * between reports: the tables (about 3 bytes per customer) live for one
+ * call. report_query.rows, one customer, other metrics, dimensions or
+ * fields, a zone with daylight-saving time and a period dimension, or
+ * too many classes or combinations take the paths above. */
+
+#define FAST_MAX_COMBOS 4096u          /* row-field combinations in a filter */
+#define FAST_MAX_CLASSES 65535u        /* distinct customer values (uint16) */
+#define FAST_MAX_TABLE (1u << 20)      /* filter evaluations up front */
+#define FAST_MAX_YEARS 64u
+#define FAST_MAX_CELLS (1u << 16)      /* x 12 counters of 4 bytes */
+#define FAST_SCORES 12                 /* 0..10, then "no integer score" */
+
+struct fastf {
+    bool any;                 /* a filter to apply */
+    int rf[NFILTER];          /* row fields the filter reads (field_of ids) */
+    size_t rcard[NFILTER], nrf, ncombo;
+    bool cust, ages;          /* reads customer fields; of them, ages */
+    uint64_t cmask;           /* which of country, city, gender, birth year */
+    uint16_t *cls;            /* [ncust + 1]: class of each node's profile */
+    uint64_t *ckey;           /* class -> (country, city, gender, birth year) */
+    size_t nclass;
+    int y0;                   /* first year */
+    size_t nyears;
+    int64_t day0;             /* first UTC day of day_year */
+    size_t ndays;
+    uint8_t *day_year;        /* UTC day - day0 -> year - y0 */
+    uint8_t *tab;             /* [(class * nyears + year) * ncombo + combo] */
+    uint8_t *ymask;           /* no row field, 8 years at most: [ncust + 1],
+                                 bit y: the node's profile passes in year y */
+};
+
+static void fast_free(struct fastf *ff)
+{
+    free(ff->cls);
+    free(ff->ckey);
+    free(ff->day_year);
+    free(ff->tab);
+    free(ff->ymask);
+}
+
+/* The code of row field d (a dimension with a dictionary, or the kind) of
+ * feedback row i. */
+static inline size_t fast_code(const struct fcols *fc, int d, size_t i)
+{
+    switch (d) {
+    case D_CHANNEL: return fc->channel[i];
+    case D_TOUCHPOINT: return fc->touchpoint[i];
+    case D_STAGE: return fc->stage[i];
+    case D_SURVEY: return fc->survey[i];
+    case D_AGENT: return fc->agent[i];
+    default: return fc->kind[i];
+    }
+}
+
+static bool fast_row_field(int d)
+{
+    return d == D_CHANNEL || d == D_TOUCHPOINT || d == D_STAGE || d == D_SURVEY ||
+           d == D_AGENT || d == D_KIND;
+}
+
+static bool fast_cust_field(int d)
+{
+    return d == D_COUNTRY || d == D_CITY || d == D_GENDER || d == D_AGE_BAND ||
+           d == F_AGE || d == F_BIRTH_YEAR;
+}
+
+/* Class key parts: country, city, gender, birth year (16 bits each). */
+enum { FK_COUNTRY, FK_CITY, FK_GENDER, FK_BIRTH };
+
+/* Every node's class: the values of the customer fields the filter reads
+ * in its profile, as build_profiles gives them. false: too many classes
+ * or out of memory (*rc). */
+static bool fast_classes(struct run *r, struct fastf *ff, int *rc)
+{
+    const struct model *m = r->m;
+    size_t n = m->ncust + 1;
+    /* without merges every node is its own profile: its attributes are
+     * the profile's, taken as build_profiles takes them */
+    if (m->nmerged && (*rc = build_profiles(r, NULL, 0, false, false)))
+        return false;
+    size_t nslot = 2u * 65536u;
+    uint32_t *slot = cxm_calloc(nslot, sizeof *slot);   /* class + 1; 0: empty */
+    ff->cls = cxm_malloc(n * sizeof *ff->cls);
+    ff->ckey = cxm_malloc(FAST_MAX_CLASSES * sizeof *ff->ckey);
+    if (!slot || !ff->cls || !ff->ckey) {
+        free(slot);
+        *rc = CXM_ENOMEM;
+        return false;
+    }
+    ff->cls[0] = 0;
+    uint64_t last = 0;
+    uint16_t last_cls = 0;
+    bool have_last = false;
+    bool ok = true;
+    for (size_t c = 1; c < n && ok; c++) {
+        uint64_t country, city, gender, by;
+        if (r->prof) {
+            const struct prof *p = prof_at(r, (uint32_t)c);
+            country = p->country;
+            city = p->city;
+            gender = p->gender;
+            by = (uint16_t)p->birth_year;
+        } else {
+            const struct attrs *a = &m->cust[c].a;
+            bool take = a->updated_seq > 0;
+            country = take ? a->country : 0;
+            city = take ? a->city : 0;
+            gender = take ? a->gender : 0;
+            by = take && a->birth_year ? (uint16_t)(int16_t)a->birth_year : 0;
+        }
+        uint64_t key = (ff->cmask >> FK_COUNTRY & 1 ? country : 0) |
+                       (ff->cmask >> FK_CITY & 1 ? city << 16 : 0) |
+                       (ff->cmask >> FK_GENDER & 1 ? gender << 32 : 0) |
+                       (ff->cmask >> FK_BIRTH & 1 ? by << 48 : 0);
+        if (!have_last || key != last) {
+            size_t j = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 40) & (nslot - 1);
+            while (slot[j] && ff->ckey[slot[j] - 1] != key)
+                j = (j + 1) & (nslot - 1);
+            if (!slot[j]) {
+                if (ff->nclass == FAST_MAX_CLASSES) {
+                    ok = false;
+                    break;
+                }
+                ff->ckey[ff->nclass++] = key;
+                slot[j] = (uint32_t)ff->nclass;
+            }
+            last = key;
+            have_last = true;
+            last_cls = (uint16_t)(slot[j] - 1);
+        }
+        ff->cls[c] = last_cls;
+    }
+    free(slot);
+    return ok;
+}
+
+/* The filter's inputs for the table: a value per filter field. */
+struct fast_vals {
+    double v[NFILTER];
+};
+
+static double fast_get(void *ctx, int field)
+{
+    return ((const struct fast_vals *)ctx)->v[field];
+}
+
+static double code_or_nan(uint64_t c)
+{
+    return c ? (double)c : NAN;
+}
+
+/* Sets ff up for filter f (bound) over [lo, hi], the times the rows can
+ * have. false: not covered (then *rc is 0) or out of memory (*rc). */
+static bool fast_filter(struct run *r, const struct filter *f, int64_t lo, int64_t hi,
+                        struct fastf *ff, int *rc)
+{
+    memset(ff, 0, sizeof *ff);
+    *rc = CXM_OK;
+    ff->ncombo = 1;
+    ff->nclass = 1;
+    ff->nyears = 1;
+    if (!f)
+        return true;
+    uint64_t used = filter_fields_used(f);
+    for (int k = 0; k < NFILTER; k++) {
+        if (!(used >> k & 1))
+            continue;
+        int d = filter_ids[k];
+        if (fast_row_field(d)) {
+            size_t card = dim_card(r, (enum dim)d);
+            if (!card || ff->ncombo > FAST_MAX_COMBOS / card)
+                return false;
+            ff->rf[ff->nrf] = d;
+            ff->rcard[ff->nrf++] = card;
+            ff->ncombo *= card;
+        } else if (fast_cust_field(d)) {
+            ff->cust = true;
+            ff->ages |= d == D_AGE_BAND || d == F_AGE;
+            ff->cmask |= d == D_COUNTRY ? 1u << FK_COUNTRY : d == D_CITY ? 1u << FK_CITY
+                         : d == D_GENDER ? 1u << FK_GENDER : 1u << FK_BIRTH;
+        } else {
+            return false;
+        }
+    }
+    if (used >> 63)
+        return false;
+    ff->any = true;
+    if (hi < lo)   /* no row can count: a table of one false entry */
+        lo = hi = 0;
+    if (ff->ages) {
+        int ylo, yhi;
+        unsigned mo, dd;
+        ff->day0 = lo / 86400;
+        timefmt_civil_from_days(ff->day0, &ylo, &mo, &dd);
+        timefmt_civil_from_days(hi / 86400, &yhi, &mo, &dd);
+        if (yhi - ylo + 1 > (int)FAST_MAX_YEARS)
+            return false;
+        ff->y0 = ylo;
+        ff->nyears = (size_t)(yhi - ylo + 1);
+        ff->ndays = (size_t)(hi / 86400 - ff->day0 + 1);
+        if (!(ff->day_year = cxm_malloc(ff->ndays))) {
+            *rc = CXM_ENOMEM;
+            return false;
+        }
+        for (size_t dy = 0; dy < ff->ndays; dy++) {
+            int y;
+            timefmt_civil_from_days(ff->day0 + (int64_t)dy, &y, &mo, &dd);
+            ff->day_year[dy] = (uint8_t)(y - ylo);
+        }
+    }
+    if (ff->cust) {
+        ff->nclass = 0;
+        if (!fast_classes(r, ff, rc))
+            return false;
+    }
+    size_t cells;
+    if (!cxm_mul_size(ff->nclass, ff->nyears, &cells) ||
+        !cxm_mul_size(cells, ff->ncombo, &cells) || cells > FAST_MAX_TABLE)
+        return false;
+    if (!(ff->tab = cxm_malloc(cells))) {
+        *rc = CXM_ENOMEM;
+        return false;
+    }
+    struct fast_vals fv;
+    for (int k = 0; k < NFILTER; k++)
+        fv.v[k] = NAN;
+    size_t t = 0;
+    for (size_t cl = 0; cl < ff->nclass; cl++) {
+        uint64_t key = ff->cust ? ff->ckey[cl] : 0;
+        int by = (int16_t)(uint16_t)(key >> 48);
+        for (size_t y = 0; y < ff->nyears; y++) {
+            /* a time in the year: ages depend on the year only */
+            int64_t ts = timefmt_days_from_civil(ff->y0 + (int)y, 7, 1) * 86400;
+            for (int k = 0; k < NFILTER; k++) {
+                switch (filter_ids[k]) {
+                case D_COUNTRY: fv.v[k] = code_or_nan(key & 0xffff); break;
+                case D_CITY: fv.v[k] = code_or_nan(key >> 16 & 0xffff); break;
+                case D_GENDER: fv.v[k] = code_or_nan(key >> 32 & 0xffff); break;
+                case F_BIRTH_YEAR: fv.v[k] = by ? (double)by : NAN; break;
+                case D_AGE_BAND:
+                    fv.v[k] = code_or_nan((uint64_t)band_of(by, ts));
+                    break;
+                case F_AGE:
+                    fv.v[k] = by ? (double)(ff->y0 + (int)y - by) : NAN;
+                    break;
+                default: break;
+                }
+            }
+            for (size_t combo = 0; combo < ff->ncombo; combo++, t++) {
+                size_t rest = combo;
+                for (size_t j = ff->nrf; j-- > 0;) {
+                    size_t code = rest % ff->rcard[j];
+                    rest /= ff->rcard[j];
+                    for (int k = 0; k < NFILTER; k++)
+                        if (filter_ids[k] == ff->rf[j])
+                            fv.v[k] = code_or_nan(code);
+                }
+                ff->tab[t] = filter_eval(f, fast_get, &fv);
+            }
+        }
+    }
+    /* a filter on the customer alone: one byte per node, read at random
+     * instead of a class and then the table */
+    if (ff->cust && !ff->nrf && ff->nyears <= 8) {
+        size_t n = r->m->ncust + 1;
+        uint8_t *cm = cxm_calloc(ff->nclass, 1);   /* class -> years passed */
+        if (!cm || !(ff->ymask = cxm_malloc(n))) {
+            free(cm);
+            *rc = CXM_ENOMEM;
+            return false;
+        }
+        for (size_t cl = 0; cl < ff->nclass; cl++)
+            for (size_t y = 0; y < ff->nyears; y++)
+                cm[cl] |= (uint8_t)(ff->tab[cl * ff->nyears + y] << y);
+        for (size_t c = 0; c < n; c++)
+            ff->ymask[c] = cm[ff->cls[c]];
+        free(cm);
+    }
+    return true;
+}
+
+/* Does feedback row i (in the period) pass the filter? */
+static inline bool fast_pass(const struct fastf *ff, const struct fcols *fc, size_t i)
+{
+    if (!ff->any)
+        return true;
+    if (ff->ymask)
+        return ff->ymask[fc->cust[i]] >> (ff->ages ? ff->day_year[fc->ts[i] / 86400 - ff->day0]
+                                                   : 0) & 1;
+    size_t t = ff->cust ? ff->cls[fc->cust[i]] : 0;
+    if (ff->ages)
+        t = t * ff->nyears + ff->day_year[fc->ts[i] / 86400 - ff->day0];
+    for (size_t j = 0; j < ff->nrf; j++)
+        t = t * ff->rcard[j] + fast_code(fc, ff->rf[j], i);
+    return ff->tab[t];
+}
+
+/* The feedback row range [*i, *end) of the next block that may hold rows
+ * of [from, to), and whether all its rows lie in it (*inside); false at
+ * the end. */
+static bool fast_block(const struct fcols *fc, const struct report_query *q, size_t *b,
+                       size_t *i, size_t *end, bool *inside)
+{
+    size_t nb = fc->n ? (fc->n >> FBLOCK_SHIFT) + 1 : 0;
+    for (; *b < nb; (*b)++) {
+        if ((int64_t)fc->bmax[*b] < q->from || (int64_t)fc->bmin[*b] >= q->to)
+            continue;
+        *inside = (int64_t)fc->bmin[*b] >= q->from && (int64_t)fc->bmax[*b] < q->to;
+        *i = *b << FBLOCK_SHIFT;
+        *i = *i ? *i : 1;
+        *end = (*b + 1) << FBLOCK_SHIFT;
+        *end = *end > fc->n + 1 ? fc->n + 1 : *end;
+        (*b)++;
+        return true;
+    }
+    return false;
+}
+
+/* Feedback metrics by row dimensions into dn (set up), then groups. The
+ * kind and the period are tested without branches (rows of other kinds
+ * are interleaved at random): a row that does not count goes to a spare
+ * cell. */
+static int fast_feedback(struct run *r, const struct report_query *q,
+                         const struct fastf *ff, struct dense *dn, struct cxm_err *err)
+{
+    const struct fcols *fc = &r->m->fc;
+    size_t spare = dn->cells;
+    uint32_t *cnt = cxm_calloc((dn->cells + 1) * FAST_SCORES, sizeof *cnt);
+    if (!cnt)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    int want = r->metric == M_NPS ? FB_NPS : r->metric == M_ENPS ? FB_ENPS
+               : r->metric == M_CSAT ? FB_CSAT : r->metric == M_CES ? FB_CES : 0;
+    /* each dimension: a 16-bit column, the kind or the period */
+    const uint16_t *col[MAX_DIMS] = {NULL};
+    int nd = r->ndims;
+    for (int k = 0; k < nd; k++) {
+        switch (k == r->time_dim ? D_DAY : r->dims[k]) {
+        case D_CHANNEL: col[k] = fc->channel; break;
+        case D_TOUCHPOINT: col[k] = fc->touchpoint; break;
+        case D_STAGE: col[k] = fc->stage; break;
+        case D_SURVEY: col[k] = fc->survey; break;
+        case D_AGENT: col[k] = fc->agent; break;
+        default: break;
+        }
+    }
+    size_t b = 0, i, end;
+    bool inside;
+    while (fast_block(fc, q, &b, &i, &end, &inside)) {
+        /* no filter, no period dimension, every row in the period: the
+         * kind alone decides (the commonest dashboard shape) */
+        for (; !ff->any && inside && r->time_dim < 0 && i < end; i++) {
+            size_t cell = 0;
+            for (int k = 0; k < nd; k++)
+                cell += dn->stride[k] * (col[k] ? col[k][i] : fc->kind[i]);
+            cell = !want || fc->kind[i] == want ? cell : spare;
+            float s = fc->score[i];
+            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+        }
+        for (; ff->ymask && i < end; i++) {
+            /* a filter on the customer alone: a byte per node, no branch */
+            int64_t ts = fc->ts[i];
+            bool ok = (!want || fc->kind[i] == want) & (ts >= q->from) & (ts < q->to);
+            size_t y = ok && ff->ages ? ff->day_year[ts / 86400 - ff->day0] : 0;
+            ok &= ff->ymask[fc->cust[i]] >> y & 1;
+            size_t cell = 0;
+            for (int k = 0; k < nd; k++) {
+                size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
+                           : ok ? dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0] : 0;
+                cell += dn->stride[k] * v;
+            }
+            cell = ok ? cell : spare;
+            float s = fc->score[i];
+            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+        }
+        for (; ff->any && i < end; i++) {
+            /* with a filter, most rows stop at a test: branches pay */
+            if (want && fc->kind[i] != want)
+                continue;
+            int64_t ts = fc->ts[i];
+            if (ts < q->from || ts >= q->to || !fast_pass(ff, fc, i))
+                continue;
+            size_t cell = 0;
+            for (int k = 0; k < nd; k++) {
+                size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
+                           : dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0];
+                cell += dn->stride[k] * v;
+            }
+            float s = fc->score[i];
+            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+        }
+        for (; i < end; i++) {
+            int64_t ts = fc->ts[i];
+            bool ok = (!want || fc->kind[i] == want) & (ts >= q->from) & (ts < q->to);
+            size_t cell = 0;
+            for (int k = 0; k < nd; k++) {
+                size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
+                           : ok ? dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0] : 0;
+                cell += dn->stride[k] * v;
+            }
+            cell = ok ? cell : spare;
+            float s = fc->score[i];
+            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+        }
+    }
+    for (size_t c = 0; c < dn->cells; c++) {
+        const uint32_t *h = &cnt[c * FAST_SCORES];
+        union acc *a = &dn->acc[c];
+        for (int s = 0; s < FAST_SCORES; s++) {
+            if (!h[s])
+                continue;
+            if (r->metric == M_RESPONSES)
+                a->count += h[s];
+            else if (s == FAST_SCORES - 1)
+                continue;
+            else if (r->metric == M_NPS || r->metric == M_ENPS)
+                nps_add_n(&a->nps, s, h[s]);
+            else if (r->metric == M_CSAT)
+                csat_add_n(&a->csat, s, h[s]);
+            else
+                ces_add_n(&a->ces, s, h[s]);
+        }
+    }
+    free(cnt);
+    return dense_groups(r, dn, err);
+}
+
+/* Customers by csat_mean: each profile whose answers count, in the group
+ * of its mean CSAT over them (csat_means). Integer scores 0-15 (CSAT is
+ * 1-5), fewer than 4,095 of them per profile, are added up in 32 bits per
+ * profile (count << 20 | sum: exact, and a small array read at random);
+ * otherwise (packed false) a double sum and a count, in row order as
+ * csat_means adds them. Marks the profiles seen in seen[]. false: the
+ * packed sums do not do (nothing is answered). */
+static bool customers_sums(const struct run *r, const struct report_query *q,
+                           const struct fastf *ff, bool packed, uint32_t *pk,
+                           double *sum, uint32_t *cnt, uint64_t *seen)
+{
+    const struct model *m = r->m;
+    const struct fcols *fc = &m->fc;
+    size_t b = 0, i, end;
+    bool inside;
+    while (fast_block(fc, q, &b, &i, &end, &inside)) {
+        for (; i < end; i++) {
+            int64_t ts = fc->ts[i];
+            if (ts < q->from || ts >= q->to || !fast_pass(ff, fc, i))
+                continue;
+            uint32_t rt = m->nmerged ? model_root(m, fc->cust[i]) : fc->cust[i];
+            seen[rt >> 6] |= 1ull << (rt & 63);
+            if (fc->kind[i] != FB_CSAT)
+                continue;
+            float s = fc->score[i];
+            if (!packed) {
+                sum[rt] += s;
+                cnt[rt]++;
+                continue;
+            }
+            if (!(s >= 0.0f && s <= 15.0f) || s != (float)(int)s || pk[rt] >> 20 == 4094)
+                return false;
+            pk[rt] += 1u << 20 | (uint32_t)s;
+        }
+    }
+    return true;
+}
+
+static int fast_customers(struct run *r, const struct report_query *q,
+                          const struct fastf *ff, struct cxm_err *err)
+{
+    size_t n = r->m->ncust + 1;
+    uint32_t *pk = cxm_calloc(n, sizeof *pk);
+    uint64_t *seen = cxm_calloc(n / 64 + 1, sizeof *seen);
+    double *sum = NULL;
+    uint32_t *cnt = NULL;
+    int rc = CXM_OK;
+    if (!pk || !seen) {
+        rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        goto done;
+    }
+    bool packed = customers_sums(r, q, ff, true, pk, NULL, NULL, seen);
+    if (!packed) {
+        free(pk);
+        pk = NULL;
+        sum = cxm_calloc(n, sizeof *sum);
+        cnt = cxm_calloc(n, sizeof *cnt);
+        if (!sum || !cnt) {
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+            goto done;
+        }
+        memset(seen, 0, (n / 64 + 1) * sizeof *seen);
+        customers_sums(r, q, ff, false, NULL, sum, cnt, seen);
+    }
+    uint64_t per[256] = {0};
+    for (size_t c = 1; c < n; c++) {
+        if (!(seen[c >> 6] >> (c & 63) & 1))
+            continue;
+        uint32_t k = packed ? pk[c] >> 20 : cnt[c];
+        double t = packed ? (double)(pk[c] & 0xfffff) : sum[c];
+        per[k ? (uint8_t)round(t / k) : 0]++;
+    }
+    for (int v = 0; v < 256; v++) {
+        if (!per[v])
+            continue;
+        int64_t key[MAX_DIMS] = {v};
+        struct group *g = group_of(r, key, true);
+        if (!g) {
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+            goto done;
+        }
+        g->acc.count = per[v];
+    }
+done:
+    free(pk);
+    free(sum);
+    free(cnt);
+    free(seen);
+    return rc;
+}
+
+/* Answers the report on the fast path when it covers it (*taken), with
+ * the rows' answer. */
+static int fast_report(struct run *r, const struct report_query *q, struct filter *f,
+                       bool *taken, json_t **out, struct cxm_err *err)
+{
+    *taken = false;
+    bool customers = r->metric == M_CUSTOMERS && r->ndims == 1 &&
+                     r->dims[0] == D_CSAT_MEAN;
+    if (!customers) {
+        if (r->metric != M_NPS && r->metric != M_ENPS && r->metric != M_CSAT &&
+            r->metric != M_CES && r->metric != M_RESPONSES)
+            return CXM_OK;
+        for (int k = 0; k < r->ndims; k++)
+            if (k != r->time_dim && !fast_row_field(r->dims[k]))
+                return CXM_OK;
+    }
+    const struct model *m = r->m;
+    if (m->fc.n >= UINT32_MAX)
+        return CXM_OK;
+    int rc;
+    if (f && (rc = filter_bind(f, bind_text, r)))
+        return cxm_err_set(err, rc, "out of memory");
+    struct dense dn;
+    memset(&dn, 0, sizeof dn);
+    if (!customers) {
+        if (r->ndims) {
+            if (!dense_setup(r, q, &dn) || dn.cells > FAST_MAX_CELLS) {
+                dense_free(&dn);
+                return CXM_OK;
+            }
+        } else if (!(dn.acc = cxm_calloc(1, sizeof *dn.acc))) {
+            return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+        } else {
+            dn.cells = 1;
+        }
+    }
+    int64_t lo = q->from > m->min_ts ? q->from : m->min_ts;
+    int64_t hi = q->to - 1 < m->max_ts ? q->to - 1 : m->max_ts;
+    struct fastf ff;
+    if (!fast_filter(r, f, lo, hi, &ff, &rc)) {
+        fast_free(&ff);
+        dense_free(&dn);
+        free(r->prof);   /* the rows' path builds its own */
+        r->prof = NULL;
+        return rc ? cxm_err_set(err, rc, "out of memory") : CXM_OK;
+    }
+    *taken = true;
+    r->ref_ts = latest_ts(m) < q->to - 1 ? latest_ts(m) : q->to - 1;
+    json_t *rows = NULL;
+    if (!(r->map = strmap_new()) || !(rows = json_array()))
+        rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    else
+        rc = customers ? fast_customers(r, q, &ff, err) : fast_feedback(r, q, &ff, &dn, err);
+    fast_free(&ff);
+    dense_free(&dn);
+    if (rc) {
+        json_decref(rows);
+        return rc;
+    }
+    return finish_groups(r, q, rows, out, err);
+}
 
 /* ---- the rollup path ---------------------------------------------------- */
 
@@ -2090,6 +2691,12 @@ static int run_report(struct run *r, const struct report_query *q, struct filter
             return rc;
         }
         return finish_groups(r, q, rows, out, err);
+    }
+    if (!q->rows && !q->customer) {
+        bool taken;
+        rc = fast_report(r, q, f, &taken, out, err);
+        if (rc || taken)
+            return rc;
     }
     if (q->customer) {
         if (q->customer > r->m->ncust)
