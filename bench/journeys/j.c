@@ -46,9 +46,13 @@ static void die(const char *what, const struct cxm_err *err)
 struct timing {
     double best, median, first;   /* first: the first run (the engine may
                                      gather the events then) */
+    double kept;                  /* the same query again, answered from the
+                                     answer the engine keeps */
 };
 
-/* Runs the view runs times; the best and median seconds, the last answer. */
+/* Runs the view runs times afresh (fresh: not the answer the engine keeps);
+ * the best and median seconds, the last answer; then, with runs > 1, the
+ * time of the kept answer. */
 static struct timing timed(struct engine *e, const struct journey_query *q, size_t runs,
                            json_t **last)
 {
@@ -63,15 +67,31 @@ static struct timing timed(struct engine *e, const struct journey_query *q, size
         cxm_err_clear(&err);
         json_decref(*last);
         *last = NULL;
+        /* fresh: the engine keeps answers per state of the data; the
+         * runs time the work, not the kept answer */
+        struct journey_query fq = *q;
+        fq.fresh = true;
         double t0 = now_s();
-        if (engine_journeys(e, q, last, &err))
+        if (engine_journeys(e, &fq, last, &err))
             die(q->view, &err);
         t[i] = now_s() - t0;
     }
     double first = t[0];
     qsort(t, runs, sizeof *t, cmp_double);
     struct timing r = {t[0], runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2,
-                       first};
+                       first, 0};
+    /* then as a client asks: the first answer is kept, the second is it
+     * (not for single runs: the check and the calls after new data) */
+    for (int k = 0; runs > 1 && k < 2; k++) {
+        struct cxm_err err;
+        cxm_err_clear(&err);
+        json_t *doc = NULL;
+        double t0 = now_s();
+        if (engine_journeys(e, q, &doc, &err))
+            die(q->view, &err);
+        r.kept = now_s() - t0;
+        json_decref(doc);
+    }
     free(t);
     return r;
 }
@@ -205,6 +225,8 @@ static void put_timing(json_t *fig, const char *view, struct timing t)
     json_object_set_new(fig, k, json_real(t.median));
     snprintf(k, sizeof k, "%s_first", view);
     json_object_set_new(fig, k, json_real(t.first));
+    snprintf(k, sizeof k, "%s_kept", view);
+    json_object_set_new(fig, k, json_real(t.kept));
 }
 
 /* Ingests n new interactions of random existing customers (crm ids of

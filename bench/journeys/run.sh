@@ -127,6 +127,8 @@ for name, ck, dk, target in rows:
     t = (f"< {target:.0f} s and cxm/DuckDB <= 1" if target else
          "cxm/DuckDB <= 1" if dk else "")
     print(f"{name:28} {ms(cb):>11} {ms(cm):>11} {dcols} {ratio}  {t}")
+print(f"{'funnel, the same again (kept)':28} {ms(c['funnel_kept']):>11} {'':>11} {'':>12} {'':>11} {'':>10}"
+      "  the answer kept for this state of the data")
 print(f"{'funnel, first call (cold)':28} {ms(c['funnel_first']):>11} {'':>11} {'':>12} {'':>11} {'':>10}"
       "  the engine gathers every profile's events; later calls reuse them")
 for k in ('1000', '10000'):

@@ -904,6 +904,27 @@ int friction_add_tp(struct friction *f, const uint16_t *tp, size_t n, bool outco
     return CXM_OK;
 }
 
+int friction_add_tp_each(struct friction *const *f, size_t nf, const uint16_t *tp, size_t n,
+                         const bool *outcome, const bool *counted)
+{
+    if (n == 0)
+        return CXM_EINVAL;
+    for (size_t o = 0; o < nf; o++)
+        for (size_t i = 0; counted[o] && i < n; i++)
+            if (tp[i] >= f[o]->ntp)
+                return CXM_EINVAL;
+    for (size_t o = 0; o < nf; o++)
+        if (counted[o]) {
+            f[o]->episodes++;
+            f[o]->outcomes += outcome[o];
+        }
+    for (size_t i = 0; i < n; i++)
+        for (size_t o = 0; o < nf; o++)
+            if (counted[o])
+                friction_mark(f[o], tp[i], outcome[o]);
+    return CXM_OK;
+}
+
 struct friction_row friction_result(const struct friction *f, uint16_t tp)
 {
     struct friction_row r = {0};

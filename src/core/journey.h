@@ -224,6 +224,11 @@ void friction_free(struct friction *f);
 int friction_add(struct friction *f, const struct jevent *ep, size_t n, bool outcome);
 /* The same from the episode's touchpoint codes. */
 int friction_add_tp(struct friction *f, const uint16_t *tp, size_t n, bool outcome);
+/* friction_add_tp on nf accumulators at once, one pass over the episode:
+ * f[o] counts it, with outcome[o], when counted[o]. CXM_EINVAL (n = 0, a
+ * touchpoint out of a counted accumulator's range) counts nothing. */
+int friction_add_tp_each(struct friction *const *f, size_t nf, const uint16_t *tp, size_t n,
+                         const bool *outcome, const bool *counted);
 
 /* Rates in percent; lift = rate_with - rate_without in points, and its 95%
  * interval by the normal approximation for two independent proportions:

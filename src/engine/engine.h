@@ -98,8 +98,9 @@ struct report_query {
     uint32_t customer;           /* only this customer's profile; 0: all */
     const struct tz *tz;         /* zone of days, weeks,
                                     months...; NULL: UTC */
-    bool rows;                   /* read every answer even where a rollup
-                                    or the list of comments would do
+    bool rows;                   /* read every answer through the general
+                                    path even where a rollup, the fast
+                                    path or the list of comments would do
                                     (tests, benchmarks) */
 };
 /* {"metric","by":[...],"where","from","to","seq","rows":[...]}. CXM_EINVAL
@@ -235,6 +236,8 @@ struct journey_query {
     const char *ended;           /* flows, paths: "purchase", "no_purchase" */
     bool scan;                   /* walk the events even where the kept episodes
                                     would answer (tests compare the two) */
+    bool fresh;                  /* answer afresh even when an answer is kept for
+                                    this state of the data (benchmarks) */
 };
 int engine_journeys(struct engine *e, const struct journey_query *q, json_t **out,
                     struct cxm_err *err);

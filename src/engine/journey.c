@@ -1106,17 +1106,15 @@ static int feed_kept(struct views *w, const struct gathered *g, const struct epi
         return dropoffs_add_last(w->drop, x->tp[last], x->ch[last], reached);
     }
     case V_FRICTION: {
+        /* churn: no event in the 90 days after the episode, when those
+         * days are in the data */
+        bool known = end + (int64_t)CHURN_DAYS * DAY <= latest;
         bool out[O_COUNT] = {s->flags & JF_DETRACTOR, s->flags & JF_NEGATIVE,
-                             s->flags & JF_EFFORT, false};
-        int rc = CXM_OK;
-        for (int o = 0; !rc && o < O_CHURN; o++)
-            rc = friction_add_tp(w->fr[o], tp, k, out[o]);
-        if (!rc && end + (int64_t)CHURN_DAYS * DAY <= latest) {
-            w->churn_known++;
-            bool churned = !next || (int64_t)next->ts > end + (int64_t)CHURN_DAYS * DAY;
-            rc = friction_add_tp(w->fr[O_CHURN], tp, k, churned);
-        }
-        return rc;
+                             s->flags & JF_EFFORT,
+                             !next || (int64_t)next->ts > end + (int64_t)CHURN_DAYS * DAY};
+        bool counted[O_COUNT] = {true, true, true, known};
+        w->churn_known += known;
+        return friction_add_tp_each(w->fr, O_COUNT, tp, k, out, counted);
     }
     default: return CXM_OK;
     }
@@ -1430,7 +1428,7 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
     if (rc)
         cxm_err_set(err, rc, "out of memory");
     char key[JMEMO_KEY];
-    bool keyed = !rc && memo_key(q, rank, top, key);
+    bool keyed = !rc && !q->fresh && memo_key(q, rank, top, key);
     json_t *doc = keyed ? memo_get(st, key) : NULL;
     pthread_mutex_unlock(&e->jmu);
     struct cust_filter *cf = NULL;
