@@ -133,7 +133,7 @@ print(f"{'funnel, first call (cold)':28} {ms(c['funnel_first']):>11} {'':>11} {'
       "  the engine gathers every profile's events; later calls reuse them")
 for k in ('1000', '10000'):
     print(f"{'funnel after ' + k + ' new rows':28} {ms(c['funnel_after_' + k + '_new_s']):>11}"
-          f" {'':>11} {'':>12} {'':>11} {'':>10}  the first call after new data extends them")
+          f" {'':>11} {'':>12} {'':>11} {'':>10}  the first call after new data: a delta of the changed profiles")
 print(f"{'every path, once (check)':28} {ms(c['paths_all_s']):>11} {'':>11} "
       f"{ms(d['paths_all_s']):>12} {'':>11} {'':>10}  {c['paths_distinct']:,} paths")
 print()
