@@ -925,6 +925,33 @@ int friction_add_tp_each(struct friction *const *f, size_t nf, const uint16_t *t
     return CXM_OK;
 }
 
+int friction_add_mask_each(struct friction *const *f, size_t nf, uint64_t tps,
+                           const bool *outcome, const bool *counted)
+{
+    if (!tps)
+        return CXM_EINVAL;
+    size_t top = 63 - (size_t)__builtin_clzll(tps);
+    for (size_t o = 0; o < nf; o++)
+        if (counted[o] && top >= f[o]->ntp)
+            return CXM_EINVAL;
+    for (size_t o = 0; o < nf; o++)
+        if (counted[o]) {
+            f[o]->episodes++;
+            f[o]->outcomes += outcome[o];
+        }
+    /* each touchpoint once: no stamps needed (an accumulator's stamps
+     * are of earlier episodes, so they never match a later one) */
+    for (uint64_t b = tps; b; b &= b - 1) {
+        size_t t = (size_t)__builtin_ctzll(b);
+        for (size_t o = 0; o < nf; o++)
+            if (counted[o]) {
+                f[o]->n_with[t]++;
+                f[o]->k_with[t] += outcome[o];
+            }
+    }
+    return CXM_OK;
+}
+
 struct friction_row friction_result(const struct friction *f, uint16_t tp)
 {
     struct friction_row r = {0};

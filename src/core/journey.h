@@ -229,6 +229,10 @@ int friction_add_tp(struct friction *f, const uint16_t *tp, size_t n, bool outco
  * touchpoint out of a counted accumulator's range) counts nothing. */
 int friction_add_tp_each(struct friction *const *f, size_t nf, const uint16_t *tp, size_t n,
                          const bool *outcome, const bool *counted);
+/* The same with the episode's touchpoints as a set, bit t for touchpoint
+ * t (all under 64). CXM_EINVAL for an empty set or one out of range. */
+int friction_add_mask_each(struct friction *const *f, size_t nf, uint64_t tps,
+                           const bool *outcome, const bool *counted);
 
 /* Rates in percent; lift = rate_with - rate_without in points, and its 95%
  * interval by the normal approximation for two independent proportions:

@@ -1114,7 +1114,14 @@ static int feed_kept(struct views *w, const struct gathered *g, const struct epi
                              !next || (int64_t)next->ts > end + (int64_t)CHURN_DAYS * DAY};
         bool counted[O_COUNT] = {true, true, true, known};
         w->churn_known += known;
-        return friction_add_tp_each(w->fr, O_COUNT, tp, k, out, counted);
+        uint64_t set = 0;
+        bool small = true;
+        for (size_t i = 0; i < k; i++) {
+            small &= tp[i] < 64;
+            set |= UINT64_C(1) << (tp[i] & 63);
+        }
+        return small ? friction_add_mask_each(w->fr, O_COUNT, set, out, counted)
+                     : friction_add_tp_each(w->fr, O_COUNT, tp, k, out, counted);
     }
     default: return CXM_OK;
     }

@@ -897,3 +897,80 @@ Test(journey, paths_churn_counts_known_episodes_only)
     cr_assert_float_eq(r[0].churn, 50.0, 1e-12);
     paths_free(p);
 }
+
+/* The summary entry points count as the event ones: friction with the
+ * touchpoints as a list or a set, for several outcomes at once, one left
+ * out (not counted); the funnel from its summary; drop-offs from the last
+ * event. */
+Test(journey, summary_entry_points_count_as_the_event_ones)
+{
+    static const struct {
+        uint16_t tp[4];
+        size_t n;
+        bool out[2], counted1;
+    } eps[] = {
+        {{A, B}, 2, {true, false}, true},  {{B, B, B}, 3, {true, true}, false},
+        {{A}, 1, {false, true}, true},     {{C, B}, 2, {false, false}, true},
+        {{D, A, D}, 3, {true, true}, true}, {{B, D, B, D}, 4, {false, true}, false},
+    };
+    struct friction *ev[2], *ls[2], *st[2];
+    for (int o = 0; o < 2; o++) {
+        ev[o] = friction_new(NTP);
+        ls[o] = friction_new(NTP);
+        st[o] = friction_new(NTP);
+        cr_assert(ev[o] && ls[o] && st[o]);
+    }
+    for (size_t e = 0; e < N(eps); e++) {
+        struct jevent ep[4];
+        uint64_t set = 0;
+        for (size_t i = 0; i < eps[e].n; i++) {
+            ep[i] = EV(i, eps[e].tp[i], NS, 0, NAN, 0);
+            set |= UINT64_C(1) << eps[e].tp[i];
+        }
+        bool counted[2] = {true, eps[e].counted1};
+        cr_assert_eq(friction_add(ev[0], ep, eps[e].n, eps[e].out[0]), CXM_OK);
+        if (counted[1])
+            cr_assert_eq(friction_add(ev[1], ep, eps[e].n, eps[e].out[1]), CXM_OK);
+        cr_assert_eq(friction_add_tp_each(ls, 2, eps[e].tp, eps[e].n, eps[e].out, counted),
+                     CXM_OK);
+        cr_assert_eq(friction_add_mask_each(st, 2, set, eps[e].out, counted), CXM_OK);
+    }
+    for (int o = 0; o < 2; o++)
+        for (uint16_t t = 0; t < NTP; t++) {
+            struct friction_row a = friction_result(ev[o], t), b = friction_result(ls[o], t),
+                                c = friction_result(st[o], t);
+            cr_assert(a.n_with == b.n_with && a.k_with == b.k_with && a.n_without == b.n_without &&
+                      a.k_without == b.k_without, "list, outcome %d, touchpoint %u", o, t);
+            cr_assert(a.n_with == c.n_with && a.k_with == c.k_with && a.n_without == c.n_without &&
+                      a.k_without == c.k_without, "set, outcome %d, touchpoint %u", o, t);
+        }
+    /* out of range or empty: nothing counted */
+    bool yes[2] = {true, true}, out[2] = {true, true};
+    uint16_t bad[] = {A, NTP};
+    cr_assert_eq(friction_add_tp_each(st, 2, bad, 2, out, yes), CXM_EINVAL);
+    cr_assert_eq(friction_add_mask_each(st, 2, UINT64_C(1) << NTP, out, yes), CXM_EINVAL);
+    cr_assert_eq(friction_add_mask_each(st, 2, 0, out, yes), CXM_EINVAL);
+    cr_assert_eq(friction_result(st[0], A).n_with + friction_result(st[0], A).n_without,
+                 N(eps));
+    for (int o = 0; o < 2; o++) {
+        friction_free(ev[o]);
+        friction_free(ls[o]);
+        friction_free(st[o]);
+    }
+
+    /* drop-offs: the last event's touchpoint and channel, the goal reached
+     * or not */
+    struct dropoffs *d1 = dropoffs_new(NTP, 3, JOURNEY_GOAL_PURCHASE),
+                    *d2 = dropoffs_new(NTP, 3, JOURNEY_GOAL_PURCHASE);
+    cr_assert(d1 && d2);
+    struct jevent dep[] = {EV(0, A, NS, 1, NAN, 0), EV(1, C, NS, 2, NAN, 0)};
+    cr_assert_eq(dropoffs_add(d1, dep, 2), CXM_OK);
+    cr_assert_eq(dropoffs_add_last(d2, C, 2, false), CXM_OK);
+    cr_assert_eq(dropoffs_add_last(d2, NTP, 2, false), CXM_EINVAL);
+    cr_assert_eq(dropoffs_abandoned(d1), dropoffs_abandoned(d2));
+    cr_assert_eq(dropoffs_by_tp(d1, C), dropoffs_by_tp(d2, C));
+    cr_assert_eq(dropoffs_by_channel(d1, 2), 1);
+    cr_assert_eq(dropoffs_by_channel(d2, 2), 1);
+    dropoffs_free(d1);
+    dropoffs_free(d2);
+}
