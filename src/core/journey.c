@@ -237,6 +237,35 @@ int funnel_add_packed(struct funnel *f, uint64_t reached, uint64_t converted,
     return rc;
 }
 
+int funnel_add_counts(struct funnel *f, uint64_t reached, uint64_t converted, uint64_t n)
+{
+    uint64_t all = f->nstages == 64 ? UINT64_MAX : (UINT64_C(1) << f->nstages) - 1;
+    f->episodes += n;
+    if ((reached &= all)) {
+        int top = 63 - __builtin_clzll(reached);
+        for (int k = 0; k <= top; k++)
+            f->beyond[k] += n;
+        for (uint64_t r = reached; r; r &= r - 1)
+            f->reached[__builtin_ctzll(r)] += n;
+    }
+    for (uint64_t c = converted & all; c; c &= c - 1)
+        f->converted[__builtin_ctzll(c)] += n;
+    return CXM_OK;
+}
+
+int funnel_add_times(struct funnel *f, size_t k, const uint32_t *time, size_t n)
+{
+    if (k >= f->nstages)
+        return CXM_EINVAL;
+    struct times *t = &f->t[k];
+    if (n && cxm_grow((void **)&t->v, &t->cap, t->n + n, sizeof *t->v))
+        return CXM_ENOMEM;
+    if (n)
+        memcpy(t->v + t->n, time, n * sizeof *time);
+    t->n += n;
+    return CXM_OK;
+}
+
 int funnel_add_ep(struct funnel *f, const struct funnel_ep *s)
 {
     uint32_t packed[JOURNEY_MAX_STAGES];
@@ -925,30 +954,21 @@ int friction_add_tp_each(struct friction *const *f, size_t nf, const uint16_t *t
     return CXM_OK;
 }
 
-int friction_add_mask_each(struct friction *const *f, size_t nf, uint64_t tps,
-                           const bool *outcome, const bool *counted)
+int friction_add_counts(struct friction *f, const uint64_t *n_with, const uint64_t *k_with,
+                        size_t ntp, uint64_t episodes, uint64_t outcomes)
 {
-    if (!tps)
+    if (ntp > f->ntp || outcomes > episodes)
         return CXM_EINVAL;
-    size_t top = 63 - (size_t)__builtin_clzll(tps);
-    for (size_t o = 0; o < nf; o++)
-        if (counted[o] && top >= f[o]->ntp)
+    for (size_t t = 0; t < ntp; t++)
+        if (k_with[t] > n_with[t] || n_with[t] > episodes)
             return CXM_EINVAL;
-    for (size_t o = 0; o < nf; o++)
-        if (counted[o]) {
-            f[o]->episodes++;
-            f[o]->outcomes += outcome[o];
-        }
-    /* each touchpoint once: no stamps needed (an accumulator's stamps
-     * are of earlier episodes, so they never match a later one) */
-    for (uint64_t b = tps; b; b &= b - 1) {
-        size_t t = (size_t)__builtin_ctzll(b);
-        for (size_t o = 0; o < nf; o++)
-            if (counted[o]) {
-                f[o]->n_with[t]++;
-                f[o]->k_with[t] += outcome[o];
-            }
+    for (size_t t = 0; t < ntp; t++) {
+        f->n_with[t] += n_with[t];
+        f->k_with[t] += k_with[t];
     }
+    /* the stamps are of earlier episodes and stay below the count */
+    f->episodes += episodes;
+    f->outcomes += outcomes;
     return CXM_OK;
 }
 

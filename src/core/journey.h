@@ -82,6 +82,12 @@ int funnel_add_ep(struct funnel *f, const struct funnel_ep *s);
  * position first. */
 int funnel_add_packed(struct funnel *f, uint64_t reached, uint64_t converted,
                       const uint32_t *time);
+/* The same in bulk: n episodes with these positions reached and
+ * converted, their conversion times added apart (funnel_add_times: n
+ * times at position k). CXM_OK; funnel_add_times CXM_EINVAL (k out of the
+ * order) or CXM_ENOMEM. */
+int funnel_add_counts(struct funnel *f, uint64_t reached, uint64_t converted, uint64_t n);
+int funnel_add_times(struct funnel *f, size_t k, const uint32_t *time, size_t n);
 
 struct funnel_stage {
     uint16_t stage;             /* code */
@@ -229,10 +235,12 @@ int friction_add_tp(struct friction *f, const uint16_t *tp, size_t n, bool outco
  * touchpoint out of a counted accumulator's range) counts nothing. */
 int friction_add_tp_each(struct friction *const *f, size_t nf, const uint16_t *tp, size_t n,
                          const bool *outcome, const bool *counted);
-/* The same with the episode's touchpoints as a set, bit t for touchpoint
- * t (all under 64). CXM_EINVAL for an empty set or one out of range. */
-int friction_add_mask_each(struct friction *const *f, size_t nf, uint64_t tps,
-                           const bool *outcome, const bool *counted);
+/* Adds counts made elsewhere: episodes of which outcomes had the outcome,
+ * and per touchpoint t < ntp the episodes with it (n_with) and of them
+ * with the outcome (k_with). CXM_EINVAL (ntp over the accumulator's, or
+ * counts that cannot be: k over n, n over episodes) adds nothing. */
+int friction_add_counts(struct friction *f, const uint64_t *n_with, const uint64_t *k_with,
+                        size_t ntp, uint64_t episodes, uint64_t outcomes);
 
 /* Rates in percent; lift = rate_with - rate_without in points, and its 95%
  * interval by the normal approximation for two independent proportions:

@@ -731,7 +731,16 @@ struct views {
     uint64_t churn_known;          /* episodes whose next 90 days are in the data */
     uint32_t *resolve;             /* support journeys' times to resolution, s */
     size_t nres, rescap;
+    /* friction from kept episodes whose touchpoints are all under 64:
+     * episodes by outcome class (bits FC_*), and by touchpoint and class */
+    uint64_t *fclass;              /* [tp * FC_CLASSES + class] */
+    uint64_t fclass_all[32];
+    size_t fntp;
 };
+/* An episode's outcome class: the outcomes it had, and whether its churn
+ * is known. */
+enum { FC_DETRACTOR = 1, FC_NEGATIVE = 2, FC_EFFORT = 4, FC_CHURNED = 8, FC_KNOWN = 16,
+       FC_CLASSES = 32 };
 
 /* A support journey: from its first complaint or ticket to the last
  * support-stage event after it (else the episode's last event). false
@@ -1053,21 +1062,15 @@ static int feed(struct views *w, const struct jevent *ep, const uint8_t *fl, siz
 
 /* feed for a kept episode (struct epi): the same counts from its summary
  * and its touchpoint events. cust_end is where its profile's events end
- * (the next episode's first event is the event after it); *times is
- * where the episode's funnel times are, moved past them. */
+ * (the next episode's first event is the event after it). The funnel
+ * has its own loop (kept_funnel). */
 static int feed_kept(struct views *w, const struct gathered *g, const struct epi *x,
-                     size_t e, size_t cust_end, int64_t latest, uint16_t *buf,
-                     const uint32_t **times)
+                     size_t e, size_t cust_end, int64_t latest, uint16_t *buf)
 {
     size_t a = x->eoff[e], b = x->eoff[e + 1];
     const struct esum *s = &x->s[e];
     w->episodes++;
     w->events += b - a;
-    if (w->v == V_FUNNEL) {
-        int rc = funnel_add_packed(w->funnel, s->reached, s->converted, *times);
-        *times += __builtin_popcount(s->converted);
-        return rc;
-    }
     if (w->v == V_FRICTION && s->resolve != NO_RESOLVE) {
         int rr = add_resolution(w, s->resolve);
         if (rr)
@@ -1115,16 +1118,105 @@ static int feed_kept(struct views *w, const struct gathered *g, const struct epi
         bool counted[O_COUNT] = {true, true, true, known};
         w->churn_known += known;
         uint64_t set = 0;
-        bool small = true;
+        bool small = w->fclass != NULL;
         for (size_t i = 0; i < k; i++) {
-            small &= tp[i] < 64;
+            small &= tp[i] < w->fntp;
             set |= UINT64_C(1) << (tp[i] & 63);
         }
-        return small ? friction_add_mask_each(w->fr, O_COUNT, set, out, counted)
-                     : friction_add_tp_each(w->fr, O_COUNT, tp, k, out, counted);
+        if (!small)
+            return friction_add_tp_each(w->fr, O_COUNT, tp, k, out, counted);
+        /* counted by class here, into the accumulators at the end */
+        unsigned cls = (out[O_DETRACTOR] ? FC_DETRACTOR : 0) | (out[O_NEGATIVE] ? FC_NEGATIVE : 0) |
+                       (out[O_EFFORT] ? FC_EFFORT : 0) | (out[O_CHURN] ? FC_CHURNED : 0) |
+                       (known ? FC_KNOWN : 0);
+        w->fclass_all[cls]++;
+        for (uint64_t bits = set; bits; bits &= bits - 1)
+            w->fclass[(size_t)__builtin_ctzll(bits) * FC_CLASSES + cls]++;
+        return CXM_OK;
     }
     default: return CXM_OK;
     }
+}
+
+/* The funnel over the kept episodes: episodes counted by their (reached,
+ * converted) positions and the conversion times by position, then added
+ * to the funnel in bulk. */
+static int kept_funnel(struct views *w, const struct jstate *st, struct cust_filter *cf)
+{
+    size_t nhist = (size_t)1 << (2 * EPI_MAX_ORDER);
+    uint64_t *hist = cxm_calloc(nhist, sizeof *hist);
+    struct { uint32_t *v; size_t n, cap; } t[EPI_MAX_ORDER] = {{0}};
+    int rc = hist ? CXM_OK : CXM_ENOMEM;
+    size_t j = 1;
+    uint32_t slot;
+    for (uint32_t c = 1; !rc && c <= st->ncust; c++) {
+        const struct part *p = part_next(st, c, &j, &slot);
+        if (!p)
+            continue;
+        const struct epi *x = &p->x;
+        size_t e0 = x->first[slot], e1 = x->first[slot + 1];
+        if (e0 == e1 || !cust_filter_pass(cf, c))
+            continue;
+        w->episodes += e1 - e0;
+        w->events += p->g.start[slot + 1] - p->g.start[slot];
+        const uint32_t *times = x->ct ? x->ct + x->cfirst[slot] : NULL;
+        for (size_t e = e0; e < e1; e++) {
+            const struct esum *s = &x->s[e];
+            hist[s->reached | (size_t)s->converted << EPI_MAX_ORDER]++;
+            for (unsigned b = s->converted; b && !rc; b &= b - 1) {
+                int k = __builtin_ctz(b);
+                if (t[k].n == t[k].cap &&
+                    cxm_grow((void **)&t[k].v, &t[k].cap, t[k].n + 1, sizeof *t[k].v))
+                    rc = CXM_ENOMEM;
+                else
+                    t[k].v[t[k].n++] = *times++;
+            }
+        }
+    }
+    for (size_t h = 0; !rc && h < nhist; h++)
+        if (hist[h])
+            rc = funnel_add_counts(w->funnel, h & ((1u << EPI_MAX_ORDER) - 1),
+                                   h >> EPI_MAX_ORDER, hist[h]);
+    for (size_t k = 0; k < EPI_MAX_ORDER; k++) {
+        if (!rc && t[k].n)
+            rc = funnel_add_times(w->funnel, k, t[k].v, t[k].n);
+        free(t[k].v);
+    }
+    free(hist);
+    return rc;
+}
+
+/* Adds the friction counted by outcome class into the four accumulators. */
+static int fclass_flush(struct views *w)
+{
+    if (!w->fclass)
+        return CXM_OK;
+    size_t ntp = w->fntp;
+    uint64_t *nw = cxm_calloc(2 * ntp, sizeof *nw);
+    if (!nw)
+        return CXM_ENOMEM;
+    uint64_t *kw = nw + ntp;
+    static const unsigned bit[O_COUNT] = {FC_DETRACTOR, FC_NEGATIVE, FC_EFFORT, FC_CHURNED};
+    int rc = CXM_OK;
+    for (int o = 0; !rc && o < O_COUNT; o++) {
+        memset(nw, 0, 2 * ntp * sizeof *nw);
+        uint64_t eps = 0, outs = 0;
+        for (unsigned c = 0; c < FC_CLASSES; c++) {
+            if (o == O_CHURN && !(c & FC_KNOWN))
+                continue;
+            bool had = c & bit[o];
+            eps += w->fclass_all[c];
+            outs += had ? w->fclass_all[c] : 0;
+            for (size_t t = 0; t < ntp; t++) {
+                uint64_t n = w->fclass[t * FC_CLASSES + c];
+                nw[t] += n;
+                kw[t] += had ? n : 0;
+            }
+        }
+        rc = friction_add_counts(w->fr[o], nw, kw, ntp, eps, outs);
+    }
+    free(nw);
+    return rc;
 }
 
 static json_t *funnel_json(const struct model *m, struct funnel *f, size_t ns)
@@ -1269,6 +1361,7 @@ static void views_free(struct views *w)
     for (int o = 0; o < O_COUNT; o++)
         friction_free(w->fr[o]);
     free(w->resolve);
+    free(w->fclass);
     conformance_free(w->conf);
 }
 
@@ -1486,6 +1579,11 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         kept = goal == JOURNEY_GOAL_PURCHASE || goal < 32;
     if (kept && w.v == V_CONFORMANCE)
         kept = false;
+    if (kept && w.v == V_FRICTION) {
+        w.fntp = ntp < 64 ? ntp : 64;
+        if (!(w.fclass = cxm_calloc(w.fntp * FC_CLASSES, sizeof *w.fclass)))
+            rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    }
     uint32_t *starts = NULL;
     struct jevent *buf = NULL;
     uint16_t *tbuf = kept ? cxm_malloc((st->maxtp ? st->maxtp : 1) * sizeof *tbuf) : NULL;
@@ -1493,7 +1591,11 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
     size_t cap = 0, j = 1;
     uint32_t slot;
-    for (uint32_t c = 1; kept && !rc && c <= st->ncust; c++) {
+    /* the funnel adds up the kept episodes by itself */
+    bool done = kept && w.v == V_FUNNEL;
+    if (done && !rc && (rc = kept_funnel(&w, st, cf)))
+        cxm_err_set(err, rc, "journey accumulation failed: %s", cxm_rc_str(rc));
+    for (uint32_t c = 1; kept && !done && !rc && c <= st->ncust; c++) {
         const struct part *p = part_next(st, c, &j, &slot);
         if (!p)
             continue;
@@ -1501,9 +1603,8 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
         size_t e0 = x->first[slot], e1 = x->first[slot + 1];
         if (e0 == e1 || !cust_filter_pass(cf, c))
             continue;
-        const uint32_t *times = x->ct ? x->ct + x->cfirst[slot] : NULL;
         for (size_t k = e0; !rc && k < e1; k++)
-            if ((rc = feed_kept(&w, &p->g, x, k, p->g.start[slot + 1], latest, tbuf, &times)))
+            if ((rc = feed_kept(&w, &p->g, x, k, p->g.start[slot + 1], latest, tbuf)))
                 cxm_err_set(err, rc, "journey accumulation failed: %s", cxm_rc_str(rc));
     }
     for (uint32_t c = 1; !doc && !kept && !rc && c <= st->ncust; c++) {
@@ -1546,6 +1647,8 @@ int engine_journeys(struct engine *e, const struct journey_query *q, json_t **ou
     free(starts);
     free(buf);
     free(tbuf);
+    if (!rc && (rc = fclass_flush(&w)))
+        cxm_err_set(err, rc, "journey accumulation failed: %s", cxm_rc_str(rc));
     if (!rc && !doc) {
         doc = json_pack("{s:s, s:I, s:I, s:I}", "view", view_names[w.v], "gap_days",
                         (json_int_t)(q->gap / DAY), "episodes", (json_int_t)w.episodes,

@@ -899,9 +899,8 @@ Test(journey, paths_churn_counts_known_episodes_only)
 }
 
 /* The summary entry points count as the event ones: friction with the
- * touchpoints as a list or a set, for several outcomes at once, one left
- * out (not counted); the funnel from its summary; drop-offs from the last
- * event. */
+ * touchpoints as a list for several outcomes at once, one left out (not
+ * counted), and from counts made here; drop-offs from the last event. */
 Test(journey, summary_entry_points_count_as_the_event_ones)
 {
     static const struct {
@@ -914,6 +913,7 @@ Test(journey, summary_entry_points_count_as_the_event_ones)
         {{D, A, D}, 3, {true, true}, true}, {{B, D, B, D}, 4, {false, true}, false},
     };
     struct friction *ev[2], *ls[2], *st[2];
+    uint64_t nw[2][NTP] = {{0}}, kw[2][NTP] = {{0}}, ne[2] = {0}, no[2] = {0};
     for (int o = 0; o < 2; o++) {
         ev[o] = friction_new(NTP);
         ls[o] = friction_new(NTP);
@@ -933,8 +933,20 @@ Test(journey, summary_entry_points_count_as_the_event_ones)
             cr_assert_eq(friction_add(ev[1], ep, eps[e].n, eps[e].out[1]), CXM_OK);
         cr_assert_eq(friction_add_tp_each(ls, 2, eps[e].tp, eps[e].n, eps[e].out, counted),
                      CXM_OK);
-        cr_assert_eq(friction_add_mask_each(st, 2, set, eps[e].out, counted), CXM_OK);
+        for (int o = 0; o < 2; o++) {
+            if (!counted[o])
+                continue;
+            ne[o]++;
+            no[o] += eps[e].out[o];
+            for (uint16_t t = 0; t < NTP; t++)
+                if (set >> t & 1) {
+                    nw[o][t]++;
+                    kw[o][t] += eps[e].out[o];
+                }
+        }
     }
+    for (int o = 0; o < 2; o++)
+        cr_assert_eq(friction_add_counts(st[o], nw[o], kw[o], NTP, ne[o], no[o]), CXM_OK);
     for (int o = 0; o < 2; o++)
         for (uint16_t t = 0; t < NTP; t++) {
             struct friction_row a = friction_result(ev[o], t), b = friction_result(ls[o], t),
@@ -942,14 +954,15 @@ Test(journey, summary_entry_points_count_as_the_event_ones)
             cr_assert(a.n_with == b.n_with && a.k_with == b.k_with && a.n_without == b.n_without &&
                       a.k_without == b.k_without, "list, outcome %d, touchpoint %u", o, t);
             cr_assert(a.n_with == c.n_with && a.k_with == c.k_with && a.n_without == c.n_without &&
-                      a.k_without == c.k_without, "set, outcome %d, touchpoint %u", o, t);
+                      a.k_without == c.k_without, "counts, outcome %d, touchpoint %u", o, t);
         }
     /* out of range or empty: nothing counted */
     bool yes[2] = {true, true}, out[2] = {true, true};
     uint16_t bad[] = {A, NTP};
     cr_assert_eq(friction_add_tp_each(st, 2, bad, 2, out, yes), CXM_EINVAL);
-    cr_assert_eq(friction_add_mask_each(st, 2, UINT64_C(1) << NTP, out, yes), CXM_EINVAL);
-    cr_assert_eq(friction_add_mask_each(st, 2, 0, out, yes), CXM_EINVAL);
+    cr_assert_eq(friction_add_counts(st[0], nw[0], kw[0], NTP + 1, ne[0], no[0]), CXM_EINVAL);
+    kw[0][A] = nw[0][A] + 1;
+    cr_assert_eq(friction_add_counts(st[0], nw[0], kw[0], NTP, ne[0], no[0]), CXM_EINVAL);
     cr_assert_eq(friction_result(st[0], A).n_with + friction_result(st[0], A).n_without,
                  N(eps));
     for (int o = 0; o < 2; o++) {
