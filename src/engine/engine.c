@@ -698,8 +698,10 @@ static void process(struct engine *e, struct engine_work *batch)
                    !s->ops->set_sync(s, STORE_SYNC_NORMAL, &err);
     /* and changes no memory: readers go on while it is written (only
      * this thread writes the model, so it may read it unlocked) */
-    if (!log_only)
+    if (!log_only) {
         pthread_rwlock_wrlock(&e->lock);
+        e->mgen++;
+    }
     g.seq = e->m->last_seq;
     int rc = e->failed ? cxm_err_set(&err, CXM_EUNAVAIL, "the store failed;"
                                      " restart cxm") : s->ops->begin(s, &err);
@@ -754,8 +756,10 @@ static void process(struct engine *e, struct engine_work *batch)
         log_msg(LOG_ERROR, "restoring the store's durability failed: %s", err.msg);
 
     bool locked = !log_only || rc;
-    if (locked)
+    if (locked) {
         pthread_rwlock_wrlock(&e->lock);
+        e->mgen++;
+    }
     if (!rc && log_only) {
         /* nothing to apply */
     } else if (!rc) {
@@ -971,6 +975,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
     pthread_rwlock_init(&e->lock, NULL);
     pthread_rwlock_init(&e->tlock, NULL);
     pthread_mutex_init(&e->jmu, NULL);
+    pthread_mutex_init(&e->rmu, NULL);
     pthread_mutex_init(&e->recmu, NULL);
     e->text_off = o->no_text;
     e->sync = o->sync;
@@ -1026,6 +1031,7 @@ int engine_open(const char *db, const struct engine_opts *o, struct engine **out
         pthread_rwlock_destroy(&e->lock);
         pthread_rwlock_destroy(&e->tlock);
         pthread_mutex_destroy(&e->jmu);
+        pthread_mutex_destroy(&e->rmu);
         pthread_mutex_destroy(&e->recmu);
         pthread_mutex_destroy(&e->qlock);
         pthread_cond_destroy(&e->qcond);
@@ -1052,8 +1058,10 @@ void engine_close(struct engine *e)
     nba_close(e);
     segments_close(e);
     journey_cache_free(e);
+    report_cache_free(e);
     pthread_mutex_destroy(&e->recmu);
     pthread_mutex_destroy(&e->jmu);
+    pthread_mutex_destroy(&e->rmu);
     model_free(e->m);
     store_close(e->store);
     for (size_t i = 0; i < e->nkeys; i++)

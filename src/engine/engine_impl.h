@@ -49,10 +49,17 @@ struct engine {
     uint64_t tax_gen;
     bool text_off;               /* texts stored unscored (benchmarks) */
     enum store_sync sync;        /* durability of acknowledged writes */
-    /* journeys (journey.c): every profile's events for one state of the
-     * model; one journey query at a time holds jmu */
+    /* journeys (journey.c): every profile's events and episodes for one
+     * state of the model, shared by the queries on it; jmu guards which
+     * state is current, its references and its kept answers */
     pthread_mutex_t jmu;
     void *jcache;
+    /* reports (report.c): the customers' classes of the last fast-path
+     * filter on customer fields, for one state of the model (rmu); the
+     * writer bumps mgen each time it changes the model */
+    pthread_mutex_t rmu;
+    void *rcache;
+    uint64_t mgen;
     /* personalisation: segments (segments.c) and next-best-action
      * (decide.c), both under lock */
     struct segset *segs;
@@ -80,6 +87,9 @@ int cust_filter_new(const struct engine *e, const char *where, struct cust_filte
                     struct cxm_err *err);
 bool cust_filter_pass(struct cust_filter *cf, uint32_t root);
 void cust_filter_free(struct cust_filter *cf);
+
+/* report.c: frees the reports' cache of customer classes. */
+void report_cache_free(struct engine *e);
 
 /* text.c */
 struct taxonomy;

@@ -120,6 +120,7 @@ struct group {
 
 struct run {
     const struct model *m;
+    struct engine *e;         /* NULL: no cache (fast path) */
     enum metric metric;
     int ndims;
     enum dim dims[MAX_DIMS];
@@ -2003,11 +2004,15 @@ static int finish_groups(struct run *r, const struct report_query *q, json_t *ro
  * on the customer alone, one byte per customer with a bit per year,
  * instead of a filter evaluation through the profiles. Scores are counted
  * per cell and integer score (as the rollups do): the sums are exact, so
- * the answers are those of the rows, to the last digit. Nothing is kept
- * between reports: the tables (about 3 bytes per customer) live for one
- * call. report_query.rows, one customer, other metrics, dimensions or
- * fields, a zone with daylight-saving time and a period dimension, or
- * too many classes or combinations take the paths above. */
+ * the answers are those of the rows, to the last digit. Over many rows
+ * two threads share the pass, each with counters of its own, added up
+ * after (integers: exact). The classes of every node (2 bytes each), and
+ * the year masks of the first filter over them (1 byte each), are kept
+ * between reports for one state of the model (struct fast_cache); the
+ * rest lives for one call. report_query.rows, one customer, other
+ * metrics, dimensions or fields, a zone with daylight-saving time and a
+ * period dimension, or too many classes or combinations take the paths
+ * above. */
 
 #define FAST_MAX_COMBOS 4096u          /* row-field combinations in a filter */
 #define FAST_MAX_CLASSES 65535u        /* distinct customer values (uint16) */
@@ -2033,15 +2038,63 @@ struct fastf {
     uint8_t *tab;             /* [(class * nyears + year) * ncombo + combo] */
     uint8_t *ymask;           /* no row field, 8 years at most: [ncust + 1],
                                  bit y: the node's profile passes in year y */
+    struct engine *e;         /* of the cache entry in use */
+    struct fast_cache *ent;   /* cls, ckey (and ymask when own_ymask is
+                                 false) are its; NULL: ours */
+    bool own_ymask;
 };
+
+/* The engine's cache (e->rcache, under e->rmu): every node's class for the
+ * customer fields cmask, for one state of the model, and the year masks
+ * of the first filter over those classes. Read only once published; a
+ * report holds a reference while it uses it, and the last one frees it. */
+struct fast_cache {
+    unsigned refs;            /* the engine's and each report's; under rmu */
+    const struct model *m;    /* the state: any change to the model */
+    int64_t seq;              /* moves one of these */
+    uint64_t gen, mgen;
+    size_t ncust, nmerged;
+    uint64_t cmask;
+    uint16_t *cls;
+    uint64_t *ckey;
+    size_t nclass;
+    uint8_t *cm;              /* [nclass]: years passed by class; set once */
+    uint8_t *ymask;           /* [ncust + 1]: cm of each node's class */
+};
+
+static void fast_cache_put(struct engine *e, struct fast_cache *c)
+{
+    pthread_mutex_lock(&e->rmu);
+    bool last = --c->refs == 0;
+    pthread_mutex_unlock(&e->rmu);
+    if (last) {
+        free(c->cls);
+        free(c->ckey);
+        free(c->cm);
+        free(c->ymask);
+        free(c);
+    }
+}
+
+void report_cache_free(struct engine *e)
+{
+    if (e->rcache)
+        fast_cache_put(e, e->rcache);
+    e->rcache = NULL;
+}
 
 static void fast_free(struct fastf *ff)
 {
-    free(ff->cls);
-    free(ff->ckey);
+    if (ff->ent) {
+        fast_cache_put(ff->e, ff->ent);
+    } else {
+        free(ff->cls);
+        free(ff->ckey);
+    }
+    if (ff->own_ymask)
+        free(ff->ymask);
     free(ff->day_year);
     free(ff->tab);
-    free(ff->ymask);
 }
 
 /* The code of row field d (a dimension with a dictionary, or the kind) of
@@ -2140,6 +2193,62 @@ static bool fast_classes(struct run *r, struct fastf *ff, int *rc)
     return ok;
 }
 
+/* Does cache entry c hold the classes of cmask for r's model as it is? */
+static bool fast_cache_fits(const struct fast_cache *c, const struct run *r, uint64_t cmask)
+{
+    const struct model *m = r->m;
+    return c->m == m && c->seq == m->last_seq && c->gen == m->gen &&
+           c->mgen == r->e->mgen && c->ncust == m->ncust && c->nmerged == m->nmerged &&
+           c->cmask == cmask;
+}
+
+/* fast_classes from the engine's cache when it holds them for this state
+ * of the model; else computed, and then cached in place of the last. */
+static bool fast_classes_cached(struct run *r, struct fastf *ff, int *rc)
+{
+    struct engine *e = r->e;
+    if (e) {
+        pthread_mutex_lock(&e->rmu);
+        struct fast_cache *c = e->rcache;
+        if (c && fast_cache_fits(c, r, ff->cmask)) {
+            c->refs++;
+            ff->e = e;
+            ff->ent = c;
+            ff->cls = c->cls;
+            ff->ckey = c->ckey;
+            ff->nclass = c->nclass;
+        }
+        pthread_mutex_unlock(&e->rmu);
+        if (ff->ent)
+            return true;
+    }
+    if (!fast_classes(r, ff, rc))
+        return false;
+    struct fast_cache *c = e ? cxm_calloc(1, sizeof *c) : NULL;
+    if (!c)
+        return true;   /* not kept: this report's own */
+    uint64_t *ckey = ff->nclass ? cxm_malloc(ff->nclass * sizeof *ckey) : NULL;
+    if (ckey) {        /* the table for the classes there are */
+        memcpy(ckey, ff->ckey, ff->nclass * sizeof *ckey);
+        free(ff->ckey);
+        ff->ckey = ckey;
+    }
+    const struct model *m = r->m;
+    *c = (struct fast_cache){.refs = 2, .m = m, .seq = m->last_seq, .gen = m->gen,
+                             .mgen = e->mgen, .ncust = m->ncust, .nmerged = m->nmerged,
+                             .cmask = ff->cmask, .cls = ff->cls, .ckey = ff->ckey,
+                             .nclass = ff->nclass};
+    ff->e = e;
+    ff->ent = c;
+    pthread_mutex_lock(&e->rmu);
+    struct fast_cache *old = e->rcache;
+    e->rcache = c;
+    pthread_mutex_unlock(&e->rmu);
+    if (old)
+        fast_cache_put(e, old);
+    return true;
+}
+
 /* The filter's inputs for the table: a value per filter field. */
 struct fast_vals {
     double v[NFILTER];
@@ -2216,7 +2325,7 @@ static bool fast_filter(struct run *r, const struct filter *f, int64_t lo, int64
     }
     if (ff->cust) {
         ff->nclass = 0;
-        if (!fast_classes(r, ff, rc))
+        if (!fast_classes_cached(r, ff, rc))
             return false;
     }
     size_t cells;
@@ -2270,16 +2379,40 @@ static bool fast_filter(struct run *r, const struct filter *f, int64_t lo, int64
     if (ff->cust && !ff->nrf && ff->nyears <= 8) {
         size_t n = r->m->ncust + 1;
         uint8_t *cm = cxm_calloc(ff->nclass, 1);   /* class -> years passed */
-        if (!cm || !(ff->ymask = cxm_malloc(n))) {
-            free(cm);
+        if (!cm) {
             *rc = CXM_ENOMEM;
             return false;
         }
         for (size_t cl = 0; cl < ff->nclass; cl++)
             for (size_t y = 0; y < ff->nyears; y++)
                 cm[cl] |= (uint8_t)(ff->tab[cl * ff->nyears + y] << y);
-        for (size_t c = 0; c < n; c++)
-            ff->ymask[c] = cm[ff->cls[c]];
+        struct fast_cache *c = ff->ent;
+        if (c) {   /* the cached masks when they are these */
+            pthread_mutex_lock(&ff->e->rmu);
+            if (c->cm && memcmp(c->cm, cm, ff->nclass) == 0)
+                ff->ymask = c->ymask;
+            pthread_mutex_unlock(&ff->e->rmu);
+        }
+        if (!ff->ymask) {
+            if (!(ff->ymask = cxm_malloc(n))) {
+                free(cm);
+                *rc = CXM_ENOMEM;
+                return false;
+            }
+            ff->own_ymask = true;
+            for (size_t x = 0; x < n; x++)
+                ff->ymask[x] = cm[ff->cls[x]];
+            if (c) {   /* the first masks over these classes are kept */
+                pthread_mutex_lock(&ff->e->rmu);
+                if (!c->cm) {
+                    c->cm = cm;
+                    c->ymask = ff->ymask;
+                    cm = NULL;
+                    ff->own_ymask = false;
+                }
+                pthread_mutex_unlock(&ff->e->rmu);
+            }
+        }
         free(cm);
     }
     return true;
@@ -2301,14 +2434,19 @@ static inline bool fast_pass(const struct fastf *ff, const struct fcols *fc, siz
     return ff->tab[t];
 }
 
-/* The feedback row range [*i, *end) of the next block that may hold rows
- * of [from, to), and whether all its rows lie in it (*inside); false at
- * the end. */
-static bool fast_block(const struct fcols *fc, const struct report_query *q, size_t *b,
-                       size_t *i, size_t *end, bool *inside)
+/* Blocks of feedback rows (FBLOCK_SHIFT) in the columns. */
+static size_t fast_nblocks(const struct fcols *fc)
 {
-    size_t nb = fc->n ? (fc->n >> FBLOCK_SHIFT) + 1 : 0;
-    for (; *b < nb; (*b)++) {
+    return fc->n ? (fc->n >> FBLOCK_SHIFT) + 1 : 0;
+}
+
+/* The feedback row range [*i, *end) of the next block before block bend
+ * that may hold rows of [from, to), and whether all its rows lie in it
+ * (*inside); false at the end. */
+static bool fast_block(const struct fcols *fc, const struct report_query *q, size_t bend,
+                       size_t *b, size_t *i, size_t *end, bool *inside)
+{
+    for (; *b < bend; (*b)++) {
         if ((int64_t)fc->bmax[*b] < q->from || (int64_t)fc->bmin[*b] >= q->to)
             continue;
         *inside = (int64_t)fc->bmin[*b] >= q->from && (int64_t)fc->bmax[*b] < q->to;
@@ -2322,18 +2460,90 @@ static bool fast_block(const struct fcols *fc, const struct report_query *q, siz
     return false;
 }
 
-/* Feedback metrics by row dimensions into dn (set up), then groups. The
- * kind and the period are tested without branches (rows of other kinds
- * are interleaved at random): a row that does not count goes to a spare
- * cell. */
-static int fast_feedback(struct run *r, const struct report_query *q,
-                         const struct fastf *ff, struct dense *dn, struct cxm_err *err)
+/* Two threads share a pass over the rows from this many rows of the
+ * period on (below it a thread costs more than it saves); unit tests,
+ * whose data are small, share any pass of two blocks or more. */
+#ifdef CXM_TEST
+#define FAST_PAR_ROWS 1u
+#else
+#define FAST_PAR_ROWS (1u << 20)
+#endif
+
+/* The block that splits the blocks holding rows of [from, to) into two
+ * halves of as many blocks, or 0 when they are too few to share. */
+static size_t fast_split(const struct fcols *fc, const struct report_query *q)
 {
+    size_t nb = fast_nblocks(fc), k = 0, b = 0, i, end;
+    bool inside;
+    while (fast_block(fc, q, nb, &b, &i, &end, &inside))
+        k++;
+    if (k < 2 || k << FBLOCK_SHIFT < FAST_PAR_ROWS)
+        return 0;
+    b = 0;
+    for (size_t j = 0; j < k / 2; j++)
+        fast_block(fc, q, nb, &b, &i, &end, &inside);
+    return b;
+}
+
+/* Runs fn(a0) here and fn(a1) in a thread of its own at the same time,
+ * and joins it; when no thread can be had, fn(a1) here after fn(a0)
+ * (each writes only its own argument: the same result either way). */
+static void fast_two(void *(*fn)(void *), void *a0, void *a1)
+{
+    pthread_t t;
+    bool threaded = pthread_create(&t, NULL, fn, a1) == 0;
+    fn(a0);
+    if (threaded)
+        pthread_join(t, NULL);
+    else
+        fn(a1);
+}
+
+/* Rows ahead whose customer entry is fetched before it is read: the
+ * entries are read at random and would otherwise be waited for. */
+#define FAST_AHEAD 32
+
+/* One thread's share of a pass over the rows: the blocks [b0, b1), into
+ * its own counters. */
+struct fast_part {
+    const struct run *r;
+    const struct report_query *q;
+    const struct fastf *ff;
+    size_t b0, b1;
+    /* fast_feedback */
+    const struct dense *dn;
+    uint32_t *cnt;            /* [(dn->cells + 1) * FAST_SCORES] */
+    /* customers_sums */
+    bool packed, ok;
+    uint32_t *pk, *n;
+    double *sum;
+    uint64_t *seen;
+};
+
+/* The year index (ff->day_year) of every row of block b, which lies in
+ * the period; -1 when its rows span two years or ages are not read. */
+static int fast_block_year(const struct fastf *ff, const struct fcols *fc, size_t b)
+{
+    if (!ff->ages)
+        return 0;
+    int y0 = ff->day_year[(int64_t)fc->bmin[b] / 86400 - ff->day0];
+    int y1 = ff->day_year[(int64_t)fc->bmax[b] / 86400 - ff->day0];
+    return y0 == y1 ? y0 : -1;
+}
+
+/* fast_feedback's pass over the blocks of one part. The kind and the
+ * period are tested without branches (rows of other kinds are interleaved
+ * at random): a row that does not count goes to a spare cell. */
+static void *fast_feedback_part(void *arg)
+{
+    struct fast_part *fp = arg;
+    const struct run *r = fp->r;
+    const struct report_query *q = fp->q;
+    const struct fastf *ff = fp->ff;
+    const struct dense *dn = fp->dn;
     const struct fcols *fc = &r->m->fc;
+    uint32_t *cnt = fp->cnt;
     size_t spare = dn->cells;
-    uint32_t *cnt = cxm_calloc((dn->cells + 1) * FAST_SCORES, sizeof *cnt);
-    if (!cnt)
-        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     int want = r->metric == M_NPS ? FB_NPS : r->metric == M_ENPS ? FB_ENPS
                : r->metric == M_CSAT ? FB_CSAT : r->metric == M_CES ? FB_CES : 0;
     /* each dimension: a 16-bit column, the kind or the period */
@@ -2349,9 +2559,9 @@ static int fast_feedback(struct run *r, const struct report_query *q,
         default: break;
         }
     }
-    size_t b = 0, i, end;
+    size_t b = fp->b0, i, end;
     bool inside;
-    while (fast_block(fc, q, &b, &i, &end, &inside)) {
+    while (fast_block(fc, q, fp->b1, &b, &i, &end, &inside)) {
         /* no filter, no period dimension, every row in the period: the
          * kind alone decides (the commonest dashboard shape) */
         for (; !ff->any && inside && r->time_dim < 0 && i < end; i++) {
@@ -2362,8 +2572,25 @@ static int fast_feedback(struct run *r, const struct report_query *q,
             float s = fc->score[i];
             cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
         }
+        /* a filter on the customer alone: a byte per node, no branch; in
+         * a block of the period within one year, that year's bit */
+        int yb = ff->ymask && inside ? fast_block_year(ff, fc, b - 1) : -1;
+        for (; yb >= 0 && i < end; i++) {
+            __builtin_prefetch(&ff->ymask[fc->cust[i + FAST_AHEAD < end ? i + FAST_AHEAD : i]]);
+            int64_t ts = fc->ts[i];
+            bool ok = (!want || fc->kind[i] == want) & (ff->ymask[fc->cust[i]] >> yb & 1);
+            size_t cell = 0;
+            for (int k = 0; k < nd; k++) {
+                size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
+                           : ok ? dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0] : 0;
+                cell += dn->stride[k] * v;
+            }
+            cell = ok ? cell : spare;
+            float s = fc->score[i];
+            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+        }
         for (; ff->ymask && i < end; i++) {
-            /* a filter on the customer alone: a byte per node, no branch */
+            __builtin_prefetch(&ff->ymask[fc->cust[i + FAST_AHEAD < end ? i + FAST_AHEAD : i]]);
             int64_t ts = fc->ts[i];
             bool ok = (!want || fc->kind[i] == want) & (ts >= q->from) & (ts < q->to);
             size_t y = ok && ff->ages ? ff->day_year[ts / 86400 - ff->day0] : 0;
@@ -2380,6 +2607,8 @@ static int fast_feedback(struct run *r, const struct report_query *q,
         }
         for (; ff->any && i < end; i++) {
             /* with a filter, most rows stop at a test: branches pay */
+            if (ff->cust)
+                __builtin_prefetch(&ff->cls[fc->cust[i + FAST_AHEAD < end ? i + FAST_AHEAD : i]]);
             if (want && fc->kind[i] != want)
                 continue;
             int64_t ts = fc->ts[i];
@@ -2408,6 +2637,34 @@ static int fast_feedback(struct run *r, const struct report_query *q,
             cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
         }
     }
+    return NULL;
+}
+
+/* Feedback metrics by row dimensions into dn (set up), then groups: one
+ * pass over the rows, or two threads over a half of the blocks each,
+ * each with its own counters (integers: their sum is exact). */
+static int fast_feedback(struct run *r, const struct report_query *q,
+                         const struct fastf *ff, struct dense *dn, struct cxm_err *err)
+{
+    const struct fcols *fc = &r->m->fc;
+    size_t ncnt = (dn->cells + 1) * FAST_SCORES;
+    size_t mid = fast_split(fc, q);
+    uint32_t *cnt = cxm_calloc(mid ? 2 * ncnt : ncnt, sizeof *cnt);
+    if (!cnt)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    struct fast_part part[2] = {
+        {.r = r, .q = q, .ff = ff, .dn = dn, .b0 = 0, .b1 = fast_nblocks(fc), .cnt = cnt},
+    };
+    if (mid) {
+        part[1] = part[0];
+        part[0].b1 = part[1].b0 = mid;
+        part[1].cnt = cnt + ncnt;
+        fast_two(fast_feedback_part, &part[0], &part[1]);
+        for (size_t c = 0; c < ncnt; c++)
+            cnt[c] += cnt[ncnt + c];
+    } else {
+        fast_feedback_part(&part[0]);
+    }
     for (size_t c = 0; c < dn->cells; c++) {
         const uint32_t *h = &cnt[c * FAST_SCORES];
         union acc *a = &dn->acc[c];
@@ -2432,21 +2689,30 @@ static int fast_feedback(struct run *r, const struct report_query *q,
 
 /* Customers by csat_mean: each profile whose answers count, in the group
  * of its mean CSAT over them (csat_means). Integer scores 0-15 (CSAT is
- * 1-5), fewer than 4,095 of them per profile, are added up in 32 bits per
- * profile (count << 20 | sum: exact, and a small array read at random);
- * otherwise (packed false) a double sum and a count, in row order as
- * csat_means adds them. Marks the profiles seen in seen[]. false: the
- * packed sums do not do (nothing is answered). */
-static bool customers_sums(const struct run *r, const struct report_query *q,
-                           const struct fastf *ff, bool packed, uint32_t *pk,
-                           double *sum, uint32_t *cnt, uint64_t *seen)
+ * 1-5), fewer than 4,095 of them per profile and part, are added up in 32
+ * bits per profile (count << 20 | sum: exact, and a small array read at
+ * random); otherwise (packed false) a double sum and a count, in row
+ * order as csat_means adds them. Marks the profiles seen in seen[]. One
+ * part's blocks; fp->ok false: the packed sums do not do (nothing is
+ * answered). */
+static void *customers_sums(void *arg)
 {
-    const struct model *m = r->m;
+    struct fast_part *fp = arg;
+    const struct report_query *q = fp->q;
+    const struct fastf *ff = fp->ff;
+    const struct model *m = fp->r->m;
     const struct fcols *fc = &m->fc;
-    size_t b = 0, i, end;
+    uint32_t *pk = fp->pk;
+    uint64_t *seen = fp->seen;
+    size_t b = fp->b0, i, end;
     bool inside;
-    while (fast_block(fc, q, &b, &i, &end, &inside)) {
+    fp->ok = true;
+    while (fast_block(fc, q, fp->b1, &b, &i, &end, &inside)) {
         for (; i < end; i++) {
+            /* the profile's sums are read at random: fetched ahead (the
+             * node's own entry, its profile's unless merged) */
+            if (fp->packed)
+                __builtin_prefetch(&pk[fc->cust[i + FAST_AHEAD < end ? i + FAST_AHEAD : i]]);
             int64_t ts = fc->ts[i];
             if (ts < q->from || ts >= q->to || !fast_pass(ff, fc, i))
                 continue;
@@ -2455,25 +2721,61 @@ static bool customers_sums(const struct run *r, const struct report_query *q,
             if (fc->kind[i] != FB_CSAT)
                 continue;
             float s = fc->score[i];
-            if (!packed) {
-                sum[rt] += s;
-                cnt[rt]++;
+            if (!fp->packed) {
+                fp->sum[rt] += s;
+                fp->n[rt]++;
                 continue;
             }
-            if (!(s >= 0.0f && s <= 15.0f) || s != (float)(int)s || pk[rt] >> 20 == 4094)
-                return false;
+            if (!(s >= 0.0f && s <= 15.0f) || s != (float)(int)s || pk[rt] >> 20 == 4094) {
+                fp->ok = false;
+                return NULL;
+            }
             pk[rt] += 1u << 20 | (uint32_t)s;
         }
     }
-    return true;
+    return NULL;
 }
 
+/* Profiles [c0, c1) by mean CSAT from the packed sums of np parts. */
+struct fast_means {
+    const uint32_t *pk;       /* [np * n] */
+    const uint64_t *seen;     /* [np * nw] */
+    size_t n, nw, np, c0, c1;
+    uint64_t per[17];         /* by mean 0-15; 16: not seen */
+};
+
+static void *fast_means_part(void *arg)
+{
+    struct fast_means *fm = arg;
+    const uint32_t *pk = fm->pk;
+    const uint64_t *seen = fm->seen;
+    bool two = fm->np > 1;
+    for (size_t c = fm->c0; c < fm->c1; c++) {
+        uint64_t w = seen[c >> 6] | (two ? seen[fm->nw + (c >> 6)] : 0);
+        uint32_t p1 = two ? pk[fm->n + c] : 0;
+        uint32_t k = (pk[c] >> 20) + (p1 >> 20);
+        uint32_t t = (pk[c] & 0xfffff) + (p1 & 0xfffff);
+        /* t / k rounded half up, as round() does for these: a tie is
+         * exact in either, and a mean that is not one is at least 1 / 2k
+         * from it (no profile has answers: mean 0) */
+        uint32_t mean = (2 * t + k) / (2 * k + (k == 0));
+        fm->per[w >> (c & 63) & 1 ? mean : 16]++;
+    }
+    return NULL;
+}
+
+/* Customers by csat_mean: packed sums over the rows, by two threads over
+ * a half of the blocks each (with their own sums: integers, so adding
+ * them is exact) when the rows are many; else the double sums in one
+ * pass. */
 static int fast_customers(struct run *r, const struct report_query *q,
                           const struct fastf *ff, struct cxm_err *err)
 {
-    size_t n = r->m->ncust + 1;
-    uint32_t *pk = cxm_calloc(n, sizeof *pk);
-    uint64_t *seen = cxm_calloc(n / 64 + 1, sizeof *seen);
+    size_t n = r->m->ncust + 1, nw = n / 64 + 1;
+    size_t mid = fast_split(&r->m->fc, q);
+    size_t np = mid ? 2 : 1;
+    uint32_t *pk = cxm_calloc(np * n, sizeof *pk);
+    uint64_t *seen = cxm_calloc(np * nw, sizeof *seen);
     double *sum = NULL;
     uint32_t *cnt = NULL;
     int rc = CXM_OK;
@@ -2481,7 +2783,20 @@ static int fast_customers(struct run *r, const struct report_query *q,
         rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
         goto done;
     }
-    bool packed = customers_sums(r, q, ff, true, pk, NULL, NULL, seen);
+    struct fast_part part[2] = {
+        {.r = r, .q = q, .ff = ff, .b0 = 0, .b1 = fast_nblocks(&r->m->fc), .packed = true,
+         .pk = pk, .seen = seen},
+    };
+    if (mid) {
+        part[1] = part[0];
+        part[0].b1 = part[1].b0 = mid;
+        part[1].pk = pk + n;
+        part[1].seen = seen + nw;
+        fast_two(customers_sums, &part[0], &part[1]);
+    } else {
+        customers_sums(&part[0]);
+    }
+    bool packed = part[0].ok && (!mid || part[1].ok);
     if (!packed) {
         free(pk);
         pk = NULL;
@@ -2491,16 +2806,33 @@ static int fast_customers(struct run *r, const struct report_query *q,
             rc = cxm_err_set(err, CXM_ENOMEM, "out of memory");
             goto done;
         }
-        memset(seen, 0, (n / 64 + 1) * sizeof *seen);
-        customers_sums(r, q, ff, false, NULL, sum, cnt, seen);
+        memset(seen, 0, nw * sizeof *seen);
+        struct fast_part one = {.r = r, .q = q, .ff = ff, .b0 = 0,
+                                .b1 = fast_nblocks(&r->m->fc), .sum = sum, .n = cnt,
+                                .seen = seen};
+        customers_sums(&one);
+        np = 1;
     }
     uint64_t per[256] = {0};
-    for (size_t c = 1; c < n; c++) {
-        if (!(seen[c >> 6] >> (c & 63) & 1))
-            continue;
-        uint32_t k = packed ? pk[c] >> 20 : cnt[c];
-        double t = packed ? (double)(pk[c] & 0xfffff) : sum[c];
-        per[k ? (uint8_t)round(t / k) : 0]++;
+    if (packed) {
+        /* each thread counts the means of a half of the profiles */
+        struct fast_means fm[2] = {{.pk = pk, .seen = seen, .n = n, .nw = nw, .np = np,
+                                    .c0 = 1, .c1 = n}};
+        if (np > 1 && n > 128 && n > FAST_PAR_ROWS / 4) {
+            fm[1] = fm[0];
+            fm[0].c1 = fm[1].c0 = n / 128 * 64;
+            fast_two(fast_means_part, &fm[0], &fm[1]);
+        } else {
+            fast_means_part(&fm[0]);
+        }
+        for (int v = 0; v < 16; v++)
+            per[v] = fm[0].per[v] + fm[1].per[v];
+    } else {
+        for (size_t c = 1; c < n; c++) {
+            if (!(seen[c >> 6] >> (c & 63) & 1))
+                continue;
+            per[cnt[c] ? (uint8_t)round(sum[c] / cnt[c]) : 0]++;
+        }
     }
     for (int v = 0; v < 256; v++) {
         if (!per[v])
@@ -2972,6 +3304,7 @@ int engine_report(struct engine *e, const struct report_query *q, json_t **out,
     r.has_fixed = !q->tz || tz_is_fixed(q->tz, &r.fixed);
     segments_rdlock(e);
     r.m = e->m;
+    r.e = e;
     r.segs = e->segs;
     rc = run_report(&r, q, f, out, err);
     pthread_rwlock_unlock(&e->lock);

@@ -9,6 +9,7 @@
  * with the root's attributes), filters that match nothing, and zones with
  * a fixed offset or daylight-saving time. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +315,86 @@ Test(report_fast, customers_by_csat_mean_past_the_packed_sums, .init = fx_setup,
         cr_assert(json_array_size(json_object_get(a, "rows")) > 0);
         json_decref(a);
         json_decref(b);
+    }
+    engine_close(e);
+}
+
+/* Reports that run at once share the cache of customer classes (one entry,
+ * replaced when the customer fields differ): each must get the answer it
+ * gets alone, whichever report built or replaced the entry it reads. */
+struct reader {
+    struct engine *e;
+    int first;                /* which query it starts with */
+    json_t *const *want;      /* [3] */
+    int wrong;
+};
+
+static const char *const shared_wheres[3] = {
+    "country = 'US' and age_band = '25-34'",
+    "gender = 'female' or city = 'Paris'",
+    "not (country = 'DE') and not (age > 30)",   /* the classes of the first */
+};
+
+static void *reader_run(void *arg)
+{
+    struct reader *rd = arg;
+    for (int k = 0; k < 60; k++) {
+        int w = (rd->first + k) % 3;
+        struct report_query q = {.metric = "csat", .by = "touchpoint",
+                                 .where = shared_wheres[w], .to = INT64_MAX};
+        json_t *doc = NULL;
+        struct cxm_err err;
+        cxm_err_clear(&err);
+        if (engine_report(rd->e, &q, &doc, &err) ||
+            !json_equal(json_object_get(doc, "rows"), json_object_get(rd->want[w], "rows")))
+            rd->wrong++;
+        json_decref(doc);
+    }
+    return NULL;
+}
+
+Test(report_fast, concurrent_reports_share_the_class_cache, .init = fx_setup,
+     .fini = fx_teardown, .timeout = 120)
+{
+    struct engine *e = fx_open(true);
+    json_t *a = customers(0x51ed27a3c1b9e4f7ull, false);
+    fx_ingest(e, a, 1780000000);
+    json_decref(a);
+    a = answers(6000, 0x9e3779b97f4a7c15ull, 0);
+    fx_ingest(e, a, 1780000000);
+    json_decref(a);
+    json_t *want[3];
+    for (int w = 0; w < 3; w++) {
+        struct report_query q = {.metric = "csat", .by = "touchpoint",
+                                 .where = shared_wheres[w], .to = INT64_MAX, .rows = true};
+        want[w] = report(e, &q);
+        cr_assert(json_array_size(json_object_get(want[w], "rows")) > 0);
+    }
+    struct reader rd[3];
+    pthread_t t[3];
+    for (int k = 0; k < 3; k++) {
+        rd[k] = (struct reader){.e = e, .first = k, .want = want};
+        cr_assert_eq(pthread_create(&t[k], NULL, reader_run, &rd[k]), 0);
+    }
+    for (int k = 0; k < 3; k++) {
+        pthread_join(t[k], NULL);
+        cr_assert_eq(rd[k].wrong, 0, "reader %d: %d answers differ", k, rd[k].wrong);
+    }
+    /* a changed attribute is seen by the next report */
+    json_t *c = json_pack("[{s:s, s:s, s:s, s:i}]", "type", "customer", "email", "c0@x.io",
+                          "country", "US", "birth_year", 1995);
+    fx_ingest(e, c, 1780000000);
+    json_decref(c);
+    for (int w = 0; w < 3; w++) {
+        struct report_query q = {.metric = "csat", .by = "touchpoint",
+                                 .where = shared_wheres[w], .to = INT64_MAX};
+        json_t *fast = report(e, &q);
+        q.rows = true;
+        json_t *rows = report(e, &q);
+        cr_assert(json_equal(fast, rows), "where %s after a change", shared_wheres[w]);
+        json_decref(fast);
+        json_decref(rows);
+        json_decref(want[w]);
     }
     engine_close(e);
 }
