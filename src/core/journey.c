@@ -208,35 +208,6 @@ void funnel_summarise(const struct funnel *f, const struct jevent *ep, size_t n,
     out->converted = done;
 }
 
-int funnel_add_packed(struct funnel *f, uint64_t reached, uint64_t converted,
-                      const uint32_t *time)
-{
-    int rc = CXM_OK;
-    f->episodes++;
-    uint64_t all = f->nstages == 64 ? UINT64_MAX : (UINT64_C(1) << f->nstages) - 1;
-    reached &= all;
-    if (reached) {
-        /* reached_or_beyond: every position up to the furthest reached */
-        int top = 63 - __builtin_clzll(reached);
-        for (int k = 0; k <= top; k++)
-            f->beyond[k]++;
-        for (uint64_t r = reached; r; r &= r - 1)
-            f->reached[__builtin_ctzll(r)]++;
-    }
-    for (uint64_t c = converted & all; c; c &= c - 1) {
-        int k = __builtin_ctzll(c);
-        f->converted[k]++;
-        struct times *t = &f->t[k];
-        if (t->n == t->cap && cxm_grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v)) {
-            rc = CXM_ENOMEM;
-            time++;
-            continue;
-        }
-        t->v[t->n++] = *time++;
-    }
-    return rc;
-}
-
 int funnel_add_counts(struct funnel *f, uint64_t reached, uint64_t converted, uint64_t n)
 {
     uint64_t all = f->nstages == 64 ? UINT64_MAX : (UINT64_C(1) << f->nstages) - 1;
@@ -268,11 +239,14 @@ int funnel_add_times(struct funnel *f, size_t k, const uint32_t *time, size_t n)
 
 int funnel_add_ep(struct funnel *f, const struct funnel_ep *s)
 {
-    uint32_t packed[JOURNEY_MAX_STAGES];
-    size_t n = 0;
-    for (uint64_t c = s->converted; c; c &= c - 1)
-        packed[n++] = s->time[__builtin_ctzll(c)];
-    return funnel_add_packed(f, s->reached, s->converted, packed);
+    int rc = funnel_add_counts(f, s->reached, s->converted, 1);
+    uint64_t all = f->nstages == 64 ? UINT64_MAX : (UINT64_C(1) << f->nstages) - 1;
+    for (uint64_t c = s->converted & all; c; c &= c - 1) {
+        int k = __builtin_ctzll(c);
+        int rt = funnel_add_times(f, (size_t)k, &s->time[k], 1);
+        rc = rc ? rc : rt;
+    }
+    return rc;
 }
 
 int funnel_add(struct funnel *f, const struct jevent *ep, size_t n)

@@ -78,10 +78,6 @@ struct funnel_ep {
 void funnel_summarise(const struct funnel *f, const struct jevent *ep, size_t n,
                       struct funnel_ep *out);
 int funnel_add_ep(struct funnel *f, const struct funnel_ep *s);
-/* The same with the times packed: one for each converted bit, lowest
- * position first. */
-int funnel_add_packed(struct funnel *f, uint64_t reached, uint64_t converted,
-                      const uint32_t *time);
 /* The same in bulk: n episodes with these positions reached and
  * converted, their conversion times added apart (funnel_add_times: n
  * times at position k). CXM_OK; funnel_add_times CXM_EINVAL (k out of the
