@@ -2531,6 +2531,27 @@ static int fast_block_year(const struct fastf *ff, const struct fcols *fc, size_
     return y0 == y1 ? y0 : -1;
 }
 
+/* Row i's cell in the dense table: its dimensions' codes (the period's
+ * bucket only when ok, since a row outside the period has none). */
+static inline size_t fast_cell(const struct run *r, const struct dense *dn,
+                               const uint16_t *const *col, int nd, const struct fcols *fc,
+                               size_t i, int64_t ts, bool ok)
+{
+    size_t cell = 0;
+    for (int k = 0; k < nd; k++) {
+        size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
+                   : ok ? dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0] : 0;
+        cell += dn->stride[k] * v;
+    }
+    return cell;
+}
+
+/* Counts score s in cell: by integer score, 11 for none. */
+static inline void fast_count(uint32_t *cnt, size_t cell, float s)
+{
+    cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+}
+
 /* fast_feedback's pass over the blocks of one part. The kind and the
  * period are tested without branches (rows of other kinds are interleaved
  * at random): a row that does not count goes to a spare cell. */
@@ -2565,12 +2586,8 @@ static void *fast_feedback_part(void *arg)
         /* no filter, no period dimension, every row in the period: the
          * kind alone decides (the commonest dashboard shape) */
         for (; !ff->any && inside && r->time_dim < 0 && i < end; i++) {
-            size_t cell = 0;
-            for (int k = 0; k < nd; k++)
-                cell += dn->stride[k] * (col[k] ? col[k][i] : fc->kind[i]);
-            cell = !want || fc->kind[i] == want ? cell : spare;
-            float s = fc->score[i];
-            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+            size_t cell = fast_cell(r, dn, col, nd, fc, i, 0, true);
+            fast_count(cnt, !want || fc->kind[i] == want ? cell : spare, fc->score[i]);
         }
         /* a filter on the customer alone: a byte per node, no branch; in
          * a block of the period within one year, that year's bit */
@@ -2579,15 +2596,8 @@ static void *fast_feedback_part(void *arg)
             __builtin_prefetch(&ff->ymask[fc->cust[i + FAST_AHEAD < end ? i + FAST_AHEAD : i]]);
             int64_t ts = fc->ts[i];
             bool ok = (!want || fc->kind[i] == want) & (ff->ymask[fc->cust[i]] >> yb & 1);
-            size_t cell = 0;
-            for (int k = 0; k < nd; k++) {
-                size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
-                           : ok ? dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0] : 0;
-                cell += dn->stride[k] * v;
-            }
-            cell = ok ? cell : spare;
-            float s = fc->score[i];
-            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+            size_t cell = fast_cell(r, dn, col, nd, fc, i, ts, ok);
+            fast_count(cnt, ok ? cell : spare, fc->score[i]);
         }
         for (; ff->ymask && i < end; i++) {
             __builtin_prefetch(&ff->ymask[fc->cust[i + FAST_AHEAD < end ? i + FAST_AHEAD : i]]);
@@ -2595,15 +2605,8 @@ static void *fast_feedback_part(void *arg)
             bool ok = (!want || fc->kind[i] == want) & (ts >= q->from) & (ts < q->to);
             size_t y = ok && ff->ages ? ff->day_year[ts / 86400 - ff->day0] : 0;
             ok &= ff->ymask[fc->cust[i]] >> y & 1;
-            size_t cell = 0;
-            for (int k = 0; k < nd; k++) {
-                size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
-                           : ok ? dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0] : 0;
-                cell += dn->stride[k] * v;
-            }
-            cell = ok ? cell : spare;
-            float s = fc->score[i];
-            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+            size_t cell = fast_cell(r, dn, col, nd, fc, i, ts, ok);
+            fast_count(cnt, ok ? cell : spare, fc->score[i]);
         }
         for (; ff->any && i < end; i++) {
             /* with a filter, most rows stop at a test: branches pay */
@@ -2614,27 +2617,13 @@ static void *fast_feedback_part(void *arg)
             int64_t ts = fc->ts[i];
             if (ts < q->from || ts >= q->to || !fast_pass(ff, fc, i))
                 continue;
-            size_t cell = 0;
-            for (int k = 0; k < nd; k++) {
-                size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
-                           : dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0];
-                cell += dn->stride[k] * v;
-            }
-            float s = fc->score[i];
-            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+            fast_count(cnt, fast_cell(r, dn, col, nd, fc, i, ts, true), fc->score[i]);
         }
         for (; i < end; i++) {
             int64_t ts = fc->ts[i];
             bool ok = (!want || fc->kind[i] == want) & (ts >= q->from) & (ts < q->to);
-            size_t cell = 0;
-            for (int k = 0; k < nd; k++) {
-                size_t v = col[k] ? col[k][i] : k != r->time_dim ? fc->kind[i]
-                           : ok ? dn->day_bucket[(ts + r->fixed) / 86400 - dn->day0] : 0;
-                cell += dn->stride[k] * v;
-            }
-            cell = ok ? cell : spare;
-            float s = fc->score[i];
-            cnt[cell * FAST_SCORES + (s > -1.0f && s < 11.0f ? (size_t)s : 11)]++;
+            size_t cell = fast_cell(r, dn, col, nd, fc, i, ts, ok);
+            fast_count(cnt, ok ? cell : spare, fc->score[i]);
         }
     }
     return NULL;
