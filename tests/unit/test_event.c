@@ -131,3 +131,25 @@ Test(event, size_limits_hold)
     strcpy(idj + n + 300, "\",\"email\":\"a@x.io\"}");
     bad(idj, "crm", "limit");
 }
+
+Test(event, the_first_bad_key_in_record_order_is_named)
+{
+    /* sku is a known name (an item's) but no interaction field */
+    bad("{\"type\":\"interaction\",\"email\":\"a@x.io\",\"sku\":1,\"colour\":2}", "sku", "unknown field 'sku'");
+    bad("{\"type\":\"interaction\",\"email\":\"a@x.io\",\"colour\":2,\"sku\":1}", "colour", "unknown field 'colour'");
+    bad("{\"colour\":2,\"type\":\"order\",\"name\":\"x\"}", "colour", "for an order record");
+    bad("{\"type\":\"customer\",\"name\":\"x\",\"channel\":\"web\",\"colour\":2}", "channel", "for a customer record");
+}
+
+Test(event, every_field_name_has_its_index)
+{
+    for (int f = 0; f < EVF_COUNT; f++) {
+        const char *name = evfield_name((enum evfield)f);
+        cr_assert_eq(evfield_lookup(name, strlen(name)), f, "%s", name);
+    }
+    cr_assert_eq(evfield_lookup("types", 5), -1);
+    cr_assert_eq(evfield_lookup("typ", 3), -1);
+    cr_assert_eq(evfield_lookup("", 0), -1);
+    cr_assert_eq(evfield_lookup("customer_ids", 12), -1);
+    cr_assert_eq(evfield_lookup("type\0", 5), -1);
+}
