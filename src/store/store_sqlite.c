@@ -1,7 +1,9 @@
 /* store_sqlite.c - SQLite backend. One write connection used by the
  * engine's single writer thread; one read connection (behind a mutex) for
  * the few reads that come from request threads: texts and API keys. WAL
- * lets both run at once. */
+ * lets both run at once. A third connection, on its own thread, copies the
+ * WAL back into the database (checkpoints), so that the writer never
+ * waits for that copy and its fsync. */
 #include "store/store_sqlite.h"
 
 #include "cxm_limits.h"
@@ -235,11 +237,24 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCHEDULE_SET] = "UPDATE survey_schedule SET status = ?2 WHERE id = ?1",
 };
 
+/* WAL pages past which the checkpointer copies them back (SQLite's own
+ * automatic checkpoint uses the same number), and past which it makes
+ * the writer wait for a checkpoint that lets the WAL start over, so the
+ * file stays bounded under a writer that never pauses. */
+#define CKPT_PAGES 1000
+#define CKPT_RESTART_PAGES (16 * CKPT_PAGES)
+
 struct sq {
     struct store base;
     sqlite3 *db;            /* writer connection */
     sqlite3 *rdb;           /* reader connection, guarded by rlock */
     pthread_mutex_t rlock;
+    sqlite3 *cdb;           /* checkpoint connection, its thread's alone */
+    pthread_t ckpt;
+    pthread_mutex_t cmu;    /* guards wal_pages, stopping */
+    pthread_cond_t ccv;
+    int wal_pages;          /* WAL size the writer last reported */
+    bool ckpt_running, stopping;
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *get_text, *find_key, *search;
     sqlite3_stmt *get_eid[3];        /* interaction, feedback, orders */
@@ -268,6 +283,18 @@ static int step_done(struct sq *q, sqlite3_stmt *st, struct cxm_err *err,
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(q->db, err, what);
+    return CXM_OK;
+}
+
+/* step_done for the statements that bind every parameter on each use:
+ * clearing the bindings would cost about a fifth of a row's insert. */
+static int step_row(struct sq *q, sqlite3_stmt *st, struct cxm_err *err,
+                    const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return sq_fail(q->db, err, what);
     return CXM_OK;
@@ -507,6 +534,8 @@ static int sq_put_customer(struct store *s, const struct store_customer *c,
     bind_text(st, 5, c->name);
     if (c->birth_year)
         sqlite3_bind_int(st, 6, c->birth_year);
+    else
+        sqlite3_bind_null(st, 6);
     bind_text(st, 7, c->gender);
     bind_text(st, 8, c->country);
     bind_text(st, 9, c->city);
@@ -515,7 +544,7 @@ static int sq_put_customer(struct store *s, const struct store_customer *c,
     bind_tri(st, 12, c->consent_surveys);
     bind_tri(st, 13, c->consent_personalisation);
     bind_text(st, 14, c->attributes);
-    return step_done(q, st, err, "customer");
+    return step_row(q, st, err, "customer");
 }
 
 static int sq_put_identity(struct store *s, const struct store_identity *i,
@@ -527,7 +556,7 @@ static int sq_put_identity(struct store *s, const struct store_identity *i,
     bind_text(st, 2, i->value);
     sqlite3_bind_int64(st, 3, i->customer);
     sqlite3_bind_int64(st, 4, i->seq);
-    return step_done(q, st, err, "identity");
+    return step_row(q, st, err, "identity");
 }
 
 static int sq_put_merge(struct store *s, const struct store_merge *m,
@@ -638,11 +667,13 @@ static int sq_put_interaction(struct store *s, const struct store_interaction *r
     bind_code(st, 9, r->outcome);
     if (r->duration >= 0)
         sqlite3_bind_int64(st, 10, r->duration);
+    else
+        sqlite3_bind_null(st, 10);
     bind_real(st, 11, r->value);
     bind_text(st, 12, r->event_id);
     sqlite3_bind_int(st, 13, r->text != NULL);
     bind_scores(st, 14, r->text ? r->sc : NULL);
-    int rc = step_done(q, st, err, "interaction");
+    int rc = step_row(q, st, err, "interaction");
     return rc ? rc : put_text(q, r->seq, r->text, err);
 }
 
@@ -664,7 +695,7 @@ static int sq_put_feedback(struct store *s, const struct store_feedback *r,
     bind_text(st, 11, r->event_id);
     sqlite3_bind_int(st, 12, r->comment != NULL);
     bind_scores(st, 13, r->comment ? r->sc : NULL);
-    int rc = step_done(q, st, err, "feedback");
+    int rc = step_row(q, st, err, "feedback");
     return rc ? rc : put_text(q, r->seq, r->comment, err);
 }
 
@@ -1912,9 +1943,84 @@ static int sq_count_keys(struct store *s, int64_t *n, struct cxm_err *err)
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* ---- checkpoints --------------------------------------------------------- */
+
+/* Runs in the writer after each commit, with the WAL's size in pages. */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    struct sq *q = ctx;
+    if (pages >= CKPT_RESTART_PAGES) {
+        /* The checkpointer cannot keep up, or a reader holds an old
+         * snapshot: copy everything and start the WAL over, waiting (the
+         * busy timeout) for readers to move on. */
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        return SQLITE_OK;
+    }
+    if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&q->cmu);
+        q->wal_pages = pages;
+        pthread_cond_signal(&q->ccv);
+        pthread_mutex_unlock(&q->cmu);
+    }
+    return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+    struct sq *q = arg;
+    pthread_mutex_lock(&q->cmu);
+    for (;;) {
+        while (!q->stopping && q->wal_pages < CKPT_PAGES)
+            pthread_cond_wait(&q->ccv, &q->cmu);
+        if (q->stopping)
+            break;
+        q->wal_pages = 0;
+        pthread_mutex_unlock(&q->cmu);
+        /* PASSIVE copies what no reader still needs and never waits: a
+         * busy or partial checkpoint is finished by the next one. */
+        sqlite3_wal_checkpoint_v2(q->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&q->cmu);
+    }
+    pthread_mutex_unlock(&q->cmu);
+    return NULL;
+}
+
+/* Takes checkpoints off the writer: its automatic checkpoint is turned
+ * off and a connection of our own does them on its thread. */
+static int start_checkpointer(struct sq *q, const char *path, enum store_sync sync,
+                              struct cxm_err *err)
+{
+    int rc = open_db(path, SQLITE_OPEN_READWRITE, &q->cdb, err);
+    if (!rc)
+        rc = configure(q->cdb, sync, err);
+    if (rc)
+        return rc;
+    if (pthread_create(&q->ckpt, NULL, ckpt_main, q))
+        return cxm_err_set(err, CXM_ENOMEM, "cannot start the checkpoint thread");
+    q->ckpt_running = true;
+    sqlite3_wal_hook(q->db, wal_hook, q);   /* replaces the automatic checkpoint */
+    return CXM_OK;
+}
+
+static void stop_checkpointer(struct sq *q)
+{
+    if (q->ckpt_running) {
+        sqlite3_wal_hook(q->db, NULL, NULL);
+        pthread_mutex_lock(&q->cmu);
+        q->stopping = true;
+        pthread_cond_signal(&q->ccv);
+        pthread_mutex_unlock(&q->cmu);
+        pthread_join(q->ckpt, NULL);
+        q->ckpt_running = false;
+    }
+    sqlite3_close(q->cdb);
+    q->cdb = NULL;
+}
+
 static void sq_close(struct store *s)
 {
     struct sq *q = Q(s);
+    stop_checkpointer(q);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(q->st[i]);
     sqlite3_finalize(q->get_text);
@@ -1923,8 +2029,10 @@ static void sq_close(struct store *s)
     for (int i = 0; i < 3; i++)
         sqlite3_finalize(q->get_eid[i]);
     sqlite3_close(q->rdb);
-    sqlite3_close(q->db);
+    sqlite3_close(q->db);   /* the last connection: checkpoints, removes the WAL */
     pthread_mutex_destroy(&q->rlock);
+    pthread_mutex_destroy(&q->cmu);
+    pthread_cond_destroy(&q->ccv);
     free(q);
 }
 
@@ -2011,6 +2119,8 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
     }
     q->base.ops = &sqlite_ops;
     pthread_mutex_init(&q->rlock, NULL);
+    pthread_mutex_init(&q->cmu, NULL);
+    pthread_cond_init(&q->ccv, NULL);
     int flags = o->readonly ? SQLITE_OPEN_READONLY
                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = open_db(path, flags, &q->db, err);
@@ -2029,6 +2139,8 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
     }
     if (!rc)
         rc = read_last_seq(q->db, &q->base.last_seq, err);
+    if (!rc && !o->readonly)
+        rc = start_checkpointer(q, path, o->sync, err);
     if (!rc)
         rc = open_db(path, SQLITE_OPEN_READONLY, &q->rdb, err);
     if (!rc)
