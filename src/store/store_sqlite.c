@@ -244,6 +244,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define CKPT_PAGES 1000
 #define CKPT_RESTART_PAGES (16 * CKPT_PAGES)
 
+/* Interactions and feedback are inserted ROWS_AT_ONCE rows a statement:
+ * one statement's fixed cost spread over many rows (a sixth of a row's
+ * insert here). Rows wait in the store until a batch is full or the
+ * transaction is committed; every statement that reads or changes these
+ * tables on the writer connection flushes them first. */
+#define ROWS_AT_ONCE 32
+
 struct sq {
     struct store base;
     sqlite3 *db;            /* writer connection */
@@ -258,6 +265,10 @@ struct sq {
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *get_text, *find_key, *search;
     sqlite3_stmt *get_eid[3];        /* interaction, feedback, orders */
+    sqlite3_stmt *many_i, *many_f;   /* ROWS_AT_ONCE rows an INSERT */
+    struct store_interaction ibuf[ROWS_AT_ONCE];   /* rows waiting */
+    struct store_feedback fbuf[ROWS_AT_ONCE];
+    size_t ni, nf;
 };
 
 static int sq_fail(sqlite3 *db, struct cxm_err *err, const char *what)
@@ -476,11 +487,16 @@ static int sq_set_sync(struct store *s, enum store_sync sync, struct cxm_err *er
     return exec(Q(s)->db, sql[sync], err);
 }
 
+static int flush_rows(struct sq *q, struct cxm_err *err);
+
 static int sq_commit(struct store *s, int64_t last_seq, struct cxm_err *err)
 {
     struct sq *q = Q(s);
+    int rc = flush_rows(q, err);
+    if (rc)
+        return rc;
     sqlite3_bind_int64(q->st[ST_META_SEQ], 1, last_seq);
-    int rc = step_done(q, q->st[ST_META_SEQ], err, "meta");
+    rc = step_done(q, q->st[ST_META_SEQ], err, "meta");
     if (!rc)
         rc = step_done(q, q->st[ST_COMMIT], err, "commit");
     if (rc)
@@ -492,6 +508,7 @@ static int sq_commit(struct store *s, int64_t last_seq, struct cxm_err *err)
 static void sq_rollback(struct store *s)
 {
     struct sq *q = Q(s);
+    q->ni = q->nf = 0;   /* rows not inserted yet go with the rest */
     if (!sqlite3_get_autocommit(q->db))
         step_done(q, q->st[ST_ROLLBACK], NULL, "rollback");
 }
@@ -651,52 +668,129 @@ static const struct text_scores *col_scores(sqlite3_stmt *st, int i, struct text
     return sc;
 }
 
+#define I_COLS 16
+#define F_COLS 15
+
+static void bind_interaction(sqlite3_stmt *st, int b, const struct store_interaction *r)
+{
+    sqlite3_bind_int64(st, b + 1, r->seq);
+    sqlite3_bind_int64(st, b + 2, r->ts);
+    sqlite3_bind_int64(st, b + 3, r->customer);
+    bind_code(st, b + 4, r->channel);
+    bind_code(st, b + 5, r->touchpoint);
+    bind_code(st, b + 6, r->stage);
+    bind_code(st, b + 7, r->kind);
+    bind_code(st, b + 8, r->agent);
+    bind_code(st, b + 9, r->outcome);
+    if (r->duration >= 0)
+        sqlite3_bind_int64(st, b + 10, r->duration);
+    else
+        sqlite3_bind_null(st, b + 10);
+    bind_real(st, b + 11, r->value);
+    bind_text(st, b + 12, r->event_id);
+    sqlite3_bind_int(st, b + 13, r->text != NULL);
+    bind_scores(st, b + 14, r->text ? r->sc : NULL);
+}
+
+static void bind_feedback(sqlite3_stmt *st, int b, const struct store_feedback *r)
+{
+    sqlite3_bind_int64(st, b + 1, r->seq);
+    sqlite3_bind_int64(st, b + 2, r->ts);
+    sqlite3_bind_int64(st, b + 3, r->customer);
+    sqlite3_bind_int(st, b + 4, r->kind);
+    bind_real(st, b + 5, r->score);
+    bind_code(st, b + 6, r->survey);
+    bind_code(st, b + 7, r->channel);
+    bind_code(st, b + 8, r->touchpoint);
+    bind_code(st, b + 9, r->stage);
+    bind_code(st, b + 10, r->agent);
+    bind_text(st, b + 11, r->event_id);
+    sqlite3_bind_int(st, b + 12, r->comment != NULL);
+    bind_scores(st, b + 13, r->comment ? r->sc : NULL);
+}
+
+/* Inserts the waiting rows: full batches with the many-row statement, a
+ * remainder row by row. */
+static int flush_rows(struct sq *q, struct cxm_err *err)
+{
+    int rc = CXM_OK;
+    if (q->ni) {
+        sqlite3_stmt *st = q->ni == ROWS_AT_ONCE ? q->many_i : q->st[ST_INTERACTION];
+        if (st == q->many_i) {
+            for (size_t k = 0; k < q->ni; k++)
+                bind_interaction(st, (int)k * I_COLS, &q->ibuf[k]);
+            rc = step_row(q, st, err, "interaction");
+        }
+        for (size_t k = 0; !rc && st != q->many_i && k < q->ni; k++) {
+            bind_interaction(st, 0, &q->ibuf[k]);
+            rc = step_row(q, st, err, "interaction");
+        }
+        q->ni = 0;
+    }
+    if (!rc && q->nf) {
+        sqlite3_stmt *st = q->nf == ROWS_AT_ONCE ? q->many_f : q->st[ST_FEEDBACK];
+        if (st == q->many_f) {
+            for (size_t k = 0; k < q->nf; k++)
+                bind_feedback(st, (int)k * F_COLS, &q->fbuf[k]);
+            rc = step_row(q, st, err, "feedback");
+        }
+        for (size_t k = 0; !rc && st != q->many_f && k < q->nf; k++) {
+            bind_feedback(st, 0, &q->fbuf[k]);
+            rc = step_row(q, st, err, "feedback");
+        }
+    }
+    q->ni = q->nf = 0;
+    return rc;
+}
+
 static int sq_put_interaction(struct store *s, const struct store_interaction *r,
                               struct cxm_err *err)
 {
     struct sq *q = Q(s);
-    sqlite3_stmt *st = q->st[ST_INTERACTION];
-    sqlite3_bind_int64(st, 1, r->seq);
-    sqlite3_bind_int64(st, 2, r->ts);
-    sqlite3_bind_int64(st, 3, r->customer);
-    bind_code(st, 4, r->channel);
-    bind_code(st, 5, r->touchpoint);
-    bind_code(st, 6, r->stage);
-    bind_code(st, 7, r->kind);
-    bind_code(st, 8, r->agent);
-    bind_code(st, 9, r->outcome);
-    if (r->duration >= 0)
-        sqlite3_bind_int64(st, 10, r->duration);
-    else
-        sqlite3_bind_null(st, 10);
-    bind_real(st, 11, r->value);
-    bind_text(st, 12, r->event_id);
-    sqlite3_bind_int(st, 13, r->text != NULL);
-    bind_scores(st, 14, r->text ? r->sc : NULL);
-    int rc = step_row(q, st, err, "interaction");
-    return rc ? rc : put_text(q, r->seq, r->text, err);
+    int rc = put_text(q, r->seq, r->text, err);
+    if (rc)
+        return rc;
+    q->ibuf[q->ni++] = *r;
+    return q->ni == ROWS_AT_ONCE ? flush_rows(q, err) : CXM_OK;
 }
 
 static int sq_put_feedback(struct store *s, const struct store_feedback *r,
                            struct cxm_err *err)
 {
     struct sq *q = Q(s);
-    sqlite3_stmt *st = q->st[ST_FEEDBACK];
-    sqlite3_bind_int64(st, 1, r->seq);
-    sqlite3_bind_int64(st, 2, r->ts);
-    sqlite3_bind_int64(st, 3, r->customer);
-    sqlite3_bind_int(st, 4, r->kind);
-    bind_real(st, 5, r->score);
-    bind_code(st, 6, r->survey);
-    bind_code(st, 7, r->channel);
-    bind_code(st, 8, r->touchpoint);
-    bind_code(st, 9, r->stage);
-    bind_code(st, 10, r->agent);
-    bind_text(st, 11, r->event_id);
-    sqlite3_bind_int(st, 12, r->comment != NULL);
-    bind_scores(st, 13, r->comment ? r->sc : NULL);
-    int rc = step_row(q, st, err, "feedback");
-    return rc ? rc : put_text(q, r->seq, r->comment, err);
+    int rc = put_text(q, r->seq, r->comment, err);
+    if (rc)
+        return rc;
+    q->fbuf[q->nf++] = *r;
+    return q->nf == ROWS_AT_ONCE ? flush_rows(q, err) : CXM_OK;
+}
+
+/* The many-row statements: stmt_sql's single-row INSERT with its VALUES
+ * group repeated. */
+static int prepare_many(struct sq *q, int single, sqlite3_stmt **out, struct cxm_err *err)
+{
+    const char *sql = stmt_sql[single];
+    const char *v = strstr(sql, " VALUES(");
+    if (!v)
+        return cxm_err_set(err, CXM_EINVAL, "no VALUES in %s", sql);
+    v += 7;   /* the group: "(?,...)" */
+    size_t head = (size_t)(v - sql), grp = strlen(v);
+    char *buf = cxm_malloc(head + ROWS_AT_ONCE * (grp + 1) + 1);
+    if (!buf)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    memcpy(buf, sql, head);
+    size_t n = head;
+    for (int k = 0; k < ROWS_AT_ONCE; k++) {
+        if (k)
+            buf[n++] = ',';
+        memcpy(buf + n, v, grp);
+        n += grp;
+    }
+    buf[n] = '\0';
+    int rc = sqlite3_prepare_v3(q->db, buf, (int)n + 1, SQLITE_PREPARE_PERSISTENT, out,
+                                NULL) != SQLITE_OK ? sq_fail(q->db, err, "prepare") : CXM_OK;
+    free(buf);
+    return rc;
 }
 
 static int sq_put_order(struct store *s, const struct store_order *r,
@@ -745,6 +839,9 @@ static int sq_put_benchmark(struct store *s, const struct store_benchmark *b,
 static int scan_query(struct sq *q, const char *sql, sqlite3_stmt **st,
                       struct cxm_err *err)
 {
+    int rc = flush_rows(q, err);
+    if (rc)
+        return rc;
     if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK)
         return sq_fail(q->db, err, "scan");
     return CXM_OK;
@@ -1447,6 +1544,9 @@ static int sq_set_text_scores(struct store *s, int64_t seq, const struct text_sc
                               struct cxm_err *err)
 {
     struct sq *q = Q(s);
+    int frc = flush_rows(q, err);
+    if (frc)
+        return frc;
     for (int k = 0; k < 2; k++) {
         sqlite3_stmt *st = q->st[k ? ST_SCORE_F : ST_SCORE_I];
         bind_scores(st, 1, sc);
@@ -1968,6 +2068,7 @@ static int wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
 static void *ckpt_main(void *arg)
 {
     struct sq *q = arg;
+    pthread_setname_np(pthread_self(), "cxm-checkpoint");
     pthread_mutex_lock(&q->cmu);
     for (;;) {
         while (!q->stopping && q->wal_pages < CKPT_PAGES)
@@ -2028,6 +2129,8 @@ static void sq_close(struct store *s)
     sqlite3_finalize(q->find_key);
     for (int i = 0; i < 3; i++)
         sqlite3_finalize(q->get_eid[i]);
+    sqlite3_finalize(q->many_i);
+    sqlite3_finalize(q->many_f);
     sqlite3_close(q->rdb);
     sqlite3_close(q->db);   /* the last connection: checkpoints, removes the WAL */
     pthread_mutex_destroy(&q->rlock);
@@ -2149,6 +2252,10 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
         if (sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &q->st[i], NULL) != SQLITE_OK)
             rc = sq_fail(q->db, err, stmt_sql[i]);
+    if (!rc && !o->readonly)
+        rc = prepare_many(q, ST_INTERACTION, &q->many_i, err);
+    if (!rc && !o->readonly)
+        rc = prepare_many(q, ST_FEEDBACK, &q->many_f, err);
     if (!rc && (sqlite3_prepare_v2(q->rdb, "SELECT body FROM text WHERE seq = ?",
                                    -1, &q->get_text, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(q->rdb, "SELECT role FROM api_key WHERE hash = ?",
