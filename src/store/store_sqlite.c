@@ -238,11 +238,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 
 /* WAL pages past which the checkpointer copies them back (SQLite's own
- * automatic checkpoint uses the same number), and past which it makes
- * the writer wait for a checkpoint that lets the WAL start over, so the
- * file stays bounded under a writer that never pauses. */
+ * automatic checkpoint uses the same number). The WAL starts over only
+ * when a write transaction begins with every frame copied, which a writer
+ * that never pauses rarely sees while the copy runs beside it; so past
+ * CKPT_RESTART_PAGES the writer finishes the copy itself and starts the
+ * WAL over: the file stays within about 16 MB. */
 #define CKPT_PAGES 1000
-#define CKPT_RESTART_PAGES (16 * CKPT_PAGES)
+#define CKPT_RESTART_PAGES (4 * CKPT_PAGES)
 
 /* Interactions and feedback are inserted ROWS_AT_ONCE rows a statement:
  * one statement's fixed cost spread over many rows (a sixth of a row's
@@ -258,9 +260,12 @@ struct sq {
     pthread_mutex_t rlock;
     sqlite3 *cdb;           /* checkpoint connection, its thread's alone */
     pthread_t ckpt;
-    pthread_mutex_t cmu;    /* guards wal_pages, stopping */
-    pthread_cond_t ccv;
+    pthread_mutex_t cmu;    /* guards wal_pages, ckpt_busy, writer_ckpt, stopping */
+    pthread_cond_t ccv;     /* to the checkpointer: work or stop */
+    pthread_cond_t cdone;   /* to the writer: a checkpoint finished */
     int wal_pages;          /* WAL size the writer last reported */
+    bool ckpt_busy;         /* the checkpointer is copying */
+    bool writer_ckpt;       /* the writer is: the checkpointer waits */
     bool ckpt_running, stopping;
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *get_text, *find_key, *search;
@@ -2050,13 +2055,19 @@ static int wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
 {
     struct sq *q = ctx;
     if (pages >= CKPT_RESTART_PAGES) {
-        /* The checkpointer cannot keep up, or a reader holds an old
-         * snapshot: copy everything and start the WAL over, waiting (the
-         * busy timeout) for readers to move on. */
+        /* Wait for the checkpointer's copy (no busy-wait sleeps), then
+         * copy the rest and let the next transaction start the WAL over. */
+        pthread_mutex_lock(&q->cmu);
+        q->writer_ckpt = true;
+        while (q->ckpt_busy)
+            pthread_cond_wait(&q->cdone, &q->cmu);
+        pthread_mutex_unlock(&q->cmu);
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-        return SQLITE_OK;
-    }
-    if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&q->cmu);
+        q->writer_ckpt = false;
+        q->wal_pages = 0;
+        pthread_mutex_unlock(&q->cmu);
+    } else if (pages >= CKPT_PAGES) {
         pthread_mutex_lock(&q->cmu);
         q->wal_pages = pages;
         pthread_cond_signal(&q->ccv);
@@ -2071,16 +2082,19 @@ static void *ckpt_main(void *arg)
     pthread_setname_np(pthread_self(), "cxm-checkpoint");
     pthread_mutex_lock(&q->cmu);
     for (;;) {
-        while (!q->stopping && q->wal_pages < CKPT_PAGES)
+        while (!q->stopping && (q->wal_pages < CKPT_PAGES || q->writer_ckpt))
             pthread_cond_wait(&q->ccv, &q->cmu);
         if (q->stopping)
             break;
         q->wal_pages = 0;
+        q->ckpt_busy = true;
         pthread_mutex_unlock(&q->cmu);
         /* PASSIVE copies what no reader still needs and never waits: a
          * busy or partial checkpoint is finished by the next one. */
         sqlite3_wal_checkpoint_v2(q->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&q->cmu);
+        q->ckpt_busy = false;
+        pthread_cond_broadcast(&q->cdone);
     }
     pthread_mutex_unlock(&q->cmu);
     return NULL;
@@ -2136,6 +2150,7 @@ static void sq_close(struct store *s)
     pthread_mutex_destroy(&q->rlock);
     pthread_mutex_destroy(&q->cmu);
     pthread_cond_destroy(&q->ccv);
+    pthread_cond_destroy(&q->cdone);
     free(q);
 }
 
@@ -2224,6 +2239,7 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
     pthread_mutex_init(&q->rlock, NULL);
     pthread_mutex_init(&q->cmu, NULL);
     pthread_cond_init(&q->ccv, NULL);
+    pthread_cond_init(&q->cdone, NULL);
     int flags = o->readonly ? SQLITE_OPEN_READONLY
                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = open_db(path, flags, &q->db, err);
