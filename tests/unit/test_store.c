@@ -72,15 +72,20 @@ Test(store, older_file_is_upgraded_and_keeps_its_data)
     cr_assert_eq(sql_int("SELECT version FROM schema_version"), 1);
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'identity_customer'"), 0);
     sql_exec("INSERT INTO customer(id, seq, created_ts, updated_seq) VALUES(1, 1, 0, 1);"
-             "INSERT INTO identity VALUES('email', 'a@x.io', 1, 2);"
-             "INSERT INTO meta VALUES('last_seq', 2);");
+             "INSERT INTO identity VALUES('email', 'a@x.io', 1, 3);"
+             "INSERT INTO identity VALUES('phone', '+441234', 1, 2);"
+             "INSERT INTO meta VALUES('last_seq', 3);");
     struct store *s = store_open(db, NULL, &err);
     cr_assert(s, "%s", err.msg);
-    cr_assert_eq(s->last_seq, 2);
+    cr_assert_eq(s->last_seq, 3);
     store_close(s);
     cr_assert_eq(sql_int("SELECT version FROM schema_version"), store_schema_version());
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'identity_customer'"), 1);
     cr_assert_eq(sql_int("SELECT customer FROM identity WHERE value = 'a@x.io'"), 1);
+    /* version 12 keeps identities in seq order, seq their key */
+    cr_assert_eq(sql_int("SELECT seq FROM identity WHERE value = 'a@x.io'"), 3);
+    cr_assert_eq(sql_int("SELECT rowid FROM identity WHERE kind = 'phone'"), 2);
+    cr_assert_eq(sql_int("SELECT count(*) FROM identity"), 2);
 }
 
 Test(store, newer_file_is_refused_with_a_clear_message)
