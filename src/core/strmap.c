@@ -93,18 +93,22 @@ static size_t find(const struct strmap *m, uint64_t h, const char *key,
 
 bool strmap_get(const struct strmap *m, const char *key, size_t len, uint32_t *val)
 {
+    return strmap_get_h(m, key, len, strmap_hash(key, len), val);
+}
+
+bool strmap_get_h(const struct strmap *m, const char *key, size_t len, uint64_t h,
+                  uint32_t *val)
+{
     bool found;
-    size_t i = find(m, strmap_hash(key, len), key, len, &found);
+    size_t i = find(m, h, key, len, &found);
     if (found && val)
         *val = m->slots[i].val;
     return found;
 }
 
-static int grow(struct strmap *m)
+/* Rehashes into ncap slots (a power of two holding every entry). */
+static int rehash(struct strmap *m, size_t ncap)
 {
-    size_t ncap;
-    if (!cxm_mul_size(m->cap, 2, &ncap))
-        return CXM_ENOMEM;
     struct slot *ns = calloc(ncap, sizeof *ns);
     if (!ns)
         return CXM_ENOMEM;
@@ -123,13 +127,34 @@ static int grow(struct strmap *m)
     return CXM_OK;
 }
 
+static int grow(struct strmap *m)
+{
+    size_t ncap;
+    if (!cxm_mul_size(m->cap, 2, &ncap))
+        return CXM_ENOMEM;
+    return rehash(m, ncap);
+}
+
+int strmap_reserve(struct strmap *m, size_t n)
+{
+    size_t ncap = m->cap;
+    while (n * 10 > ncap * 7)
+        if (!cxm_mul_size(ncap, 2, &ncap))
+            return CXM_ENOMEM;
+    return ncap == m->cap ? CXM_OK : rehash(m, ncap);
+}
+
 int strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val)
+{
+    return strmap_put_h(m, key, len, strmap_hash(key, len), val);
+}
+
+int strmap_put_h(struct strmap *m, const char *key, size_t len, uint64_t h, uint32_t val)
 {
     if (len > UINT32_MAX)
         return CXM_ETOOBIG;
     if ((m->count + 1) * 10 > m->cap * 7 && grow(m))
         return CXM_ENOMEM;
-    uint64_t h = strmap_hash(key, len);
     bool found;
     size_t i = find(m, h, key, len, &found);
     if (!found)

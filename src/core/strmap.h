@@ -17,6 +17,13 @@ size_t strmap_count(const struct strmap *m);
 bool strmap_get(const struct strmap *m, const char *key, size_t len, uint32_t *val);
 /* Inserts or replaces. key must outlive its entry. CXM_OK or CXM_ENOMEM. */
 int strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val);
+/* The same with the key's strmap_hash computed by the caller, who may
+ * use it for other tables too. */
+bool strmap_get_h(const struct strmap *m, const char *key, size_t len, uint64_t h,
+                  uint32_t *val);
+int strmap_put_h(struct strmap *m, const char *key, size_t len, uint64_t h, uint32_t val);
+/* Makes room for n entries without growing again. CXM_OK or CXM_ENOMEM. */
+int strmap_reserve(struct strmap *m, size_t n);
 /* Removes key; false when it was absent. */
 bool strmap_del(struct strmap *m, const char *key, size_t len);
 /* Bytes held by the table itself (not the keys). */

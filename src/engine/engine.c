@@ -39,7 +39,8 @@ struct pending {
 
 struct group {
     struct arena a;
-    struct strmap *ids;          /* "<kind><event id>" seen in this group */
+    struct strmap *ids[3];       /* ids of interactions, feedback, orders seen
+                                  * in this group (borrowed from the work) */
     struct pending *p;
     size_t np, cap;
     int64_t seq;                 /* last seq handed out */
@@ -338,27 +339,25 @@ int engine_plan_customer(struct engine *e, struct group *g, int64_t ts, uint32_t
 
 /* Whether an interaction, feedback or order with this id was stored
  * before: earlier in this group, or committed (the model's idset gives
- * candidate rows, the stored id confirms). Remembers it for the group. */
-static int seen_before(struct engine *e, struct group *g, int kind, const char *id,
-                       bool *dup, struct cxm_err *err)
+ * candidate rows, the stored id confirms). Remembers it for the group.
+ * One hash serves both tables. */
+static int seen_before(struct engine *e, struct group *g, size_t n, int kind,
+                       const char *id, bool *dup, struct cxm_err *err)
 {
     const struct model *m = e->m;
     size_t len = strlen(id);
-    char key[CXM_MAX_EVENT_ID + 2];
     if (len > CXM_MAX_EVENT_ID)
         return cxm_err_set(err, CXM_ETOOBIG, "event id too long");
-    key[0] = (char)('0' + kind);
-    memcpy(key + 1, id, len);
     *dup = false;
-    if (!g->ids && !(g->ids = strmap_new()))
+    int t = kind == IDK_INTERACTION ? 0 : kind == IDK_FEEDBACK ? 1 : 2;
+    if (!g->ids[t] && (!(g->ids[t] = strmap_new()) || strmap_reserve(g->ids[t], n)))
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
-    if (strmap_get(g->ids, key, len + 1, NULL)) {
+    uint64_t h = idset_hash(id, len);
+    if (strmap_get_h(g->ids[t], id, len, h, NULL)) {
         *dup = true;
         return CXM_OK;
     }
-    const struct idset *set = kind == IDK_INTERACTION ? &m->ids_i
-                              : kind == IDK_FEEDBACK  ? &m->ids_f : &m->ids_o;
-    uint64_t h = idset_hash(id, len);
+    const struct idset *set = t == 0 ? &m->ids_i : t == 1 ? &m->ids_f : &m->ids_o;
     size_t pos = 0;
     uint32_t row;
     while (!*dup && (row = idset_next(set, h, &pos))) {
@@ -375,8 +374,8 @@ static int seen_before(struct engine *e, struct group *g, int kind, const char *
     }
     if (*dup)
         return CXM_OK;
-    char *k = arena_strndup(&g->a, key, len + 1);
-    if (!k || strmap_put(g->ids, k, len + 1, 1))
+    /* the id stays alive with its work until the group is done */
+    if (strmap_put_h(g->ids[t], id, len, h, 1))
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
     return CXM_OK;
 }
@@ -517,7 +516,7 @@ static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,
             /* High-volume kinds use the in-memory index; the rest the
              * store's claim table. */
             if (k == IDK_INTERACTION || k == IDK_FEEDBACK || k == IDK_ORDER)
-                rc = seen_before(e, g, k, idem, &dup, err);
+                rc = seen_before(e, g, w->n - i, k, idem, &dup, err);
             else
                 rc = s->ops->claim(s, k, idem, g->seq + 1, &dup, err);
             if (rc)
@@ -810,7 +809,8 @@ static void process(struct engine *e, struct engine_work *batch)
     }
     free(g.p);
     free(g.touched);
-    strmap_free(g.ids);
+    for (int t = 0; t < 3; t++)
+        strmap_free(g.ids[t]);
     arena_free(&g.a);
 }
 
@@ -837,6 +837,7 @@ static void flush_log(struct engine *e)
 static void *writer_main(void *arg)
 {
     struct engine *e = arg;
+    pthread_setname_np(pthread_self(), "cxm-writer");   /* for top -H, perf */
     for (;;) {
         pthread_mutex_lock(&e->qlock);
         while (!e->qhead && !e->closing) {

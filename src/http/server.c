@@ -724,6 +724,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             dispatch(r);
             if (r->state == RS_DONE)
                 return send_reply(r);
+        } else if (cl && cxm_parse_i64(cl, &n) && n > 0 &&
+                   cxm_grow((void **)&r->body, &r->cap, (size_t)n + 1, 1)) {
+            return MHD_NO;   /* the announced body in one allocation, no copies */
         }
         return MHD_YES;
     }

@@ -1,7 +1,9 @@
 /* store_sqlite.c - SQLite backend. One write connection used by the
  * engine's single writer thread; one read connection (behind a mutex) for
  * the few reads that come from request threads: texts and API keys. WAL
- * lets both run at once. */
+ * lets both run at once. A third connection, on its own thread, copies the
+ * WAL back into the database (checkpoints), so that the writer never
+ * waits for that copy and its fsync. */
 #include "store/store_sqlite.h"
 
 #include "cxm_limits.h"
@@ -144,6 +146,18 @@ static const char *const migrations[] = {
     "  status TEXT NOT NULL, context TEXT, UNIQUE(survey, customer, source));",
     /* 11: the last characters of a key, so a list of keys can be told apart */
     "ALTER TABLE api_key ADD COLUMN hint TEXT;",
+    /* 12: identities in the order they were linked. A B-tree keyed by
+     * (kind, value) took each new identity at a random page: about 17 us
+     * an identity and most of a commit's WAL while customers arrive. The
+     * engine's in-memory map is what finds an identity (the single writer
+     * keeps them unique); replay reads them in seq order. */
+    "CREATE TABLE identity_by_seq(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+    "  value TEXT NOT NULL, customer INTEGER NOT NULL);"
+    "INSERT INTO identity_by_seq(seq, kind, value, customer)"
+    "  SELECT seq, kind, value, customer FROM identity ORDER BY seq;"
+    "DROP TABLE identity;"
+    "ALTER TABLE identity_by_seq RENAME TO identity;"
+    "CREATE INDEX identity_customer ON identity(customer);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -164,7 +178,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " language, consent_marketing, consent_surveys,"
                     " consent_personalisation, attributes)"
                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [ST_IDENTITY] = "INSERT OR REPLACE INTO identity(kind, value, customer, seq)"
+    [ST_IDENTITY] = "INSERT INTO identity(kind, value, customer, seq)"
                     " VALUES(?,?,?,?)",
     [ST_MERGE] = "INSERT INTO merge_log(seq, ts, parent, child, cause)"
                  " VALUES(?,?,?,?,?)",
@@ -235,14 +249,43 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCHEDULE_SET] = "UPDATE survey_schedule SET status = ?2 WHERE id = ?1",
 };
 
+/* WAL pages past which the checkpointer copies them back (SQLite's own
+ * automatic checkpoint uses the same number). The WAL starts over only
+ * when a write transaction begins with every frame copied, which a writer
+ * that never pauses rarely sees while the copy runs beside it; so past
+ * CKPT_RESTART_PAGES the writer finishes the copy itself and starts the
+ * WAL over: the file stays within about 16 MB. */
+#define CKPT_PAGES 1000
+#define CKPT_RESTART_PAGES (4 * CKPT_PAGES)
+
+/* Interactions and feedback are inserted ROWS_AT_ONCE rows a statement:
+ * one statement's fixed cost spread over many rows (a sixth of a row's
+ * insert here). Rows wait in the store until a batch is full or the
+ * transaction is committed; every statement that reads or changes these
+ * tables on the writer connection flushes them first. */
+#define ROWS_AT_ONCE 32
+
 struct sq {
     struct store base;
     sqlite3 *db;            /* writer connection */
     sqlite3 *rdb;           /* reader connection, guarded by rlock */
     pthread_mutex_t rlock;
+    sqlite3 *cdb;           /* checkpoint connection, its thread's alone */
+    pthread_t ckpt;
+    pthread_mutex_t cmu;    /* guards wal_pages, ckpt_busy, writer_ckpt, stopping */
+    pthread_cond_t ccv;     /* to the checkpointer: work or stop */
+    pthread_cond_t cdone;   /* to the writer: a checkpoint finished */
+    int wal_pages;          /* WAL size the writer last reported */
+    bool ckpt_busy;         /* the checkpointer is copying */
+    bool writer_ckpt;       /* the writer is: the checkpointer waits */
+    bool ckpt_running, stopping;
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *get_text, *find_key, *search;
     sqlite3_stmt *get_eid[3];        /* interaction, feedback, orders */
+    sqlite3_stmt *many_i, *many_f;   /* ROWS_AT_ONCE rows an INSERT */
+    struct store_interaction ibuf[ROWS_AT_ONCE];   /* rows waiting */
+    struct store_feedback fbuf[ROWS_AT_ONCE];
+    size_t ni, nf;
 };
 
 static int sq_fail(sqlite3 *db, struct cxm_err *err, const char *what)
@@ -268,6 +311,18 @@ static int step_done(struct sq *q, sqlite3_stmt *st, struct cxm_err *err,
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(q->db, err, what);
+    return CXM_OK;
+}
+
+/* step_done for the statements that bind every parameter on each use:
+ * clearing the bindings would cost about a fifth of a row's insert. */
+static int step_row(struct sq *q, sqlite3_stmt *st, struct cxm_err *err,
+                    const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return sq_fail(q->db, err, what);
     return CXM_OK;
@@ -449,11 +504,16 @@ static int sq_set_sync(struct store *s, enum store_sync sync, struct cxm_err *er
     return exec(Q(s)->db, sql[sync], err);
 }
 
+static int flush_rows(struct sq *q, struct cxm_err *err);
+
 static int sq_commit(struct store *s, int64_t last_seq, struct cxm_err *err)
 {
     struct sq *q = Q(s);
+    int rc = flush_rows(q, err);
+    if (rc)
+        return rc;
     sqlite3_bind_int64(q->st[ST_META_SEQ], 1, last_seq);
-    int rc = step_done(q, q->st[ST_META_SEQ], err, "meta");
+    rc = step_done(q, q->st[ST_META_SEQ], err, "meta");
     if (!rc)
         rc = step_done(q, q->st[ST_COMMIT], err, "commit");
     if (rc)
@@ -465,6 +525,7 @@ static int sq_commit(struct store *s, int64_t last_seq, struct cxm_err *err)
 static void sq_rollback(struct store *s)
 {
     struct sq *q = Q(s);
+    q->ni = q->nf = 0;   /* rows not inserted yet go with the rest */
     if (!sqlite3_get_autocommit(q->db))
         step_done(q, q->st[ST_ROLLBACK], NULL, "rollback");
 }
@@ -507,6 +568,8 @@ static int sq_put_customer(struct store *s, const struct store_customer *c,
     bind_text(st, 5, c->name);
     if (c->birth_year)
         sqlite3_bind_int(st, 6, c->birth_year);
+    else
+        sqlite3_bind_null(st, 6);
     bind_text(st, 7, c->gender);
     bind_text(st, 8, c->country);
     bind_text(st, 9, c->city);
@@ -515,7 +578,7 @@ static int sq_put_customer(struct store *s, const struct store_customer *c,
     bind_tri(st, 12, c->consent_surveys);
     bind_tri(st, 13, c->consent_personalisation);
     bind_text(st, 14, c->attributes);
-    return step_done(q, st, err, "customer");
+    return step_row(q, st, err, "customer");
 }
 
 static int sq_put_identity(struct store *s, const struct store_identity *i,
@@ -527,7 +590,7 @@ static int sq_put_identity(struct store *s, const struct store_identity *i,
     bind_text(st, 2, i->value);
     sqlite3_bind_int64(st, 3, i->customer);
     sqlite3_bind_int64(st, 4, i->seq);
-    return step_done(q, st, err, "identity");
+    return step_row(q, st, err, "identity");
 }
 
 static int sq_put_merge(struct store *s, const struct store_merge *m,
@@ -622,50 +685,129 @@ static const struct text_scores *col_scores(sqlite3_stmt *st, int i, struct text
     return sc;
 }
 
+#define I_COLS 16
+#define F_COLS 15
+
+static void bind_interaction(sqlite3_stmt *st, int b, const struct store_interaction *r)
+{
+    sqlite3_bind_int64(st, b + 1, r->seq);
+    sqlite3_bind_int64(st, b + 2, r->ts);
+    sqlite3_bind_int64(st, b + 3, r->customer);
+    bind_code(st, b + 4, r->channel);
+    bind_code(st, b + 5, r->touchpoint);
+    bind_code(st, b + 6, r->stage);
+    bind_code(st, b + 7, r->kind);
+    bind_code(st, b + 8, r->agent);
+    bind_code(st, b + 9, r->outcome);
+    if (r->duration >= 0)
+        sqlite3_bind_int64(st, b + 10, r->duration);
+    else
+        sqlite3_bind_null(st, b + 10);
+    bind_real(st, b + 11, r->value);
+    bind_text(st, b + 12, r->event_id);
+    sqlite3_bind_int(st, b + 13, r->text != NULL);
+    bind_scores(st, b + 14, r->text ? r->sc : NULL);
+}
+
+static void bind_feedback(sqlite3_stmt *st, int b, const struct store_feedback *r)
+{
+    sqlite3_bind_int64(st, b + 1, r->seq);
+    sqlite3_bind_int64(st, b + 2, r->ts);
+    sqlite3_bind_int64(st, b + 3, r->customer);
+    sqlite3_bind_int(st, b + 4, r->kind);
+    bind_real(st, b + 5, r->score);
+    bind_code(st, b + 6, r->survey);
+    bind_code(st, b + 7, r->channel);
+    bind_code(st, b + 8, r->touchpoint);
+    bind_code(st, b + 9, r->stage);
+    bind_code(st, b + 10, r->agent);
+    bind_text(st, b + 11, r->event_id);
+    sqlite3_bind_int(st, b + 12, r->comment != NULL);
+    bind_scores(st, b + 13, r->comment ? r->sc : NULL);
+}
+
+/* Inserts the waiting rows: full batches with the many-row statement, a
+ * remainder row by row. */
+static int flush_rows(struct sq *q, struct cxm_err *err)
+{
+    int rc = CXM_OK;
+    if (q->ni) {
+        sqlite3_stmt *st = q->ni == ROWS_AT_ONCE ? q->many_i : q->st[ST_INTERACTION];
+        if (st == q->many_i) {
+            for (size_t k = 0; k < q->ni; k++)
+                bind_interaction(st, (int)k * I_COLS, &q->ibuf[k]);
+            rc = step_row(q, st, err, "interaction");
+        }
+        for (size_t k = 0; !rc && st != q->many_i && k < q->ni; k++) {
+            bind_interaction(st, 0, &q->ibuf[k]);
+            rc = step_row(q, st, err, "interaction");
+        }
+        q->ni = 0;
+    }
+    if (!rc && q->nf) {
+        sqlite3_stmt *st = q->nf == ROWS_AT_ONCE ? q->many_f : q->st[ST_FEEDBACK];
+        if (st == q->many_f) {
+            for (size_t k = 0; k < q->nf; k++)
+                bind_feedback(st, (int)k * F_COLS, &q->fbuf[k]);
+            rc = step_row(q, st, err, "feedback");
+        }
+        for (size_t k = 0; !rc && st != q->many_f && k < q->nf; k++) {
+            bind_feedback(st, 0, &q->fbuf[k]);
+            rc = step_row(q, st, err, "feedback");
+        }
+    }
+    q->ni = q->nf = 0;
+    return rc;
+}
+
 static int sq_put_interaction(struct store *s, const struct store_interaction *r,
                               struct cxm_err *err)
 {
     struct sq *q = Q(s);
-    sqlite3_stmt *st = q->st[ST_INTERACTION];
-    sqlite3_bind_int64(st, 1, r->seq);
-    sqlite3_bind_int64(st, 2, r->ts);
-    sqlite3_bind_int64(st, 3, r->customer);
-    bind_code(st, 4, r->channel);
-    bind_code(st, 5, r->touchpoint);
-    bind_code(st, 6, r->stage);
-    bind_code(st, 7, r->kind);
-    bind_code(st, 8, r->agent);
-    bind_code(st, 9, r->outcome);
-    if (r->duration >= 0)
-        sqlite3_bind_int64(st, 10, r->duration);
-    bind_real(st, 11, r->value);
-    bind_text(st, 12, r->event_id);
-    sqlite3_bind_int(st, 13, r->text != NULL);
-    bind_scores(st, 14, r->text ? r->sc : NULL);
-    int rc = step_done(q, st, err, "interaction");
-    return rc ? rc : put_text(q, r->seq, r->text, err);
+    int rc = put_text(q, r->seq, r->text, err);
+    if (rc)
+        return rc;
+    q->ibuf[q->ni++] = *r;
+    return q->ni == ROWS_AT_ONCE ? flush_rows(q, err) : CXM_OK;
 }
 
 static int sq_put_feedback(struct store *s, const struct store_feedback *r,
                            struct cxm_err *err)
 {
     struct sq *q = Q(s);
-    sqlite3_stmt *st = q->st[ST_FEEDBACK];
-    sqlite3_bind_int64(st, 1, r->seq);
-    sqlite3_bind_int64(st, 2, r->ts);
-    sqlite3_bind_int64(st, 3, r->customer);
-    sqlite3_bind_int(st, 4, r->kind);
-    bind_real(st, 5, r->score);
-    bind_code(st, 6, r->survey);
-    bind_code(st, 7, r->channel);
-    bind_code(st, 8, r->touchpoint);
-    bind_code(st, 9, r->stage);
-    bind_code(st, 10, r->agent);
-    bind_text(st, 11, r->event_id);
-    sqlite3_bind_int(st, 12, r->comment != NULL);
-    bind_scores(st, 13, r->comment ? r->sc : NULL);
-    int rc = step_done(q, st, err, "feedback");
-    return rc ? rc : put_text(q, r->seq, r->comment, err);
+    int rc = put_text(q, r->seq, r->comment, err);
+    if (rc)
+        return rc;
+    q->fbuf[q->nf++] = *r;
+    return q->nf == ROWS_AT_ONCE ? flush_rows(q, err) : CXM_OK;
+}
+
+/* The many-row statements: stmt_sql's single-row INSERT with its VALUES
+ * group repeated. */
+static int prepare_many(struct sq *q, int single, sqlite3_stmt **out, struct cxm_err *err)
+{
+    const char *sql = stmt_sql[single];
+    const char *v = strstr(sql, " VALUES(");
+    if (!v)
+        return cxm_err_set(err, CXM_EINVAL, "no VALUES in %s", sql);
+    v += 7;   /* the group: "(?,...)" */
+    size_t head = (size_t)(v - sql), grp = strlen(v);
+    char *buf = cxm_malloc(head + ROWS_AT_ONCE * (grp + 1) + 1);
+    if (!buf)
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    memcpy(buf, sql, head);
+    size_t n = head;
+    for (int k = 0; k < ROWS_AT_ONCE; k++) {
+        if (k)
+            buf[n++] = ',';
+        memcpy(buf + n, v, grp);
+        n += grp;
+    }
+    buf[n] = '\0';
+    int rc = sqlite3_prepare_v3(q->db, buf, (int)n + 1, SQLITE_PREPARE_PERSISTENT, out,
+                                NULL) != SQLITE_OK ? sq_fail(q->db, err, "prepare") : CXM_OK;
+    free(buf);
+    return rc;
 }
 
 static int sq_put_order(struct store *s, const struct store_order *r,
@@ -714,6 +856,9 @@ static int sq_put_benchmark(struct store *s, const struct store_benchmark *b,
 static int scan_query(struct sq *q, const char *sql, sqlite3_stmt **st,
                       struct cxm_err *err)
 {
+    int rc = flush_rows(q, err);
+    if (rc)
+        return rc;
     if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK)
         return sq_fail(q->db, err, "scan");
     return CXM_OK;
@@ -1416,6 +1561,9 @@ static int sq_set_text_scores(struct store *s, int64_t seq, const struct text_sc
                               struct cxm_err *err)
 {
     struct sq *q = Q(s);
+    int frc = flush_rows(q, err);
+    if (frc)
+        return frc;
     for (int k = 0; k < 2; k++) {
         sqlite3_stmt *st = q->st[k ? ST_SCORE_F : ST_SCORE_I];
         bind_scores(st, 1, sc);
@@ -1912,9 +2060,94 @@ static int sq_count_keys(struct store *s, int64_t *n, struct cxm_err *err)
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* ---- checkpoints --------------------------------------------------------- */
+
+/* Runs in the writer after each commit, with the WAL's size in pages. */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    struct sq *q = ctx;
+    if (pages >= CKPT_RESTART_PAGES) {
+        /* Wait for the checkpointer's copy (no busy-wait sleeps), then
+         * copy the rest and let the next transaction start the WAL over. */
+        pthread_mutex_lock(&q->cmu);
+        q->writer_ckpt = true;
+        while (q->ckpt_busy)
+            pthread_cond_wait(&q->cdone, &q->cmu);
+        pthread_mutex_unlock(&q->cmu);
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        pthread_mutex_lock(&q->cmu);
+        q->writer_ckpt = false;
+        q->wal_pages = 0;
+        pthread_mutex_unlock(&q->cmu);
+    } else if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&q->cmu);
+        q->wal_pages = pages;
+        pthread_cond_signal(&q->ccv);
+        pthread_mutex_unlock(&q->cmu);
+    }
+    return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+    struct sq *q = arg;
+    pthread_setname_np(pthread_self(), "cxm-checkpoint");
+    pthread_mutex_lock(&q->cmu);
+    for (;;) {
+        while (!q->stopping && (q->wal_pages < CKPT_PAGES || q->writer_ckpt))
+            pthread_cond_wait(&q->ccv, &q->cmu);
+        if (q->stopping)
+            break;
+        q->wal_pages = 0;
+        q->ckpt_busy = true;
+        pthread_mutex_unlock(&q->cmu);
+        /* PASSIVE copies what no reader still needs and never waits: a
+         * busy or partial checkpoint is finished by the next one. */
+        sqlite3_wal_checkpoint_v2(q->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&q->cmu);
+        q->ckpt_busy = false;
+        pthread_cond_broadcast(&q->cdone);
+    }
+    pthread_mutex_unlock(&q->cmu);
+    return NULL;
+}
+
+/* Takes checkpoints off the writer: its automatic checkpoint is turned
+ * off and a connection of our own does them on its thread. */
+static int start_checkpointer(struct sq *q, const char *path, enum store_sync sync,
+                              struct cxm_err *err)
+{
+    int rc = open_db(path, SQLITE_OPEN_READWRITE, &q->cdb, err);
+    if (!rc)
+        rc = configure(q->cdb, sync, err);
+    if (rc)
+        return rc;
+    if (pthread_create(&q->ckpt, NULL, ckpt_main, q))
+        return cxm_err_set(err, CXM_ENOMEM, "cannot start the checkpoint thread");
+    q->ckpt_running = true;
+    sqlite3_wal_hook(q->db, wal_hook, q);   /* replaces the automatic checkpoint */
+    return CXM_OK;
+}
+
+static void stop_checkpointer(struct sq *q)
+{
+    if (q->ckpt_running) {
+        sqlite3_wal_hook(q->db, NULL, NULL);
+        pthread_mutex_lock(&q->cmu);
+        q->stopping = true;
+        pthread_cond_signal(&q->ccv);
+        pthread_mutex_unlock(&q->cmu);
+        pthread_join(q->ckpt, NULL);
+        q->ckpt_running = false;
+    }
+    sqlite3_close(q->cdb);
+    q->cdb = NULL;
+}
+
 static void sq_close(struct store *s)
 {
     struct sq *q = Q(s);
+    stop_checkpointer(q);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(q->st[i]);
     sqlite3_finalize(q->get_text);
@@ -1922,9 +2155,14 @@ static void sq_close(struct store *s)
     sqlite3_finalize(q->find_key);
     for (int i = 0; i < 3; i++)
         sqlite3_finalize(q->get_eid[i]);
+    sqlite3_finalize(q->many_i);
+    sqlite3_finalize(q->many_f);
     sqlite3_close(q->rdb);
-    sqlite3_close(q->db);
+    sqlite3_close(q->db);   /* the last connection: checkpoints, removes the WAL */
     pthread_mutex_destroy(&q->rlock);
+    pthread_mutex_destroy(&q->cmu);
+    pthread_cond_destroy(&q->ccv);
+    pthread_cond_destroy(&q->cdone);
     free(q);
 }
 
@@ -2011,6 +2249,9 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
     }
     q->base.ops = &sqlite_ops;
     pthread_mutex_init(&q->rlock, NULL);
+    pthread_mutex_init(&q->cmu, NULL);
+    pthread_cond_init(&q->ccv, NULL);
+    pthread_cond_init(&q->cdone, NULL);
     int flags = o->readonly ? SQLITE_OPEN_READONLY
                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = open_db(path, flags, &q->db, err);
@@ -2029,6 +2270,8 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
     }
     if (!rc)
         rc = read_last_seq(q->db, &q->base.last_seq, err);
+    if (!rc && !o->readonly)
+        rc = start_checkpointer(q, path, o->sync, err);
     if (!rc)
         rc = open_db(path, SQLITE_OPEN_READONLY, &q->rdb, err);
     if (!rc)
@@ -2037,6 +2280,10 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
         if (sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &q->st[i], NULL) != SQLITE_OK)
             rc = sq_fail(q->db, err, stmt_sql[i]);
+    if (!rc && !o->readonly)
+        rc = prepare_many(q, ST_INTERACTION, &q->many_i, err);
+    if (!rc && !o->readonly)
+        rc = prepare_many(q, ST_FEEDBACK, &q->many_f, err);
     if (!rc && (sqlite3_prepare_v2(q->rdb, "SELECT body FROM text WHERE seq = ?",
                                    -1, &q->get_text, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(q->rdb, "SELECT role FROM api_key WHERE hash = ?",

@@ -84,3 +84,32 @@ Test(dict, codes_are_dense_and_stable)
     cr_assert_eq(dict_load(d, 3, "c"), CXM_EINVAL, "replay must be dense");
     dict_free(d);
 }
+
+Test(strmap, hashed_calls_and_reserve_agree_with_plain_ones)
+{
+    static char keys[N][16];
+    struct strmap *m = strmap_new();
+    cr_assert(m);
+    cr_assert_eq(strmap_reserve(m, N / 2), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "id-%d", i * 7);
+        size_t len = strlen(keys[i]);
+        if (i % 2)
+            cr_assert_eq(strmap_put_h(m, keys[i], len, strmap_hash(keys[i], len),
+                                      (uint32_t)i), 0);
+        else
+            cr_assert_eq(strmap_put(m, keys[i], len, (uint32_t)i), 0);
+    }
+    cr_assert_eq(strmap_reserve(m, 10), 0);   /* never shrinks */
+    cr_assert_eq(strmap_count(m), N);
+    for (int i = 0; i < N; i++) {
+        size_t len = strlen(keys[i]);
+        uint32_t v = 0, w = 0;
+        cr_assert(strmap_get(m, keys[i], len, &v));
+        cr_assert(strmap_get_h(m, keys[i], len, strmap_hash(keys[i], len), &w));
+        cr_assert_eq(v, (uint32_t)i);
+        cr_assert_eq(w, (uint32_t)i);
+    }
+    cr_assert_not(strmap_get(m, "id-1", 4, NULL));
+    strmap_free(m);
+}
