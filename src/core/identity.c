@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/strmap.h"
 #include "cxm_limits.h"
 
 /* RFC 5321 caps a forward path, hence an address, at 254 bytes. */
@@ -362,4 +363,9 @@ int identity_normalize(const char *kind, const char *value, const char *country,
                            kind, len + 1, outsz);
     memcpy(out, buf, len + 1);
     return CXM_OK;
+}
+
+uint64_t identity_hash(const char *kind, const char *value)
+{
+    return strmap_hash2(kind, strlen(kind), value, strlen(value));
 }

@@ -13,6 +13,11 @@
  * "social:" plus a 32-character network (40 bytes). */
 #define IDENTITY_KIND_MAX 48
 
+/* The key the engine finds an identity by: strmap_hash of "kind\0value"
+ * (the bytes of both and the NUL between them). Computed where a record is
+ * decoded, so that the single writer need not. Never 0. */
+uint64_t identity_hash(const char *kind, const char *value);
+
 /* True when kind is one of: email, phone, device, cookie, crm, loyalty, or
  * social:<network> with network 1-32 chars of [a-z0-9_.-]. Exact, lowercase.
  * NULL gives false. */

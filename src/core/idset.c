@@ -127,3 +127,9 @@ size_t idset_bytes(const struct idset *s)
 {
     return s->cap * sizeof *s->slots;
 }
+
+void idset_prefetch(const struct idset *s, uint64_t h)
+{
+    if (s->cap)
+        __builtin_prefetch(&s->slots[home(fp_of(h), s->cap)]);
+}

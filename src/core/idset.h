@@ -24,6 +24,8 @@ uint64_t idset_entry(uint64_t h, uint32_t row);
  * placed in bucket order, so the table is written front to back instead
  * of at random. Reorders entries. CXM_OK or CXM_ENOMEM. */
 int idset_build(struct idset *s, uint64_t *entries, size_t n);
+/* Asks the CPU for the first slot idset_next or idset_add will read for h. */
+void idset_prefetch(const struct idset *s, uint64_t h);
 void idset_free(struct idset *s);
 size_t idset_bytes(const struct idset *s);
 

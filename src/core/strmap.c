@@ -18,18 +18,37 @@ struct strmap {
     size_t count;
 };
 
-/* FNV-1a, then a final avalanche; never 0 so 0 can mark empty slots. */
-uint64_t strmap_hash(const char *key, size_t len)
+#define FNV_BASIS 1469598103934665603ull
+#define FNV_PRIME 1099511628211ull
+
+static uint64_t fnv(uint64_t h, const char *key, size_t len)
 {
-    uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++) {
         h ^= (unsigned char)key[i];
-        h *= 1099511628211ull;
+        h *= FNV_PRIME;
     }
+    return h;
+}
+
+static uint64_t finish(uint64_t h)
+{
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     return h ? h : 1;
+}
+
+/* FNV-1a, then a final avalanche; never 0 so 0 can mark empty slots. */
+uint64_t strmap_hash(const char *key, size_t len)
+{
+    return finish(fnv(FNV_BASIS, key, len));
+}
+
+uint64_t strmap_hash2(const char *a, size_t al, const char *b, size_t bl)
+{
+    uint64_t h = fnv(FNV_BASIS, a, al);
+    h *= FNV_PRIME;   /* the NUL between them: h ^= 0 */
+    return finish(fnv(h, b, bl));
 }
 
 struct strmap *strmap_new(void)
@@ -89,6 +108,20 @@ static size_t find(const struct strmap *m, uint64_t h, const char *key,
             return i;
         }
     }
+}
+
+void strmap_prefetch(const struct strmap *m, uint64_t h)
+{
+    __builtin_prefetch(&m->slots[h & (m->cap - 1)]);
+}
+
+const char *strmap_peek(const struct strmap *m, uint64_t h, uint32_t *val)
+{
+    const struct slot *s = &m->slots[h & (m->cap - 1)];
+    if (s->hash != h)
+        return NULL;
+    *val = s->val;
+    return s->key;
 }
 
 bool strmap_get(const struct strmap *m, const char *key, size_t len, uint32_t *val)

@@ -29,5 +29,13 @@ bool strmap_del(struct strmap *m, const char *key, size_t len);
 /* Bytes held by the table itself (not the keys). */
 size_t strmap_bytes(const struct strmap *m);
 uint64_t strmap_hash(const char *key, size_t len);
+/* strmap_hash of a, a NUL byte, then b: a two-part key without building it. */
+uint64_t strmap_hash2(const char *a, size_t al, const char *b, size_t bl);
+/* For a writer that knows its next keys' hashes: asks the CPU for the slot
+ * of h ahead of strmap_get_h. */
+void strmap_prefetch(const struct strmap *m, uint64_t h);
+/* The key and value in h's home slot when its hash is h (most likely the
+ * entry strmap_get_h will find), else NULL: to prefetch what it points to. */
+const char *strmap_peek(const struct strmap *m, uint64_t h, uint32_t *val);
 
 #endif

@@ -30,6 +30,8 @@
 /* A record waiting for its commit before it is applied to memory. */
 struct pending {
     enum event_type type;
+    uint32_t customer;   /* prefetched when applied, with */
+    uint64_t idem_hash;  /* the record's id hash */
     union {
         struct store_interaction i;
         struct store_feedback f;
@@ -44,6 +46,7 @@ struct group {
     struct pending *p;
     size_t np, cap;
     int64_t seq;                 /* last seq handed out */
+    size_t nevents;              /* events of the group's ingest work */
     uint32_t *touched;           /* customer nodes whose profiles changed */
     size_t nt, tcap;
     bool refresh;                /* run the time-dependent segments again */
@@ -147,7 +150,9 @@ static int resolve(struct engine *e, struct group *g, const struct event *ev,
     size_t nroots = 0;
     uint32_t o = (uint32_t)ev->customer_id;
     for (size_t i = 0; i < ev->nids; i++) {
-        found[i] = model_find_ident(m, ev->ids[i].kind, ev->ids[i].value);
+        const struct event_ident *id = &ev->ids[i];
+        found[i] = id->hash ? model_find_ident_h(m, id->kind, id->value, id->hash)
+                            : model_find_ident(m, id->kind, id->value);
         if (found[i] && !o)
             o = found[i];
     }
@@ -255,7 +260,7 @@ static int plan_record(struct engine *e, struct group *g, const struct event *ev
                        uint32_t cust, struct cxm_err *err)
 {
     struct store *s = e->store;
-    struct pending p = {.type = ev->type};
+    struct pending p = {.type = ev->type, .customer = cust, .idem_hash = ev->idem_hash};
     int rc = CXM_OK;
     switch (ev->type) {
     case EV_INTERACTION: {
@@ -341,8 +346,8 @@ int engine_plan_customer(struct engine *e, struct group *g, int64_t ts, uint32_t
  * before: earlier in this group, or committed (the model's idset gives
  * candidate rows, the stored id confirms). Remembers it for the group.
  * One hash serves both tables. */
-static int seen_before(struct engine *e, struct group *g, size_t n, int kind,
-                       const char *id, bool *dup, struct cxm_err *err)
+static int seen_before(struct engine *e, struct group *g, int kind,
+                       const char *id, uint64_t h, bool *dup, struct cxm_err *err)
 {
     const struct model *m = e->m;
     size_t len = strlen(id);
@@ -350,9 +355,11 @@ static int seen_before(struct engine *e, struct group *g, size_t n, int kind,
         return cxm_err_set(err, CXM_ETOOBIG, "event id too long");
     *dup = false;
     int t = kind == IDK_INTERACTION ? 0 : kind == IDK_FEEDBACK ? 1 : 2;
-    if (!g->ids[t] && (!(g->ids[t] = strmap_new()) || strmap_reserve(g->ids[t], n)))
+    if (!g->ids[t] && (!(g->ids[t] = strmap_new()) ||
+                       strmap_reserve(g->ids[t], g->nevents)))
         return cxm_err_set(err, CXM_ENOMEM, "out of memory");
-    uint64_t h = idset_hash(id, len);
+    if (!h)
+        h = idset_hash(id, len);
     if (strmap_get_h(g->ids[t], id, len, h, NULL)) {
         *dup = true;
         return CXM_OK;
@@ -497,13 +504,59 @@ static int precheck(struct engine *e, struct engine_work *w)
     return precheck_dicts(e, w);
 }
 
+/* Planning a record reads its strings (written by a request thread, most
+ * likely on the other core), its identity's slot, key and entry in the
+ * identity map, its customer node and its id's idset slot: all at random
+ * places, and together most of the writer's time when each waits for
+ * memory in turn. The records ahead are known, and so are their hashes
+ * (computed where they were decoded), so the loop asks for each record's
+ * memory in three steps ahead of planning it. */
+#define AHEAD 8
+
+static void prefetch_plan(const struct model *m, const struct event *ev, size_t step)
+{
+    const struct event_ident *id = ev->nids ? &ev->ids[0] : NULL;
+    if (step == AHEAD) {
+        __builtin_prefetch(ev->event_id ? ev->event_id : ev->order_id);
+        __builtin_prefetch(ev->channel);
+        __builtin_prefetch(ev->touchpoint);
+        if (id) {
+            __builtin_prefetch(id);
+            __builtin_prefetch(id->value);
+        }
+        return;
+    }
+    if (step == AHEAD / 2) {
+        if (id && id->hash)
+            model_prefetch_ident(m, id->hash);
+        if (ev->idem_hash)
+            model_prefetch_row_id(m, ev->type == EV_INTERACTION ? 0
+                                     : ev->type == EV_FEEDBACK ? 1 : 2, ev->idem_hash);
+        return;
+    }
+    if (id && id->hash) {
+        if (step == AHEAD / 4)
+            model_prefetch_ident_entry(m, id->hash);
+        else
+            model_prefetch_ident_cust(m, id->hash);
+    }
+}
+
 static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,
                        struct cxm_err *err)
 {
     struct store *s = e->store;
+    const struct model *m = e->m;
     text_rescore_stale(e, w);
+    static const size_t steps[] = {AHEAD, AHEAD / 2, AHEAD / 4, 1};
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+        for (size_t i = 0; i < steps[k] && i < w->n; i++)
+            prefetch_plan(m, &w->ev[i], steps[k]);
     for (size_t i = 0; i < w->n; i++) {
         const struct event *ev = &w->ev[i];
+        for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+            if (i + steps[k] < w->n)
+                prefetch_plan(m, &w->ev[i + steps[k]], steps[k]);
         int rc;
         const char *idem = ev->type == EV_ORDER ? ev->order_id : ev->event_id;
         if (idem) {
@@ -516,7 +569,7 @@ static int plan_ingest(struct engine *e, struct group *g, struct engine_work *w,
             /* High-volume kinds use the in-memory index; the rest the
              * store's claim table. */
             if (k == IDK_INTERACTION || k == IDK_FEEDBACK || k == IDK_ORDER)
-                rc = seen_before(e, g, w->n - i, k, idem, &dup, err);
+                rc = seen_before(e, g, k, idem, ev->idem_hash, &dup, err);
             else
                 rc = s->ops->claim(s, k, idem, g->seq + 1, &dup, err);
             if (rc)
@@ -633,6 +686,13 @@ static void apply_pending(struct model *m, const struct group *g)
 {
     for (size_t i = 0; i < g->np; i++) {
         const struct pending *p = &g->p[i];
+        if (i + AHEAD < g->np) {   /* written at random places */
+            const struct pending *a = &g->p[i + AHEAD];
+            model_prefetch_cust(m, a->customer);
+            if (a->idem_hash)
+                model_prefetch_row_id(m, a->type == EV_INTERACTION ? 0
+                                         : a->type == EV_FEEDBACK ? 1 : 2, a->idem_hash);
+        }
         int rc = CXM_OK;
         switch (p->type) {
         case EV_INTERACTION: rc = model_add_interaction(m, &p->u.i); break;
@@ -702,6 +762,12 @@ static void process(struct engine *e, struct engine_work *batch)
         e->mgen++;
     }
     g.seq = e->m->last_seq;
+    for (struct engine_work *w = batch; w; w = w->next)
+        if (w->op == ENGINE_INGEST)
+            g.nevents += w->n;
+    /* room for the records at once (out of memory: push_pending says so) */
+    if (g.nevents)
+        (void)cxm_grow((void **)&g.p, &g.cap, g.nevents, sizeof *g.p);
     int rc = e->failed ? cxm_err_set(&err, CXM_EUNAVAIL, "the store failed;"
                                      " restart cxm") : s->ops->begin(s, &err);
     for (struct engine_work *w = batch; !rc && w; w = w->next) {

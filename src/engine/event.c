@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/identity.h"
+#include "core/idset.h"
 #include "core/timefmt.h"
 #include "core/utf8.h"
 #include "cxm_limits.h"
@@ -381,6 +382,7 @@ static int add_ident(struct dec *d, struct event *ev, const char *kind,
     if (!(id->value = arena_strndup(d->a, buf, strlen(buf))) ||
         !(id->kind = arena_strndup(d->a, kind, strlen(kind))))
         return cxm_err_set(d->err, CXM_ENOMEM, "out of memory");
+    id->hash = identity_hash(id->kind, id->value);
     ev->nids++;
     return CXM_OK;
 }
@@ -795,6 +797,9 @@ int event_decode_rec(struct evrec *rec, long index, int64_t now, struct arena *a
         return BAD(&d, "customer_id", "%s %s record needs customer_id or an"
                    " identity (email, phone, device, cookie, crm, loyalty,"
                    " identities)", article(ev->type), type);
+    const char *idem = ev->type == EV_ORDER ? ev->order_id : ev->event_id;
+    if (idem)
+        ev->idem_hash = idset_hash(idem, strlen(idem));
     return CXM_OK;
 }
 

@@ -27,6 +27,7 @@ enum {
 struct event_ident {
     const char *kind;       /* "email", "social:twitter", ... */
     const char *value;      /* normalised */
+    uint64_t hash;          /* identity_hash(kind, value); 0: not computed */
 };
 
 struct event_item {
@@ -41,6 +42,9 @@ struct event {
     enum event_type type;
     int64_t ts;
     const char *event_id;
+    uint64_t idem_hash;             /* idset_hash of event_id, or of order_id
+                                       for an order (0: none or not computed):
+                                       hashed where decoded, not by the writer */
     int64_t customer_id;            /* 0: not given */
     size_t nids;
     struct event_ident *ids;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/identity.h"
 #include "cxm_limits.h"
 #include "engine/event.h"
 
@@ -154,6 +155,12 @@ static char *ident_key(const char *kind, const char *value, size_t *len)
 
 uint32_t model_find_ident(const struct model *m, const char *kind, const char *value)
 {
+    return model_find_ident_h(m, kind, value, identity_hash(kind, value));
+}
+
+uint32_t model_find_ident_h(const struct model *m, const char *kind, const char *value,
+                            uint64_t h)
+{
     char buf[CXM_MAX_IDENTITY + 64];
     size_t kl = strlen(kind), vl = strlen(value);
     if (kl + vl + 2 > sizeof buf)
@@ -161,9 +168,44 @@ uint32_t model_find_ident(const struct model *m, const char *kind, const char *v
     memcpy(buf, kind, kl + 1);
     memcpy(buf + kl + 1, value, vl + 1);
     uint32_t i;
-    if (!strmap_get(m->ident_map, buf, kl + 1 + vl, &i))
+    if (!strmap_get_h(m->ident_map, buf, kl + 1 + vl, h, &i))
         return NONE;
     return m->ident[i].cust;
+}
+
+void model_prefetch_ident(const struct model *m, uint64_t h)
+{
+    strmap_prefetch(m->ident_map, h);
+}
+
+void model_prefetch_ident_entry(const struct model *m, uint64_t h)
+{
+    uint32_t i;
+    const char *key = strmap_peek(m->ident_map, h, &i);
+    if (key) {
+        __builtin_prefetch(key);
+        __builtin_prefetch(&m->ident[i]);
+    }
+}
+
+void model_prefetch_ident_cust(const struct model *m, uint64_t h)
+{
+    uint32_t i;
+    if (strmap_peek(m->ident_map, h, &i))
+        __builtin_prefetch(&m->cust[m->ident[i].cust]);
+}
+
+void model_prefetch_row_id(const struct model *m, int kind, uint64_t h)
+{
+    idset_prefetch(kind == 0 ? &m->ids_i : kind == 1 ? &m->ids_f : &m->ids_o, h);
+}
+
+void model_prefetch_cust(const struct model *m, uint32_t c)
+{
+    if (c <= m->ncust) {
+        __builtin_prefetch(&m->cust[c], 1);
+        __builtin_prefetch(&m->cust[c].f, 1);
+    }
 }
 
 int model_add_customer(struct model *m, uint32_t id, int64_t created_ts,

@@ -223,6 +223,21 @@ int model_profile_nodes(const struct model *m, uint32_t root, uint32_t **v, size
                         size_t *cap);
 /* Node of an identity, 0 when unknown. */
 uint32_t model_find_ident(const struct model *m, const char *kind, const char *value);
+/* The same with h = identity_hash(kind, value) computed by the caller. */
+uint32_t model_find_ident_h(const struct model *m, const char *kind, const char *value,
+                            uint64_t h);
+
+/* Prefetching for the writer, which knows the hashes of the identities and
+ * ids of the records it will plan next: each asks the CPU for memory a
+ * later step reads, and changes nothing. Call them a few records apart, in
+ * this order, so that each finds what the one before asked for. */
+void model_prefetch_ident(const struct model *m, uint64_t h);        /* its slot */
+void model_prefetch_ident_entry(const struct model *m, uint64_t h);  /* key, entry */
+void model_prefetch_ident_cust(const struct model *m, uint64_t h);   /* its node */
+/* The idset slot of a row id hash; kind 0 interaction, 1 feedback, 2 order. */
+void model_prefetch_row_id(const struct model *m, int kind, uint64_t h);
+/* What adding a record of node c to memory writes. */
+void model_prefetch_cust(const struct model *m, uint32_t c);
 
 /* Mutations, used by replay and by the writer. Return CXM_OK/CXM_ENOMEM. */
 int model_add_customer(struct model *m, uint32_t id, int64_t created_ts,

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/idset.h"
+#include "core/strmap.h"
 #include "engine/event.h"
 
 static int decode(const char *json, struct event *ev, struct cxm_err *err,
@@ -55,6 +57,13 @@ Test(event, a_full_feedback_record_decodes)
     cr_assert_eq(ev.fkind, FB_NPS);
     cr_assert_eq(ev.score, 7);
     cr_assert_str_eq(ev.text, "ok\nfine");
+    /* the hashes the writer looks them up by, computed here */
+    for (size_t i = 0; i < ev.nids; i++) {
+        char key[128];
+        int n = snprintf(key, sizeof key, "%s%c%s", ev.ids[i].kind, 0, ev.ids[i].value);
+        cr_assert_eq(ev.ids[i].hash, strmap_hash(key, (size_t)n));
+    }
+    cr_assert_eq(ev.idem_hash, idset_hash("e", 1));
     json_decref(rec);
     arena_free(&a);
 }

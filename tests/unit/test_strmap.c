@@ -113,3 +113,18 @@ Test(strmap, hashed_calls_and_reserve_agree_with_plain_ones)
     cr_assert_not(strmap_get(m, "id-1", 4, NULL));
     strmap_free(m);
 }
+
+Test(strmap, a_two_part_hash_is_the_hash_of_the_joined_key)
+{
+    const char *parts[][2] = {{"email", "a@b.io"}, {"", ""}, {"social:x", ""},
+                              {"", "v"}, {"phone", "+441234567890"}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        char key[64];
+        size_t al = strlen(parts[i][0]), bl = strlen(parts[i][1]);
+        memcpy(key, parts[i][0], al);
+        key[al] = '\0';
+        memcpy(key + al + 1, parts[i][1], bl);
+        cr_assert_eq(strmap_hash2(parts[i][0], al, parts[i][1], bl),
+                     strmap_hash(key, al + 1 + bl), "%s/%s", parts[i][0], parts[i][1]);
+    }
+}
