@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 # start DB: starts ./cxm serve on DB, sets pid, url, key (first start only)
 start() {
-    ./cxm serve --db "$1" --listen 127.0.0.1:0 >"$tmp/out" 2>"$tmp/err" &
+    ./cxm serve --db "$1" --listen 127.0.0.1:0 "${@:2}" >"$tmp/out" 2>"$tmp/err" &
     pid=$!
     for _ in $(seq 200); do
         grep -q 'listening on' "$tmp/out" 2>/dev/null && break
@@ -62,17 +62,25 @@ stop
 
 # 4. memory per row: two databases with the same 10,000 customers, one with
 #    ten times the rows; the RSS difference after replay over the row
-#    difference is what a row costs.
-start "$tmp/m1.db"
+#    difference is what a row costs. First the stored rows alone
+#    (--lazy-journeys: the journey views gather their events at their first
+#    query), then with the journey views' events and episodes gathered.
+start "$tmp/m1.db"; key1=$key
 build/bench/loadgen --url "$url" --key "$key" --batch 1000 --conns 4 --requests 100 \
     --customers 10000 --prefix m >/dev/null
 stop
-start "$tmp/m2.db"
+start "$tmp/m2.db"; key2=$key
 build/bench/loadgen --url "$url" --key "$key" --batch 1000 --conns 4 --requests 1000 \
     --customers 10000 --prefix m >/dev/null
 stop
-start "$tmp/m1.db"; rss1=$(metric process_resident_memory_bytes); rows1=$(metric cxm_interactions); stop
-start "$tmp/m2.db"; rss2=$(metric process_resident_memory_bytes); rows2=$(metric cxm_interactions); stop
+start "$tmp/m1.db" --lazy-journeys
+rss1=$(metric process_resident_memory_bytes); rows1=$(metric cxm_interactions); stop
+start "$tmp/m2.db" --lazy-journeys
+rss2=$(metric process_resident_memory_bytes); rows2=$(metric cxm_interactions); stop
+# a journey query waits for the views' events, gathered at start
+funnel() { curl -sf -o /dev/null -H "Authorization: Bearer $1" "$url/v1/journeys/funnel"; }
+start "$tmp/m1.db"; funnel "$key1"; rssj1=$(metric process_resident_memory_bytes); stop
+start "$tmp/m2.db"; funnel "$key2"; rssj2=$(metric process_resident_memory_bytes); stop
 
 # 5. the storage limit: the same rows straight into SQLite
 raw=$(build/bench/rawsqlite "$tmp/raw.db" "$ROWS" 100000)
@@ -99,7 +107,8 @@ for round in 1 2; do
 done
 
 python3 - "$batched" "$single" "$raw" "$replay_s" "$replay_rows" "$rss1" "$rows1" \
-          "$rss2" "$rows2" "$commits" "$batched_rand" "$text_on" "$text_off" <<'PY'
+          "$rss2" "$rows2" "$commits" "$batched_rand" "$text_on" "$text_off" \
+          "$rssj1" "$rssj2" <<'PY'
 import json, sys
 b, s, r = (json.loads(x) for x in sys.argv[1:4])
 br = json.loads(sys.argv[11])
@@ -116,6 +125,8 @@ print(f"{'  latency p50 / p99 (ms)':44} {s['p50_ms']:>6.2f} / {s['p99_ms']:.2f}"
 print(f"{'  group commits for both runs':44} {int(float(sys.argv[10])):>14,}")
 print(f"{'replay at start':44} {replay_rows/replay_s:>10,.0f}/s  >= 1,000,000/s ({replay_rows:,.0f} rows in {replay_s:.3f} s)")
 print(f"{'resident memory per interaction row':44} {per_row:>12.1f} B  <= 64 B")
+per_row_j = (float(sys.argv[15]) - float(sys.argv[14])) / (rows2 - rows1)
+print(f"{'  with the journey views gathered':44} {per_row_j:>12.1f} B")
 t_on, t_off = float(sys.argv[12]), float(sys.argv[13])
 print(f"{'feedback with comments, text analytics on':44} {t_on:>10,.0f}/s")
 print(f"{'  the same with --no-text-analytics':44} {t_off:>10,.0f}/s")
