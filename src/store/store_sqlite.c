@@ -6,6 +6,7 @@
  * waits for that copy and its fsync. */
 #include "store/store_sqlite.h"
 
+#include "core/arena.h"
 #include "cxm_limits.h"
 
 #include <ctype.h>
@@ -258,12 +259,30 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define CKPT_PAGES 1000
 #define CKPT_RESTART_PAGES (4 * CKPT_PAGES)
 
-/* Interactions and feedback are inserted ROWS_AT_ONCE rows a statement:
- * one statement's fixed cost spread over many rows (a sixth of a row's
- * insert here). Rows wait in the store until a batch is full or the
- * transaction is committed; every statement that reads or changes these
- * tables on the writer connection flushes them first. */
+/* The rows ingest writes most (interactions, feedback, customers and
+ * identities) are inserted ROWS_AT_ONCE rows a statement: one statement's
+ * fixed cost spread over many rows (a sixth of an interaction's insert,
+ * two fifths of a new customer's here). Rows wait in the store until a
+ * batch is full or the transaction is committed; every statement that
+ * reads or changes these tables on the writer connection flushes them
+ * first. A waiting row borrows its strings from the caller until the
+ * commit, except a customer's, copied (the engine replaces a name or
+ * attributes in place). */
 #define ROWS_AT_ONCE 32
+
+enum { B_INTERACTION, B_FEEDBACK, B_CUSTOMER, B_IDENTITY, B_COUNT };
+
+/* One kind of waiting rows. */
+struct batch {
+    sqlite3_stmt *many;     /* ROWS_AT_ONCE rows an INSERT */
+    size_t n;               /* rows waiting */
+    union {
+        struct store_interaction i[ROWS_AT_ONCE];
+        struct store_feedback f[ROWS_AT_ONCE];
+        struct store_customer c[ROWS_AT_ONCE];
+        struct store_identity d[ROWS_AT_ONCE];
+    } rows;
+};
 
 struct sq {
     struct store base;
@@ -282,10 +301,8 @@ struct sq {
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *get_text, *find_key, *search;
     sqlite3_stmt *get_eid[3];        /* interaction, feedback, orders */
-    sqlite3_stmt *many_i, *many_f;   /* ROWS_AT_ONCE rows an INSERT */
-    struct store_interaction ibuf[ROWS_AT_ONCE];   /* rows waiting */
-    struct store_feedback fbuf[ROWS_AT_ONCE];
-    size_t ni, nf;
+    struct batch b[B_COUNT];
+    struct arena strs;               /* waiting customers' strings */
 };
 
 static int sq_fail(sqlite3 *db, struct cxm_err *err, const char *what)
@@ -525,7 +542,9 @@ static int sq_commit(struct store *s, int64_t last_seq, struct cxm_err *err)
 static void sq_rollback(struct store *s)
 {
     struct sq *q = Q(s);
-    q->ni = q->nf = 0;   /* rows not inserted yet go with the rest */
+    for (int k = 0; k < B_COUNT; k++)   /* rows not inserted yet go with the rest */
+        q->b[k].n = 0;
+    arena_free(&q->strs);
     if (!sqlite3_get_autocommit(q->db))
         step_done(q, q->st[ST_ROLLBACK], NULL, "rollback");
 }
@@ -556,41 +575,55 @@ static int sq_put_dict(struct store *s, int dict, uint32_t code,
     return step_done(q, st, err, "dict");
 }
 
+static void bind_customer(sqlite3_stmt *st, int b, const struct store_customer *c)
+{
+    sqlite3_bind_int64(st, b + 1, c->id);
+    sqlite3_bind_int64(st, b + 2, c->seq);
+    sqlite3_bind_int64(st, b + 3, c->created_ts);
+    sqlite3_bind_int64(st, b + 4, c->updated_seq);
+    bind_text(st, b + 5, c->name);
+    if (c->birth_year)
+        sqlite3_bind_int(st, b + 6, c->birth_year);
+    else
+        sqlite3_bind_null(st, b + 6);
+    bind_text(st, b + 7, c->gender);
+    bind_text(st, b + 8, c->country);
+    bind_text(st, b + 9, c->city);
+    bind_text(st, b + 10, c->language);
+    bind_tri(st, b + 11, c->consent_marketing);
+    bind_tri(st, b + 12, c->consent_surveys);
+    bind_tri(st, b + 13, c->consent_personalisation);
+    bind_text(st, b + 14, c->attributes);
+}
+
+static void bind_identity(sqlite3_stmt *st, int b, const struct store_identity *i)
+{
+    bind_text(st, b + 1, i->kind);
+    bind_text(st, b + 2, i->value);
+    sqlite3_bind_int64(st, b + 3, i->customer);
+    sqlite3_bind_int64(st, b + 4, i->seq);
+}
+
+static int put_row(struct sq *q, int kind, const void *row, struct cxm_err *err);
+
 static int sq_put_customer(struct store *s, const struct store_customer *c,
                            struct cxm_err *err)
 {
     struct sq *q = Q(s);
-    sqlite3_stmt *st = q->st[ST_CUSTOMER];
-    sqlite3_bind_int64(st, 1, c->id);
-    sqlite3_bind_int64(st, 2, c->seq);
-    sqlite3_bind_int64(st, 3, c->created_ts);
-    sqlite3_bind_int64(st, 4, c->updated_seq);
-    bind_text(st, 5, c->name);
-    if (c->birth_year)
-        sqlite3_bind_int(st, 6, c->birth_year);
-    else
-        sqlite3_bind_null(st, 6);
-    bind_text(st, 7, c->gender);
-    bind_text(st, 8, c->country);
-    bind_text(st, 9, c->city);
-    bind_text(st, 10, c->language);
-    bind_tri(st, 11, c->consent_marketing);
-    bind_tri(st, 12, c->consent_surveys);
-    bind_tri(st, 13, c->consent_personalisation);
-    bind_text(st, 14, c->attributes);
-    return step_row(q, st, err, "customer");
+    struct store_customer copy = *c;
+    /* gender, country, city and language are the model's dictionary
+     * strings, which never change; the name and attributes may */
+    if ((c->name && !(copy.name = arena_strndup(&q->strs, c->name, strlen(c->name)))) ||
+        (c->attributes &&
+         !(copy.attributes = arena_strndup(&q->strs, c->attributes, strlen(c->attributes)))))
+        return cxm_err_set(err, CXM_ENOMEM, "out of memory");
+    return put_row(q, B_CUSTOMER, &copy, err);
 }
 
 static int sq_put_identity(struct store *s, const struct store_identity *i,
                            struct cxm_err *err)
 {
-    struct sq *q = Q(s);
-    sqlite3_stmt *st = q->st[ST_IDENTITY];
-    bind_text(st, 1, i->kind);
-    bind_text(st, 2, i->value);
-    sqlite3_bind_int64(st, 3, i->customer);
-    sqlite3_bind_int64(st, 4, i->seq);
-    return step_row(q, st, err, "identity");
+    return put_row(Q(s), B_IDENTITY, i, err);
 }
 
 static int sq_put_merge(struct store *s, const struct store_merge *m,
@@ -726,38 +759,63 @@ static void bind_feedback(sqlite3_stmt *st, int b, const struct store_feedback *
     bind_scores(st, b + 13, r->comment ? r->sc : NULL);
 }
 
-/* Inserts the waiting rows: full batches with the many-row statement, a
- * remainder row by row. */
+/* Binders of a waiting row of each kind, as the batch table calls them. */
+static void bind_i(sqlite3_stmt *st, int b, const void *r) { bind_interaction(st, b, r); }
+static void bind_f(sqlite3_stmt *st, int b, const void *r) { bind_feedback(st, b, r); }
+static void bind_c(sqlite3_stmt *st, int b, const void *r) { bind_customer(st, b, r); }
+static void bind_d(sqlite3_stmt *st, int b, const void *r) { bind_identity(st, b, r); }
+
+/* The single-row statement, columns and binding of each kind of batch. */
+static const struct {
+    int single, cols;
+    void (*bind)(sqlite3_stmt *st, int b, const void *row);
+    size_t size;
+    const char *what;
+} kinds[B_COUNT] = {
+    [B_INTERACTION] = {ST_INTERACTION, I_COLS, bind_i, sizeof(struct store_interaction),
+                       "interaction"},
+    [B_FEEDBACK] = {ST_FEEDBACK, F_COLS, bind_f, sizeof(struct store_feedback), "feedback"},
+    [B_CUSTOMER] = {ST_CUSTOMER, 14, bind_c, sizeof(struct store_customer), "customer"},
+    [B_IDENTITY] = {ST_IDENTITY, 4, bind_d, sizeof(struct store_identity), "identity"},
+};
+
+static const void *batch_row(const struct batch *b, int kind, size_t k)
+{
+    return (const char *)&b->rows + k * kinds[kind].size;
+}
+
+/* Inserts the waiting rows: a full batch with the many-row statement, a
+ * remainder row by row. Rows of one kind keep their order (a customer
+ * written twice in a transaction ends as the second); across kinds the
+ * order does not matter, as nothing reads these tables before the commit
+ * but a flushing scan. */
 static int flush_rows(struct sq *q, struct cxm_err *err)
 {
     int rc = CXM_OK;
-    if (q->ni) {
-        sqlite3_stmt *st = q->ni == ROWS_AT_ONCE ? q->many_i : q->st[ST_INTERACTION];
-        if (st == q->many_i) {
-            for (size_t k = 0; k < q->ni; k++)
-                bind_interaction(st, (int)k * I_COLS, &q->ibuf[k]);
-            rc = step_row(q, st, err, "interaction");
+    for (int kind = 0; kind < B_COUNT; kind++) {
+        struct batch *b = &q->b[kind];
+        if (!rc && b->n == ROWS_AT_ONCE) {
+            for (size_t k = 0; k < b->n; k++)
+                kinds[kind].bind(b->many, (int)k * kinds[kind].cols, batch_row(b, kind, k));
+            rc = step_row(q, b->many, err, kinds[kind].what);
+        } else {
+            sqlite3_stmt *st = q->st[kinds[kind].single];
+            for (size_t k = 0; !rc && k < b->n; k++) {
+                kinds[kind].bind(st, 0, batch_row(b, kind, k));
+                rc = step_row(q, st, err, kinds[kind].what);
+            }
         }
-        for (size_t k = 0; !rc && st != q->many_i && k < q->ni; k++) {
-            bind_interaction(st, 0, &q->ibuf[k]);
-            rc = step_row(q, st, err, "interaction");
-        }
-        q->ni = 0;
+        b->n = 0;
     }
-    if (!rc && q->nf) {
-        sqlite3_stmt *st = q->nf == ROWS_AT_ONCE ? q->many_f : q->st[ST_FEEDBACK];
-        if (st == q->many_f) {
-            for (size_t k = 0; k < q->nf; k++)
-                bind_feedback(st, (int)k * F_COLS, &q->fbuf[k]);
-            rc = step_row(q, st, err, "feedback");
-        }
-        for (size_t k = 0; !rc && st != q->many_f && k < q->nf; k++) {
-            bind_feedback(st, 0, &q->fbuf[k]);
-            rc = step_row(q, st, err, "feedback");
-        }
-    }
-    q->ni = q->nf = 0;
+    arena_free(&q->strs);
     return rc;
+}
+
+static int put_row(struct sq *q, int kind, const void *row, struct cxm_err *err)
+{
+    struct batch *b = &q->b[kind];
+    memcpy((char *)&b->rows + b->n * kinds[kind].size, row, kinds[kind].size);
+    return ++b->n == ROWS_AT_ONCE ? flush_rows(q, err) : CXM_OK;
 }
 
 static int sq_put_interaction(struct store *s, const struct store_interaction *r,
@@ -765,10 +823,7 @@ static int sq_put_interaction(struct store *s, const struct store_interaction *r
 {
     struct sq *q = Q(s);
     int rc = put_text(q, r->seq, r->text, err);
-    if (rc)
-        return rc;
-    q->ibuf[q->ni++] = *r;
-    return q->ni == ROWS_AT_ONCE ? flush_rows(q, err) : CXM_OK;
+    return rc ? rc : put_row(q, B_INTERACTION, r, err);
 }
 
 static int sq_put_feedback(struct store *s, const struct store_feedback *r,
@@ -776,10 +831,7 @@ static int sq_put_feedback(struct store *s, const struct store_feedback *r,
 {
     struct sq *q = Q(s);
     int rc = put_text(q, r->seq, r->comment, err);
-    if (rc)
-        return rc;
-    q->fbuf[q->nf++] = *r;
-    return q->nf == ROWS_AT_ONCE ? flush_rows(q, err) : CXM_OK;
+    return rc ? rc : put_row(q, B_FEEDBACK, r, err);
 }
 
 /* The many-row statements: stmt_sql's single-row INSERT with its VALUES
@@ -2155,8 +2207,9 @@ static void sq_close(struct store *s)
     sqlite3_finalize(q->find_key);
     for (int i = 0; i < 3; i++)
         sqlite3_finalize(q->get_eid[i]);
-    sqlite3_finalize(q->many_i);
-    sqlite3_finalize(q->many_f);
+    for (int k = 0; k < B_COUNT; k++)
+        sqlite3_finalize(q->b[k].many);
+    arena_free(&q->strs);
     sqlite3_close(q->rdb);
     sqlite3_close(q->db);   /* the last connection: checkpoints, removes the WAL */
     pthread_mutex_destroy(&q->rlock);
@@ -2280,10 +2333,8 @@ struct store *store_sqlite_open(const char *path, const struct store_opts *o,
         if (sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &q->st[i], NULL) != SQLITE_OK)
             rc = sq_fail(q->db, err, stmt_sql[i]);
-    if (!rc && !o->readonly)
-        rc = prepare_many(q, ST_INTERACTION, &q->many_i, err);
-    if (!rc && !o->readonly)
-        rc = prepare_many(q, ST_FEEDBACK, &q->many_f, err);
+    for (int k = 0; !rc && !o->readonly && k < B_COUNT; k++)
+        rc = prepare_many(q, kinds[k].single, &q->b[k].many, err);
     if (!rc && (sqlite3_prepare_v2(q->rdb, "SELECT body FROM text WHERE seq = ?",
                                    -1, &q->get_text, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(q->rdb, "SELECT role FROM api_key WHERE hash = ?",

@@ -382,3 +382,47 @@ Test(store, checkpoints_keep_the_wal_bounded)
                      sql_int("SELECT count(*) FROM feedback"), 300000);
     cr_assert_neq(access(wal, F_OK), 0, "closing the store removes the WAL");
 }
+
+/* Customers and identities wait in batches too: a customer written twice
+ * in one transaction keeps the second version, and a name the caller
+ * changes after handing it over is stored as it was. */
+Test(store, customers_and_identities_in_batches)
+{
+    struct cxm_err err;
+    struct store *s = store_open(db, NULL, &err);
+    cr_assert(s, "%s", err.msg);
+    cr_assert_eq(s->ops->begin(s, &err), 0);
+    static char vals[100][24];
+    for (int id = 1; id <= 100; id++) {
+        char name[16];
+        snprintf(name, sizeof name, "first %d", id);
+        struct store_customer c = {.id = id, .seq = id, .updated_seq = id, .name = name,
+                                   .consent_marketing = -1, .consent_surveys = -1,
+                                   .consent_personalisation = -1};
+        cr_assert_eq(s->ops->put_customer(s, &c, &err), 0, "%s", err.msg);
+        memcpy(name, "XXXXX", 5);   /* the caller reuses its buffer */
+        snprintf(vals[id - 1], sizeof vals[0], "u%d@x.io", id);
+        struct store_identity i = {.seq = 1000 + id, .customer = id, .kind = "email",
+                                   .value = vals[id - 1]};
+        cr_assert_eq(s->ops->put_identity(s, &i, &err), 0, "%s", err.msg);
+    }
+    for (int id = 1; id <= 100; id += 3) {   /* an update in the same transaction */
+        char name[16];
+        snprintf(name, sizeof name, "second %d", id);
+        struct store_customer c = {.id = id, .seq = id, .updated_seq = 2000 + id,
+                                   .name = name, .birth_year = 1990,
+                                   .consent_marketing = 1, .consent_surveys = -1,
+                                   .consent_personalisation = -1};
+        cr_assert_eq(s->ops->put_customer(s, &c, &err), 0, "%s", err.msg);
+    }
+    cr_assert_eq(s->ops->commit(s, 3000, &err), 0, "%s", err.msg);
+    store_close(s);
+    cr_assert_eq(sql_int("SELECT count(*) FROM customer"), 100);
+    cr_assert_eq(sql_int("SELECT count(*) FROM customer WHERE name LIKE 'first %'"), 66);
+    cr_assert_eq(sql_int("SELECT count(*) FROM customer WHERE name = 'second ' || id"
+                         " AND updated_seq = 2000 + id AND birth_year = 1990"), 34);
+    cr_assert_eq(sql_int("SELECT count(*) FROM customer WHERE name LIKE 'first %'"
+                         " AND name = 'first ' || id AND birth_year IS NULL"), 66);
+    cr_assert_eq(sql_int("SELECT count(*) FROM identity WHERE value = 'u' || customer ||"
+                         " '@x.io' AND seq = 1000 + customer"), 100);
+}
