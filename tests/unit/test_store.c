@@ -394,7 +394,7 @@ Test(store, customers_and_identities_in_batches)
     cr_assert_eq(s->ops->begin(s, &err), 0);
     static char vals[100][24];
     for (int id = 1; id <= 100; id++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "first %d", id);
         struct store_customer c = {.id = id, .seq = id, .updated_seq = id, .name = name,
                                    .consent_marketing = -1, .consent_surveys = -1,
@@ -407,7 +407,7 @@ Test(store, customers_and_identities_in_batches)
         cr_assert_eq(s->ops->put_identity(s, &i, &err), 0, "%s", err.msg);
     }
     for (int id = 1; id <= 100; id += 3) {   /* an update in the same transaction */
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "second %d", id);
         struct store_customer c = {.id = id, .seq = id, .updated_seq = 2000 + id,
                                    .name = name, .birth_year = 1990,
