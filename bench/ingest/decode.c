@@ -3,7 +3,7 @@
  * event_decode (evscan_jansson) against the body scanner (evscan_body).
  * No server, no store: the CPU the HTTP threads spend per record.
  *
- * Build after `make cxm` (links the release objects):
+ * bench/ingest/run.sh builds and runs it; by hand, after `make cxm`:
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/gen -o build/bench-decode \
  *      bench/ingest/decode.c $(find build/rel -name '*.o' ! -name main.o) \
  *      $(pkg-config --cflags --libs libmicrohttpd jansson sqlite3 libsodium \

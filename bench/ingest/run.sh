@@ -15,6 +15,12 @@ cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o build/bench/loadgen \
    bench/ingest/loadgen.c $(pkg-config --cflags --libs libcurl) -lpthread
 cc -std=c11 -O2 -Wall -Wextra -Werror -o build/bench/rawsqlite \
    -D_GNU_SOURCE bench/ingest/rawsqlite.c -lsqlite3
+# the CPU a request thread spends decoding a record (links ./cxm's objects)
+cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen \
+   -o build/bench/decode bench/ingest/decode.c \
+   $(find build/rel -name '*.o' ! -name main.o) \
+   $(pkg-config --cflags --libs libmicrohttpd jansson sqlite3 libsodium xlsxwriter \
+     libutf8proc libcurl) -lstemmer -lpthread -lm
 
 tmp=$(mktemp -d)
 pid=
@@ -134,3 +140,6 @@ print(f"{'  on / off':44} {t_on/t_off:>13.2f}x  >= 0.80")
 fails = b['failures'] + s['failures'] + br['failures']
 print(f"{'failed requests':44} {fails:>14}")
 PY
+echo
+echo "decoding one body of 1000 interaction records in a request thread:"
+build/bench/decode 300 | sed 1d
