@@ -513,6 +513,13 @@ static int precheck(struct engine *e, struct engine_work *w)
  * memory in three steps ahead of planning it. */
 #define AHEAD 8
 
+/* The model's index of row ids a record type uses: 0 interactions, 1
+ * feedback, 2 orders. */
+static int row_kind(enum event_type t)
+{
+    return t == EV_INTERACTION ? 0 : t == EV_FEEDBACK ? 1 : 2;
+}
+
 static void prefetch_plan(const struct model *m, const struct event *ev, size_t step)
 {
     const struct event_ident *id = ev->nids ? &ev->ids[0] : NULL;
@@ -530,8 +537,7 @@ static void prefetch_plan(const struct model *m, const struct event *ev, size_t 
         if (id && id->hash)
             model_prefetch_ident(m, id->hash);
         if (ev->idem_hash)
-            model_prefetch_row_id(m, ev->type == EV_INTERACTION ? 0
-                                     : ev->type == EV_FEEDBACK ? 1 : 2, ev->idem_hash);
+            model_prefetch_row_id(m, row_kind(ev->type), ev->idem_hash);
         return;
     }
     if (id && id->hash) {
@@ -690,8 +696,7 @@ static void apply_pending(struct model *m, const struct group *g)
             const struct pending *a = &g->p[i + AHEAD];
             model_prefetch_cust(m, a->customer);
             if (a->idem_hash)
-                model_prefetch_row_id(m, a->type == EV_INTERACTION ? 0
-                                         : a->type == EV_FEEDBACK ? 1 : 2, a->idem_hash);
+                model_prefetch_row_id(m, row_kind(a->type), a->idem_hash);
         }
         int rc = CXM_OK;
         switch (p->type) {

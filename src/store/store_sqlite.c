@@ -718,9 +718,6 @@ static const struct text_scores *col_scores(sqlite3_stmt *st, int i, struct text
     return sc;
 }
 
-#define I_COLS 16
-#define F_COLS 15
-
 static void bind_interaction(sqlite3_stmt *st, int b, const struct store_interaction *r)
 {
     sqlite3_bind_int64(st, b + 1, r->seq);
@@ -765,18 +762,19 @@ static void bind_f(sqlite3_stmt *st, int b, const void *r) { bind_feedback(st, b
 static void bind_c(sqlite3_stmt *st, int b, const void *r) { bind_customer(st, b, r); }
 static void bind_d(sqlite3_stmt *st, int b, const void *r) { bind_identity(st, b, r); }
 
-/* The single-row statement, columns and binding of each kind of batch. */
+/* The single-row statement and binding of each kind of batch; a row's
+ * parameters are as many as the single-row statement has. */
 static const struct {
-    int single, cols;
+    int single;
     void (*bind)(sqlite3_stmt *st, int b, const void *row);
     size_t size;
     const char *what;
 } kinds[B_COUNT] = {
-    [B_INTERACTION] = {ST_INTERACTION, I_COLS, bind_i, sizeof(struct store_interaction),
+    [B_INTERACTION] = {ST_INTERACTION, bind_i, sizeof(struct store_interaction),
                        "interaction"},
-    [B_FEEDBACK] = {ST_FEEDBACK, F_COLS, bind_f, sizeof(struct store_feedback), "feedback"},
-    [B_CUSTOMER] = {ST_CUSTOMER, 14, bind_c, sizeof(struct store_customer), "customer"},
-    [B_IDENTITY] = {ST_IDENTITY, 4, bind_d, sizeof(struct store_identity), "identity"},
+    [B_FEEDBACK] = {ST_FEEDBACK, bind_f, sizeof(struct store_feedback), "feedback"},
+    [B_CUSTOMER] = {ST_CUSTOMER, bind_c, sizeof(struct store_customer), "customer"},
+    [B_IDENTITY] = {ST_IDENTITY, bind_d, sizeof(struct store_identity), "identity"},
 };
 
 static const void *batch_row(const struct batch *b, int kind, size_t k)
@@ -794,12 +792,13 @@ static int flush_rows(struct sq *q, struct cxm_err *err)
     int rc = CXM_OK;
     for (int kind = 0; kind < B_COUNT; kind++) {
         struct batch *b = &q->b[kind];
+        sqlite3_stmt *st = q->st[kinds[kind].single];
         if (!rc && b->n == ROWS_AT_ONCE) {
+            int cols = sqlite3_bind_parameter_count(st);
             for (size_t k = 0; k < b->n; k++)
-                kinds[kind].bind(b->many, (int)k * kinds[kind].cols, batch_row(b, kind, k));
+                kinds[kind].bind(b->many, (int)k * cols, batch_row(b, kind, k));
             rc = step_row(q, b->many, err, kinds[kind].what);
         } else {
-            sqlite3_stmt *st = q->st[kinds[kind].single];
             for (size_t k = 0; !rc && k < b->n; k++) {
                 kinds[kind].bind(st, 0, batch_row(b, kind, k));
                 rc = step_row(q, st, err, kinds[kind].what);
