@@ -102,6 +102,7 @@ void model_free(struct model *m)
     idset_free(&m->ids_o);
     for (int k = 0; k < 3; k++)
         free(m->load_ids[k]);
+    free(m->ring);
     free(m);
 }
 
@@ -901,25 +902,81 @@ static int r_employee(void *ctx, const struct store_employee *e)
     return model_put_employee(m, e);
 }
 
+static int ring_flush(struct model *m);
+
 static int r_contact(void *ctx, const struct store_contact *c)
 {
     struct model *m = ctx;
     seen(m, c->seq);
-    return model_add_contact(m, c);
+    int rc = ring_flush(m);   /* later tables see every interaction */
+    return rc ? rc : model_add_contact(m, c);
+}
+
+/* The replay applies interactions REPLAY_AHEAD rows behind the scan: each
+ * row writes its customer's node, at a random place, and the rows ahead
+ * are known, so the node is asked for while the rows before it are
+ * applied (a quarter of the replay's time went to waiting for it). A
+ * waiting row keeps copies of what the store's buffers hold only until
+ * the next row. */
+#define REPLAY_AHEAD 8
+
+struct replay_row {
+    struct store_interaction r;
+    struct text_scores sc;
+    char id[CXM_MAX_EVENT_ID + 1];
+};
+
+/* Applies the waiting interactions, in order. */
+static int ring_flush(struct model *m)
+{
+    int rc = CXM_OK;
+    for (; !rc && m->ring_n; m->ring_n--) {
+        rc = model_add_interaction(m, &m->ring[m->ring_at].r);
+        m->ring_at = (m->ring_at + 1) % REPLAY_AHEAD;
+    }
+    m->ring_n = 0;
+    return rc;
 }
 
 static int r_interaction(void *ctx, const struct store_interaction *r)
 {
     struct model *m = ctx;
     seen(m, r->seq);
-    return model_add_interaction(m, r);
+    size_t idl = r->event_id ? strlen(r->event_id) : 0;
+    if ((!m->ring && !(m->ring = cxm_calloc(REPLAY_AHEAD, sizeof *m->ring))) ||
+        idl >= sizeof m->ring->id) {
+        int rc = ring_flush(m);   /* out of memory or an odd id: row by row */
+        return rc ? rc : model_add_interaction(m, r);
+    }
+    struct replay_row *slot;
+    if (m->ring_n == REPLAY_AHEAD) {   /* apply the oldest, take its slot */
+        int rc = model_add_interaction(m, &m->ring[m->ring_at].r);
+        if (rc)
+            return rc;
+        slot = &m->ring[m->ring_at];
+        m->ring_at = (m->ring_at + 1) % REPLAY_AHEAD;
+    } else {
+        slot = &m->ring[(m->ring_at + m->ring_n++) % REPLAY_AHEAD];
+    }
+    slot->r = *r;
+    if (r->event_id) {
+        memcpy(slot->id, r->event_id, idl + 1);
+        slot->r.event_id = slot->id;
+    }
+    if (r->sc) {
+        slot->sc = *r->sc;
+        slot->r.sc = &slot->sc;
+    }
+    model_prefetch_cust(m, (uint32_t)r->customer);
+    return CXM_OK;
 }
 
 static int r_feedback(void *ctx, const struct store_feedback *r)
 {
     struct model *m = ctx;
     seen(m, r->seq);
-    return model_add_feedback(m, r);
+    int rc = ring_flush(m);
+    return rc ? rc : model_add_feedback(m, r);
 }
 
 int model_profile_nodes(const struct model *m, uint32_t root, uint32_t **v, size_t *n,
@@ -985,7 +1042,8 @@ static int r_order(void *ctx, const struct store_order *r)
 {
     struct model *m = ctx;
     seen(m, r->seq);
-    return model_add_order(m, r);
+    int rc = ring_flush(m);
+    return rc ? rc : model_add_order(m, r);
 }
 
 int model_load(struct store *s, struct model **out, struct cxm_err *err)
@@ -1000,6 +1058,10 @@ int model_load(struct store *s, struct model **out, struct cxm_err *err)
         .clv_model = r_clv, .contact = r_contact};
     m->loading = true;
     int rc = s->ops->scan(s, &cb, err);
+    if (!rc && (rc = ring_flush(m)))
+        cxm_err_set(err, rc, "replay stopped: %s", cxm_rc_str(rc));
+    free(m->ring);
+    m->ring = NULL;
     struct idset *set[] = {&m->ids_i, &m->ids_f, &m->ids_o};
     for (int k = 0; !rc && k < 3; k++) {
         if ((rc = idset_build(set[k], m->load_ids[k], m->load_n[k])))

@@ -206,10 +206,13 @@ struct model {
      * is theme_ids[i] */
     char *theme_ids[32];
     size_t nthemes;
-    /* during model_load: entries gathered for idset_build */
+    /* during model_load: entries gathered for idset_build, and the
+     * interactions read but not applied yet (model.c, r_interaction) */
     bool loading;
     uint64_t *load_ids[3];
     size_t load_n[3], load_cap[3];
+    struct replay_row *ring;
+    size_t ring_at, ring_n;
 };
 
 struct model *model_new(void);
