@@ -38,8 +38,11 @@ static struct engine *open_engine(void)
     return e;
 }
 
-/* Ingests a JSON array of records; returns the work's rc. */
-static int ingest(struct engine *e, const char *json, struct engine_work *out)
+/* Ingests a JSON array of records; returns the work's rc. unhashed: with
+ * the hashes the decoder adds for the writer cleared, as for records the
+ * engine builds itself. */
+static int ingest_x(struct engine *e, const char *json, struct engine_work *out,
+                    bool unhashed)
 {
     json_error_t je;
     json_t *arr = json_loads(json, 0, &je);
@@ -52,6 +55,11 @@ static int ingest(struct engine *e, const char *json, struct engine_work *out)
         cxm_err_clear(&err);
         cr_assert_eq(event_decode(json_array_get(arr, i), (long)i, 1700000000, &a,
                                   &ev[i], &err), 0, "record %zu: %s", i, err.msg);
+        if (unhashed) {
+            ev[i].idem_hash = 0;
+            for (size_t k = 0; k < ev[i].nids; k++)
+                ev[i].ids[k].hash = 0;
+        }
     }
     struct engine_work w = {.op = ENGINE_INGEST, .ev = ev, .n = n};
     int rc = engine_run(e, &w);
@@ -61,6 +69,11 @@ static int ingest(struct engine *e, const char *json, struct engine_work *out)
     arena_free(&a);
     json_decref(arr);
     return rc;
+}
+
+static int ingest(struct engine *e, const char *json, struct engine_work *out)
+{
+    return ingest_x(e, json, out, false);
 }
 
 static char *profile(struct engine *e, uint32_t id)
@@ -260,6 +273,47 @@ Test(engine, event_ids_and_order_ids_are_idempotent)
     cr_assert_eq(ingest(e, "[{\"type\":\"feedback\",\"email\":\"a@x.io\",\"kind\":\"nps\",\"score\":9,"
                            "\"event_id\":\"e1\"}]", &w), 0);
     cr_assert_eq(w.accepted, 1);
+    engine_close(e);
+}
+
+/* The decoder's hashes are hints: records without them (built by the
+ * engine itself) find the same customers and the same duplicates. */
+Test(engine, records_without_hashes_resolve_and_deduplicate_alike)
+{
+    struct engine *e = open_engine();
+    struct engine_work w;
+    cr_assert_eq(ingest(e, "[{\"type\":\"interaction\",\"email\":\"a@x.io\",\"channel\":\"web\","
+                           "\"event_id\":\"e1\"},"
+                           "{\"type\":\"order\",\"phone\":\"+15551234567\",\"order_id\":\"o1\","
+                           "\"amount\":5}]", &w), 0);
+    cr_assert_eq(w.accepted, 2);
+    const char *again = "[{\"type\":\"interaction\",\"email\":\"a@x.io\",\"channel\":\"web\","
+                        "\"event_id\":\"e1\"},"
+                        "{\"type\":\"order\",\"phone\":\"+15551234567\",\"order_id\":\"o1\","
+                        "\"amount\":5},"
+                        "{\"type\":\"interaction\",\"email\":\"a@x.io\",\"channel\":\"web\","
+                        "\"event_id\":\"e2\"},"
+                        "{\"type\":\"interaction\",\"email\":\"a@x.io\",\"channel\":\"web\","
+                        "\"event_id\":\"e2\"},"
+                        "{\"type\":\"feedback\",\"phone\":\"+15551234567\",\"kind\":\"nps\","
+                        "\"score\":3}]";
+    cr_assert_eq(ingest_x(e, again, &w, true), 0);
+    cr_assert_eq(w.accepted, 2);
+    cr_assert_eq(w.duplicates, 3);
+    struct engine_stats st;
+    engine_stats(e, &st);
+    cr_assert_eq(st.customers, 2);
+    cr_assert_eq(st.interactions, 2);
+    cr_assert_eq(st.orders, 1);
+    cr_assert_eq(st.feedback, 1);
+    /* and the other way round: hashed records after unhashed ones */
+    cr_assert_eq(ingest_x(e, "[{\"type\":\"interaction\",\"email\":\"b@x.io\","
+                             "\"channel\":\"web\",\"event_id\":\"e3\"}]", &w, true), 0);
+    cr_assert_eq(ingest(e, "[{\"type\":\"interaction\",\"email\":\"b@x.io\",\"channel\":\"web\","
+                           "\"event_id\":\"e3\"}]", &w), 0);
+    cr_assert_eq(w.duplicates, 1);
+    engine_stats(e, &st);
+    cr_assert_eq(st.customers, 3);
     engine_close(e);
 }
 
