@@ -254,8 +254,9 @@ static const char *const stmt_sql[ST_COUNT] = {
  * automatic checkpoint uses the same number). The WAL starts over only
  * when a write transaction begins with every frame copied, which a writer
  * that never pauses rarely sees while the copy runs beside it; so past
- * CKPT_RESTART_PAGES the writer finishes the copy itself and starts the
- * WAL over: the file stays within about 16 MB. */
+ * CKPT_RESTART_PAGES the writer finishes the copy itself and its next
+ * transaction starts the WAL over: the file stays within about 16 MB
+ * unless a reader holds an old snapshot. */
 #define CKPT_PAGES 1000
 #define CKPT_RESTART_PAGES (4 * CKPT_PAGES)
 
@@ -2118,14 +2119,18 @@ static int wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
 {
     struct sq *q = ctx;
     if (pages >= CKPT_RESTART_PAGES) {
-        /* Wait for the checkpointer's copy (no busy-wait sleeps), then
-         * copy the rest and let the next transaction start the WAL over. */
+        /* Wait for the checkpointer's copy (which never waits for locks),
+         * then copy the rest: the next transaction starts the WAL over.
+         * PASSIVE, not RESTART: a reader holding an old snapshot (a long
+         * backup) must not stall every commit for the busy timeout; the
+         * WAL then grows until it lets go, as with SQLite's own
+         * checkpoints. */
         pthread_mutex_lock(&q->cmu);
         q->writer_ckpt = true;
         while (q->ckpt_busy)
             pthread_cond_wait(&q->cdone, &q->cmu);
         pthread_mutex_unlock(&q->cmu);
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&q->cmu);
         q->writer_ckpt = false;
         q->wal_pages = 0;
