@@ -138,5 +138,10 @@ run:
 bench: cxm
 	bench/ingest/run.sh
 
+# bench/ingest's decoding timer, linked with the release objects
+build/bench/decode: bench/ingest/decode.c $(filter-out build/rel/src/main.o,$(OBJ)) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(filter-out build/rel/src/main.o,$(OBJ)) $(DEPLIBS) $(LDFLAGS)
+
 clean:
 	rm -rf build cxm

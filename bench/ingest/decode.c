@@ -3,12 +3,9 @@
  * event_decode (evscan_jansson) against the body scanner (evscan_body).
  * No server, no store: the CPU the HTTP threads spend per record.
  *
- * bench/ingest/run.sh builds and runs it; by hand, after `make cxm`:
- *   cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/gen -o build/bench-decode \
- *      bench/ingest/decode.c $(find build/rel -name '*.o' ! -name main.o) \
- *      $(pkg-config --cflags --libs libmicrohttpd jansson sqlite3 libsodium \
- *        xlsxwriter libutf8proc libcurl) -lstemmer -lpthread -lm
- * Run: build/bench-decode [iterations, default 300]
+ * bench/ingest/run.sh builds it (`make build/bench/decode`, on the release
+ * objects) and runs it.
+ * Run: build/bench/decode [iterations, default 300]
  */
 #include <stdio.h>
 #include <stdlib.h>

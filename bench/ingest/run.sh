@@ -9,18 +9,12 @@ ROWS=${1:-1000000}
 SINGLE=${2:-50000}
 CONNS_SINGLE=${CONNS_SINGLE:-64}
 
-make --no-print-directory -s cxm
+make --no-print-directory -s cxm build/bench/decode
 mkdir -p build/bench
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o build/bench/loadgen \
    bench/ingest/loadgen.c $(pkg-config --cflags --libs libcurl) -lpthread
 cc -std=c11 -O2 -Wall -Wextra -Werror -o build/bench/rawsqlite \
    -D_GNU_SOURCE bench/ingest/rawsqlite.c -lsqlite3
-# the CPU a request thread spends decoding a record (links ./cxm's objects)
-cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen \
-   -o build/bench/decode bench/ingest/decode.c \
-   $(find build/rel -name '*.o' ! -name main.o) \
-   $(pkg-config --cflags --libs libmicrohttpd jansson sqlite3 libsodium xlsxwriter \
-     libutf8proc libcurl) -lstemmer -lpthread -lm
 
 tmp=$(mktemp -d)
 pid=
